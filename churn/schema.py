@@ -1,0 +1,184 @@
+"""The Telco customer schema, declared once.
+
+Everything else derives from this module: validation (`churn.validate`), the feature pipeline
+(`churn.models`), the what-if widgets (`ui/`), and the generator (`churn.synth`).
+
+The *canonical frame* is what every core function takes and returns after validation:
+
+- ``customerID``: str
+- category columns: str, exactly one of the column's ``values``
+- ``SeniorCitizen``: int 0/1 (as in the IBM file)
+- ``tenure``: int months; ``MonthlyCharges``: float dollars
+- ``TotalCharges``: float dollars, NaN exactly when the customer has not been billed yet (tenure 0)
+- ``Churn`` (optional): int 0/1
+
+``to_file_frame`` turns a canonical frame back into the exact text layout of the IBM file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+ID = "customerID"
+TARGET = "Churn"
+
+NO_INTERNET = "No internet service"
+NO_PHONE = "No phone service"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the schema.
+
+    kind: ``id`` | ``category`` | ``flag01`` (0/1 integer, shown as No/Yes) | ``integer`` |
+    ``money`` | ``target``.
+    ``minimum``/``maximum`` bound valid values (outside: a row error);
+    ``widget_min``/``widget_max`` bound the what-if sliders.
+    ``parent``/``parent_value``/``forced``: when ``row[parent] == parent_value`` this column must be
+    ``forced`` (and only then).
+    """
+
+    name: str
+    kind: str
+    label: str
+    help: str
+    values: tuple = ()
+    required: bool = True
+    editable: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
+    widget_min: float | None = None
+    widget_max: float | None = None
+    parent: str | None = None
+    parent_value: str | None = None
+    forced: str | None = None
+
+    @property
+    def is_feature(self) -> bool:
+        return self.kind not in ("id", "target")
+
+
+_YN = ("No", "Yes")
+_ADDON = ("No", "Yes", NO_INTERNET)
+
+
+def _addon(name: str, label: str, help: str) -> Column:
+    return Column(name, "category", label, help, _ADDON,
+                  parent="InternetService", parent_value="No", forced=NO_INTERNET)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column(ID, "id", "Customer ID", "The customer's identifier, e.g. 7590-VHVEG.", editable=False),
+    Column("gender", "category", "Gender", "Customer's gender.", ("Female", "Male")),
+    Column("SeniorCitizen", "flag01", "Senior citizen", "Whether the customer is 65 or older.",
+           (0, 1)),
+    Column("Partner", "category", "Partner", "Whether the customer has a partner.", _YN),
+    Column("Dependents", "category", "Dependents", "Whether the customer has dependents.", _YN),
+    Column("tenure", "integer", "Tenure (months)", "Months the customer has been with us.",
+           minimum=0, maximum=120, widget_min=0, widget_max=72),
+    Column("PhoneService", "category", "Phone service", "Whether the customer has a phone line.",
+           _YN),
+    Column("MultipleLines", "category", "Multiple lines", "Whether the customer has more than one line.",
+           ("No", "Yes", NO_PHONE), parent="PhoneService", parent_value="No", forced=NO_PHONE),
+    Column("InternetService", "category", "Internet service", "Type of internet connection.",
+           ("DSL", "Fiber optic", "No")),
+    _addon("OnlineSecurity", "Online security", "Online security add-on."),
+    _addon("OnlineBackup", "Online backup", "Online backup add-on."),
+    _addon("DeviceProtection", "Device protection", "Device protection add-on."),
+    _addon("TechSupport", "Tech support", "Premium technical support add-on."),
+    _addon("StreamingTV", "Streaming TV", "Streaming TV add-on."),
+    _addon("StreamingMovies", "Streaming movies", "Streaming movies add-on."),
+    Column("Contract", "category", "Contract", "Contract term.",
+           ("Month-to-month", "One year", "Two year")),
+    Column("PaperlessBilling", "category", "Paperless billing", "Whether bills are paperless.", _YN),
+    Column("PaymentMethod", "category", "Payment method", "How the customer pays.",
+           ("Electronic check", "Mailed check", "Bank transfer (automatic)",
+            "Credit card (automatic)")),
+    Column("MonthlyCharges", "money", "Monthly charges ($)", "Current monthly bill in dollars.",
+           minimum=0, maximum=1000, widget_min=18.0, widget_max=120.0),
+    Column("TotalCharges", "money", "Total charges ($)",
+           "Total billed so far in dollars; blank for customers not yet billed (tenure 0).",
+           minimum=0, maximum=100_000, widget_min=0.0, widget_max=9000.0),
+    Column(TARGET, "target", "Churned", "Whether the customer left (needed only for training).",
+           (0, 1), required=False, editable=False),
+)
+
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+FILE_COLUMNS: list[str] = [c.name for c in COLUMNS]
+REQUIRED_COLUMNS: list[str] = [c.name for c in COLUMNS if c.required]
+FEATURES: list[str] = [c.name for c in COLUMNS if c.is_feature]
+CATEGORICAL_FEATURES: list[str] = [c.name for c in COLUMNS if c.kind == "category"]
+NUMERIC_FEATURES: list[str] = [c.name for c in COLUMNS if c.kind in ("flag01", "integer", "money")]
+EDITABLE_FEATURES: list[str] = [c.name for c in COLUMNS if c.is_feature and c.editable]
+DEPENDENT_COLUMNS: list[Column] = [c for c in COLUMNS if c.parent]
+
+
+def label(name: str) -> str:
+    """Business label of a column (the name itself when unknown)."""
+    col = BY_NAME.get(name)
+    return col.label if col else name
+
+
+def enforce_dependencies(df: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy where dependent columns obey their parent (the what-if form's rules).
+
+    A dependent column is set to its forced value when the parent says so; when the parent no
+    longer says so but the column still holds the forced value, it becomes "No" (the customer
+    has the service but not the add-on).
+    """
+    out = df.copy()
+    for col in DEPENDENT_COLUMNS:
+        if col.name not in out or col.parent not in out:
+            continue
+        off = out[col.parent] == col.parent_value
+        out.loc[off, col.name] = col.forced
+        out.loc[~off & (out[col.name] == col.forced), col.name] = "No"
+    return out
+
+
+def total_charges_estimate(tenure, monthly) -> np.ndarray:
+    """tenure × MonthlyCharges, NaN for tenure 0 (not yet billed), as in the IBM file."""
+    tenure = np.asarray(tenure, dtype=float)
+    monthly = np.asarray(monthly, dtype=float)
+    return np.where(tenure > 0, np.round(tenure * monthly, 2), np.nan)
+
+
+def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The model's input: the feature columns of a canonical frame, in schema order.
+
+    TotalCharges NaN (not yet billed) becomes 0 dollars billed. customerID and Churn never enter.
+    """
+    X = df[FEATURES].copy()
+    X["TotalCharges"] = X["TotalCharges"].astype(float).fillna(0.0)
+    X["SeniorCitizen"] = X["SeniorCitizen"].astype(int)
+    X["tenure"] = X["tenure"].astype(int)
+    X["MonthlyCharges"] = X["MonthlyCharges"].astype(float)
+    for c in CATEGORICAL_FEATURES:
+        X[c] = X[c].astype(str)
+    return X
+
+
+def to_file_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A canonical frame in the IBM file's text layout (TotalCharges " " when blank, Churn Yes/No)."""
+    out = df[[c for c in FILE_COLUMNS if c in df.columns]].copy()
+    tc = out["TotalCharges"].astype(float)
+    out["TotalCharges"] = np.where(tc.isna(), " ", tc.map(lambda v: f"{v:.2f}".rstrip("0").rstrip(".")
+                                                          if not np.isnan(v) else " "))
+    if TARGET in out:
+        out[TARGET] = np.where(out[TARGET].astype(int) == 1, "Yes", "No")
+    return out
+
+
+def empty_frame() -> pd.DataFrame:
+    """A canonical frame with no rows and the right dtypes."""
+    dtypes = {}
+    for c in COLUMNS:
+        if c.kind in ("id", "category"):
+            dtypes[c.name] = "object"
+        elif c.kind in ("flag01", "integer", "target"):
+            dtypes[c.name] = "int64"
+        else:
+            dtypes[c.name] = "float64"
+    return pd.DataFrame({k: pd.Series(dtype=v) for k, v in dtypes.items()})
