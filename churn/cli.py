@@ -22,16 +22,165 @@ def cmd_synth(args) -> int:
 
 # --- validate ----------------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    return _not_ready("validate")
+    """Exit 0: no errors; 1: errors (listed); 2: the file cannot be read at all."""
+    from churn.validate import validate
+
+    report = validate(args.file)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    elif report.fatal:
+        print(report.summary(), file=sys.stderr)
+    else:
+        print(report.summary(limit=50))
+    if report.fatal:
+        return 2
+    return 1 if report.errors else 0
 
 
 # --- train / models ----------------------------------------------------------------------------
+def _store_or_none():
+    """The workbench store when churn.store is available, else None (recording is optional)."""
+    try:
+        from churn.config import paths
+        from churn.store import Store
+
+        return Store(paths().store)
+    except Exception:  # no store module or an unusable database: train anyway
+        return None
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "—" if value is None or value != value else f"{value:.{digits}f}"
+
+
 def cmd_train(args) -> int:
-    return _not_ready("train")
+    """Train (or load from the cache) and compare the families; exit 1 for fixable input problems.
+
+    `--json` prints exactly {"selected", "version", "seconds", "models": {family: {roc_auc,
+    pr_auc, brier, log_loss, lift_at_10, lift_at_20, ece}}} (mean 5-fold CV figures of calibrated
+    out-of-fold probabilities; seconds = wall time of the command).
+    """
+    import time
+
+    from churn import models
+    from churn.config import paths
+    from churn.validate import validate
+
+    t0 = time.perf_counter()
+    names = [n.strip() for n in (args.models or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in models.FAMILIES]
+    if not names or unknown:
+        what = ", ".join(repr(n) for n in unknown) if unknown else "none given"
+        print(f"--models {args.models!r}: unknown model family ({what}); choose from "
+              f"{', '.join(models.FAMILIES)}, separated by commas.", file=sys.stderr)
+        return 1
+    p = paths()
+    if args.data:
+        source = args.data
+    else:
+        from churn import synth
+
+        source = str(synth.ensure_sample(p).customers_csv)
+    report = validate(source, require_target=True)
+    if report.fatal:
+        print(f"{source}: cannot be read. {report.fatal}", file=sys.stderr)
+        return 2
+    if any(e.row is None and e.column == models.TARGET for e in report.errors):
+        print(f"{source}: there is no Churn column, so there is nothing to learn from. Training "
+              "needs Churn (Yes/No) for every customer; to score customers without it use "
+              "`python -m churn score`.", file=sys.stderr)
+        return 1
+    if report.errors:
+        print(f"{source}: {report.rejected_rows:,} of {report.rows:,} rows fail validation and are "
+              "left out of training. First problems:", file=sys.stderr)
+        for problem in report.errors[:5]:
+            print(f"  {problem}", file=sys.stderr)
+        print(f"  (full list: python -m churn validate {source})", file=sys.stderr)
+    frame = report.frame.drop(columns="row")
+    if frame.empty:
+        print(f"{source}: no valid customer rows to train on.", file=sys.stderr)
+        return 1
+    config = models.TrainConfig(families=tuple(names))
+    if not args.json:
+        print(f"Training {', '.join(names)} with {config.folds}-fold cross-validation on "
+              f"{len(frame):,} customers (cached versions load at once)…", file=sys.stderr)
+    try:
+        result = models.train(frame, config, p.models_dir, store=_store_or_none())
+    except ValueError as exc:
+        print(f"{source}: {exc}", file=sys.stderr)
+        return 1
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    seconds = round(time.perf_counter() - t0, 2)
+    fams = result.metadata["families"]
+    if args.json:
+        out = {"selected": result.selected, "version": result.version, "seconds": seconds,
+               "models": {n: {k: fams[n]["cv"].get(k) for k in models.REPORT_METRICS}
+                          for n in fams}}
+        print(json.dumps(models.jsonable(out)))
+        return 0
+    heads = ["", "family", "ROC-AUC", "PR-AUC", "Brier", "log loss", "lift@10%", "lift@20%",
+             "ECE", "chosen parameters"]
+    rows = []
+    for n, d in fams.items():
+        cv = d["cv"]
+        rows.append(["*" if n == result.selected else "", n] +
+                    [_fmt(cv.get(k)) for k in models.REPORT_METRICS] +
+                    [", ".join(f"{k}={v}" for k, v in d["params"].items())])
+    widths = [max(len(str(r[i])) for r in rows + [heads]) for i in range(len(heads))]
+    print(f"Model comparison: mean of {config.folds}-fold cross-validation, calibrated "
+          f"out-of-fold probabilities, {result.metadata['n_rows']:,} customers.")
+    for r in [heads] + rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    metric = result.metadata["selection_metric"]
+    how = "loaded from the cache" if result.cached else "trained"
+    from churn.metrics import LABELS
+
+    print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
+          f"Version {result.version}, {how} in {seconds:.1f} s, now active.")
+    return 0
 
 
 def cmd_models(args) -> int:
-    return _not_ready("models")
+    """List model versions (active marked with *), or `--activate ID` (unknown ID: exit 1)."""
+    from churn import models
+    from churn.config import paths
+
+    folder = paths().models_dir
+    if args.activate:
+        try:
+            models.activate(args.activate, folder)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        except models.ModelCacheError as exc:
+            print(f"{exc}. Train again with `python -m churn train`.", file=sys.stderr)
+            return 1
+        store = _store_or_none()
+        if store is not None:
+            try:
+                store.set_active_model(args.activate)
+            except Exception:  # not recorded there (e.g. trained before the store existed)
+                pass
+        print(f"Activated model version {args.activate}.")
+        return 0
+    rows = models.list_versions(folder)
+    if args.json:
+        print(json.dumps(models.jsonable(rows)))
+        return 0
+    if not rows:
+        print(f"No model versions in {folder} yet: run `python -m churn train`.")
+        return 0
+    heads = ["", "version", "created (UTC)", "family", "metric", "score", "rows", "status"]
+    table = [["*" if r["active"] else "", r["version"], r["created"] or "?", r["family"] or "?",
+              r["selection_metric"] or "?", _fmt(r["score"]),
+              f"{r['rows']:,}" if r["rows"] is not None else "?",
+              "ok" if r["usable"] else f"unusable: {r['problem']}"] for r in rows]
+    widths = [max(len(str(x[i])) for x in table + [heads]) for i in range(len(heads))]
+    for r in [heads] + table:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    print("* = active. Activate another with `python -m churn models --activate VERSION`.")
+    return 0
 
 
 # --- score -------------------------------------------------------------------------------------
@@ -41,7 +190,49 @@ def cmd_score(args) -> int:
 
 # --- campaign ----------------------------------------------------------------------------------
 def cmd_campaign(args) -> int:
-    return _not_ready("campaign")
+    """Write the budgeted campaign list (CSV, or Excel for .xlsx) — the same bytes as the
+    Retention campaign page's download for the same customers, budget and default settings."""
+    from pathlib import Path
+
+    from churn import campaign
+    from churn.config import BusinessSettings, paths
+    from churn.scoring import Engine
+
+    out = Path(args.out)
+    kind = {".csv": "csv", ".xlsx": "xlsx"}.get(out.suffix.lower())
+    if kind is None:
+        print(f"--out {args.out}: the file name must end in .csv or .xlsx.", file=sys.stderr)
+        return 1
+    if not args.budget >= 0:
+        print(f"--budget {args.budget:g}: the budget must be 0 or more dollars.", file=sys.stderr)
+        return 1
+    customers = None
+    if args.data:
+        from churn.validate import validate
+
+        report = validate(args.data)
+        if report.fatal:
+            print(f"{args.data}: cannot be read. {report.fatal}", file=sys.stderr)
+            return 2
+        if report.errors:
+            print(f"{args.data}: {len(report.errors):,} problem(s); rows with errors are left out "
+                  f"of the campaign (run `python -m churn validate {args.data}` for the list).",
+                  file=sys.stderr)
+        customers = report.frame.drop(columns="row")
+    engine = Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
+    if customers is None:
+        customers = engine.customers
+    settings = BusinessSettings()
+    scored, ranked = campaign.campaign_inputs(engine, customers, settings)
+    camp = campaign.build_campaign(scored, ranked, args.budget, business_settings=settings,
+                                   model_version=engine.version)
+    data = campaign.to_csv_bytes(camp.rows) if kind == "csv" else campaign.to_excel_bytes(camp.rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(f"Wrote {out}: {camp.customers:,} customers, ${camp.spent:,.2f} of the "
+          f"${args.budget:,.2f} budget, expected saved revenue ${camp.expected_saved_revenue:,.2f}, "
+          f"expected net value ${camp.expected_net_value:,.2f} ({campaign.GREEDY_RULE}).")
+    return 0
 
 
 # --- bench -------------------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+# Churn-retention workbench as a container:
+#   docker build -t churn-workbench .
+#   docker run --rm -p 8501:8501 -v churn-data:/app/data churn-workbench
+# then open http://localhost:8501. Trained models, uploads and campaigns live in /app/data.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    CHURN_DATA_DIR=/app/data
+
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
+
+WORKDIR /app
+
+# Pinned requirements first, so code changes do not reinstall them.
+COPY requirements.txt .
+RUN pip install --no-input -r requirements.txt
+
+COPY --chown=app:app . .
+
+USER app
+
+# The sample customers, generated at build time so the first start is instant.
+RUN python -m churn synth --out /app/data/sample
+
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
+    CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"
+
+CMD ["python", "-m", "streamlit", "run", "app.py", \
+     "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true", \
+     "--browser.gatherUsageStats=false"]

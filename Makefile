@@ -1,0 +1,82 @@
+# Churn-retention workbench. `make run` starts the app, `make test` runs every test.
+# Works on a fresh Linux machine with Python 3.11: the first run creates .venv and installs the
+# pinned requirements; later runs reuse them (reinstalled only when requirements.txt changes).
+
+PYTHON   ?= python3.11
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.requirements-installed
+DATA_DIR := $(if $(CHURN_DATA_DIR),$(CHURN_DATA_DIR),data)
+SAMPLE   := $(DATA_DIR)/sample/customers.csv
+ADDRESS  ?= localhost
+PORT     ?= 8501
+CHROMIUM := /usr/bin/chromium
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup sample run test chromium bench clean distclean
+
+help:
+	@echo "make run    start the app on http://$(ADDRESS):$(PORT) (ADDRESS=0.0.0.0 to share it)"
+	@echo "make test   run the whole test suite (installs Debian's Chromium if missing)"
+	@echo "make bench  run the benchmarks and print figures against targets"
+	@echo "make clean  remove caches, test artifacts and the generated sample"
+	@echo "make distclean  also remove .venv"
+
+# The virtual environment, created once with Python 3.11.
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: $(PYTHON) not found. Install Python 3.11, or run: make PYTHON=/path/to/python3.11 ..." >&2; \
+	  exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: $(PYTHON) is not Python 3.11 (the requirements are pinned for 3.11)." >&2; \
+	  exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Pinned requirements, installed again only when requirements.txt is newer than the stamp.
+$(STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --no-input -r requirements.txt
+	@touch $@
+
+setup: $(STAMP)
+
+# The sample customers (generated, not tracked in git); regenerated when the generator changes.
+$(SAMPLE): churn/synth.py | $(STAMP)
+	CHURN_DATA_DIR=$(DATA_DIR) $(PY) -m churn synth --out $(DATA_DIR)/sample
+
+sample: $(SAMPLE)
+
+run: setup sample
+	$(PY) -m streamlit run app.py --server.headless true --server.address $(ADDRESS) \
+	  --server.port $(PORT) --browser.gatherUsageStats false
+
+# Debian's Chromium for the browser test (never `playwright install`).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "error: $(CHROMIUM) is missing and installing it needs root. Run as root, or:" >&2; \
+	       echo "  sudo apt-get update && sudo apt-get install -y chromium fonts-noto-color-emoji" >&2; \
+	       exit 1; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { \
+	    echo "error: $(CHROMIUM) is missing and apt-get is not available; install Chromium so that $(CHROMIUM) exists." >&2; \
+	    exit 1; }; \
+	  echo "Installing Debian's Chromium for the browser test..."; \
+	  $$SUDO apt-get update && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    chromium fonts-noto-color-emoji || exit 1; \
+	fi
+
+# pytest's exit status is make's: any failure, error or an empty collection (status 5) fails.
+test: setup sample chromium
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+bench: setup sample
+	$(PY) -m churn bench
+
+clean:
+	rm -rf .pytest_cache tests/artifacts bench/results $(DATA_DIR)/sample
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

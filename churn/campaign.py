@@ -1,0 +1,679 @@
+"""Which retention offer to make to whom, within a budget, and safe spreadsheet exports.
+
+Three steps, each a pure function of plain frames (no Streamlit, no model objects):
+
+1. :func:`rank_offers` — the *hybrid* ranking. For every customer and every offer that applies to
+   them (the catalogue's ``applies_when``), the expected value of making the offer::
+
+       expected_saved_value = P(churn) × P(accept) × risk_reduction × CLV          (dollars)
+       expected_net_value   = expected_saved_value − offer cost                     (dollars)
+
+   ``P(accept)`` is the *collaborative* part (the offer recommender, which also covers cold-start
+   customers); the *rule* part is the catalogue's driver rules (an offer proposed because one of
+   the customer's own risk drivers calls for it, with that driver as the reason).
+   Offers no rule proposed are still ranked when they apply, but their saved value counts at
+   ``unproposed_weight`` (default 0.8) in the ranking score::
+
+       ranking_score = expected_saved_value × (1 if from_rules else unproposed_weight) − offer cost
+
+   Offers are sorted per customer by ranking_score (highest first); ties go to the rule-backed
+   offer, then the cheaper one, then catalogue order. So at equal value a rule-backed offer wins,
+   and a collaborative-only offer has to be worth clearly more to beat it. The reported
+   ``expected_net_value`` is always the unweighted figure above.
+
+2. :func:`build_campaign` — filters (risk tier, segment, minimum CLV, offers allowed), then one
+   offer per customer (their best-ranked allowed offer with a positive expected net value), then
+   a greedy selection by expected net value per dollar of offer cost that never exceeds the
+   budget: an offer that does not fit in what is left of the budget is skipped and the walk
+   continues with the next (possibly cheaper) ones. Sums are done in whole cents, so the budget
+   is never exceeded by rounding. :func:`saved_revenue_curve` reuses the one greedy order for a
+   whole range of budgets.
+
+3. Exports — :func:`to_csv_bytes` and :func:`to_excel_bytes` write the campaign list so that it
+   opens safely in a spreadsheet (see :func:`escape_formula`) and byte-identically for the same
+   rows (fixed float formatting, fixed timestamps inside the .xlsx), so the file written by
+   ``python -m churn campaign`` equals the page's download. :func:`read_export` reads one back.
+
+Units: probabilities 0..1, money in dollars. Money columns of a campaign are rounded to cents and
+``churn_prob`` to 4 decimals, so what is shown, exported, stored and re-read is the same number.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+ID = "customerID"
+
+#: Weight of the saved value of an offer no rule proposed, in the ranking score (see module doc).
+UNPROPOSED_WEIGHT = 0.8
+
+#: Characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+#: Columns of :func:`rank_offers`'s output, in order.
+RANKED_COLUMNS = [ID, "rank", "offer_id", "offer_name", "offer_cost", "p_accept", "rule_reason",
+                  "from_rules", "expected_saved_value", "expected_net_value", "ranking_score"]
+
+#: Columns of a campaign list (:attr:`Campaign.rows`), in order.
+CAMPAIGN_COLUMNS = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "offer", "offer_id",
+                    "offer_cost", "reason", "expected_net_value", "expected_saved_value",
+                    "cumulative_cost"]
+
+_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason"]
+_MONEY_COLUMNS = ["clv", "revenue_at_risk", "offer_cost", "expected_net_value",
+                  "expected_saved_value", "cumulative_cost"]
+
+GREEDY_RULE = "greedy by expected net value per dollar of offer cost"
+
+
+# --- step 1: hybrid ranking ----------------------------------------------------------------------
+def _offer_table(catalogue) -> pd.DataFrame:
+    """The catalogue's offers as a frame [offer_id, name, cost, risk_reduction] in catalogue order."""
+    offers = list(getattr(catalogue, "offers", []))
+    if not offers:
+        raise ValueError("catalogue has no offers; pass an offers.Catalogue loaded from "
+                         "data/offers.toml (load_catalogue()).")
+    return pd.DataFrame({
+        "offer_id": [str(o.id) for o in offers],
+        "name": [str(o.name) for o in offers],
+        "cost": [float(o.cost) for o in offers],
+        "risk_reduction": [float(o.risk_reduction) for o in offers],
+    })
+
+
+def _as_vector(values, n: int, what: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=float).reshape(-1)
+    if arr.shape[0] != n:
+        raise ValueError(f"{what} has {arr.shape[0]} values for {n} customers; pass one value "
+                         "per row of `customers`, in the same order.")
+    if np.isnan(arr).any():
+        raise ValueError(f"{what} has missing values (NaN) at row(s) "
+                         f"{np.flatnonzero(np.isnan(arr))[:5].tolist()}; score every customer first.")
+    return arr
+
+
+def _align_rows(frame: pd.DataFrame, ids: pd.Index, what: str) -> pd.DataFrame:
+    """`frame` rows in the order of `ids`: by customerID when its index holds them, else by position."""
+    if len(frame) and frame.index.isin(ids).all() and ids.isin(frame.index).all():
+        return frame.loc[ids]
+    if len(frame) != len(ids):
+        raise ValueError(f"{what} has {len(frame)} rows for {len(ids)} customers; pass one row "
+                         "per customer (indexed by customerID or in the same order).")
+    return frame
+
+
+def _candidate_matrix(candidates: pd.DataFrame | None, ids: pd.Index, offer_ids: pd.Index):
+    """Rule part as an n × m boolean matrix plus the reason text of each proposed (customer, offer).
+
+    When several drivers propose the same offer to a customer, the reason of the strongest driver
+    (largest percentage points) is kept.
+    """
+    n, m = len(ids), len(offer_ids)
+    proposed = np.zeros((n, m), dtype=bool)
+    reasons = np.full((n, m), "", dtype=object)
+    if candidates is None or len(candidates) == 0:
+        return proposed, reasons
+    cust_col = ID if ID in candidates.columns else "customer"
+    missing = [c for c in (cust_col, "offer_id", "reason") if c not in candidates.columns]
+    if missing:
+        raise ValueError(f"candidates is missing column(s) {missing}; pass the frame returned by "
+                         "offers.rule_candidates().")
+    cand = candidates
+    pp_col = next((c for c in ("driver_pp", "pp") if c in cand.columns), None)
+    if pp_col is not None:
+        cand = cand.sort_values(pp_col, ascending=False, kind="stable")
+    r = ids.get_indexer(cand[cust_col].astype(str))
+    c = offer_ids.get_indexer(cand["offer_id"].astype(str))
+    keep = (r >= 0) & (c >= 0)
+    r, c = r[keep], c[keep]
+    text = cand["reason"].astype(str).to_numpy()[keep]
+    # First occurrence of each (customer, offer) wins: the strongest driver after the sort.
+    _, first = np.unique(r.astype(np.int64) * m + c, return_index=True)
+    r, c, text = r[first], c[first], text[first]
+    proposed[r, c] = True
+    reasons[r, c] = text
+    return proposed, reasons
+
+
+def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame,
+                candidates: pd.DataFrame | None, catalogue, top_n: int | None = 3, *,
+                unproposed_weight: float = UNPROPOSED_WEIGHT) -> pd.DataFrame:
+    """Rank the applicable offers of every customer by expected value (the hybrid ranking).
+
+    Inputs:
+      customers: canonical frame (one row per customer, unique ``customerID``).
+      churn_prob: P(churn) per customer, 0..1, same order as ``customers``.
+      clv: customer lifetime value per customer in dollars, same order.
+      p_accept: P(accept) 0..1, rows = customers (indexed by customerID or in the same order),
+        one column per catalogue offer id (``recommend.OfferRecommender.predict``).
+      candidates: the rule part, ``offers.rule_candidates(...)`` (customerID, offer_id, reason,
+        and optionally driver_pp); None or empty when no rule applies.
+      catalogue: ``offers.Catalogue`` (``.offers`` with id, name, cost, risk_reduction and
+        ``.applicable(customers)`` → bool frame rows × offer ids).
+      top_n: offers kept per customer (None: every applicable offer).
+      unproposed_weight: weight of the saved value of offers no rule proposed (0..1).
+
+    Output: long frame, ``RANKED_COLUMNS``, ordered by customer (input order) then rank (1 = best).
+    ``p_accept`` is the collaborative part; ``rule_reason`` (empty when no rule proposed it) and
+    ``from_rules`` are the rule part. Formulas in the module docstring. Only applicable offers
+    appear; a customer with no applicable offer has no row.
+    """
+    if not isinstance(customers, pd.DataFrame) or ID not in customers.columns:
+        raise ValueError("customers must be a canonical frame with a customerID column.")
+    if top_n is not None and (int(top_n) != top_n or top_n < 1):
+        raise ValueError(f"top_n={top_n!r} must be a whole number ≥ 1, or None for every offer.")
+    if not 0.0 <= float(unproposed_weight) <= 1.0:
+        raise ValueError(f"unproposed_weight={unproposed_weight!r} must be between 0 and 1.")
+    ids = pd.Index(customers[ID].astype(str))
+    if ids.has_duplicates:
+        dup = ids[ids.duplicated()].unique()[:3].tolist()
+        raise ValueError(f"customers has duplicate customerID values {dup}; validate the file "
+                         "first (each customer must appear once).")
+    n = len(ids)
+    offers = _offer_table(catalogue)
+    offer_ids = pd.Index(offers["offer_id"])
+    m = len(offer_ids)
+
+    prob = _as_vector(churn_prob, n, "churn_prob")
+    if ((prob < 0) | (prob > 1)).any():
+        raise ValueError("churn_prob must be probabilities between 0 and 1.")
+    value = _as_vector(clv, n, "clv")
+
+    missing = [o for o in offer_ids if o not in p_accept.columns]
+    if missing:
+        raise ValueError(f"p_accept has no column for offer(s) {missing}; was the recommender "
+                         "fitted on an older catalogue? Refit it on the current offers.")
+    pa = _align_rows(p_accept, ids, "p_accept")[list(offer_ids)].to_numpy(dtype=float)
+    if np.isnan(pa).any():
+        raise ValueError("p_accept has missing values (NaN); the recommender must give every "
+                         "customer (including cold-start ones) a probability for every offer.")
+
+    applicable = catalogue.applicable(customers)
+    applicable = _align_rows(applicable, ids, "catalogue.applicable(customers)")
+    appl = applicable.reindex(columns=list(offer_ids), fill_value=False).to_numpy(dtype=bool)
+
+    proposed, reasons = _candidate_matrix(candidates, ids, offer_ids)
+    proposed &= appl
+
+    cost = offers["cost"].to_numpy()
+    reduction = offers["risk_reduction"].to_numpy()
+    saved = (prob * value)[:, None] * pa * reduction[None, :]
+    net = saved - cost[None, :]
+    score = np.where(proposed, saved, unproposed_weight * saved) - cost[None, :]
+    score = np.where(appl, score, -np.inf)
+
+    # Per-row order: score desc, then rule-backed, then cheaper, then catalogue order.
+    cat_order = np.broadcast_to(np.arange(m), (n, m))
+    order = np.lexsort((cat_order, np.broadcast_to(cost, (n, m)), ~proposed, -score), axis=-1)
+    k = m if top_n is None else min(int(top_n), m)
+    order = order[:, :k]
+    rows = np.repeat(np.arange(n), k).reshape(n, k)
+    valid = appl[rows, order]
+    rank = np.cumsum(valid, axis=1)
+
+    r, c = rows[valid], order[valid]
+    out = pd.DataFrame({
+        ID: ids.to_numpy()[r],
+        "rank": rank[valid].astype(np.int64),
+        "offer_id": offer_ids.to_numpy()[c],
+        "offer_name": offers["name"].to_numpy()[c],
+        "offer_cost": cost[c],
+        "p_accept": pa[r, c],
+        "rule_reason": reasons[r, c],
+        "from_rules": proposed[r, c],
+        "expected_saved_value": saved[r, c],
+        "expected_net_value": net[r, c],
+        "ranking_score": score[r, c],
+    })
+    return out
+
+
+def best_offer(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The rank-1 offer of every customer in ``ranked`` (one row per customer, same columns)."""
+    return ranked[ranked["rank"] == 1].reset_index(drop=True)
+
+
+# --- step 2: budgeted campaign -------------------------------------------------------------------
+@dataclass
+class Campaign:
+    """A budgeted campaign list and everything needed to rebuild or audit it.
+
+    rows: the list (``CAMPAIGN_COLUMNS``), in greedy order (row 1 = highest value per dollar).
+    settings: every input (budget, filters, business settings, model version, ...), JSON-safe.
+    """
+
+    rows: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def spent(self) -> float:
+        """Total offer cost of the list in dollars (≤ budget)."""
+        return _cents_sum(self.rows["offer_cost"])
+
+    @property
+    def expected_saved_revenue(self) -> float:
+        """Sum of expected saved value in dollars."""
+        return _cents_sum(self.rows["expected_saved_value"])
+
+    @property
+    def expected_net_value(self) -> float:
+        """Sum of expected net value (saved value − offer cost) in dollars."""
+        return _cents_sum(self.rows["expected_net_value"])
+
+    @property
+    def customers(self) -> int:
+        return int(len(self.rows))
+
+
+def _cents(values) -> np.ndarray:
+    return np.round(np.asarray(values, dtype=float) * 100.0).astype(np.int64)
+
+
+def _cents_sum(values) -> float:
+    return float(_cents(values).sum()) / 100.0
+
+
+def _clean_list(values) -> list | None:
+    """A filter's allowed values as a sorted, JSON-safe list (None: no filter)."""
+    if values is None:
+        return None
+    if isinstance(values, (str, int, float)):
+        values = [values]
+    plain = {v.item() if isinstance(v, np.generic) else v for v in values}
+    return sorted(plain, key=lambda v: (str(type(v)), str(v)))
+
+
+def _filters(tiers, segment, min_clv, offers_allowed) -> dict:
+    if segment is not None and not isinstance(segment, dict):
+        raise ValueError(f"segment={segment!r} must be a dict of column -> allowed values, "
+                         "e.g. {'Contract': ['Month-to-month']}.")
+    try:
+        min_clv = float(min_clv or 0.0)
+    except (TypeError, ValueError):
+        raise ValueError(f"min_clv={min_clv!r} must be a number of dollars.") from None
+    return {
+        "tiers": _clean_list(tiers),
+        "segment": None if not segment else {str(k): _clean_list(v)
+                                             for k, v in sorted(segment.items())},
+        "min_clv": min_clv,
+        "offers_allowed": _clean_list(offers_allowed),
+    }
+
+
+def _eligible(scored: pd.DataFrame, ranked: pd.DataFrame, filters: dict) -> pd.DataFrame:
+    """One row per eligible customer with their best allowed offer of positive net value,
+    sorted in greedy order (value per dollar desc, then net value desc, then input order)."""
+    need = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk"]
+    missing = [c for c in need if c not in scored.columns]
+    if missing:
+        raise ValueError(f"scored is missing column(s) {missing}; pass the frame from "
+                         "Engine.score() (one row per customer).")
+    missing = [c for c in RANKED_COLUMNS[:-1] if c not in ranked.columns]
+    if missing:
+        raise ValueError(f"ranked is missing column(s) {missing}; pass the frame from "
+                         "campaign.rank_offers().")
+    s = scored.reset_index(drop=True)
+    keep = np.ones(len(s), dtype=bool)
+    if filters["tiers"] is not None:
+        keep &= s["risk_tier"].astype(str).isin(filters["tiers"]).to_numpy()
+    for col, allowed in (filters["segment"] or {}).items():
+        if col not in s.columns:
+            raise ValueError(f"segment column {col!r} is not in the scored frame; add the "
+                             "customer columns to it before filtering (columns: "
+                             f"{', '.join(map(str, s.columns))}).")
+        values = s[col]
+        keep &= (values.isin(allowed) | values.astype(str).isin([str(a) for a in allowed])).to_numpy()
+    keep &= s["clv"].to_numpy(dtype=float) >= filters["min_clv"]
+    s = s[keep]
+    s = s.assign(_pos=np.flatnonzero(keep))
+
+    r = ranked
+    if filters["offers_allowed"] is not None:
+        r = r[r["offer_id"].isin(filters["offers_allowed"])]
+    r = r[r["expected_net_value"] > 0]
+    r = r.sort_values([ID, "rank"], kind="stable").drop_duplicates(ID, keep="first")
+    r = r.drop(columns=[c for c in ("churn_prob", "risk_tier", "clv", "revenue_at_risk")
+                        if c in r.columns])
+    e = s[[ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "_pos"]].merge(
+        r, on=ID, how="inner", validate="one_to_one")
+    cost = e["offer_cost"].to_numpy(dtype=float)
+    net = e["expected_net_value"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cost > 0, net / np.where(cost > 0, cost, 1.0), np.inf)
+    order = np.lexsort((e["_pos"].to_numpy(), -net, -ratio))
+    return e.iloc[order].reset_index(drop=True)
+
+
+def _greedy_take(cost_cents: np.ndarray, budget_cents: int) -> np.ndarray:
+    """Greedy walk in the given order: take each item that fits in what is left, skip the rest.
+
+    Returns a boolean mask. Exact in integer cents. Fast: the fitting prefix is found with one
+    cumulative sum; after the first skip what is left is below one offer's cost, so only a few
+    more items can fit and they are found by jumping to the next item of each affordable cost.
+    """
+    n = len(cost_cents)
+    take = np.zeros(n, dtype=bool)
+    if n == 0 or budget_cents < 0:
+        return take
+    free = cost_cents <= 0
+    take[free] = True
+    idx = np.flatnonzero(~free)
+    c = cost_cents[idx]
+    if len(c) == 0:
+        return take
+    csum = np.cumsum(c)
+    p = int(np.searchsorted(csum, budget_cents, side="right"))  # items [0, p) fit
+    take[idx[:p]] = True
+    left = budget_cents - (int(csum[p - 1]) if p else 0)
+    if p >= len(c):
+        return take
+    levels = np.unique(c)
+    positions = {int(v): np.flatnonzero(c == v) for v in levels}
+    pos = p + 1  # item p does not fit
+    while True:
+        best = None
+        for v in levels:
+            if v > left:
+                break
+            arr = positions[int(v)]
+            j = int(np.searchsorted(arr, pos))
+            if j < len(arr) and (best is None or arr[j] < best):
+                best = int(arr[j])
+        if best is None:
+            return take
+        take[idx[best]] = True
+        left -= int(c[best])
+        pos = best + 1
+
+
+def _check_budget(budget) -> float:
+    try:
+        b = float(budget)
+    except (TypeError, ValueError):
+        raise ValueError(f"budget={budget!r} must be a number of dollars.") from None
+    if not np.isfinite(b) or b < 0:
+        raise ValueError(f"budget={budget!r} must be a dollar amount of 0 or more.")
+    return b
+
+
+def _reason(row_from_rules: np.ndarray, rule_reason: np.ndarray, p_accept: np.ndarray) -> list:
+    return [rr if fr and rr else f"No rule proposed it; likely to be accepted (P(accept) {pa:.0%})"
+            for fr, rr, pa in zip(row_from_rules, rule_reason, p_accept)]
+
+
+def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *, tiers=None,
+                   segment: dict | None = None, min_clv: float = 0.0, offers_allowed=None,
+                   business_settings=None, model_version: str | None = None,
+                   extra_settings: dict | None = None) -> Campaign:
+    """The budgeted campaign list: who gets which offer, within ``budget`` dollars.
+
+    Inputs:
+      scored: one row per customer with customerID, churn_prob (0..1), risk_tier, clv and
+        revenue_at_risk (dollars), plus any customer columns a ``segment`` filter names.
+      ranked: :func:`rank_offers` output (use ``top_n=None`` so ``offers_allowed`` can fall back
+        to any applicable offer).
+      budget: total offer cost allowed, dollars (≥ 0).
+      tiers: risk tiers to include (None: all). segment: {column: allowed values}.
+      min_clv: minimum CLV in dollars. offers_allowed: offer ids allowed (None: all).
+      business_settings (config.BusinessSettings or dict), model_version, extra_settings: recorded
+        in ``settings`` only.
+
+    Method: filters first; then each customer's best-ranked allowed offer with positive expected
+    net value; then greedy by expected net value per dollar of offer cost (ties: higher net value,
+    then input order), skipping any offer that no longer fits and continuing with the next ones.
+    The sum of offer costs never exceeds the budget (checked in whole cents).
+    """
+    b = _check_budget(budget)
+    filters = _filters(tiers, segment, min_clv, offers_allowed)
+    e = _eligible(scored, ranked, filters)
+    cost_cents = _cents(e["offer_cost"])
+    take = _greedy_take(cost_cents, int(np.floor(b * 100.0 + 1e-6)))
+    e = e[take].reset_index(drop=True)
+    rows = pd.DataFrame({
+        ID: e[ID].astype(str).to_numpy(),
+        "churn_prob": np.round(e["churn_prob"].to_numpy(dtype=float), 4),
+        "risk_tier": e["risk_tier"].astype(str).to_numpy(),
+        "clv": np.round(e["clv"].to_numpy(dtype=float), 2),
+        "revenue_at_risk": np.round(e["revenue_at_risk"].to_numpy(dtype=float), 2),
+        "offer": e["offer_name"].astype(str).to_numpy(),
+        "offer_id": e["offer_id"].astype(str).to_numpy(),
+        "offer_cost": cost_cents[take] / 100.0,
+        "reason": _reason(e["from_rules"].to_numpy(), e["rule_reason"].to_numpy(),
+                          e["p_accept"].to_numpy(dtype=float)),
+        "expected_net_value": np.round(e["expected_net_value"].to_numpy(dtype=float), 2),
+        "expected_saved_value": np.round(e["expected_saved_value"].to_numpy(dtype=float), 2),
+        "cumulative_cost": np.cumsum(cost_cents[take]) / 100.0,
+    }, columns=CAMPAIGN_COLUMNS)
+    rows["reason"] = rows["reason"].astype(object)
+    if business_settings is not None and hasattr(business_settings, "to_dict"):
+        business_settings = business_settings.to_dict()
+    settings = {
+        "budget": b,
+        **filters,
+        "method": GREEDY_RULE,
+        "unproposed_weight": UNPROPOSED_WEIGHT,
+        "business_settings": business_settings,
+        "model_version": model_version,
+        **(extra_settings or {}),
+    }
+    return Campaign(rows=rows, settings=settings)
+
+
+def saved_revenue_curve(scored: pd.DataFrame, ranked: pd.DataFrame, budgets=None, *, tiers=None,
+                        segment: dict | None = None, min_clv: float = 0.0,
+                        offers_allowed=None) -> pd.DataFrame:
+    """Expected saved revenue against budget, for the same filters as :func:`build_campaign`.
+
+    budgets: dollar amounts (None: 41 points from 0 to the cost of offering every eligible
+    customer their offer). Output: DataFrame[budget, expected_saved_revenue, customers] where
+    each row equals ``build_campaign(..., budget)``'s expected_saved_revenue and size. One greedy
+    ordering is computed and walked once per budget (fast even for 100,000 customers).
+    """
+    filters = _filters(tiers, segment, min_clv, offers_allowed)
+    e = _eligible(scored, ranked, filters)
+    cost_cents = _cents(e["offer_cost"])
+    saved_cents = _cents(np.round(e["expected_saved_value"].to_numpy(dtype=float), 2))
+    if budgets is None:
+        budgets = np.linspace(0.0, cost_cents.sum() / 100.0, 41)
+    out = []
+    for b in np.asarray(budgets, dtype=float).reshape(-1):
+        b = _check_budget(b)
+        take = _greedy_take(cost_cents, int(np.floor(b * 100.0 + 1e-6)))
+        out.append((b, saved_cents[take].sum() / 100.0, int(take.sum())))
+    return pd.DataFrame(out, columns=["budget", "expected_saved_revenue", "customers"])
+
+
+def offers_mix(campaign: Campaign) -> pd.DataFrame:
+    """How many customers get each offer and what it costs: DataFrame[offer, customers, cost]
+    (cost in dollars), most customers first, then by name."""
+    rows = campaign.rows
+    if rows.empty:
+        return pd.DataFrame({"offer": pd.Series(dtype=object), "customers": pd.Series(dtype="int64"),
+                             "cost": pd.Series(dtype=float)})
+    g = rows.groupby("offer", sort=True).agg(customers=(ID, "size"),
+                                             cost_cents=("offer_cost", lambda v: _cents(v).sum()))
+    g = g.reset_index()
+    g["cost"] = g.pop("cost_cents") / 100.0
+    g["customers"] = g["customers"].astype("int64")
+    return g.sort_values(["customers", "offer"], ascending=[False, True],
+                         kind="stable").reset_index(drop=True)
+
+
+# --- composition: what the page and the CLI both call -------------------------------------------
+#: Customer columns joined to the scored table so a campaign can be limited to a segment.
+SEGMENT_COLUMNS = ["Contract", "InternetService", "PaymentMethod", "PaperlessBilling",
+                   "SeniorCitizen", "Partner", "Dependents", "gender", "PhoneService",
+                   "TechSupport", "OnlineSecurity"]
+
+
+def campaign_inputs(engine, customers: pd.DataFrame, settings=None) -> tuple[pd.DataFrame,
+                                                                            pd.DataFrame]:
+    """Score customers and rank every applicable offer: the inputs of :func:`build_campaign`.
+
+    engine: a ``scoring.Engine`` (anything with ``score_all(df, settings, drivers=, offers=,
+    top_offers=)``). customers: canonical frame. settings: ``config.BusinessSettings`` (default
+    settings when None).
+    Returns (scored, ranked): scored has one row per customer in input order (the engine's table
+    plus ``SEGMENT_COLUMNS``), ranked is :func:`rank_offers` with every applicable offer
+    (``top_n=None``). The Retention campaign page and ``python -m churn campaign`` both build
+    their list from this, so the same settings give byte-identical exports.
+    """
+    from churn.config import BusinessSettings
+
+    settings = settings or BusinessSettings()
+    out = engine.score_all(customers, settings, drivers=0, offers=True, top_offers=None)
+    table = out.table.reset_index(drop=True)
+    seg = customers.reset_index(drop=True)[[c for c in SEGMENT_COLUMNS if c in customers.columns]]
+    scored = pd.concat([table, seg.drop(columns=[c for c in seg.columns if c in table.columns])],
+                       axis=1)
+    return scored, out.ranked.reset_index(drop=True)
+
+
+# --- step 3: safe exports ------------------------------------------------------------------------
+# Control characters an .xlsx cannot hold (XML 1.0); tab, line feed and carriage return are fine.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def escape_formula(value):
+    """Make one cell spreadsheet-safe.
+
+    A text value that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
+    read by Excel/LibreOffice/Sheets as a formula (CSV/formula injection); it is prefixed with a
+    single quote ``'`` so it stays text. Control characters an .xlsx cannot store are removed
+    (the same in CSV and Excel so both exports read back the same). Numbers (including negative
+    numbers), booleans and None are returned unchanged: they are numbers, not text.
+    """
+    if not isinstance(value, str):
+        return value
+    value = _ILLEGAL_XML.sub("", value)
+    if value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def export_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The table exactly as exported: text cells escaped with :func:`escape_formula`."""
+    out = rows.reset_index(drop=True).copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(escape_formula).astype(object)
+    return out
+
+
+def to_csv_bytes(rows: pd.DataFrame) -> bytes:
+    """The campaign list as UTF-8 CSV bytes (comma-separated, "\\n" line ends, header row).
+
+    Text is escaped (:func:`escape_formula`); floats are written in their shortest exact form
+    (``repr``), so reading the file back gives the same numbers and the same rows always give
+    the same bytes.
+    """
+    return export_frame(rows).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+_FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
+    """The campaign list as an .xlsx workbook (one sheet, header row), via openpyxl.
+
+    Text is escaped (:func:`escape_formula`) and stored as text, numbers as numbers. The bytes
+    are deterministic: the workbook's created/modified times and the zip entries' times are
+    fixed, so the same rows always give the same file.
+    """
+    from openpyxl import Workbook
+
+    out = export_frame(rows)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append([str(c) for c in out.columns])
+    columns = []
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s):
+            columns.append([bool(v) for v in s])
+        elif pd.api.types.is_integer_dtype(s):
+            columns.append([int(v) for v in s])
+        elif pd.api.types.is_float_dtype(s):
+            columns.append([None if np.isnan(v) else float(v) for v in s])
+        else:
+            columns.append([None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+                            for v in s])
+    for row in zip(*columns):
+        ws.append(list(row))
+    raw = io.BytesIO()
+    wb.save(raw)
+    return _deterministic_zip(raw.getvalue())
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """Rewrite an .xlsx with fixed document times and fixed zip entry times."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    dst_buf = io.BytesIO()
+    with zipfile.ZipFile(dst_buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = content.decode("utf-8")
+                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                              lambda m: m.group(1) + _FIXED_TIME + m.group(3), text)
+                content = text.encode("utf-8")
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, content)
+    return dst_buf.getvalue()
+
+
+def read_export(data: bytes, kind: str = "csv") -> pd.DataFrame:
+    """Read an export back (``kind`` "csv" or "xlsx") with the campaign's column types.
+
+    Text columns stay text (an empty cell is ""), so ``read_export(to_csv_bytes(rows))`` equals
+    ``export_frame(rows)``.
+    """
+    if kind == "csv":
+        head = pd.read_csv(io.BytesIO(data), nrows=0).columns
+        text = {c: str for c in head if c in _TEXT_COLUMNS or c in ("rule_reason", "offer_name")}
+        df = pd.read_csv(io.BytesIO(data), dtype=text, keep_default_na=False,
+                         na_values={c: [""] for c in head if c not in text})
+    elif kind == "xlsx":
+        df = pd.read_excel(io.BytesIO(data), engine="openpyxl", dtype=object)
+        for col in df.columns:
+            if col in _TEXT_COLUMNS:
+                df[col] = df[col].map(lambda v: "" if v is None or (isinstance(v, float)
+                                                                    and np.isnan(v)) else str(v))
+            else:
+                df[col] = pd.to_numeric(df[col])
+    else:
+        raise ValueError(f"kind={kind!r} must be 'csv' or 'xlsx'.")
+    for col in df.columns:
+        if col in _MONEY_COLUMNS or col == "churn_prob":
+            df[col] = df[col].astype(float)
+        elif col in _TEXT_COLUMNS:
+            df[col] = df[col].astype(object)
+    return df
+
+
+# --- persistence ---------------------------------------------------------------------------------
+def save_campaign(store, campaign: Campaign, name: str):
+    """Save the campaign (its rows and settings) in the store; returns the store's campaign id."""
+    if not str(name).strip():
+        raise ValueError("name must not be empty; give the campaign a name to find it again.")
+    return store.save_campaign(str(name), dict(campaign.settings),
+                               campaign.rows[CAMPAIGN_COLUMNS].copy())
+
+
+def reopen_campaign(store, campaign_id) -> Campaign:
+    """A saved campaign, exactly as saved: its download bytes equal the original's."""
+    settings, df = store.load_campaign(campaign_id)
+    rows = df.reset_index(drop=True)[CAMPAIGN_COLUMNS].copy()
+    for col in CAMPAIGN_COLUMNS:
+        if col in _TEXT_COLUMNS:
+            rows[col] = rows[col].astype(str).astype(object)
+        else:
+            rows[col] = rows[col].astype(float)
+    return Campaign(rows=rows, settings=dict(settings))

@@ -1,0 +1,563 @@
+"""A realistic generated sample in the IBM Telco schema, with a documented churn mechanism.
+
+Why: the app and the tests need customers that look and behave like the real IBM "Telco Customer
+Churn" file (same columns, same text layout, same marginal shares and churn rates by segment, a
+signal that a good model can learn to about the same accuracy as on the real file) without
+shipping that file. Everything here is numpy-vectorised and deterministic for a seed.
+
+Customers (``generate_customers``)
+----------------------------------
+Features are drawn in a fixed order, each conditional on the ones before, with two hidden
+household factors that create the real file's correlations (long contracts go with long tenure,
+automatic payment, partners; fiber goes with seniors, paperless billing and electronic checks):
+
+- ``L`` ~ N(0, 1), household stability: raises Partner, Dependents, longer contracts, longer
+  tenure within a contract and automatic payment.
+- ``E`` ~ N(0, 1), engagement: customers who buy one add-on buy others; ``S`` ~ N(0, 1) drives
+  StreamingTV and StreamingMovies together.
+
+Contract is an ordered logit of L, Partner, Dependents, fiber, no internet and SeniorCitizen.
+Tenure (months) is drawn within contract through a Gaussian copula on L: month-to-month is a
+point mass at 1-2 months plus an exponential; one- and two-year contracts are Kumaraswamy shapes
+on 0..72, the two-year one piling up at 70-72; a few long-contract customers (about 0.16%) have
+tenure 0 (just signed, not billed yet). Add-ons, MultipleLines, PaperlessBilling and
+PaymentMethod are logits / a multinomial logit of the services, tenure and the hidden factors.
+Dependent columns are always consistent: MultipleLines is "No phone service" iff PhoneService is
+No, the six add-ons are "No internet service" iff InternetService is No (and customers without a
+phone line always have DSL, as in the real file).
+
+MonthlyCharges (dollars) is a price list plus a little noise, rounded to 5 cents and clipped to
+18.25..118.75: phone $20, second line $5, DSL $25, fiber $50, each protection add-on (security,
+backup, device protection, tech support) $5, each streaming add-on $10. TotalCharges (dollars)
+is tenure × (MonthlyCharges + a per-customer drift of sd ~$1.6 for price changes), so its
+correlation with tenure × MonthlyCharges is ~0.999; it is NaN exactly when tenure is 0.
+
+Churn: the latent model
+-----------------------
+Each customer churns with probability ``sigmoid(z)`` where ::
+
+    z = g(tenure)                                  piecewise-linear in tenure, decreasing
+      + b_contract[Contract]                       One year < 0, Two year << 0 (ref. Month-to-month)
+      + b_internet[InternetService]                Fiber optic > 0 (ref. DSL), No < 0
+      + b_payment[PaymentMethod]                   ref. Electronic check; the others < 0
+      + b_mc × (MonthlyCharges - 64.76) / 30.09     dearer bills churn more
+      + b_no_<addon> × [add-on is "No"]            no OnlineSecurity / no TechSupport raise risk most
+      + b_senior × SeniorCitizen + b_no_partner × [Partner No] + b_no_dependents × [Dependents No]
+      + b_paperless × [PaperlessBilling Yes] + small terms (gender, phone, multiple lines)
+      + SIGMA × eps,  eps ~ N(0, 1)                unobserved heterogeneity (not learnable)
+
+The coefficients (``CHURN_COEF``, ``TENURE_KNOTS``/``TENURE_LOGIT``) were calibrated once by
+moment matching on 400,000 generated customers: solve for the coefficients that make the churn
+rate of every level of every column, and of every tenure band, equal to the published rate
+(``/work/shared/telco_schema.md``), with ``SIGMA`` set so that 5-fold cross-validated models land
+where careful work lands on the real file (ROC-AUC ~0.845, PR-AUC ~0.65, Brier ~0.135, top-10%
+lift ~2.9). Customers with tenure 0 never churn (they have just signed), as in the real file.
+
+Offer history (``generate_offer_history``)
+-----------------------------------------
+Each customer has three hidden traits, partly explained by observed columns, plus noise:
+
+- price sensitivity = 0.8·(MonthlyCharges - 64.76)/30.09 + 0.7·[Electronic check]
+  + 0.3·[Mailed check] + 0.4·[Month-to-month] - 0.28 + N(0, 0.8²)
+- family affinity = 0.8·[Partner] + 0.8·[Dependents] + 0.5·[StreamingTV] + 0.5·[StreamingMovies]
+  - 0.97 + N(0, 0.8²)
+- support need = 0.7·SeniorCitizen + 0.6·[Fiber optic] + 0.6·[TechSupport No]
+  + 0.3·[OnlineSecurity No] - 0.67 + N(0, 0.8²)
+
+Each offer has a base popularity and loadings on the traits (``OFFER_PROFILES``; offers not listed
+there get loadings derived from a hash of their id), and
+``P(accept) = sigmoid(base + traits · loadings)``. About 60% of customers (tenure >= 1) received
+1-6 past offers, drawn without replacement among the offers whose ``applies_when`` condition holds
+for them. The rating (1..5) follows acceptance (accepted: mostly 4-5, refused: mostly 1-2) plus a
+part of the customer's latent liking and noise. Dates are uniform over the 24 months before
+``REFERENCE_DATE`` (and never before the customer joined).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churn import schema
+from churn.config import SAMPLE_ROWS, SAMPLE_SEED, Paths
+from churn.config import paths as _default_paths
+
+REFERENCE_DATE = np.datetime64("2024-12-31", "D")
+HISTORY_DAYS = 730
+HISTORY_SHARE = 0.60
+HISTORY_COUNT_P = np.array([0.14, 0.16, 0.18, 0.18, 0.17, 0.17])  # 1..6 past offers
+HISTORY_COLUMNS = ["customerID", "offer_id", "date", "accepted", "rating"]
+
+MC_MEAN, MC_SD = 64.76, 30.09
+_ID_SPACE = 10 ** 4 * 26 ** 5
+
+# --- churn latent model (calibrated; see module docstring) -------------------------------------
+SIGMA = 0.5
+TENURE_KNOTS = np.array([1.0, 9.0, 18.0, 36.0, 64.0])
+TENURE_LOGIT = np.array([-0.1870, -1.7947, -2.4014, -2.7223, -3.3200])
+CHURN_COEF: dict[str, float] = {
+    "male": -0.0702,
+    "senior": 0.2795,
+    "no_partner": 0.0822,
+    "no_dependents": 0.5315,
+    "no_phone": 1.2211,
+    "multiple_lines": 0.7868,
+    "fiber": 0.7761,
+    "no_internet": -0.2662,
+    "no_OnlineSecurity": 0.8233,
+    "no_OnlineBackup": -0.0225,
+    "no_DeviceProtection": -0.2270,
+    "no_TechSupport": 0.6922,
+    "no_StreamingTV": -0.7568,
+    "no_StreamingMovies": -0.6753,
+    "one_year": -1.0710,
+    "two_year": -2.1816,
+    "paperless": 0.5207,
+    "mailed_check": -0.6764,
+    "bank_transfer": -0.1957,
+    "credit_card": -0.3974,
+}
+B_MC = 0.3
+CHURN_FLOOR = 0.01
+CHURN_CEILING = 0.9
+
+ADDONS = ("OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
+          "StreamingMovies")
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _bern(rng: np.random.Generator, logit) -> np.ndarray:
+    return rng.random(np.shape(logit)) < _sigmoid(logit)
+
+
+# --- features ----------------------------------------------------------------------------------
+# Intercepts of the feature model, tuned so that every column's shares match the real file.
+FEATURE_INTERCEPTS: dict[str, float] = {
+    "partner": -0.078,
+    "dependents": -2.134,
+    "fiber": 0.371,
+    "no_internet": -0.041,
+    "contract_cut1": 0.253,
+    "contract_cut2": 1.712,
+    "OnlineSecurity": -0.326,
+    "OnlineBackup": -0.225,
+    "DeviceProtection": -0.286,
+    "TechSupport": -0.304,
+    "StreamingTV": -0.492,
+    "StreamingMovies": -0.459,
+    "multiple_lines": -0.454,
+    "paperless": 0.188,
+    "mailed_check": -0.192,
+    "bank_transfer": -0.223,
+    "credit_card": -0.233,
+}
+
+
+# Loadings of the hidden stability factor L and of tenure in the feature model.
+FEATURE_LOADINGS: dict[str, float] = {
+    "contract_L": 1.5,
+    "tenure_L": 0.35,
+    "addon_L": 0.15,
+    "addon_tenure": 1.4,
+    "pay_L": 0.3,
+    "echeck_L": -0.25,
+    "paperless_L": -0.1,
+}
+
+
+def _draw_features(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """All feature columns as small integer codes (index into the schema's ``values``)."""
+    a = FEATURE_INTERCEPTS
+    b = FEATURE_LOADINGS
+    f: dict[str, np.ndarray] = {}
+    L = rng.standard_normal(n)
+    E = rng.standard_normal(n)
+    S = rng.standard_normal(n)
+    f["gender"] = (rng.random(n) < 0.505).astype(np.int8)  # 1 = Male
+    senior = (rng.random(n) < 0.162).astype(np.int8)
+    f["SeniorCitizen"] = senior
+    partner = _bern(rng, a["partner"] + 1.0 * L - 0.05 * senior).astype(np.int8)
+    f["Partner"] = partner
+    f["Dependents"] = _bern(rng, a["dependents"] + 2.3 * partner - 1.3 * senior + 0.35 * L).astype(np.int8)
+    phone = (rng.random(n) < 0.903).astype(np.int8)
+    f["PhoneService"] = phone
+    # internet among phone customers: multinomial logit (DSL ref, fiber, no internet)
+    u_fib = a["fiber"] + 1.25 * senior + rng.gumbel(size=n)
+    u_no = a["no_internet"] - 1.6 * senior + rng.gumbel(size=n)
+    u_dsl = rng.gumbel(size=n)
+    internet = np.argmax(np.stack([u_dsl, u_fib, u_no], axis=1), axis=1).astype(np.int8)
+    internet[phone == 0] = 0
+    f["InternetService"] = internet
+    fiber = (internet == 1).astype(float)
+    noint = (internet == 2).astype(float)
+    # contract: ordered logit
+    s = (b["contract_L"] * L + 0.35 * partner + 0.35 * f["Dependents"] - 1.0 * fiber + 0.8 * noint
+         - 0.35 * senior + rng.logistic(size=n))
+    contract = np.where(s < a["contract_cut1"], 0, np.where(s < a["contract_cut2"], 1, 2)).astype(np.int8)
+    f["Contract"] = contract
+    # tenure within contract (Gaussian copula on L)
+    z = (b["tenure_L"] * L + 0.4 * fiber - 0.3 * noint - 0.06
+         + np.sqrt(1 - b["tenure_L"] ** 2) * rng.standard_normal(n))
+    from scipy.special import ndtr
+    u = np.clip(ndtr(z), 1e-12, 1 - 1e-12)
+    early = rng.random(n)
+    t = np.empty(n)
+    m2m = contract == 0
+    t[m2m] = 1.0 + np.floor(-20.0 * np.log1p(-u[m2m]))
+    one = contract == 1
+    t[one] = np.ceil(72 * (1 - (1 - u[one]) ** (1 / 1.4)) ** (1 / 1.6))
+    two = contract == 2
+    t[two] = np.ceil(72 * (1 - (1 - u[two]) ** (1 / 0.68)) ** (1 / 2.4))
+    t = np.where(m2m & (early < 0.12), np.where(early < 0.11, 1, 2), t)
+    t = np.clip(t, 1, 72)
+    zero = rng.random(n) < np.where(two, 0.0052, np.where(one, 0.0012, 0.0))
+    t[zero] = 0
+    tenure = t.astype(np.int64)
+    f["tenure"] = tenure
+    tz = (tenure - 32.4) / 24.6
+    # add-ons (internet customers only)
+    has_int = internet != 2
+    addon_par = {  # (fiber effect, streaming-factor loading)
+        "OnlineSecurity": (-0.85, 0.0), "OnlineBackup": (-0.15, 0.0),
+        "DeviceProtection": (-0.05, 0.0), "TechSupport": (-0.85, 0.0),
+        "StreamingTV": (0.85, 1.3), "StreamingMovies": (0.85, 1.3),
+    }
+    for name, (b_fib, b_s) in addon_par.items():
+        yes = _bern(rng, a[name] + b_fib * fiber + b["addon_tenure"] * tz + 0.7 * E + b_s * S
+                   + b["addon_L"] * L)
+        f[name] = np.where(has_int, yes.astype(np.int8), 2).astype(np.int8)
+    multi = _bern(rng, a["multiple_lines"] + 1.0 * fiber - 0.8 * noint + 1.0 * tz + 0.3 * E)
+    f["MultipleLines"] = np.where(phone == 1, multi.astype(np.int8), 2).astype(np.int8)
+    paperless = _bern(rng, a["paperless"] + 0.95 * fiber - 1.1 * noint + 0.3 * senior
+                      + b["paperless_L"] * L)
+    f["PaperlessBilling"] = paperless.astype(np.int8)
+    # payment: multinomial logit (echeck, mailed, bank, credit)
+    c1 = (contract == 1).astype(float)
+    c2 = (contract == 2).astype(float)
+    util = np.stack([
+        0.85 * fiber - 1.2 * noint + 0.45 * paperless - 0.8 * c1 - 1.6 * c2 + 0.3 * senior
+        + b["echeck_L"] * L,
+        a["mailed_check"] + 1.0 * noint - 0.6 * paperless - 0.6 * tz,
+        a["bank_transfer"] + b["pay_L"] * L + 0.25 * tz,
+        a["credit_card"] + b["pay_L"] * L + 0.25 * tz,
+    ], axis=1) + rng.gumbel(size=(n, 4))
+    f["PaymentMethod"] = np.argmax(util, axis=1).astype(np.int8)
+    # charges
+    price = (20.0 * phone + 5.0 * (f["MultipleLines"] == 1) + 25.0 * (internet == 0)
+             + 50.0 * (internet == 1)
+             + 5.0 * sum((f[a] == 1) for a in ADDONS[:4]) + 10.0 * sum((f[a] == 1) for a in ADDONS[4:])
+             + rng.normal(0.0, 1.3, n))
+    mc = np.clip(np.round(price * 20) / 20, 18.25, 118.75)
+    f["MonthlyCharges"] = mc
+    drift = rng.normal(0.0, 1.6, n)
+    tc = np.where(tenure > 1, tenure * np.maximum(mc + drift, 18.0), tenure * mc)
+    f["TotalCharges"] = np.where(tenure > 0, np.round(tc, 2), np.nan)
+    return f
+
+
+def _churn_indicators(f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The 0/1 terms of the latent churn model, keyed like CHURN_COEF (reference levels omitted)."""
+    cols = {
+        "male": f["gender"] == 1,
+        "senior": f["SeniorCitizen"] == 1,
+        "no_partner": f["Partner"] == 0,
+        "no_dependents": f["Dependents"] == 0,
+        "no_phone": f["PhoneService"] == 0,
+        "multiple_lines": f["MultipleLines"] == 1,
+        "fiber": f["InternetService"] == 1,
+        "no_internet": f["InternetService"] == 2,
+    }
+    for a in ADDONS:
+        cols[f"no_{a}"] = f[a] == 0
+    cols.update({
+        "one_year": f["Contract"] == 1,
+        "two_year": f["Contract"] == 2,
+        "paperless": f["PaperlessBilling"] == 1,
+        "mailed_check": f["PaymentMethod"] == 1,
+        "bank_transfer": f["PaymentMethod"] == 2,
+        "credit_card": f["PaymentMethod"] == 3,
+    })
+    return cols
+
+
+def _churn_design(f: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """(X, names, tenure_basis): the indicator matrix for CHURN_COEF and the tenure hat basis
+    (used to calibrate the coefficients)."""
+    cols = _churn_indicators(f)
+    names = list(CHURN_COEF)
+    X = np.stack([cols[k] for k in names], axis=1).astype(np.float64)
+    return X, names, _tenure_basis(f["tenure"])
+
+
+def _tenure_basis(tenure) -> np.ndarray:
+    """Hat functions on TENURE_KNOTS (flat outside): g(tenure) = basis @ TENURE_LOGIT."""
+    t = np.clip(np.asarray(tenure, dtype=float), TENURE_KNOTS[0], TENURE_KNOTS[-1])
+    k = TENURE_KNOTS
+    B = np.zeros((len(t), len(k)))
+    idx = np.clip(np.searchsorted(k, t, side="right") - 1, 0, len(k) - 2)
+    w = (t - k[idx]) / (k[idx + 1] - k[idx])
+    rows = np.arange(len(t))
+    B[rows, idx] = 1 - w
+    B[rows, idx + 1] += w
+    return B
+
+
+def _mc_offset(mc) -> np.ndarray:
+    return B_MC * (np.asarray(mc, dtype=float) - MC_MEAN) / MC_SD
+
+
+def _churn_logit(f: dict[str, np.ndarray]) -> np.ndarray:
+    """The learnable part of the latent churn logit (without the SIGMA noise)."""
+    z = np.interp(np.asarray(f["tenure"], dtype=float), TENURE_KNOTS, TENURE_LOGIT)
+    z += _mc_offset(f["MonthlyCharges"])
+    for name, ind in _churn_indicators(f).items():
+        z[ind] += CHURN_COEF[name]
+    return z
+
+
+def _churn_prob(z) -> np.ndarray:
+    """P(churn) for latent logits z: CHURN_FLOOR + (CHURN_CEILING - CHURN_FLOOR) * sigmoid(z)."""
+    return CHURN_FLOOR + (CHURN_CEILING - CHURN_FLOOR) * _sigmoid(z)
+
+
+def _systematic_draw(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0/1 draws with P(1) = p for each row, by systematic sampling in order of p.
+
+    Every row is 1 with exactly its probability, as with independent draws, but the number of
+    ones (overall and in any segment that tracks risk) stays within about one of its expectation,
+    so even a 7,043-row sample shows the segment churn rates of the model.
+    """
+    order = np.argsort(p, kind="stable")
+    cum = np.floor(np.cumsum(p[order]) + rng.random())  # the start offset is uniform on [0, 1)
+    ones = np.diff(cum, prepend=0.0) > 0
+    out = np.empty(len(p), dtype=bool)
+    out[order] = ones
+    return out
+
+
+def _check_count(name: str, value, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        top = f" and at most {maximum:,}" if maximum is not None else ""
+        raise ValueError(f"{name} must be at least {minimum}{top}, got {value!r}")
+    return int(value)
+
+
+def _customer_ids(n: int, rng: np.random.Generator) -> np.ndarray:
+    """n distinct IDs like 7590-VHVEG (4 digits, dash, 5 capitals), drawn without replacement."""
+    k = rng.choice(_ID_SPACE, size=n, replace=False).astype(np.int64)
+    buf = np.empty((n, 10), dtype=np.uint8)
+    d, r = k // 26 ** 5, k % 26 ** 5
+    for j in range(3, -1, -1):
+        buf[:, j] = 48 + d % 10
+        d //= 10
+    buf[:, 4] = ord("-")
+    for j in range(9, 4, -1):
+        buf[:, j] = 65 + r % 26
+        r //= 26
+    return buf.view("S10").ravel().astype("U10").astype(object)
+
+
+def generate_customers(n: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """n generated customers as a canonical frame (``churn.schema``), deterministic for ``seed``.
+
+    Inputs: ``n`` customers (>= 1), ``seed`` (int >= 0). Output: canonical frame with every schema
+    column in file order, including ``Churn`` (0/1) drawn from the latent model in the module
+    docstring. MonthlyCharges/TotalCharges in dollars, tenure in months.
+    """
+    n = _check_count("n", n, 1, _ID_SPACE)
+    seed = _check_count("seed", seed, 0)
+    f = _draw_features(n, np.random.default_rng([seed, 0]))
+    rng = np.random.default_rng([seed, 1])
+    z = _churn_logit(f) + SIGMA * rng.standard_normal(n)
+    p = np.where(f["tenure"] > 0, _churn_prob(z), 0.0)
+    churn = _systematic_draw(p, rng)
+    ids = _customer_ids(n, np.random.default_rng([seed, 2]))
+    out: dict[str, object] = {}
+    for col in schema.COLUMNS:
+        if col.name == schema.ID:
+            out[col.name] = ids
+        elif col.name == schema.TARGET:
+            out[col.name] = churn.astype(np.int64)
+        elif col.kind == "category":
+            out[col.name] = np.asarray(col.values, dtype=object)[f[col.name]]
+        elif col.kind in ("flag01", "integer"):
+            out[col.name] = f[col.name].astype(np.int64)
+        else:
+            out[col.name] = f[col.name].astype(np.float64)
+    return pd.DataFrame(out)
+
+
+# --- offer history -----------------------------------------------------------------------------
+# offer id -> (base popularity, loading on price sensitivity, family affinity, support need)
+OFFER_PROFILES: dict[str, tuple[float, float, float, float]] = {
+    "contract_upgrade": (-1.2, 1.8, 0.4, -0.6),
+    "autopay_incentive": (-0.7, 2.4, 0.0, -0.6),
+    "tech_support_trial": (-1.0, -0.6, 0.0, 2.4),
+    "security_trial": (-1.1, 0.4, 0.4, 1.8),
+    "plan_rightsize": (-0.6, 2.0, -0.8, 0.4),
+    "loyalty_credit": (0.3, 0.8, 0.6, 0.0),
+    "onboarding_call": (-0.9, -0.8, 0.0, 2.0),
+    "streaming_bundle": (-1.0, 0.4, 2.4, -0.6),
+    "fiber_care": (-0.5, 0.0, -0.6, 1.8),
+    "family_line": (-1.3, 0.2, 2.6, 0.0),
+}
+TRAIT_NOISE = 0.8
+_TRAIT_CENTRE = (0.53, 1.01, 0.82)  # population means of the observed parts
+
+
+def _offer_profile(offer_id: str) -> tuple[float, float, float, float]:
+    """Base and trait loadings of an offer; offers not in OFFER_PROFILES get stable hashed ones."""
+    if offer_id in OFFER_PROFILES:
+        return OFFER_PROFILES[offer_id]
+    r = np.random.default_rng(zlib.crc32(offer_id.encode("utf-8")))
+    base = -0.7 + 0.3 * r.standard_normal()
+    return (float(base), *(float(v) for v in r.normal(0.0, 0.8, 3)))
+
+
+def _observed_traits(c: pd.DataFrame) -> np.ndarray:
+    """The part of (price sensitivity, family affinity, support need) explained by columns."""
+    def eq(col, val):
+        return (c[col].to_numpy() == val).astype(float)
+
+    zmc = (c["MonthlyCharges"].to_numpy(dtype=float) - MC_MEAN) / MC_SD
+    price = (0.8 * zmc + 0.7 * eq("PaymentMethod", "Electronic check")
+             + 0.3 * eq("PaymentMethod", "Mailed check") + 0.4 * eq("Contract", "Month-to-month"))
+    family = (0.8 * eq("Partner", "Yes") + 0.8 * eq("Dependents", "Yes")
+              + 0.5 * eq("StreamingTV", "Yes") + 0.5 * eq("StreamingMovies", "Yes"))
+    support = (0.7 * c["SeniorCitizen"].to_numpy(dtype=float) + 0.6 * eq("InternetService", "Fiber optic")
+               + 0.6 * eq("TechSupport", "No") + 0.3 * eq("OnlineSecurity", "No"))
+    return np.stack([price, family, support], axis=1) - np.asarray(_TRAIT_CENTRE)
+
+
+def _catalogue_offers(catalogue) -> list[tuple[str, str]]:
+    """[(id, applies_when)] from the catalogue TOML (``[[offer]]`` tables)."""
+    path = Path(catalogue)
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    out = []
+    for i, o in enumerate(data.get("offer", [])):
+        if "id" not in o:
+            raise ValueError(f"Offer number {i + 1} in {path} has no id; give every [[offer]] an id")
+        out.append((str(o["id"]), str(o.get("applies_when", "always"))))
+    return out
+
+
+def generate_offer_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED,
+                           offer_ids=None, *, catalogue=None) -> pd.DataFrame:
+    """Past retention offers to these customers, with acceptance and rating; deterministic.
+
+    Inputs: ``customers``, a canonical frame (e.g. from ``generate_customers``); ``seed`` (int >= 0);
+    ``offer_ids``: the offers to draw from (default: every offer in the catalogue); ids not in the
+    catalogue apply to every customer. ``catalogue``: the offers TOML (default:
+    ``config.paths().catalogue``). Output: DataFrame with columns customerID, offer_id,
+    date (ISO text YYYY-MM-DD), accepted (int 0/1), rating (int 1..5), sorted by customer (in the
+    input order) then date. About 60% of customers with tenure >= 1 have 1-6 rows; the latent model
+    is in the module docstring.
+    """
+    seed = _check_count("seed", seed, 0)
+    missing = [c for c in schema.FEATURES + [schema.ID] if c not in customers.columns]
+    if missing:
+        raise ValueError(f"customers lacks column(s) {', '.join(missing)}; pass a canonical "
+                         f"customer frame such as generate_customers() returns")
+    from churn.conditions import mask
+
+    known = dict(_catalogue_offers(catalogue or _default_paths().catalogue))
+    ids = list(known) if offer_ids is None else [str(o) for o in offer_ids]
+    if not ids:
+        raise ValueError("offer_ids is empty; pass at least one offer id (or None for the catalogue)")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"offer_ids has duplicates: {ids!r}; list each offer once")
+    n, m = len(customers), len(ids)
+    rng = np.random.default_rng([seed, 3])
+    applicable = np.stack([mask(known.get(o, "always"), customers) for o in ids], axis=1)
+    tenure = customers["tenure"].to_numpy(dtype=np.int64)
+    has = (rng.random(n) < HISTORY_SHARE) & (tenure >= 1)
+    count = rng.choice(np.arange(1, 7), size=n, p=HISTORY_COUNT_P / HISTORY_COUNT_P.sum())
+    count = np.minimum(count, applicable.sum(axis=1)) * has
+    keys = rng.random((n, m)) + 2.0 * ~applicable  # non-applicable offers sort last
+    noise = rng.standard_normal((n, 3)) * TRAIT_NOISE
+    sel = np.flatnonzero(count > 0)
+    order = np.argsort(keys[sel], axis=1)
+    pos = np.arange(m)[None, :] < count[sel][:, None]
+    r_idx, p_idx = np.nonzero(pos)
+    rows = sel[r_idx]
+    offer = order[r_idx, p_idx]
+    traits = (_observed_traits(customers.iloc[sel]) + noise[sel])[r_idx]
+    prof = np.array([_offer_profile(o) for o in ids])
+    liking = np.einsum("ij,ij->i", traits, prof[offer, 1:])
+    k = len(rows)
+    accepted = rng.random(k) < _sigmoid(prof[offer, 0] + liking)
+    raw = 3.0 + 1.4 * np.where(accepted, 1.0, -1.0) + 0.45 * liking + rng.normal(0.0, 0.75, k)
+    rating = np.clip(np.rint(raw), 1, 5).astype(np.int64)
+    window = np.minimum(HISTORY_DAYS, np.floor(tenure[rows] * 30.4)).astype(np.int64)
+    days = np.floor(rng.random(k) * window).astype(np.int64)
+    date = REFERENCE_DATE - days.astype("timedelta64[D]")
+    srt = np.lexsort((offer, date, rows))
+    return pd.DataFrame({
+        "customerID": customers[schema.ID].to_numpy(dtype=object)[rows[srt]],
+        "offer_id": np.asarray(ids, dtype=object)[offer[srt]],
+        "date": date[srt].astype(str).astype(object),
+        "accepted": accepted[srt].astype(np.int64),
+        "rating": rating[srt],
+    }, columns=HISTORY_COLUMNS)
+
+
+# --- files -------------------------------------------------------------------------------------
+def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as unquoted CSV (header included, "\n" line ends) to a temporary file
+    beside ``path``, then rename it into place (atomic on one file system)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    opts = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        pacsv.write_csv(table, str(tmp), write_options=opts)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_sample(out_dir, rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED, *,
+                 catalogue=None) -> tuple[Path, Path]:
+    """Generate ``rows`` customers and their offer history; write both CSVs into ``out_dir``.
+
+    ``customers.csv`` is in the IBM Telco text layout (``schema.to_file_frame``: 21 columns,
+    TotalCharges " " for tenure 0, Churn Yes/No, no quotes); ``offer_history.csv`` has
+    customerID, offer_id, date, accepted, rating. Each file is written to a temporary file and
+    renamed, so readers never see half a file. Returns (customers_csv, history_csv).
+    """
+    rows = _check_count("rows", rows, 1, _ID_SPACE)
+    seed = _check_count("seed", seed, 0)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    customers_csv, history_csv = out / "customers.csv", out / "offer_history.csv"
+    customers = generate_customers(rows, seed)
+    history = generate_offer_history(customers, seed, catalogue=catalogue)
+    _write_csv_atomic(history, history_csv)
+    del history
+    text = schema.to_file_frame(customers)
+    del customers
+    _write_csv_atomic(text, customers_csv)
+    return customers_csv, history_csv
+
+
+def ensure_sample(paths: Paths | None = None) -> Paths:
+    """Write the default sample (SAMPLE_ROWS, SAMPLE_SEED) to ``paths.sample_dir`` if
+    ``customers.csv`` is missing; an existing sample is left alone. Returns the paths used."""
+    p = paths if paths is not None else _default_paths()
+    if not p.customers_csv.exists():
+        write_sample(p.sample_dir, SAMPLE_ROWS, SAMPLE_SEED, catalogue=p.catalogue)
+    return p

@@ -1,0 +1,69 @@
+"""Why customers churn: the risk drivers across all customers, in percentage points."""
+import streamlit as st
+
+from churn import explain as E
+from churn import schema
+from ui import context, empty
+from ui import explain_cache as cache
+from ui import explain_charts as charts
+
+st.title("Why customers churn")
+st.caption("What raises or lowers churn risk across your customers, and by how much.")
+model = empty.needs_model("Explaining churn")
+
+customers = context.customers()
+n = len(customers)
+if n == 0:
+    st.info("The chosen data set has no customers.")
+    st.stop()
+
+if n > E.DEFAULT_SAMPLE_SIZE:
+    sample_size = int(st.number_input(
+        "Customers to explain", min_value=min(500, n), max_value=n,
+        value=E.DEFAULT_SAMPLE_SIZE, step=1000, key="why_sample_size",
+        help="Large data sets are explained on a random sample (the same sample every time). "
+             "More customers give steadier charts but take longer the first time."))
+    st.caption(f"Explaining a random sample of {sample_size:,} of {n:,} customers.")
+else:
+    sample_size = E.DEFAULT_SAMPLE_SIZE
+    st.caption(f"Explaining all {n:,} customers.")
+
+seed = 0
+expl = cache.global_explanation(model, customers, sample_size, seed)
+key = (E.model_version(model), cache.fingerprint(customers), sample_size, seed)
+importance, points = cache.why_tables(*key, expl)
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.importance_bar(importance), key="why_importance_chart")
+    st.caption(E.UNIT_NOTE)
+with right:
+    st.plotly_chart(charts.beeswarm(points), key="why_beeswarm_chart")
+    st.caption("Each dot is a customer (at most 2,000 drawn). " + E.UNIT_NOTE)
+
+st.subheader("One feature up close")
+labels = {f: schema.label(f) for f in schema.FEATURES}
+by_importance = importance["feature"].tolist()
+c1, c2 = st.columns(2)
+feature = c1.selectbox("Feature", by_importance, key="why_feature",
+                       format_func=labels.get,
+                       help="The feature whose effect on churn risk is shown.")
+color_by = c2.selectbox("Colour by", [f for f in by_importance if f != feature] or by_importance,
+                        key="why_color_by", format_func=labels.get,
+                        help="A second feature, to see how the two work together.")
+
+left, right = st.columns(2)
+with left:
+    dep = cache.dependence(*key, feature, color_by, expl)
+    st.plotly_chart(charts.dependence(dep, feature, color_by), key="why_dependence_chart")
+    st.caption("Each dot is a customer; its height is the effect of this feature on that "
+               "customer's risk. " + E.UNIT_NOTE)
+with right:
+    rates = cache.segments(*key, feature, customers, expl)
+    if rates is None:
+        st.info("Observed churn rates need the Churn column, which this data set does not have.")
+    else:
+        st.plotly_chart(charts.segment_rates(rates, feature), key="why_segments_chart")
+        st.caption("Bars: share of customers in each segment who actually churned, in percent. "
+                   "Diamonds: the model's average predicted churn probability for the same "
+                   "customers, in percent. Close values mean the data and the model agree.")

@@ -1,0 +1,248 @@
+"""Retention campaign: who to contact, with which offer, within a budget."""
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from churn import campaign as C
+from churn import config, schema
+from ui import context, empty, explain_cache, state
+from ui import format as fmt
+
+st.title("Retention campaign")
+st.caption("Choose who to contact and with which offer, within your budget, and export the "
+           "list.")
+model = empty.needs_model("Planning a campaign")
+
+TIERS = ["High", "Medium", "Low"]
+ALL = "All customers"
+
+
+@st.cache_data(max_entries=4, show_spinner="Scoring the customers and ranking their offers…")
+def _inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers, _settings):
+    """(scored, ranked) of `campaign.campaign_inputs`, once per model, data set and settings."""
+    return C.campaign_inputs(_engine, _customers, _settings)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _csv(rows: pd.DataFrame) -> bytes:
+    return C.to_csv_bytes(rows)
+
+
+@st.cache_data(max_entries=16, show_spinner="Writing the Excel file…")
+def _xlsx(rows: pd.DataFrame) -> bytes:
+    return C.to_excel_bytes(rows)
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(path: str):
+    from churn.store import Store
+
+    return Store(path)
+
+
+def _store():
+    """The project store, or None when it cannot be opened (past campaigns are then unavailable)."""
+    try:
+        return _open_store(str(config.paths().store))
+    except Exception:  # a missing or locked store must not stop the page
+        return None
+
+
+def _save(campaign: C.Campaign, name: str, kind: str) -> None:
+    """Download-button callback: keep the exported campaign (rows and settings) in the store."""
+    store = _store()
+    if store is None:
+        return
+    settings = dict(campaign.settings, export=kind)
+    cid = C.save_campaign(store, C.Campaign(campaign.rows, settings), name or "Campaign")
+    st.session_state["campaign_saved"] = f"Saved as campaign {cid} ({name}, {kind.upper()})."
+
+
+def _value_label(column: str):
+    if column == "SeniorCitizen":
+        return lambda v: "Yes" if int(v) == 1 else "No"
+    return str
+
+
+eng = explain_cache.engine()
+ref = state.dataset()
+customers = context.customers(ref)
+settings = state.settings()
+scored, ranked = _inputs(eng.version, explain_cache.fingerprint(customers),
+                         tuple(sorted(settings.to_dict().items())), eng, customers, settings)
+offer_names = dict(zip(eng.catalogue.ids, (o.name for o in eng.catalogue.offers)))
+
+# --- filters and budget ----------------------------------------------------------------------
+with st.container(border=True):
+    c1, c2, c3 = st.columns(3)
+    tiers = c1.multiselect("Risk tiers", TIERS, default=TIERS, key="campaign_tiers",
+                           help="Only customers in these churn-risk tiers (set the thresholds in "
+                                "the sidebar).")
+    seg_options = [ALL] + [c for c in C.SEGMENT_COLUMNS if c in scored.columns]
+    seg_col = c2.selectbox("Segment", seg_options, key="campaign_segment",
+                           format_func=lambda c: c if c == ALL else schema.label(c),
+                           help="Limit the campaign to customers with some values of one column.")
+    segment = None
+    if seg_col != ALL:
+        values = sorted(pd.unique(scored[seg_col]).tolist(), key=str)
+        chosen = c2.multiselect(f"{schema.label(seg_col)} is one of", values, default=values,
+                                format_func=_value_label(seg_col),
+                                key=f"campaign_segment_values.{seg_col}")
+        segment = {seg_col: chosen}
+    min_clv = c3.number_input("Minimum lifetime value ($)", min_value=0.0, value=0.0, step=100.0,
+                              key="campaign_min_clv",
+                              help="Leave out customers worth less than this over the value "
+                                   "horizon (margin, discounted).")
+    allowed = st.multiselect("Offers allowed", list(offer_names), default=list(offer_names),
+                             format_func=offer_names.get, key="campaign_offers",
+                             help="A customer gets their best allowed offer that is worth "
+                                  "more than it costs.")
+    budget = st.number_input("Budget ($)", min_value=0.0, value=10_000.0, step=500.0,
+                             key="campaign_budget",
+                             help="Total cost of the offers in the campaign, in dollars.")
+
+filters = dict(tiers=None if set(tiers) == set(TIERS) else tiers, segment=segment,
+               min_clv=min_clv,
+               offers_allowed=None if set(allowed) == set(offer_names) else allowed)
+camp = C.build_campaign(scored, ranked, budget, **filters, business_settings=settings,
+                        model_version=eng.version,
+                        extra_settings={"data": ref.label if ref else "Sample data"})
+
+# --- the list --------------------------------------------------------------------------------
+m = st.columns(4)
+m[0].metric("Customers to contact", fmt.count(camp.customers), border=True)
+m[1].metric("Offer cost", fmt.money(camp.spent), border=True,
+            help=f"Of a {fmt.money(budget)} budget.")
+m[2].metric("Expected saved revenue", fmt.money_short(camp.expected_saved_revenue), border=True,
+            help="Sum over the list of P(churn) × P(accept) × risk reduction × lifetime value: "
+                 f"{fmt.money(camp.expected_saved_revenue)}.")
+m[3].metric("Expected net value", fmt.money_short(camp.expected_net_value), border=True,
+            help="Expected saved revenue minus the offers' cost: "
+                 f"{fmt.money(camp.expected_net_value)}.")
+st.caption("The list maximises expected net value within the budget, **greedy by value per "
+           "dollar**: each customer gets their best allowed offer with a positive expected net "
+           "value (saved value − cost), customers are taken in order of expected net value per "
+           "dollar of offer cost, and an offer that no longer fits the budget is skipped in "
+           "favour of cheaper ones further down.")
+
+if camp.rows.empty:
+    st.info("No customer qualifies with these filters and budget: widen the filters, allow more "
+            "offers or raise the budget.", icon=":material/filter_alt_off:")
+else:
+    st.dataframe(
+        camp.rows, key="campaign_list", hide_index=True, width="stretch",
+        column_config={
+            "customerID": st.column_config.TextColumn("Customer"),
+            "churn_prob": st.column_config.ProgressColumn("Churn risk", min_value=0.0,
+                                                          max_value=1.0, format="percent"),
+            "risk_tier": st.column_config.TextColumn("Tier"),
+            "clv": st.column_config.NumberColumn("Lifetime value", format="dollar"),
+            "revenue_at_risk": st.column_config.NumberColumn("Revenue at risk", format="dollar"),
+            "offer": st.column_config.TextColumn("Offer"),
+            "offer_id": None,
+            "offer_cost": st.column_config.NumberColumn("Offer cost", format="dollar"),
+            "reason": st.column_config.TextColumn("Why this offer", width="large"),
+            "expected_net_value": st.column_config.NumberColumn("Expected net value",
+                                                                format="dollar"),
+            "expected_saved_value": st.column_config.NumberColumn("Expected saved value",
+                                                                  format="dollar"),
+            "cumulative_cost": st.column_config.NumberColumn("Cumulative cost", format="dollar"),
+        })
+
+# --- charts ----------------------------------------------------------------------------------
+left, right = st.columns(2)
+curve = C.saved_revenue_curve(scored, ranked, None, **filters)
+top = float(curve["budget"].iloc[-1]) if len(curve) else 0.0
+if budget > top:
+    curve = C.saved_revenue_curve(scored, ranked, np.linspace(0.0, budget, 41), **filters)
+fig = go.Figure(go.Scatter(x=curve["budget"], y=curve["expected_saved_revenue"], mode="lines",
+                           name="Expected saved revenue",
+                           customdata=curve["customers"],
+                           hovertemplate="Budget $%{x:,.0f}<br>Saved $%{y:,.0f}<br>"
+                                         "%{customdata:,} customers<extra></extra>"))
+fig.add_trace(go.Scatter(x=[budget], y=[camp.expected_saved_revenue], mode="markers",
+                         marker=dict(size=11), name="Your budget",
+                         hovertemplate="Your budget $%{x:,.0f}<br>Saved $%{y:,.0f}<extra></extra>"))
+fig.update_layout(title="Expected saved revenue against budget", xaxis_title="Budget ($)",
+                  yaxis_title="Expected saved revenue ($)", showlegend=False,
+                  margin=dict(l=10, r=10, t=50, b=10), height=360)
+left.plotly_chart(fig, key="campaign_curve", width="stretch")
+
+mix = C.offers_mix(camp)
+fig = go.Figure(go.Bar(x=mix["customers"], y=mix["offer"], orientation="h",
+                       customdata=mix["cost"],
+                       hovertemplate="%{y}<br>%{x:,} customers<br>Cost $%{customdata:,.0f}"
+                                     "<extra></extra>"))
+fig.update_layout(title="Offers mix", xaxis_title="Customers", yaxis=dict(autorange="reversed"),
+                  margin=dict(l=10, r=10, t=50, b=10), height=360)
+right.plotly_chart(fig, key="campaign_mix", width="stretch")
+
+# --- one customer's top 3 --------------------------------------------------------------------
+st.subheader("A customer's top 3 offers")
+pick_from = camp.rows["customerID"].tolist() or scored["customerID"].astype(str).tolist()
+who = st.selectbox("Customer", pick_from, key="campaign_customer",
+                   help="Customers in the campaign, in list order.")
+mine = ranked[(ranked["customerID"] == who) & (ranked["rank"] <= 3)]
+st.dataframe(pd.DataFrame({
+    "Rank": mine["rank"].astype(int).to_numpy(),
+    "Offer": mine["offer_name"].to_numpy(),
+    "Rule part (risk driver)": mine["rule_reason"].where(mine["rule_reason"] != "",
+                                                         "No rule proposed it").to_numpy(),
+    "Collaborative part (chance of acceptance)": [fmt.pct(v) for v in mine["p_accept"]],
+    "Expected saved value": [fmt.money(v) for v in mine["expected_saved_value"]],
+    "Offer cost": [fmt.money(v) for v in mine["offer_cost"]],
+    "Expected net value": [fmt.money(v) for v in mine["expected_net_value"]],
+}), key="campaign_top3", hide_index=True, width="stretch")
+st.caption("Expected net value = P(churn) × P(accept) × risk reduction × lifetime value − offer "
+           "cost. Offers proposed by a rule (one of the customer's own risk drivers) rank ahead; "
+           f"others count {C.UNPROPOSED_WEIGHT:.0%} of their saved value when ranking.")
+
+# --- export ----------------------------------------------------------------------------------
+st.subheader("Export")
+name = st.text_input("Campaign name", value=f"Campaign {date.today():%Y-%m-%d}",
+                     key="campaign_name", help="Each download is saved under this name with "
+                                               "its settings, so it can be reopened below.")
+slug = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_") or "campaign"
+d1, d2 = st.columns(2)
+d1.download_button("Download CSV", _csv(camp.rows), file_name=f"{slug}.csv", mime="text/csv",
+                   key="campaign_csv", on_click=_save, args=(camp, name, "csv"),
+                   icon=":material/download:", width="stretch")
+d2.download_button("Download Excel", _xlsx(camp.rows), file_name=f"{slug}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   key="campaign_xlsx", on_click=_save, args=(camp, name, "xlsx"),
+                   icon=":material/download:", width="stretch")
+st.caption("Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab "
+           "or carriage return) are written with a leading ' so they stay text.")
+if msg := st.session_state.pop("campaign_saved", None):
+    st.success(msg, icon=":material/save:")
+
+# --- past campaigns --------------------------------------------------------------------------
+st.subheader("Past campaigns")
+store = _store()
+past = store.list_campaigns() if store is not None else None
+if past is None or len(past) == 0:
+    st.caption("Campaigns you download are kept here, with their settings, to download again.")
+else:
+    st.dataframe(past, key="campaign_past", hide_index=True, width="stretch")
+    ids = past["id"].tolist()
+    labels = dict(zip(ids, past["name"].astype(str)))
+    chosen = st.selectbox("Reopen", ids, format_func=lambda i: f"{i}: {labels[i]}",
+                          key="campaign_reopen")
+    old = C.reopen_campaign(store, chosen)
+    st.caption(f"{fmt.count(old.customers)} customers, offer cost {fmt.money(old.spent)} of a "
+               f"{fmt.money(old.settings.get('budget'))} budget, model "
+               f"{old.settings.get('model_version') or 'unknown'}.")
+    with st.expander("Settings of this campaign"):
+        st.json(old.settings)
+    oslug = "".join(ch if ch.isalnum() else "_" for ch in labels[chosen]).strip("_") or "campaign"
+    r1, r2 = st.columns(2)
+    r1.download_button("Download CSV again", _csv(old.rows), file_name=f"{oslug}.csv",
+                       mime="text/csv", key="campaign_reopen_csv", on_click="ignore",
+                       icon=":material/download:", width="stretch")
+    r2.download_button("Download Excel again", _xlsx(old.rows), file_name=f"{oslug}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key="campaign_reopen_xlsx", on_click="ignore",
+                       icon=":material/download:", width="stretch")

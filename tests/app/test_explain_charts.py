@@ -1,0 +1,85 @@
+"""The explanation pages' Plotly figures, checked against the tables they draw."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _explain_fakes import LinearChurnModel, make_customers  # noqa: E402
+
+from churn import explain as E  # noqa: E402
+from ui import explain_charts as charts  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_customers(400, seed=4)
+
+
+@pytest.fixture(scope="module")
+def expl(data):
+    return E.explain(LinearChurnModel().fit(data), data)
+
+
+def test_importance_bar(expl):
+    imp = E.global_importance(expl)
+    fig = charts.importance_bar(imp)
+    bar = fig.data[0]
+    assert bar.type == "bar" and bar.orientation == "h"
+    # Plotly draws the first y category at the bottom: the most important comes last.
+    assert list(bar.y) == imp["label"].tolist()[::-1]
+    assert list(bar.x) == imp["mean_abs_pp"].tolist()[::-1]
+    assert "percentage points" in fig.layout.xaxis.title.text
+    assert len(charts.importance_bar(imp, top=5).data[0].y) == 5
+
+
+def test_beeswarm(expl):
+    pts = E.beeswarm_data(expl, max_points=100)
+    fig = charts.beeswarm(pts)
+    sc = fig.data[0]
+    assert len(sc.x) == len(pts) == 100 * 19
+    np.testing.assert_allclose(sc.y, pts["order"] + pts["jitter"])
+    labels = E.global_importance(expl)["label"].tolist()
+    assert list(fig.layout.yaxis.ticktext) == labels
+    assert list(sc.marker.color) == pts["colour"].tolist()
+    top = charts.beeswarm(pts, top=4)
+    assert len(top.data[0].x) == 100 * 4 and list(top.layout.yaxis.ticktext) == labels[:4]
+
+
+def test_dependence_numeric_and_categorical(expl):
+    d = E.dependence_data(expl, "tenure", "Contract")
+    fig = charts.dependence(d, "tenure", "Contract")
+    assert list(fig.data[0].x) == d["x"].tolist()
+    assert list(fig.data[0].y) == d["pp"].tolist()
+    assert list(fig.data[0].marker.colorbar.ticktext) == ["Month-to-month", "One year", "Two year"]
+    c = E.dependence_data(expl, "Contract", "tenure")
+    fig = charts.dependence(c, "Contract", "tenure")
+    codes = c["x"].map({"Month-to-month": 0, "One year": 1, "Two year": 2}).to_numpy()
+    assert np.all(np.abs(np.asarray(fig.data[0].x) - codes) <= 0.25)
+    assert list(fig.layout.xaxis.ticktext) == ["Month-to-month", "One year", "Two year"]
+
+
+def test_segment_rates(data, expl):
+    r = E.segment_churn_rates(data, "Contract", prob=expl.prob)
+    fig = charts.segment_rates(r, "Contract")
+    assert [t.type for t in fig.data] == ["bar", "scatter"]
+    np.testing.assert_allclose(fig.data[0].y, 100 * r["churn_rate"])
+    np.testing.assert_allclose(fig.data[1].y, 100 * r["predicted_rate"])
+    only = charts.segment_rates(E.segment_churn_rates(data, "Contract"), "Contract")
+    assert len(only.data) == 1
+
+
+def test_waterfall(expl):
+    rows = E.waterfall_data(expl, 3, k=4)
+    fig = charts.waterfall(rows)
+    w = fig.data[0]
+    assert w.type == "waterfall"
+    assert list(w.measure) == rows["measure"].tolist()
+    assert list(w.x) == rows["pp"].tolist()
+    assert w.y[0] == "Average customer" and w.y[-1] == "This customer"
+    assert w.y[1] == f"{rows['label'][1]} = {rows['value_display'][1]}"
+    assert w.y[-2] == "All other features (15 features)"
+    assert w.text[0] == f"{100 * expl.base_prob:.1f}%" and w.text[1].endswith(" pp")

@@ -1,0 +1,152 @@
+"""AppTest: every page renders without an error, with its title and the shared sidebar; the
+sidebar's choices reach the pages; the error guard turns failures into messages."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from churn.config import BusinessSettings, paths
+from churn.validate import load_customers
+from ui import state
+from ui.navigation import PAGES
+from ui.sidebar import DATASET_KEY, SETTINGS_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    return at
+
+
+@pytest.fixture
+def app(sample_data_dir) -> AppTest:
+    return _app()
+
+
+@pytest.fixture
+def no_model_dir(sample_data_dir, tmp_path, monkeypatch) -> Path:
+    """A data folder holding only the sample (whatever other tests trained elsewhere)."""
+    shutil.copytree(paths(sample_data_dir).sample_dir, paths(tmp_path).sample_dir)
+    monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_page_renders_with_sidebar(app, spec):
+    if not spec.default:
+        app.switch_page(spec.file).run()
+    _ok(app)
+    assert [t.value for t in app.title] == [spec.title]
+    sb = app.sidebar
+    assert sb.selectbox(key=DATASET_KEY).value == "sample:sample"
+    for part in ("margin", "discount", "horizon", "tiers"):
+        assert sb.slider(key=f"{SETTINGS_KEY}.{part}").help, part
+    model_line = [c.value for c in sb.caption if ":material/model_training:" in c.value]
+    assert len(model_line) == 1
+    assert ("No churn model trained yet" in model_line[0]) or ("Model in use:" in model_line[0])
+
+
+def test_overview_numbers_match_the_sample_file(app, sample_data_dir):
+    raw = pd.read_csv(paths(sample_data_dir).customers_csv)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Customers"] == f"{len(raw):,}"
+    assert metrics["Churn rate"] == f"{(raw['Churn'] == 'Yes').mean() * 100:.1f}%"
+    assert metrics["Average tenure"] == f"{raw['tenure'].mean():.1f} months"
+    label = app.sidebar.selectbox(key=DATASET_KEY).format_func("sample:sample")
+    assert label == f"Sample data ({len(raw):,} customers)"
+
+
+@pytest.mark.parametrize("spec", [p for p in PAGES if p.title not in ("Overview", "Model report")],
+                         ids=lambda p: p.url_path)
+def test_model_pages_explain_that_a_model_is_needed(no_model_dir, spec):
+    app = _app()
+    app.switch_page(spec.file).run()
+    _ok(app)
+    assert any("needs a trained churn model" in i.value for i in app.info)
+    assert any("No churn model trained yet" in c.value for c in app.sidebar.caption)
+
+
+def test_settings_reach_the_pages_and_reset(app):
+    sb = app.sidebar
+    sb.slider(key=f"{SETTINGS_KEY}.margin").set_value(40).run()
+    app.sidebar.slider(key=f"{SETTINGS_KEY}.tiers").set_value((30, 70)).run()
+    app.switch_page(PAGES[-1].file).run()  # settings survive a page change
+    _ok(app)
+    assert app.session_state[state.SETTINGS] == BusinessSettings(
+        margin=0.40, annual_discount_rate=0.10, horizon_months=36, high_risk=0.70,
+        medium_risk=0.30)
+    app.sidebar.button(key=f"{SETTINGS_KEY}.reset").click().run()
+    assert app.session_state[state.SETTINGS] == BusinessSettings()
+    assert app.sidebar.slider(key=f"{SETTINGS_KEY}.margin").value == 60
+
+
+def test_an_uploaded_batch_can_be_chosen(app, sample_data_dir):
+    batch = load_customers(paths(sample_data_dir).customers_csv).head(3).copy()
+    batch["Churn"] = [1, 0, 0]
+    batch["MonthlyCharges"] = [50.0, 70.0, 30.5]
+    app.session_state[state.BATCHES] = {"March": batch}
+    app.session_state[state.PENDING_DATASET] = "batch:March"
+    app.run()
+    _ok(app)
+    box = app.sidebar.selectbox(key=DATASET_KEY)
+    assert box.options[1:] == ["March (3 customers)"]
+    assert box.value == "batch:March"
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["Customers"], metrics["Churn rate"]) == ("3", "33.3%")
+    assert metrics["Monthly revenue"] == "$150"
+    box.select("sample:sample").run()
+    _ok(app)
+    assert {m.label: m.value for m in app.metric}["Customers"] != "3"
+
+
+def _guarded_script():
+    import streamlit as st
+
+    from ui import errors
+
+    mode = st.session_state.get("mode")
+    with errors.guard():
+        st.title("Guarded")
+        if mode == "value":
+            raise ValueError("budget -5 is negative; enter dollars above 0")
+        if mode == "crash":
+            {}["secret_internal_key"]
+        if mode == "stop":
+            st.stop()
+        st.write("after")
+
+
+@pytest.mark.parametrize("mode, shown", [
+    ("value", "This page could not be shown: budget -5 is negative; enter dollars above 0"),
+    ("crash", "Something went wrong on this page."),
+])
+def test_errors_become_messages_without_traceback(mode, shown):
+    at = AppTest.from_function(_guarded_script, default_timeout=30)
+    at.session_state["mode"] = mode
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1
+    text = at.error[0].value
+    assert text.startswith(shown)
+    assert "Traceback" not in text and "secret_internal_key" not in text
+    assert "quote reference `" in text
+
+
+def test_streamlit_control_flow_passes_through_the_guard():
+    at = AppTest.from_function(_guarded_script, default_timeout=30)
+    at.session_state["mode"] = "stop"
+    at.run()
+    assert not at.exception and not at.error
+    assert [t.value for t in at.title] == ["Guarded"]
+    assert not at.markdown  # st.stop ended the script before "after"

@@ -1,0 +1,75 @@
+"""AppTest: the "Why customers churn" page with a trained model (its own data folder)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _explain_fakes import trained_data_dir  # noqa: E402
+
+from churn import explain as E  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/2_Why_customers_churn.py"
+
+
+@pytest.fixture(scope="module")
+def data_dir():
+    before = os.environ.get("CHURN_DATA_DIR")
+    folder = trained_data_dir()
+    os.environ["CHURN_DATA_DIR"] = str(folder)
+    yield folder
+    os.environ["CHURN_DATA_DIR"] = before
+
+
+@pytest.fixture
+def at(data_dir) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    app.run()
+    app.switch_page(PAGE).run()
+    _ok(app)
+    return app
+
+
+def _ok(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+def _charts(app: AppTest) -> list:
+    return app.get("plotly_chart")
+
+
+def test_four_charts_each_with_its_unit_note(at):
+    assert len(_charts(at)) == 4
+    notes = [c.value for c in at.caption if E.UNIT_NOTE in c.value]
+    assert len(notes) == 3  # importance, beeswarm, dependence
+    assert any("share of customers in each segment who actually churned" in c.value
+               for c in at.caption)
+    assert any(c.value == "Explaining all 7,043 customers." for c in at.caption)
+
+
+def test_feature_and_colour_choices(at, data_dir):
+    from churn import config, models, schema
+    from churn.validate import load_customers
+
+    p = config.paths(data_dir)
+    expl = E.explain(models.load_active(p.models_dir), load_customers(p.customers_csv))
+    ranked = E.global_importance(expl)["feature"].tolist()
+    feature = at.selectbox(key="why_feature")
+    # features are offered most important first; the first is chosen at the start
+    assert feature.options == [schema.label(f) for f in ranked]
+    assert feature.value == ranked[0]
+    # the colour box never offers the chosen feature itself
+    assert at.selectbox(key="why_color_by").value == ranked[1]
+    assert schema.label(ranked[0]) not in at.selectbox(key="why_color_by").options
+    feature.set_value("tenure").run()
+    _ok(at)
+    at.selectbox(key="why_color_by").set_value("Contract").run()
+    _ok(at)
+    assert len(_charts(at)) == 4
+    assert at.selectbox(key="why_feature").value == "tenure"

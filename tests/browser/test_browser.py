@@ -1,0 +1,165 @@
+"""The real app in a real browser: Streamlit served on a loopback port, Debian's Chromium driven
+by Playwright. Every page must render without an error; a full-page screenshot of each is saved
+under tests/artifacts/ (ignored by git) for people to look at.
+
+Helpers for later tests: `goto_page(page, server, spec)` opens a page and waits until it has
+finished; `wait_idle(page)` waits for the app to finish after an interaction (first wait for the
+change you expect, then call it); `assert_no_errors(page, errors)` checks a page for failures.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from ui.navigation import PAGES, PageSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+ERROR_BOXES = '[data-testid="stException"], [class*="st-key-page-error"]'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(sample_data_dir) -> str:
+    """Base URL of the app, served from the test data folder for the whole session."""
+    port = _free_port()
+    log = (ARTIFACTS / "server.log")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CHURN_DATA_DIR": str(sample_data_dir)}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with status {proc.returncode}; see {log}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit was not healthy within 60 s; see {log}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make test` (it installs it)"
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page; `page.errors` collects uncaught JavaScript errors."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    p = context.new_page()
+    p.errors = []
+    p.on("pageerror", lambda exc: p.errors.append(str(exc)))
+    yield p
+    context.close()
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the script has finished and no placeholder skeleton is left."""
+    page.locator(IDLE).wait_for(state="attached", timeout=timeout)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
+    page.locator(IDLE).wait_for(state="attached", timeout=timeout)
+
+
+def goto_page(page: Page, server: str, spec: PageSpec) -> None:
+    """Open the page `spec` by its URL and wait until it has finished rendering."""
+    page.goto(f"{server}/{'' if spec.default else spec.url_path}")
+    expect(page.get_by_role("heading", name=spec.title, level=1)).to_be_visible(timeout=60_000)
+    wait_idle(page)
+
+
+def assert_no_errors(page: Page) -> None:
+    """No Streamlit exception, no error from the page guard, no JavaScript page error."""
+    boxes = page.locator(ERROR_BOXES)
+    assert boxes.count() == 0, boxes.all_inner_texts()
+    assert page.errors == []
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_every_page_renders(page, server):
+    for spec in PAGES:
+        goto_page(page, server, spec)
+        assert_no_errors(page)
+        nav = page.get_by_test_id("stSidebarNav")
+        for other in PAGES:
+            expect(nav.get_by_role("link", name=other.title)).to_be_visible()
+        expect(page.get_by_test_id("stSidebar").get_by_text("Customers", exact=True)).to_be_visible()
+        assert screenshot(page, f"page-{spec.url_path}").stat().st_size > 10_000
+
+
+def test_sidebar_navigation_keeps_the_settings(page, server):
+    goto_page(page, server, PAGES[0])
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Business settings").click()
+    slider = sidebar.get_by_test_id("stSlider").get_by_role("slider", name="Profit margin")
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    expect(slider).to_have_value("59")
+    wait_idle(page)
+    screenshot(page, "sidebar-settings")
+    target = PAGES[-1]
+    sidebar.get_by_test_id("stSidebarNav").get_by_role("link", name=target.title).click()
+    expect(page.get_by_role("heading", name=target.title, level=1)).to_be_visible()
+    wait_idle(page)
+    assert page.url.endswith(f"/{target.url_path}")
+    expect(slider).to_have_value("59")
+    assert_no_errors(page)
+
+
+def test_overview_shows_the_sample(page, server, sample_data_dir):
+    import pandas as pd
+
+    from churn.config import paths
+
+    rows = len(pd.read_csv(paths(sample_data_dir).customers_csv))
+    goto_page(page, server, PAGES[0])
+    values = page.get_by_test_id("stMetricValue").all_inner_texts()
+    assert values[0] == f"{rows:,}"
+    assert_no_errors(page)

@@ -1,0 +1,45 @@
+"""Shared test set-up: the whole session works in a temporary data folder.
+
+- `CHURN_DATA_DIR` points at a fresh temporary folder for the entire test session (autouse), so
+  no test reads or writes the user's `data/`. Tests that need their own folder still use
+  pytest's `tmp_path`.
+- `sample_data_dir` (session scope) generates the default sample there once, with
+  `churn.synth.ensure_sample`; the app and browser tests use it.
+
+The repository root is put on `sys.path`, so `pytest` works as well as `python -m pytest`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def churn_data_dir(tmp_path_factory) -> Path:
+    """The session's data folder (empty at first); `CHURN_DATA_DIR` names it."""
+    folder = tmp_path_factory.mktemp("churn-data")
+    before = os.environ.get("CHURN_DATA_DIR")
+    os.environ["CHURN_DATA_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("CHURN_DATA_DIR", None)
+    else:
+        os.environ["CHURN_DATA_DIR"] = before
+
+
+@pytest.fixture(scope="session")
+def sample_data_dir(churn_data_dir) -> Path:
+    """The session's data folder with the default sample generated in it."""
+    from churn.config import paths
+    from churn.synth import ensure_sample
+
+    p = ensure_sample(paths(churn_data_dir))
+    assert p.customers_csv.is_file(), f"ensure_sample did not write {p.customers_csv}"
+    return churn_data_dir

@@ -1,0 +1,72 @@
+"""Layer rules from docs/design.md, checked on the source: the core never imports streamlit,
+pages stay thin, every page is registered, and test module names do not collide."""
+from __future__ import annotations
+
+import ast
+import os
+from collections import Counter
+from pathlib import Path
+
+from ui.navigation import PAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELLING = {"sklearn", "xgboost", "catboost", "lifelines", "shap", "surprise", "scipy",
+             "duckdb"}
+PAGE_MAX_LINES = 300
+
+
+def imported_roots(path: Path) -> set[str]:
+    """Top-level package names a Python file imports (anywhere in the file)."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_imported_roots_sees_nested_and_from_imports(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("import os.path\nfrom streamlit import x\ndef f():\n    import sklearn.linear_model\n"
+                 "from . import sibling\n")
+    assert imported_roots(f) == {"os", "streamlit", "sklearn"}
+
+
+def test_core_never_imports_streamlit():
+    offenders = [p.name for p in sorted((ROOT / "churn").rglob("*.py"))
+                 if "streamlit" in imported_roots(p)]
+    assert offenders == []
+
+
+def test_pages_are_thin():
+    files = sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
+    for p in files:
+        heavy = imported_roots(p) & MODELLING
+        assert not heavy, f"{p.name} imports {sorted(heavy)}: modelling belongs in churn/"
+        lines = len(p.read_text().splitlines())
+        assert lines <= PAGE_MAX_LINES, (f"{p.name} has {lines} lines; move logic into churn/ or "
+                                         "ui/ (pages read widgets, call churn/ui, and draw)")
+
+
+def test_every_page_file_is_registered_once():
+    registered = [p.file for p in PAGES]
+    on_disk = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+    assert sorted(registered) == on_disk
+    assert len({p.url_path for p in PAGES}) == len(PAGES)
+    assert sum(p.default for p in PAGES) == 1
+
+
+def test_test_module_names_are_unique():
+    # pytest's default import mode puts each test folder on sys.path, so two test files with
+    # the same name in different folders collide.
+    names = Counter(p.name for p in (ROOT / "tests").rglob("test_*.py"))
+    assert [n for n, k in names.items() if k > 1] == []
+
+
+def test_ci_entry_point_is_executable_and_runs_make_test():
+    ci = ROOT / ".ci" / "run"
+    assert os.access(ci, os.X_OK)
+    text = ci.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
+    assert "make test" in text

@@ -1,0 +1,342 @@
+"""Tests for churn.store: round trips, replacement, atomic writes, threads, campaigns, paging."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn import config, schema
+from churn import store as store_mod
+from churn.store import Store
+
+
+def customers(n: int, seed: int, *, target=True, row=True) -> pd.DataFrame:
+    """A random canonical frame (dependencies enforced, some tenure-0 customers with NaN total)."""
+    rng = np.random.default_rng(seed)
+    data = {schema.ID: [f"{seed % 10000:04d}-{i:05d}" for i in range(n)]}
+    for col in schema.COLUMNS:
+        if col.kind == "category":
+            data[col.name] = rng.choice(np.array(col.values, dtype=object), n)
+    data["SeniorCitizen"] = rng.integers(0, 2, n)
+    data["tenure"] = rng.integers(0, 73, n)
+    data["MonthlyCharges"] = np.round(rng.uniform(18.25, 118.75, n), 2)
+    data["TotalCharges"] = schema.total_charges_estimate(data["tenure"], data["MonthlyCharges"])
+    data["Churn"] = rng.integers(0, 2, n)
+    df = schema.enforce_dependencies(pd.DataFrame(data))[schema.FILE_COLUMNS]
+    if not target:
+        df = df.drop(columns="Churn")
+    if row:
+        df["row"] = np.arange(2, n + 2, dtype=np.int64)
+    return df
+
+
+def odd_frame(n: int = 6) -> pd.DataFrame:
+    """A frame with awkward dtypes, nulls and a named index."""
+    rng = np.random.default_rng(3)
+    return pd.DataFrame({
+        "customerID": [f"c{i}" for i in range(n)],
+        "probability": rng.random(n),
+        "tier": pd.Categorical(rng.choice(["High", "Medium", "Low"], n),
+                               categories=["High", "Medium", "Low"], ordered=True),
+        "offer": ["a", None, "b", np.nan, "c", "d"][:n],
+        "count": pd.array([1, None, 3, 4, 5, 6][:n], dtype="Int64"),
+        "flag": [True, False] * (n // 2),
+        "small": np.arange(n, dtype=np.int32),
+        "when": pd.to_datetime(["2024-01-01", None, "2024-03-01", "2024-04-01", "2024-05-01",
+                                "2024-06-01"][:n]),
+        "day": [dt.date(2024, 1, i + 1) for i in range(n)],
+        7: np.linspace(0, 1, n, dtype=np.float32),
+    }, index=pd.Index(np.arange(100, 100 + n), name="pos"))
+
+
+@pytest.fixture()
+def st(tmp_path) -> Store:
+    s = Store(tmp_path / "store.duckdb")
+    yield s
+    s.close()
+
+
+# --- batches ------------------------------------------------------------------------------------
+def test_batch_round_trip_keeps_dtypes_values_and_nan_totals(st):
+    df = customers(500, 1)
+    assert df["TotalCharges"].isna().sum() > 0
+    st.save_batch("jan", df, kind="upload", source="jan.csv", rejected=7)
+    out = st.load_batch("jan")
+    pd.testing.assert_frame_equal(out, df, check_exact=True)
+    assert out["TotalCharges"].isna().tolist() == (df["tenure"] == 0).tolist()
+    b = st.list_batches()
+    assert list(b.columns) == ["name", "kind", "created", "rows", "valid_rows", "rejected_rows",
+                               "source"]
+    assert b.iloc[0][["name", "kind", "rows", "valid_rows", "rejected_rows", "source"]].tolist() \
+        == ["jan", "upload", 507, 500, 7, "jan.csv"]
+
+
+def test_batch_without_churn_and_row(st):
+    df = customers(50, 2, target=False, row=False)
+    st.save_batch("score-me", df, kind="upload")
+    out = st.load_batch("score-me")
+    assert list(out.columns) == [c for c in schema.FILE_COLUMNS if c != "Churn"]
+    pd.testing.assert_frame_equal(out, df, check_exact=True)
+
+
+def test_empty_batch_round_trip(st):
+    df = customers(0, 3)
+    st.save_batch("empty", df, kind="upload")
+    out = st.load_batch("empty")
+    assert len(out) == 0
+    expected = schema.empty_frame()
+    expected["row"] = pd.Series(dtype="int64")
+    pd.testing.assert_frame_equal(out, expected, check_index_type=False)
+
+
+def test_replacing_a_batch_replaces_rows_and_drops_its_scores(st):
+    st.save_batch("b", customers(300, 4), kind="sample")
+    st.save_scores("b", "v1", pd.DataFrame({"p": [0.1]}))
+    st.save_scores("other", "v1", pd.DataFrame({"p": [0.2]}))
+    new = customers(120, 5)
+    st.save_batch("b", new, kind="upload")
+    pd.testing.assert_frame_equal(st.load_batch("b"), new)
+    b = st.list_batches()
+    assert b["name"].tolist() == ["b"] and b["kind"].tolist() == ["upload"]
+    assert st.load_scores("b", "v1") is None
+    assert st.load_scores("other", "v1")["p"].tolist() == [0.2]
+    n = st._cur().execute("SELECT count(*) FROM customers WHERE batch = 'b'").fetchall()[0][0]
+    assert n == 120
+
+
+def test_delete_batch_and_unknown_batch(st):
+    st.save_batch("x", customers(10, 6), kind="upload")
+    st.save_batch("y", customers(10, 7), kind="upload")
+    assert st.delete_batch("x") is True
+    assert st.delete_batch("x") is False
+    with pytest.raises(ValueError) as e:
+        st.load_batch("x")
+    assert str(e.value) == f'No batch named "x" in {st.path}; known batches: y.'
+
+
+def test_save_batch_rejects_frames_that_are_not_canonical(st):
+    df = customers(5, 8)
+    with pytest.raises(ValueError) as e:
+        st.save_batch("bad", df.drop(columns=["tenure", "Contract"]), kind="upload")
+    assert str(e.value) == ("save_batch needs a canonical frame; missing columns: tenure, "
+                            "Contract. Pass report.frame from churn.validate.")
+    bad = df.copy()
+    bad.loc[2, "Contract"] = "Monthly"
+    with pytest.raises(ValueError) as e:
+        st.save_batch("bad", bad, kind="upload")
+    assert str(e.value) == ("save_batch: column Contract holds 'Monthly', which is not one of "
+                            "Month-to-month, One year, Two year; validate the data first "
+                            "(churn.validate).")
+    with pytest.raises(ValueError) as e:
+        st.save_batch("", df, kind="upload")
+    assert str(e.value) == "batch name must be a non-empty string, got ''."
+    assert st.list_batches().empty
+
+
+def test_an_exception_mid_write_leaves_the_old_batch_untouched(st, monkeypatch):
+    old = customers(200, 9)
+    st.save_batch("b", old, kind="sample")
+
+    def boom():   # called after the customers were inserted, before the batches row
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store_mod, "_now", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        st.save_batch("b", customers(50, 10), kind="upload")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        st.save_batch("new", customers(50, 11), kind="upload")
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(st.load_batch("b"), old)
+    assert st.list_batches()["name"].tolist() == ["b"]
+    counts = dict(st._cur().execute(
+        "SELECT batch, count(*) FROM customers GROUP BY batch").fetchall())
+    assert counts == {"b": 200}
+
+
+def test_a_failed_frame_write_keeps_the_previous_frame(st):
+    st.put_frame("k", pd.DataFrame({"a": [1, 2]}))
+    with pytest.raises(ValueError) as e:
+        st.put_frame("k", pd.DataFrame({"mixed": [1, "a", None]}))
+    assert str(e.value) == ("column 'mixed' holds values of kind 'mixed-integer' (e.g. mixed "
+                            "text and numbers), which cannot be stored unchanged; convert it to "
+                            "one type first (e.g. .astype(str)).")
+    pd.testing.assert_frame_equal(st.get_frame("k"), pd.DataFrame({"a": [1, 2]}))
+
+
+def test_concurrent_writes_from_8_threads(st):
+    frames = {f"t{i}": customers(400 + i, 20 + i) for i in range(8)}
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def work(name):
+        try:
+            barrier.wait()
+            for rep in range(3):
+                st.save_batch(name, frames[name], kind="upload")
+                st.save_batch("shared", frames[name], kind="upload")
+                st.put_frame(f"cache/{name}", frames[name].head(rep + 1))
+                st.save_scores(name, "v1", pd.DataFrame({"p": np.full(len(frames[name]), 0.5)}))
+                assert len(st.load_batch(name)) == len(frames[name])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in frames]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for name, df in frames.items():
+        pd.testing.assert_frame_equal(st.load_batch(name), df)
+        pd.testing.assert_frame_equal(st.get_frame(f"cache/{name}"), df.head(3))
+        assert len(st.load_scores(name, "v1")) == len(df)
+    shared = st.load_batch("shared")
+    assert any(shared.equals(df) for df in frames.values())
+    b = st.list_batches().set_index("name")
+    assert len(b) == 9 and b.loc["shared", "valid_rows"] == len(shared)
+    counts = dict(st._cur().execute(
+        "SELECT batch, count(*) FROM customers GROUP BY batch").fetchall())
+    assert counts == {**{n: len(df) for n, df in frames.items()}, "shared": len(shared)}
+
+
+def test_one_connection_per_file_and_a_cursor_per_thread(tmp_path):
+    p = tmp_path / "s.duckdb"
+    a, b = Store(p), Store(str(p))
+    assert a._sh is b._sh
+    curs = []
+    t = threading.Thread(target=lambda: curs.append(a._cur()))
+    t.start()
+    t.join()
+    assert a._cur() is b._cur() and curs[0] is not a._cur()
+    a.close()
+
+
+def test_data_survives_closing_and_reopening(tmp_path):
+    p = tmp_path / "s.duckdb"
+    s = Store(p)
+    df = customers(30, 30)
+    s.save_batch("keep", df, kind="sample")
+    s.close()
+    again = Store(p)
+    pd.testing.assert_frame_equal(again.load_batch("keep"), df)
+    again.close()
+
+
+def test_default_path_is_the_configured_store():
+    s = Store()
+    assert s.path == config.paths().store.resolve()
+    s.close()
+
+
+# --- offer history, scores, campaigns, model runs, cache -----------------------------------------
+def test_offer_history_round_trip(st):
+    assert st.load_offer_history() is None
+    hist = pd.DataFrame({"customerID": ["a", "b", "a"], "offer_id": ["x", "y", "z"],
+                         "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-09"]),
+                         "accepted": np.array([1, 0, 1]), "rating": np.array([5, 2, 4])})
+    st.save_offer_history(hist)
+    pd.testing.assert_frame_equal(st.load_offer_history(), hist, check_exact=True)
+    st.save_offer_history(hist.head(1))
+    pd.testing.assert_frame_equal(st.load_offer_history(), hist.head(1))
+
+
+def test_scores_paging(st):
+    n = 10_000
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame({"customerID": [f"c{i}" for i in range(n)],
+                           "probability": rng.random(n),
+                           "tier": pd.Categorical(rng.choice(["High", "Low"], n))})
+    st.save_scores("jan", "v2", scores)
+    pd.testing.assert_frame_equal(st.load_scores("jan", "v2"), scores, check_exact=True)
+    page = st.load_scores("jan", "v2", offset=2500, limit=100)
+    pd.testing.assert_frame_equal(page, scores.iloc[2500:2600].reset_index(drop=True))
+    tail = st.load_scores("jan", "v2", offset=9990, limit=100)
+    assert tail["customerID"].tolist() == [f"c{i}" for i in range(9990, 10_000)]
+    assert len(st.load_scores("jan", "v2", offset=20_000, limit=10)) == 0
+    assert st.load_scores("jan", "v1") is None
+    ls = st.list_scores()
+    assert ls[["batch", "version", "rows"]].values.tolist() == [["jan", "v2", n]]
+    with pytest.raises(ValueError) as e:
+        st.load_scores("jan", "v2", offset=-1)
+    assert str(e.value) == "offset and limit must be >= 0, got offset=-1, limit=None."
+
+
+def test_scores_paging_keeps_a_custom_index(st):
+    df = odd_frame()
+    st.save_scores("b", "v", df)
+    pd.testing.assert_frame_equal(st.load_scores("b", "v", offset=2, limit=3), df.iloc[2:5],
+                                  check_exact=True)
+
+
+def test_campaign_reopens_identical(st):
+    settings = {"budget": 5000.0, "offers": ["contract_upgrade"], "min_prob": 0.25,
+                "nested": {"x": None, "y": [1, 2]}}
+    df = odd_frame()
+    cid = st.save_campaign("Spring push", settings, df)
+    cid2 = st.save_campaign("Second", {}, df.head(2))
+    assert cid2 == cid + 1
+    got_settings, got = st.load_campaign(cid)
+    assert got_settings == settings
+    pd.testing.assert_frame_equal(got, df, check_exact=True)
+    assert [type(v) for v in got["day"]] == [dt.date] * len(df)
+    assert got["offer"].tolist()[1] is None and np.isnan(got["offer"].tolist()[3])
+    lc = st.list_campaigns()
+    assert lc[["id", "name", "rows"]].values.tolist() == [[cid2, "Second", 2],
+                                                         [cid, "Spring push", 6]]
+    assert st.delete_campaign(cid2) is True and st.delete_campaign(cid2) is False
+    with pytest.raises(ValueError) as e:
+        st.load_campaign(cid2)
+    assert str(e.value) == f"No campaign with id {cid2} in {st.path}."
+    with pytest.raises(ValueError) as e:
+        st.save_campaign("bad", {"when": dt.date(2024, 1, 1)}, df)
+    assert str(e.value) == ("campaign settings must be JSON-serialisable: Object of type date "
+                            "is not JSON serializable.")
+
+
+def test_model_runs(st):
+    st.record_model_run("v1", {"auc": 0.84, "families": ["lr", "xgb"]}, active=True)
+    st.record_model_run("v2", {"auc": 0.85})
+    assert st.active_model() == "v1"
+    st.set_active_model("v2")
+    runs = st.list_model_runs()
+    assert runs[["version", "active"]].values.tolist() == [["v1", False], ["v2", True]]
+    assert runs["metadata"].tolist() == [{"auc": 0.84, "families": ["lr", "xgb"]}, {"auc": 0.85}]
+    st.record_model_run("v1", {"auc": 0.9}, active=True)
+    assert st.active_model() == "v1"
+    assert len(st.list_model_runs()) == 2 and st.active_model() == "v1"
+    st.record_model_run("v3", {"auc": np.float64(0.8), "counts": np.array([1, 2])})
+    assert st.list_model_runs()["metadata"].iloc[-1] == {"auc": 0.8, "counts": [1, 2]}
+    assert st.active_model() == "v1"
+    with pytest.raises(ValueError) as e:
+        st.set_active_model("v9")
+    assert str(e.value) == f'No model run "v9" is recorded in {st.path}.'
+
+
+def test_frame_cache(st):
+    assert st.get_frame("shap/v1") is None
+    df = odd_frame()
+    st.put_frame("shap/v1", df)
+    pd.testing.assert_frame_equal(st.get_frame("shap/v1"), df, check_exact=True)
+    multi = df.reset_index().set_index(["customerID", "flag"])
+    st.put_frame("shap/v1", multi)
+    pd.testing.assert_frame_equal(st.get_frame("shap/v1"), multi, check_exact=True)
+    st.put_frame("empty", df.iloc[:0])
+    pd.testing.assert_frame_equal(st.get_frame("empty"), df.iloc[:0])
+    assert st.delete_frame("shap/v1") is True and st.get_frame("shap/v1") is None
+    tables = {r[0] for r in st._cur().execute("SHOW TABLES").fetchall()}
+    data_tables = [t for t in tables if re.fullmatch(r"frame_[0-9a-f]{32}", t)]
+    assert len(data_tables) == 1                                     # only "empty" is left
+
+
+def test_bad_arguments_raise_value_errors(st):
+    with pytest.raises(ValueError) as e:
+        st.put_frame("k", "not a frame")
+    assert str(e.value) == "expected a pandas DataFrame, got str."
+    with pytest.raises(ValueError) as e:
+        st.save_campaign("c", ["not", "a", "dict"], odd_frame())
+    assert str(e.value) == "campaign settings must be a dict, not list."
+    assert st.list_campaigns().empty

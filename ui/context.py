@@ -1,0 +1,155 @@
+"""Cached access to the data and models the pages work on (the only place pages get them).
+
+Caching rules (docs/design.md): `st.cache_resource` for things loaded once and shared (models,
+keyed by model version: a fingerprint of data and settings), `st.cache_data` for frames keyed by
+what they are computed from (a file's path, size and modification time), so a changed file is
+never served stale. The sample is generated on first use when it is missing.
+
+Everything here reads `churn.config.paths()` at call time, so `CHURN_DATA_DIR` (set by the tests,
+or by a deployment) moves all of it.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from churn import config
+from churn.schema import TARGET
+from ui import state
+from ui.state import DatasetRef
+
+
+# --- the sample ---------------------------------------------------------------------------------
+_SAMPLE_LOCK = threading.Lock()  # one generation at a time when several sessions start at once
+
+
+def sample_paths() -> config.Paths:
+    """Paths of the current data folder, with the sample generated first if it is missing."""
+    p = config.paths()
+    if not p.customers_csv.exists():
+        from churn.synth import ensure_sample
+
+        with _SAMPLE_LOCK, st.spinner("Preparing the sample customers (first start only)…"):
+            ensure_sample(p)
+    return p
+
+
+@st.cache_data(show_spinner="Reading customers…", max_entries=8)
+def _read_customers(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
+    from churn.validate import load_customers
+
+    return load_customers(path)
+
+
+def read_customers(path: Path) -> pd.DataFrame:
+    """The canonical frame of a customer file, cached until the file changes."""
+    st_ = Path(path).stat()
+    return _read_customers(str(path), st_.st_size, st_.st_mtime_ns)
+
+
+def sample_frame() -> pd.DataFrame:
+    """The sample's customers as a canonical frame."""
+    return read_customers(sample_paths().customers_csv)
+
+
+# --- data sets ----------------------------------------------------------------------------------
+def datasets() -> list[DatasetRef]:
+    """Every data set the sidebar offers: the sample first, then this session's uploads."""
+    refs = [DatasetRef("sample", "sample", len(sample_frame()))]
+    refs += [DatasetRef("batch", name, len(frame)) for name, frame in state.batches().items()]
+    return refs
+
+
+def customers(ref: DatasetRef | None = None) -> pd.DataFrame:
+    """The canonical frame of `ref` (default: the data set chosen in the sidebar)."""
+    ref = ref or state.dataset() or DatasetRef("sample", "sample", 0)
+    if ref.kind == "sample":
+        return sample_frame()
+    found = state.batches().get(ref.name)
+    if found is None:
+        raise ValueError(f"the uploaded batch {ref.name!r} is no longer in this session; upload "
+                         "it again on the Upload & score page")
+    return found
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Headline figures of a customer frame.
+
+    customers: rows; churned / churn_rate: customers with Churn == 1 and their share (None when
+    the file has no Churn column); monthly_revenue: sum of MonthlyCharges in dollars per month;
+    mean_tenure: average months with the company.
+    """
+
+    customers: int
+    churned: int | None
+    churn_rate: float | None
+    monthly_revenue: float
+    mean_tenure: float
+
+
+def summarize(frame: pd.DataFrame) -> Summary:
+    """Headline figures of a canonical frame (see `Summary`)."""
+    n = len(frame)
+    labelled = TARGET in frame and frame[TARGET].notna().all() and n > 0
+    churned = int(frame[TARGET].sum()) if labelled else None
+    return Summary(customers=n, churned=churned,
+                   churn_rate=(churned / n) if labelled else None,
+                   monthly_revenue=float(frame["MonthlyCharges"].sum()),
+                   mean_tenure=float(frame["tenure"].mean()) if n else float("nan"))
+
+
+# --- the active model ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelStatus:
+    """The active churn model (None when none is usable) and how the sidebar describes it."""
+
+    model: object | None
+    label: str
+    help: str
+
+
+NO_MODEL = ModelStatus(None, "No churn model trained yet",
+                       "Train one on the Model report page, or run `python -m churn train`.")
+
+
+@st.cache_resource(show_spinner="Loading the churn model…", max_entries=4)
+def _load_version(models_dir: str, version: str):
+    """The model of `version` (a fingerprint of data and settings, so the key never goes stale)."""
+    from churn.models import load_active
+
+    model = load_active(Path(models_dir))
+    if model.version != version:  # the pointer moved between the two reads: do not cache
+        raise RuntimeError("the active model changed while loading; try again")
+    return model
+
+
+def model_status() -> ModelStatus:
+    """The active model and a one-line description for the sidebar (never raises for a missing
+    or unusable model: that is a state to explain, not an error)."""
+    from churn.models import FAMILIES, ModelCacheError, NoModelError, active_version
+
+    folder = config.paths().models_dir
+    version = active_version(folder)
+    if version is None:
+        return NO_MODEL
+    try:
+        model = _load_version(str(folder), version)
+    except NoModelError:
+        return NO_MODEL
+    except ModelCacheError as exc:
+        return ModelStatus(None, "The model in use cannot be loaded",
+                           f"{exc} Train again on the Model report page.")
+    family = FAMILIES[model.family].label if model.family in FAMILIES else model.family
+    return ModelStatus(model, f"Model in use: {family} · version {version[:8]}",
+                       "The churn model every page uses. Compare and switch models on the "
+                       "Model report page.")
+
+
+def active_model():
+    """The active `ChurnModel`, or None when no usable model is trained in this data folder."""
+    return model_status().model

@@ -1,0 +1,155 @@
+"""Cached explanations and what-if figures for the "Why customers churn" and "Customer what-if"
+pages.
+
+Caching rules (docs/design.md): the scoring `Engine` is a `st.cache_resource` keyed by the data
+folder and the state of its models folder; explanations and the tables derived from them are
+`st.cache_data` keyed by the model version and a fingerprint of the customers (plus the sample
+size and seed), so they are computed once per model version and data set. The global
+explanation is also kept in the store (`churn.store`) when it is available, so a restart does not
+recompute it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from churn import config
+from churn import explain as E
+
+
+# --- the engine ---------------------------------------------------------------------------------
+def _folder_stamp(folder: Path) -> tuple:
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns)
+                        for p in folder.glob("*") if p.name != "_parts"))
+
+
+@st.cache_resource(show_spinner="Preparing lifetime-value and offer models (first time only)…",
+                   max_entries=2)
+def _engine(data_dir: str, stamp: tuple):
+    from churn.scoring import Engine
+
+    return Engine.load(config.paths(data_dir))
+
+
+def engine():
+    """The scoring `Engine` for the current data folder (reloaded when the models change)."""
+    from ui import context
+
+    shared = getattr(context, "engine", None)
+    if callable(shared):
+        return shared()
+    p = config.paths()
+    return _engine(str(p.data_dir), _folder_stamp(p.models_dir))
+
+
+def _store():
+    """The project store, or None when it cannot be opened (caching then stays in memory)."""
+    try:
+        from churn.store import Store
+    except ImportError:
+        return None
+    try:
+        return Store(config.paths().store)
+    except Exception:  # a locked or broken store must not stop the page
+        return None
+
+
+# --- data fingerprints --------------------------------------------------------------------------
+@st.cache_data(max_entries=16, show_spinner=False)
+def fingerprint(df: pd.DataFrame) -> str:
+    """`churn.explain.data_fingerprint`, memoised on Streamlit's own hash of the frame."""
+    return E.data_fingerprint(df)
+
+
+# --- the global explanation ---------------------------------------------------------------------
+@st.cache_data(max_entries=4, show_spinner="Explaining what drives churn (first time only)…")
+def _global(version: str, data_key: str, sample_size: int | None, seed: int, _model,
+            _df: pd.DataFrame) -> E.Explanation:
+    return E.cached_global_explanation(_model, _df, _store(), sample_size, seed)
+
+
+def global_explanation(model, df: pd.DataFrame, sample_size: int | None = E.DEFAULT_SAMPLE_SIZE,
+                       seed: int = 0) -> E.Explanation:
+    """The population's explanation, computed once per model version, data set and sample."""
+    return _global(E.model_version(model), fingerprint(df), sample_size, seed, model, df)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def why_tables(version: str, data_key: str, sample_size: int | None, seed: int,
+               _expl: E.Explanation) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(importance, beeswarm points) of a global explanation (cached with it)."""
+    return E.global_importance(_expl), E.beeswarm_data(_expl, max_points=2000, seed=seed)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def dependence(version: str, data_key: str, sample_size: int | None, seed: int, feature: str,
+               color_by: str, _expl: E.Explanation) -> pd.DataFrame:
+    return E.dependence_data(_expl, feature, color_by)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def segments(version: str, data_key: str, sample_size: int | None, seed: int, feature: str,
+             _df: pd.DataFrame, _expl: E.Explanation) -> pd.DataFrame | None:
+    """Observed churn and mean predicted probability per segment of the explained customers,
+    or None when the data has no Churn column."""
+    if "Churn" not in _df.columns or _df["Churn"].isna().any():
+        return None
+    return E.segment_churn_rates(_df.loc[_expl.pp.index], feature, prob=_expl.prob)
+
+
+# --- the what-if page ---------------------------------------------------------------------------
+@st.cache_data(max_entries=4, show_spinner="Scoring the customers…")
+def _probabilities(version: str, data_key: str, _model, _df: pd.DataFrame) -> np.ndarray:
+    return np.asarray(_model.predict_proba(_df), dtype=float)
+
+
+def probabilities(model, df: pd.DataFrame) -> np.ndarray:
+    """P(churn) of every customer of ``df`` (cached per model version and data)."""
+    return _probabilities(E.model_version(model), fingerprint(df), model, df)
+
+
+def highest_risk(model, df: pd.DataFrame, n: int = 20) -> pd.DataFrame:
+    """The ``n`` customers with the highest churn probability: customerID, churn_prob (0..1)."""
+    prob = probabilities(model, df)
+    top = np.argsort(-prob, kind="stable")[:n]
+    return pd.DataFrame({"customerID": df["customerID"].astype(str).to_numpy()[top],
+                         "churn_prob": prob[top]})
+
+
+#: Up to this many customers the ID picker is a select box with type-ahead; above, a text box.
+SELECT_LIMIT = 50_000
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _view(version: str, row_key: tuple, settings_key: tuple, _engine, _row: pd.Series, _settings):
+    from churn import whatif
+
+    return _engine.customer_view(whatif.customer_frame(_row), _settings)
+
+
+def customer_view(eng, row: pd.Series, settings):
+    """`Engine.customer_view` of one customer row, memoised on the row's values and the business
+    settings (so undoing a change, or a rerun with nothing changed, costs nothing)."""
+    row_key = tuple((str(k), repr(v)) for k, v in row.items())
+    settings_key = tuple(sorted(settings.to_dict().items()))
+    return _view(eng.version, row_key, settings_key, eng, row, settings)
+
+
+def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
+    """The ranked offers of one customer as the page shows them (text columns, dollars, %)."""
+    from ui import format as fmt
+
+    reason = offers["rule_reason"].fillna("").astype(str)
+    reason = reason.where(reason != "", "Similar customers accepted it")
+    return pd.DataFrame({
+        "Rank": offers["rank"].astype(int).to_numpy(),
+        "Offer": offers["offer_name"].astype(str).to_numpy(),
+        "Chance of acceptance": [fmt.pct(v) for v in offers["p_accept"]],
+        "Expected net value": [fmt.money(v) for v in offers["expected_net_value"]],
+        "Why": reason.to_numpy(),
+    })

@@ -1,0 +1,150 @@
+"""Plotly figures for the explanation pages, built from `churn.explain` tables.
+
+Pure functions (no streamlit): each takes the frame a `churn.explain` function returns and gives
+a `plotly.graph_objects.Figure`, so they are tested directly. Every chart shows percentage points
+of churn probability; pages put `churn.explain.UNIT_NOTE` under them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from churn import explain as E
+from churn import schema
+
+RAISE = "#d62728"   # raises the churn risk
+LOWER = "#1f77b4"   # lowers the churn risk
+NEUTRAL = "#7f7f7f"
+COLOURSCALE = [[0.0, "#3b4cc0"], [0.5, "#dddddd"], [1.0, "#b40426"]]  # low value → high value
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+
+
+def importance_bar(importance: pd.DataFrame, top: int | None = None) -> go.Figure:
+    """Horizontal bars of mean |pp| per feature (most important on top).
+
+    Input: `explain.global_importance` output. top: show only the first ``top`` features.
+    """
+    d = importance if top is None else importance.head(top)
+    d = d.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=d["mean_abs_pp"], y=d["label"], orientation="h", marker_color=RAISE,
+        customdata=np.stack([d["mean_pp"]], axis=-1),
+        hovertemplate="%{y}<br>average size of effect: %{x:.2f} pp<br>"
+                      "average effect: %{customdata[0]:+.2f} pp<extra></extra>"))
+    fig.update_layout(title="How much each feature moves churn risk (average |pp|)",
+                      xaxis_title="Average effect size (percentage points)",
+                      height=max(320, 26 * len(d) + 80), **_LAYOUT)
+    return fig
+
+
+def beeswarm(points: pd.DataFrame, top: int | None = None) -> go.Figure:
+    """One row of points per feature: each point is a customer, x = the feature's pp for that
+    customer, colour = the customer's value of that feature (blue low → red high; categories by
+    their order in the schema). Input: `explain.beeswarm_data` output.
+    """
+    d = points if top is None else points[points["order"] < top]
+    n_feat = int(d["order"].max()) + 1 if len(d) else 0
+    labels = (d.drop_duplicates("order").set_index("order")["label"].reindex(range(n_feat))
+              if len(d) else pd.Series(dtype=object))
+    fig = go.Figure(go.Scattergl(
+        x=d["pp"], y=d["order"] + d["jitter"], mode="markers",
+        marker=dict(size=4, color=d["colour"], colorscale=COLOURSCALE, cmin=0, cmax=1,
+                    opacity=0.7,
+                    colorbar=dict(title="Feature value", tickvals=[0, 1],
+                                  ticktext=["low / first", "high / last"])),
+        customdata=np.stack([d["label"], d["value_display"]], axis=-1) if len(d) else None,
+        hovertemplate="%{customdata[0]} = %{customdata[1]}<br>%{x:+.1f} pp<extra></extra>"))
+    fig.add_vline(x=0, line_color=NEUTRAL, line_width=1)
+    fig.update_yaxes(tickvals=list(range(n_feat)), ticktext=list(labels), autorange="reversed",
+                     showgrid=False)
+    fig.update_layout(title="Effect of each feature on each customer",
+                      xaxis_title="Effect on churn probability (percentage points)",
+                      height=max(360, 28 * n_feat + 100), **_LAYOUT)
+    return fig
+
+
+def dependence(points: pd.DataFrame, feature: str, color_by: str, seed: int = 0) -> go.Figure:
+    """A feature's value (x) against its effect in pp (y), coloured by a second feature.
+
+    Input: `explain.dependence_data(expl, feature, color_by)`. Categories on x are spread a
+    little (seeded jitter) so overlapping customers stay visible.
+    """
+    col = schema.BY_NAME[feature]
+    d = points
+    if col.kind in ("integer", "money", "flag01"):
+        x = d["x"].astype(float).to_numpy()
+        tick = {}
+    else:
+        cats = list(col.values)
+        code = pd.Categorical(d["x"], categories=cats).codes.astype(float)
+        x = code + np.random.default_rng(seed).uniform(-0.25, 0.25, len(code))
+        tick = dict(tickvals=list(range(len(cats))), ticktext=cats)
+    ccol = schema.BY_NAME[color_by]
+    if ccol.kind == "category":
+        cats = list(ccol.values)
+        cbar = dict(title=E.short_label(color_by),
+                    tickvals=[i / (len(cats) - 1) for i in range(len(cats))], ticktext=cats)
+    elif ccol.kind == "flag01":
+        cbar = dict(title=E.short_label(color_by), tickvals=[0, 1], ticktext=["No", "Yes"])
+    else:
+        cbar = dict(title=E.short_label(color_by), tickvals=[0, 1], ticktext=["lowest", "highest"])
+    fig = go.Figure(go.Scattergl(
+        x=x, y=d["pp"], mode="markers",
+        marker=dict(size=5, color=d["colour"], colorscale=COLOURSCALE, cmin=0, cmax=1,
+                    opacity=0.7, colorbar=cbar),
+        customdata=np.stack([d["x_display"], d["colour_display"]], axis=-1) if len(d) else None,
+        hovertemplate=(f"{E.short_label(feature)}: %{{customdata[0]}}<br>"
+                       f"{E.short_label(color_by)}: %{{customdata[1]}}<br>"
+                       "%{y:+.1f} pp<extra></extra>")))
+    fig.add_hline(y=0, line_color=NEUTRAL, line_width=1)
+    fig.update_xaxes(title=schema.label(feature), **tick)
+    fig.update_layout(title=f"Effect of {E.short_label(feature).lower()} on churn risk",
+                      yaxis_title="Effect (percentage points)", height=420, **_LAYOUT)
+    return fig
+
+
+def segment_rates(rates: pd.DataFrame, feature: str) -> go.Figure:
+    """Observed churn rate per segment (bars) and, when present, the model's average predicted
+    probability (diamonds), both in percent. Input: `explain.segment_churn_rates` output."""
+    fig = go.Figure(go.Bar(
+        x=rates["segment"], y=100 * rates["churn_rate"], name="Observed churn rate",
+        marker_color=RAISE, customdata=rates["customers"],
+        hovertemplate="%{x}<br>%{y:.1f}% churned of %{customdata:,} customers<extra></extra>"))
+    if "predicted_rate" in rates:
+        fig.add_trace(go.Scatter(
+            x=rates["segment"], y=100 * rates["predicted_rate"], mode="markers",
+            name="Model's average prediction", marker=dict(symbol="diamond", size=11,
+                                                            color="black"),
+            hovertemplate="%{x}<br>model: %{y:.1f}%<extra></extra>"))
+    fig.update_layout(title=f"Churn rate by {E.short_label(feature).lower()}",
+                      xaxis_title=schema.label(feature), yaxis_title="Churn rate (%)",
+                      legend=dict(orientation="h", y=-0.25), height=420, **_LAYOUT)
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what it is"
+              ) -> go.Figure:
+    """Waterfall from the average customer's probability to this customer's, in percent and
+    percentage points. Input: `explain.waterfall_data` output."""
+    text = [f"{v:.1f}%" if m != "relative" else f"{v:+.1f} pp"
+            for m, v in zip(rows["measure"], rows["pp"])]
+    names = [lab if not disp or m != "relative" or lab == E.OTHER_LABEL else f"{lab} = {disp}"
+             for lab, disp, m in zip(rows["label"], rows["value_display"], rows["measure"])]
+    names = [f"{n} ({d})" if lab == E.OTHER_LABEL else n
+             for n, lab, d in zip(names, rows["label"], rows["value_display"])]
+    fig = go.Figure(go.Waterfall(
+        orientation="h", measure=list(rows["measure"]), y=names, x=list(rows["pp"]),
+        text=text, textposition="outside",
+        increasing=dict(marker=dict(color=RAISE)), decreasing=dict(marker=dict(color=LOWER)),
+        totals=dict(marker=dict(color=NEUTRAL)),
+        hovertemplate="%{y}<br>%{text}<extra></extra>"))
+    # Room for the labels outside the bars: the running total's range plus a margin.
+    running = np.cumsum(np.where(rows["measure"] == "total", 0.0, rows["pp"].to_numpy(float)))
+    lo, hi = min(0.0, float(running.min())), max(float(running.max()), float(rows["pp"].iloc[-1]))
+    fig.update_xaxes(range=[lo - 0.05 * (hi - lo), hi + 0.3 * (hi - lo) + 2])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=title, xaxis_title="Churn probability (%)",
+                      height=max(320, 34 * len(rows) + 90), showlegend=False, **_LAYOUT)
+    return fig

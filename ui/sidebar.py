@@ -1,0 +1,42 @@
+"""The sidebar every page shares: the data set in use, the active model, the business settings.
+
+`show()` is called by `app.py` on every run, before the page, and records the choices in
+`ui.state` so pages read them with `ui.state.dataset()` / `ui.state.settings()`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from churn.config import BusinessSettings
+from ui import context, state
+from ui.state import DatasetRef
+from ui.widgets import business_settings, dataset_picker
+
+DATASET_KEY = "sidebar.dataset"
+SETTINGS_KEY = "sidebar.settings"
+
+
+@dataclass(frozen=True)
+class Choice:
+    dataset: DatasetRef
+    settings: BusinessSettings
+
+
+def show() -> Choice:
+    """Draw the sidebar; return (and record in session state) what the user chose."""
+    with st.sidebar:
+        pending = st.session_state.pop(state.PENDING_DATASET, None)
+        ref = dataset_picker.show(DATASET_KEY, context.datasets(), pending=pending)
+        state.set_dataset(ref)
+        _model_line()
+        with st.expander("Business settings", icon=":material/settings:"):
+            settings = business_settings.show(SETTINGS_KEY)
+        state.set_settings(settings)
+    return Choice(ref, settings)
+
+
+def _model_line() -> None:
+    status = context.model_status()
+    st.caption(f":material/model_training: {status.label}", help=status.help)

@@ -1,0 +1,125 @@
+"""The what-if form: one widget per editable feature, generated from `churn.whatif.widget_specs`.
+
+`show(original, key="whatif")` draws the form for one real customer and returns the changed
+customer (a canonical row, the schema's rules applied by `churn.whatif.apply_changes`) and a
+message when the user's input could not be used as is. Widget keys are ``<key>_<feature>``
+(e.g. ``whatif_tenure``, ``whatif_Contract``); the total-charges override checkbox is
+``<key>_TotalCharges_override``; the reset button is ``<key>_reset``.
+
+Session state: the form remembers which customer it holds (``<key>.loaded``); when another
+customer is shown, or on reset, every widget is set back to that customer's real values. Widget
+values live only in session state (no ``value=`` arguments), so the page never fights Streamlit
+over a widget's default.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from churn import schema, whatif
+
+GROUPS = ("Customer", "Account", "Services")
+
+
+def _native(value):
+    """numpy scalars → Python scalars (widgets accept only the latter)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _keys(key: str) -> dict[str, str]:
+    return {"loaded": f"{key}.loaded", "override": f"{key}_TotalCharges_override",
+            "reset": f"{key}_reset"}
+
+
+def _customer_id(original: pd.Series) -> str:
+    return str(original.get(schema.ID, ""))
+
+
+def load(original: pd.Series, key: str = "whatif") -> None:
+    """Set every widget of the form to the customer's real values (also the reset button's
+    callback). Safe to call before the widgets are drawn or from a callback."""
+    k = _keys(key)
+    for spec in whatif.widget_specs():
+        value = _native(original[spec.feature])
+        if spec.widget == "override":
+            st.session_state[f"{key}_{spec.feature}"] = (
+                None if value is None or (isinstance(value, float) and math.isnan(value))
+                else float(value))
+        elif spec.feature == "tenure":
+            st.session_state[f"{key}_{spec.feature}"] = int(value)
+        elif spec.widget == "slider":
+            st.session_state[f"{key}_{spec.feature}"] = float(value)
+        else:
+            st.session_state[f"{key}_{spec.feature}"] = value
+    st.session_state[k["override"]] = False
+    st.session_state[k["loaded"]] = _customer_id(original)
+
+
+def _state_changes(key: str) -> tuple[dict, float | None]:
+    changes, override = {}, None
+    for spec in whatif.widget_specs():
+        if spec.widget == "override":
+            if st.session_state.get(_keys(key)["override"]):
+                override = st.session_state.get(f"{key}_{spec.feature}")
+        else:
+            changes[spec.feature] = st.session_state[f"{key}_{spec.feature}"]
+    return changes, override
+
+
+def current(original: pd.Series, key: str = "whatif") -> tuple[pd.Series, str | None]:
+    """The changed customer from the form's state, and a message when the override could not
+    be used (then the total follows tenure × monthly charges)."""
+    changes, override = _state_changes(key)
+    try:
+        return whatif.apply_changes(original, changes, total_charges_override=override), None
+    except ValueError as exc:
+        return whatif.apply_changes(original, changes), str(exc)
+
+
+def show(original: pd.Series, key: str = "whatif") -> tuple[pd.Series, str | None]:
+    """Draw the form for ``original`` (a canonical customer row); return (changed, message).
+
+    Children follow their parents before drawing (e.g. the internet add-ons show only
+    "No internet service" when Internet service is "No"), and TotalCharges shows the value the
+    model will use: the override when the box is ticked, else tenure × monthly charges.
+    """
+    k = _keys(key)
+    if st.session_state.get(k["loaded"]) != _customer_id(original):
+        load(original, key)
+    changed, message = current(original, key)
+    # Bring dependent widgets in line with the rules before they are drawn this run.
+    for spec in whatif.widget_specs():
+        wkey = f"{key}_{spec.feature}"
+        if spec.parent and st.session_state.get(wkey) != changed[spec.feature]:
+            st.session_state[wkey] = changed[spec.feature]
+        if spec.widget == "override" and not st.session_state.get(k["override"]):
+            tc = changed[spec.feature]
+            st.session_state[wkey] = None if pd.isna(tc) else float(tc)
+
+    cols = dict(zip(GROUPS, st.columns(len(GROUPS))))
+    for spec in whatif.widget_specs():
+        wkey = f"{key}_{spec.feature}"
+        with cols[spec.group]:
+            if spec.widget == "select":
+                st.selectbox(spec.label, whatif.options_for(spec.feature, changed), key=wkey,
+                             help=spec.help, format_func=spec.option_label)
+            elif spec.widget == "slider":
+                lo, hi = spec.bounds_for(_native(original[spec.feature]))
+                st.slider(spec.label, min_value=lo, max_value=hi, step=spec.step, key=wkey,
+                          help=spec.help, format=spec.format)
+            else:
+                st.checkbox("Set total charges by hand", key=k["override"],
+                            help="Normally total charges follow tenure × monthly charges when "
+                                 "either changes. Tick to type your own figure.")
+                st.number_input(spec.label, min_value=spec.min_value, max_value=spec.max_value,
+                                step=spec.step, format=spec.format, key=wkey, help=spec.help,
+                                disabled=not st.session_state.get(k["override"]))
+    return changed, message
+
+
+def reset_button(original: pd.Series, key: str = "whatif") -> None:
+    """A button that puts the customer's real values back into the form."""
+    st.button("Reset to the real values", key=_keys(key)["reset"], on_click=load,
+              args=(original, key), icon=":material/restart_alt:")
