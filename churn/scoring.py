@@ -109,43 +109,76 @@ class Engine:
         return str(getattr(self.model, "version", "unversioned"))
 
     # --- building -------------------------------------------------------------------------------
-    @classmethod
-    def load(cls, paths: Paths | None = None, progress: Progress | None = None) -> "Engine":
-        """Prepare everything from the data folder: sample, active model, survival, recommender.
-
-        paths: where the data lives (default ``config.paths()``). progress: optional callback
-        ``progress(fraction 0..1, message)`` for long steps (a first run trains the models).
-        Loads from the caches when they match, so a second call takes seconds.
-        """
-        from churn import ltv, models, offers, recommend, synth
+    @staticmethod
+    def _inputs(p: Paths):
+        from churn import offers
         from churn.validate import load_customers
+
+        customers = load_customers(p.customers_csv)
+        history = pd.read_csv(p.offer_history_csv, dtype={schema.ID: str, "offer_id": str})
+        catalogue = offers.load_catalogue(p.catalogue)
+        parts_file = p.models_dir / "_parts" / f"{_parts_key(customers, history)}.joblib"
+        return customers, history, catalogue, parts_file
+
+    @classmethod
+    def is_prepared(cls, paths: Paths | None = None) -> bool:
+        """True when `load` will only read caches (sample, active model, fitted parts exist)."""
+        from churn import models
+
+        p = paths or default_paths()
+        if not (p.customers_csv.exists() and p.offer_history_csv.exists()):
+            return False
+        if models.active_version(p.models_dir) is None:
+            return False
+        try:
+            return cls._inputs(p)[3].exists()
+        except ValueError:
+            return False
+
+    @classmethod
+    def prepare(cls, paths: Paths | None = None, progress: Progress | None = None) -> None:
+        """Make sure every cache `load` reads exists: sample, active model, fitted parts.
+
+        Idempotent and cheap when everything is there; the first run trains the churn models
+        (about a minute) and fits the survival model and the recommender (seconds).
+        progress: optional callback ``progress(fraction 0..1, message)``.
+        """
+        from churn import ltv, models, recommend, synth
 
         p = paths or default_paths()
         say = progress or _quiet
         say(0.02, "Preparing the sample data")
         synth.ensure_sample(p)
-        customers = load_customers(p.customers_csv)
-        history = pd.read_csv(p.offer_history_csv, dtype={schema.ID: str, "offer_id": str})
-        catalogue = offers.load_catalogue(p.catalogue)
-
+        customers, history, catalogue, parts_file = cls._inputs(p)
         say(0.10, "Loading the churn model (training it the first time takes about a minute)")
-        model = models.active_or_train(customers, models_dir=p.models_dir)
-
-        say(0.80, "Fitting the lifetime-value and offer models")
-        key = _parts_key(customers, history)
-        parts_file = p.models_dir / "_parts" / f"{key}.joblib"
-        survival = recommender = None
-        if parts_file.exists():
-            try:
-                survival, recommender = joblib.load(parts_file)
-            except Exception:  # corrupt or from other library versions: refit below
-                survival = recommender = None
-        if survival is None:
+        models.active_or_train(customers, models_dir=p.models_dir,
+                               progress=lambda f, m: say(0.10 + 0.70 * float(f), m))
+        if not parts_file.exists() or _load_parts(parts_file) is None:
+            say(0.80, "Fitting the lifetime-value model")
             survival = ltv.SurvivalModel().fit(customers)
+            say(0.90, "Fitting the offer recommender")
             recommender = recommend.OfferRecommender().fit(history, customers,
                                                            offer_ids=catalogue.ids)
             _atomic_dump((survival, recommender), parts_file)
         say(1.0, "Ready")
+
+    @classmethod
+    def load(cls, paths: Paths | None = None, progress: Progress | None = None) -> "Engine":
+        """The engine of a data folder: `prepare` (a no-op when cached), then read the caches.
+
+        paths: where the data lives (default ``config.paths()``). progress: see `prepare`.
+        """
+        from churn import models
+
+        p = paths or default_paths()
+        cls.prepare(p, progress)
+        customers, _history, catalogue, parts_file = cls._inputs(p)
+        model = models.load_active(p.models_dir)
+        parts = _load_parts(parts_file)
+        if parts is None:
+            raise RuntimeError(f"the fitted survival model and recommender in {parts_file} "
+                               "could not be read; delete the file and start again")
+        survival, recommender = parts
         return cls(model, survival, recommender, catalogue, customers)
 
     # --- scoring --------------------------------------------------------------------------------
@@ -211,6 +244,14 @@ class Engine:
                             revenue_at_risk_12m=float(row["revenue_at_risk_12m"]),
                             offers=scored.ranked if scored.ranked is not None
                             else pd.DataFrame())
+
+
+def _load_parts(parts_file: Path):
+    """(survival, recommender) from the cache file, or None when it is missing or unreadable."""
+    try:
+        return joblib.load(parts_file)
+    except Exception:  # missing, corrupt or written by other library versions: refit
+        return None
 
 
 def _atomic_dump(obj, target: Path) -> None:

@@ -394,7 +394,7 @@ def generate_customers(n: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> pd.Data
             out[col.name] = f[col.name].astype(np.int64)
         else:
             out[col.name] = f[col.name].astype(np.float64)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # fresh arrays: no copy, no block consolidation
 
 
 # --- offer history -----------------------------------------------------------------------------
@@ -484,15 +484,15 @@ def generate_offer_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED,
     has = (rng.random(n) < HISTORY_SHARE) & (tenure >= 1)
     count = rng.choice(np.arange(1, 7), size=n, p=HISTORY_COUNT_P / HISTORY_COUNT_P.sum())
     count = np.minimum(count, applicable.sum(axis=1)) * has
-    keys = rng.random((n, m)) + 2.0 * ~applicable  # non-applicable offers sort last
     noise = rng.standard_normal((n, 3)) * TRAIT_NOISE
     sel = np.flatnonzero(count > 0)
-    order = np.argsort(keys[sel], axis=1)
+    keys = rng.random((len(sel), m)) + 2.0 * ~applicable[sel]  # non-applicable offers sort last
+    order = np.argsort(keys, axis=1)  # a random order of each customer's applicable offers
     pos = np.arange(m)[None, :] < count[sel][:, None]
     r_idx, p_idx = np.nonzero(pos)
     rows = sel[r_idx]
     offer = order[r_idx, p_idx]
-    traits = (_observed_traits(customers.iloc[sel]) + noise[sel])[r_idx]
+    traits = (_observed_traits(customers) + noise)[rows]
     prof = np.array([_offer_profile(o) for o in ids])
     liking = np.einsum("ij,ij->i", traits, prof[offer, 1:])
     k = len(rows)
@@ -500,16 +500,18 @@ def generate_offer_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED,
     raw = 3.0 + 1.4 * np.where(accepted, 1.0, -1.0) + 0.45 * liking + rng.normal(0.0, 0.75, k)
     rating = np.clip(np.rint(raw), 1, 5).astype(np.int64)
     window = np.minimum(HISTORY_DAYS, np.floor(tenure[rows] * 30.4)).astype(np.int64)
-    days = np.floor(rng.random(k) * window).astype(np.int64)
-    date = REFERENCE_DATE - days.astype("timedelta64[D]")
-    srt = np.lexsort((offer, date, rows))
+    days = np.floor(rng.random(k) * window).astype(np.int64)  # days before REFERENCE_DATE
+    # by customer (already in input order), then date, then offer; rows is sorted, so the
+    # stable sort of this combined key is fast
+    srt = np.argsort((rows * (HISTORY_DAYS + 1) + (HISTORY_DAYS - days)) * m + offer, kind="stable")
+    iso = (REFERENCE_DATE - np.arange(HISTORY_DAYS + 1).astype("timedelta64[D]")).astype(str)
     return pd.DataFrame({
         "customerID": customers[schema.ID].to_numpy(dtype=object)[rows[srt]],
         "offer_id": np.asarray(ids, dtype=object)[offer[srt]],
-        "date": date[srt].astype(str).astype(object),
+        "date": iso.astype(object)[days[srt]],
         "accepted": accepted[srt].astype(np.int64),
         "rating": rating[srt],
-    }, columns=HISTORY_COLUMNS)
+    }, columns=HISTORY_COLUMNS, copy=False)
 
 
 # --- files -------------------------------------------------------------------------------------

@@ -408,3 +408,21 @@ def test_real_family_adds_up_exactly(real, family):
     assert (td["driver_1"].to_numpy()[has_up] == top.to_numpy()[has_up]).all()
     w = E.waterfall_data(ex, 0)
     assert w["pp"].iloc[:-1].sum() == pytest.approx(w["pp"].iloc[-1], abs=1e-9)
+
+
+def test_cached_global_explanation_in_the_real_store(model, data, tmp_path):
+    from churn.store import Store
+
+    store = Store(tmp_path / "churn.duckdb")
+    counting = CountingModel(model)
+    first = E.cached_global_explanation(counting, data, store, sample_size=300, seed=2)
+    # A new Store object on the same file (as after a restart of the page) finds it.
+    again = E.cached_global_explanation(counting, data, Store(tmp_path / "churn.duckdb"),
+                                        sample_size=300, seed=2)
+    assert counting.calls == 1
+    pd.testing.assert_frame_equal(first.pp, again.pp, check_exact=False, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(first.prob, again.prob, rtol=0, atol=1e-15)
+    assert again.ids.tolist() == first.ids.tolist()
+    assert again.pp.index.tolist() == first.pp.index.tolist()
+    pd.testing.assert_frame_equal(again.values, first.values, check_dtype=False)
+    assert E.top_drivers(again).equals(E.top_drivers(first))

@@ -153,3 +153,61 @@ def model_status() -> ModelStatus:
 def active_model():
     """The active `ChurnModel`, or None when no usable model is trained in this data folder."""
     return model_status().model
+
+
+# --- the scoring engine (model + explanations + lifetime value + offers) ------------------------
+@st.cache_resource(show_spinner="Loading the models…", max_entries=2)
+def _engine(data_dir: str, active_version: str | None):
+    from churn.scoring import Engine
+
+    return Engine.load(config.paths(data_dir))
+
+
+def engine():
+    """The `churn.scoring.Engine` of the current data folder, keyed by the active model version.
+
+    The first start trains the models: that runs here, outside the cache, under a progress bar
+    (a cached function would replay the bar on every later run).
+    """
+    from churn.models import active_version
+    from churn.scoring import Engine
+
+    p = config.paths()
+    if not Engine.is_prepared(p):
+        holder = st.empty()
+
+        def progress(fraction: float, message: str) -> None:
+            holder.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+        try:
+            Engine.prepare(p, progress)
+        finally:
+            holder.empty()
+    return _engine(str(p.data_dir), active_version(p.models_dir))
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """A short content hash of a frame (the key of everything derived from it)."""
+    import hashlib
+
+    h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    h.update(",".join(map(str, frame.columns)).encode())
+    return h.hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner="Scoring customers…", max_entries=6)
+def _scored(fingerprint: str, version: str, settings_key: tuple, _frame: pd.DataFrame, _engine):
+    from churn.config import BusinessSettings
+
+    return _engine.score_all(_frame, BusinessSettings(**dict(settings_key)))
+
+
+def scored(frame: pd.DataFrame | None = None):
+    """`churn.scoring.Scored` for a frame (default: the data set in use) under the sidebar's
+    business settings; computed once per (data, model version, settings) and shared. Treat the
+    result as read-only."""
+    frame = customers() if frame is None else frame
+    eng = engine()
+    settings = state.settings()
+    return _scored(frame_fingerprint(frame), eng.version, tuple(sorted(settings.to_dict().items())),
+                   frame, eng)

@@ -49,10 +49,8 @@ def engine():
 
 def _store():
     """The project store, or None when it cannot be opened (caching then stays in memory)."""
-    try:
-        from churn.store import Store
-    except ImportError:
-        return None
+    from churn.store import Store
+
     try:
         return Store(config.paths().store)
     except Exception:  # a locked or broken store must not stop the page
