@@ -24,14 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, main, percentile, result, scratch_dir  # noqa: E402
 
 from churn import explain as E  # noqa: E402
-from churn import schema  # noqa: E402
 from churn import whatif as W  # noqa: E402
-
-
-def _customers(n: int = 7043, seed: int = 42) -> pd.DataFrame:
-    from churn import synth
-
-    return synth.generate_customers(n, seed)
 
 
 def _active_model():

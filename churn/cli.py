@@ -17,7 +17,21 @@ def _not_ready(name: str) -> int:
 
 # --- synth -------------------------------------------------------------------------------------
 def cmd_synth(args) -> int:
-    return _not_ready("synth")
+    from churn.synth import write_sample
+
+    try:
+        customers_csv, history_csv = write_sample(args.out, rows=args.rows, seed=args.seed)
+    except ValueError as exc:
+        print(f"synth: {exc}", file=sys.stderr)
+        return 1
+
+    def data_lines(path) -> int:
+        with open(path, "rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
+
+    print(f"Wrote {data_lines(customers_csv):,} customers (seed {args.seed}) to {customers_csv}")
+    print(f"Wrote {data_lines(history_csv):,} past offers to {history_csv}")
+    return 0
 
 
 # --- validate ----------------------------------------------------------------------------------
@@ -185,7 +199,55 @@ def cmd_models(args) -> int:
 
 # --- score -------------------------------------------------------------------------------------
 def cmd_score(args) -> int:
-    return _not_ready("score")
+    """Score a customer file in chunks (`churn.batch.score_file`); counts on stdout.
+
+    Exit 0: done (invalid rows, if any, are in the rejects file); 1: bad arguments, a file
+    without the schema's columns, or an error while scoring (nothing written); 2: the file
+    cannot be read at all; 130: interrupted with Ctrl-C (nothing written).
+    """
+    from churn import batch
+    from churn.config import paths
+
+    def load():
+        from churn.scoring import Engine
+
+        return Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}",
+                                                                file=sys.stderr))
+
+    bar = batch.ProgressBar(sys.stderr)
+    try:
+        result = batch.score_file(args.file, args.out, engine=load, chunk_rows=args.chunk_rows,
+                                  progress=bar)
+    except ValueError as exc:
+        bar.finish()
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        bar.finish()
+        print(f"Interrupted: nothing was written to {args.out} (partial files removed).",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - report any failure as one line, exit 1
+        bar.finish()
+        print(f"Scoring {args.file} failed: {type(exc).__name__}: {exc}. Nothing was written "
+              f"to {args.out} (partial files removed).", file=sys.stderr)
+        return 1
+    bar.finish()
+    if result.problem:
+        print(result.summary(), file=sys.stderr)
+        return 2 if result.fatal else 1
+    print(result.summary())
+    if result.rejected:
+        print(f"First rejected rows (all {result.rejected:,} with their reasons are in "
+              f"{result.rejects}):")
+        for line in result.first_rejects:
+            print(f"  {line}")
+    if result.warnings:
+        print(f"Warnings ({len(result.warnings):,}{'+' if len(result.warnings) >= batch.MAX_WARNINGS else ''}"
+              f"; `python -m churn validate {args.file}` lists them all):")
+        for line in result.warnings[:10]:
+            print(f"  {line}")
+    return 0
 
 
 # --- campaign ----------------------------------------------------------------------------------
@@ -237,7 +299,19 @@ def cmd_campaign(args) -> int:
 
 # --- bench -------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
-    return _not_ready("bench")
+    """Run every benchmark (`churn.bench.run`) and print the table; exit 0 whatever the figures
+    (benchmarks are not tests), 1 only when the runner itself fails."""
+    from churn import bench
+
+    try:
+        bench.run(quick=args.quick, as_json=args.json)
+    except KeyboardInterrupt:
+        print("Interrupted: the benchmark results were not written.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the runner broke: say so in one line
+        print(f"The benchmark runner failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

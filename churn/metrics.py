@@ -46,7 +46,8 @@ LABELS: dict[str, str] = {
     "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier score", "log_loss": "Log loss",
     "lift_at_10": "Lift in top 10%", "lift_at_20": "Lift in top 20%",
     "precision_at_10": "Precision in top 10%", "precision_at_20": "Precision in top 20%",
-    "recall_at_threshold": "Recall at threshold", "precision_at_threshold": "Precision at threshold",
+    "recall_at_threshold": "Recall at threshold",
+    "precision_at_threshold": "Precision at threshold",
     "ece": "Expected calibration error",
 }
 
@@ -58,7 +59,8 @@ def _arrays(y, p) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=float).ravel()
     p = np.asarray(p, dtype=float).ravel()
     if y.shape != p.shape:
-        raise ValueError(f"y has {y.size} values but p has {p.size}; pass one probability per outcome.")
+        raise ValueError(f"y has {y.size} values but p has {p.size}; "
+                         "pass one probability per outcome.")
     return y, p
 
 
@@ -149,7 +151,7 @@ def _bin_index(p: np.ndarray, bins: int) -> np.ndarray:
 
 
 def expected_calibration_error(y, p, bins: int = ECE_BINS) -> float:
-    """ECE over `bins` equal-width probability bins (0..1, lower is better); see module docstring."""
+    """ECE over `bins` equal-width probability bins (0..1, lower is better); see the module doc."""
     y, p = _arrays(y, p)
     if not y.size:
         return float("nan")
@@ -237,7 +239,8 @@ def gains_points(y, p, max_points: int = 101) -> dict[str, list[float]]:
     total = caught[-1] if caught[-1] > 0 else 1.0
     share_c = np.arange(y.size + 1) / max(y.size, 1)
     keep = _thin(y.size + 1, max_points)
-    return {"share_customers": share_c[keep].tolist(), "share_churners": (caught[keep] / total).tolist()}
+    return {"share_customers": share_c[keep].tolist(),
+            "share_churners": (caught[keep] / total).tolist()}
 
 
 def curves(y, p, max_points: int = 101) -> dict[str, dict]:
@@ -247,3 +250,86 @@ def curves(y, p, max_points: int = 101) -> dict[str, dict]:
         return {"roc": {}, "pr": {}, "reliability": reliability_points(y, p), "gains": {}}
     return {"roc": roc_points(y, p, max_points), "pr": pr_points(y, p, max_points),
             "reliability": reliability_points(y, p), "gains": gains_points(y, p, max_points)}
+
+
+# --- decisions at a threshold, and what they cost (for the model report page) -----------------
+#: The decision thresholds of the model report's slider and cost curve: 0.00, 0.01, ..., 1.00.
+THRESHOLD_GRID: tuple[float, ...] = tuple(round(i / 100, 2) for i in range(101))
+
+
+def confusion_counts(y, p, threshold: float = 0.5) -> dict[str, int]:
+    """Customers in each cell of the confusion matrix at a decision threshold (0..1).
+
+    Customers with p >= threshold are flagged. Returns {"tp": flagged churners, "fp": false
+    alarms (flagged, stayed), "fn": missed churners (not flagged, churned), "tn": correctly
+    left alone}; the four counts add up to len(y).
+    """
+    y, p = _arrays(y, p)
+    t = float(threshold)
+    if not 0 <= t <= 1:
+        raise ValueError(f"threshold={threshold!r} must be a probability from 0 to 1.")
+    flagged = p >= t
+    churned = y == 1
+    return {"tp": int((flagged & churned).sum()), "fp": int((flagged & ~churned).sum()),
+            "fn": int((~flagged & churned).sum()), "tn": int((~flagged & ~churned).sum())}
+
+
+def _dollars(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name}={value!r} must be a dollar amount of 0 or more.")
+    return v
+
+
+def cost_curve(y, p, offer_cost: float, customer_value: float,
+               thresholds=None) -> dict[str, list]:
+    """The dollar cost of the model's mistakes at every decision threshold.
+
+    y: 0/1 outcomes; p: P(churn) 0..1. offer_cost: dollars spent on a retention offer sent to a
+    customer (a *false alarm* wastes it on someone who would have stayed). customer_value:
+    dollars lost when a churner is not contacted (a *missed churner*). thresholds: decision
+    thresholds 0..1 (default ``THRESHOLD_GRID``); customers with p >= threshold get an offer.
+
+    Only mistakes are priced: false_alarm_cost = fp × offer_cost, missed_cost = fn ×
+    customer_value, total_cost = their sum (an offer to a real churner is counted as money well
+    spent). For calibrated probabilities the total is lowest near offer_cost / (offer_cost +
+    customer_value), where a customer's expected loss p × customer_value equals the offer cost
+    of a needless contact (1 − p) × offer_cost.
+
+    Returns {"threshold", "flagged", "tp", "fp", "fn", "tn", "false_alarm_cost", "missed_cost",
+    "total_cost"}: one list entry per threshold (counts of customers; costs in dollars).
+    """
+    y, p = _arrays(y, p)
+    c = _dollars("offer_cost", offer_cost)
+    v = _dollars("customer_value", customer_value)
+    t = np.asarray(THRESHOLD_GRID if thresholds is None else thresholds, dtype=float).ravel()
+    if t.size == 0 or not np.all((t >= 0) & (t <= 1)):
+        raise ValueError(f"thresholds must be probabilities from 0 to 1, got {t.tolist()[:5]}.")
+    pos = np.sort(p[y == 1])
+    neg = np.sort(p[y != 1])
+    # customers with p >= t: those not strictly below t
+    tp = pos.size - np.searchsorted(pos, t, side="left")
+    fp = neg.size - np.searchsorted(neg, t, side="left")
+    fn = pos.size - tp
+    tn = neg.size - fp
+    false_alarm = fp * c
+    missed = fn * v
+    return {"threshold": t.tolist(), "flagged": (tp + fp).astype(int).tolist(),
+            "tp": tp.astype(int).tolist(), "fp": fp.astype(int).tolist(),
+            "fn": fn.astype(int).tolist(), "tn": tn.astype(int).tolist(),
+            "false_alarm_cost": false_alarm.astype(float).tolist(),
+            "missed_cost": missed.astype(float).tolist(),
+            "total_cost": (false_alarm + missed).astype(float).tolist()}
+
+
+def best_threshold(curve: dict[str, list]) -> dict[str, float]:
+    """The entry of a ``cost_curve`` with the lowest total cost (ties: the lowest threshold),
+    as {key: value} for every key of the curve."""
+    total = np.asarray(curve.get("total_cost", []), dtype=float)
+    if total.size == 0:
+        raise ValueError("curve has no thresholds; pass the result of cost_curve(...).")
+    i = int(np.argmin(total))
+    return {k: vals[i] for k, vals in curve.items()}

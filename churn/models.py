@@ -173,22 +173,53 @@ def _close_gap(base: float, contrib: np.ndarray, margin: np.ndarray) -> np.ndarr
 
 
 # --- shared preprocessing -----------------------------------------------------------------------
-def make_preprocessor(scale: bool):
-    """The shared scikit-learn pipeline for lr, rf and xgb (unfitted).
+class SchemaEncoder:
+    """The shared preprocessing of lr, rf and xgb: one-hot categories, then numeric features.
 
-    One-hot for every categorical feature with the schema's category list (in schema order), then
-    the numeric features, standardised when ``scale`` (logistic regression) or passed through.
-    Output: a dense float array with ``onehot_feature_map().shape[0]`` columns.
+    Categories come from the schema (``schema.one_hot``), so a row's encoding never depends on
+    the other rows and one row encodes in microseconds (a scikit-learn ColumnTransformer costs
+    tens of milliseconds a call, which the what-if page would feel). Numeric features are
+    standardised with the fit frame's mean and sd when ``scale`` (logistic regression), else
+    passed through. An unknown category is a caller error (validation keeps them out).
+    Output: a dense float64 array with ``onehot_feature_map().shape[0]`` columns.
     """
-    from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    cats = [list(BY_NAME[c].values) for c in CATEGORICAL_FEATURES]
-    return ColumnTransformer(
-        [("cat", OneHotEncoder(categories=cats, sparse_output=False, handle_unknown="error",
-                               dtype=np.float64), CATEGORICAL_FEATURES),
-         ("num", StandardScaler() if scale else "passthrough", NUMERIC_FEATURES)],
-        verbose_feature_names_out=False)
+    def __init__(self, scale: bool = False):
+        self.scale = scale
+
+    def fit(self, X: pd.DataFrame, y=None) -> "SchemaEncoder":
+        num = X[NUMERIC_FEATURES].to_numpy(dtype=np.float64)
+        self.mean_ = num.mean(axis=0) if self.scale else np.zeros(num.shape[1])
+        sd = num.std(axis=0) if self.scale else np.ones(num.shape[1])
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        cats = schema.one_hot(X)
+        seen = np.add.reduceat(cats, _GROUP_STARTS, axis=1) if len(X) else np.ones((0, 1))
+        if (seen == 0).any():
+            r, c = np.argwhere(seen == 0)[0]
+            col = CATEGORICAL_FEATURES[c]
+            raise ValueError(f"{col}={X[col].iloc[r]!r} is not one of {list(BY_NAME[col].values)}"
+                             "; validate the data first (churn.validate)")
+        num = (X[NUMERIC_FEATURES].to_numpy(dtype=np.float64) - self.mean_) / self.scale_
+        return np.hstack([cats, num])
+
+    def fit_transform(self, X: pd.DataFrame, y=None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def get_feature_names_out(self) -> np.ndarray:
+        """Output column names, scikit-learn style: ``Contract_Month-to-month``, ..., ``tenure``."""
+        return np.array([f"{c}_{v}" for c in CATEGORICAL_FEATURES for v in BY_NAME[c].values]
+                        + list(NUMERIC_FEATURES), dtype=object)
+
+
+_GROUP_STARTS = np.cumsum([0] + [len(BY_NAME[c].values) for c in CATEGORICAL_FEATURES])[:-1]
+
+
+def make_preprocessor(scale: bool) -> SchemaEncoder:
+    """The shared preprocessing for lr, rf and xgb (unfitted); see `SchemaEncoder`."""
+    return SchemaEncoder(scale)
 
 
 def onehot_feature_map() -> np.ndarray:
@@ -450,7 +481,8 @@ class XGBoostFamily(_OneHotFamily):
         import xgboost as xgb
 
         Z = np.asarray(self.preprocess_.transform(X), dtype=np.float32)
-        return xgb.DMatrix(Z, label=y, nthread=self.n_jobs)
+        # One thread for small inputs (a what-if rescore): starting threads costs more than it saves.
+        return xgb.DMatrix(Z, label=y, nthread=1 if len(Z) < 2000 else self.n_jobs)
 
     def fit(self, X, y):
         import xgboost as xgb
@@ -471,7 +503,8 @@ class XGBoostFamily(_OneHotFamily):
         return self
 
     def margin(self, X):
-        return self.booster_.predict(self._dmatrix(X), output_margin=True).astype(np.float64)
+        return self._booster_for(len(X)).predict(self._dmatrix(X),
+                                                 output_margin=True).astype(np.float64)
 
     def staged_margin(self, X, n_estimators: int) -> np.ndarray:
         """Margin of the first ``n_estimators`` trees (identical to a fit with that many rounds:
@@ -479,10 +512,23 @@ class XGBoostFamily(_OneHotFamily):
         return self.booster_.predict(self._dmatrix(X), output_margin=True,
                                      iteration_range=(0, int(n_estimators))).astype(np.float64)
 
+    def _booster_for(self, n_rows: int):
+        """The booster to predict with: a one-thread copy for small inputs (a what-if rescore
+        waits tens of milliseconds for OpenMP threads otherwise), the n_jobs one for batches."""
+        if n_rows >= 2000:
+            return self.booster_
+        small = getattr(self, "_booster_1thread", None)
+        if small is None:
+            small = self.booster_.copy()
+            small.set_param({"nthread": 1})
+            self._booster_1thread = small
+        return small
+
     def _contributions(self, X):
         dm = self._dmatrix(X)
-        raw = self.booster_.predict(dm, pred_contribs=True).astype(np.float64)
-        margin = self.booster_.predict(dm, output_margin=True).astype(np.float64)
+        booster = self._booster_for(len(X))
+        raw = booster.predict(dm, pred_contribs=True).astype(np.float64)
+        margin = booster.predict(dm, output_margin=True).astype(np.float64)
         base = float(raw[0, -1])
         contrib = raw[:, :-1] @ onehot_feature_map()
         return base, _close_gap(base, contrib, margin)
@@ -614,15 +660,28 @@ class TrainConfig:
                 "grid": self.grid, "n_jobs": self.n_jobs}
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of every library a saved model depends on (part of the fingerprint)."""
-    import catboost
-    import sklearn
-    import xgboost
+def _dist_version(*names: str) -> str:
+    from importlib import metadata
 
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of every library a saved model depends on (part of the fingerprint).
+
+    Read from the installed package metadata, so checking a cached model does not import
+    XGBoost, CatBoost and scikit-learn (seconds on a cold start). XGBoost may be installed as
+    ``xgboost`` or as the CPU-only ``xgboost-cpu`` build (the same module).
+    """
     return {"python": platform.python_version(), "numpy": np.__version__,
-            "pandas": pd.__version__, "sklearn": sklearn.__version__,
-            "xgboost": xgboost.__version__, "catboost": catboost.__version__}
+            "pandas": pd.__version__, "sklearn": _dist_version("scikit-learn"),
+            "xgboost": _dist_version("xgboost", "xgboost-cpu"),
+            "catboost": _dist_version("catboost")}
 
 
 # --- the model ----------------------------------------------------------------------------------
@@ -655,8 +714,8 @@ class ChurnModel:
     customerID, Churn or row are ignored).
     """
 
-    def __init__(self, version: str, family: str, estimator: Family, calibration: tuple[float, float],
-                 metadata: dict):
+    def __init__(self, version: str, family: str, estimator: Family,
+                 calibration: tuple[float, float], metadata: dict):
         self.version = version
         self.family = family
         self.estimator = estimator
@@ -743,7 +802,8 @@ def _training_frame(df: pd.DataFrame) -> pd.DataFrame:
     X = _check_frame(df, "train")
     y = df[TARGET]
     if y.isna().any() or not set(pd.unique(y)).issubset({0, 1}):
-        raise ValueError(f"Churn must hold 0/1 integers; found {sorted(map(str, pd.unique(y)))[:5]}. "
+        found = sorted(map(str, pd.unique(y)))[:5]
+        raise ValueError(f"Churn must hold 0/1 integers; found {found}. "
                          "Validate the file with churn.validate first.")
     out = X.reset_index(drop=True)
     if ID in df.columns:
@@ -920,10 +980,9 @@ def _sweep(models_dir: Path) -> list[str]:
             parts = entry.name[len(TMP_PREFIX):].split("-")
             pid = int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
             age = time.time() - entry.stat().st_mtime
-            if pid is not None and pid != os.getpid() and _pid_alive(pid) and age < STALE_TMP_SECONDS:
-                continue  # another process is writing it right now
-            if pid == os.getpid() and age < STALE_TMP_SECONDS:
-                continue
+            fresh = age < STALE_TMP_SECONDS
+            if fresh and pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+                continue  # a live process (maybe this one, in another thread) is writing it
             shutil.rmtree(entry, ignore_errors=True)
             out.append(f"Removed a half-written model folder {entry.name} (left by an interrupted "
                        "training).")
@@ -994,7 +1053,8 @@ def _load_folder(folder: Path, n_jobs: int | None = None) -> ChurnModel:
         raise ModelCacheError(f"model version {folder.name}: the {cls.label} model could not be "
                               f"loaded ({type(exc).__name__}: {exc})") from exc
     cal = meta["calibration"]
-    return ChurnModel(meta["version"], meta["family"], est, (float(cal["a"]), float(cal["b"])), meta)
+    calibration = (float(cal["a"]), float(cal["b"]))
+    return ChurnModel(meta["version"], meta["family"], est, calibration, meta)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -1007,6 +1067,11 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 # --- cache: public API ---------------------------------------------------------------------------
+def _is_version_name(name: str) -> bool:
+    """Version ids are the first 16 hex digits of a fingerprint."""
+    return len(name) == 16 and all(c in "0123456789abcdef" for c in name)
+
+
 def active_version(models_dir=None) -> str | None:
     """The version id in the ACTIVE pointer, or None when there is none."""
     path = _models_dir(models_dir) / ACTIVE_FILE
@@ -1024,7 +1089,7 @@ def activate(version: str, models_dir=None) -> None:
     """
     d = _models_dir(models_dir)
     folder = d / str(version)
-    if not version or str(version).startswith(".") or not folder.is_dir():
+    if not _is_version_name(str(version)) or not folder.is_dir():
         known = [v["version"] for v in list_versions(d)]
         raise ValueError(f"Unknown model version {version!r}; known versions: "
                          + (", ".join(known) if known else "none (train a model first)") + ".")
@@ -1041,8 +1106,8 @@ def list_versions(models_dir=None) -> list[dict]:
     active = active_version(d)
     out = []
     for folder in d.iterdir():
-        if not folder.is_dir() or folder.name.startswith("."):
-            continue
+        if not folder.is_dir() or not _is_version_name(folder.name):
+            continue  # temp/trash folders and other tools' folders (e.g. "_parts")
         row = {"version": folder.name, "created": None, "family": None, "selection_metric": None,
                "score": None, "rows": None, "active": folder.name == active, "usable": True,
                "problem": None}
@@ -1074,7 +1139,7 @@ def load_version(version: str, models_dir=None, n_jobs: int | None = None) -> Ch
     Raises ValueError for an unknown version, ModelCacheError for an unusable one.
     """
     folder = _models_dir(models_dir) / str(version)
-    if not version or str(version).startswith(".") or not folder.is_dir():
+    if not _is_version_name(str(version)) or not folder.is_dir():
         raise ValueError(f"Unknown model version {version!r} in {folder.parent}.")
     return _load_folder(folder, n_jobs)
 
@@ -1086,6 +1151,9 @@ def load_active(models_dir=None, n_jobs: int | None = None) -> ChurnModel:
     if version is None:
         raise NoModelError(f"No active model in {d}: train one first "
                            "(`python -m churn train` or the Model page).")
+    if not _is_version_name(version):
+        raise ModelCacheError(f"The active-model pointer {d / ACTIVE_FILE} is damaged (it reads "
+                              f"{version[:40]!r}); train again or activate a version.")
     folder = d / version
     if not folder.is_dir():
         raise ModelCacheError(f"The active model version {version} is missing from {d}; "
@@ -1093,7 +1161,7 @@ def load_active(models_dir=None, n_jobs: int | None = None) -> ChurnModel:
     return _load_folder(folder, n_jobs)
 
 
-# --- training ---------------------------------------------------------------------------------------
+# --- training -----------------------------------------------------------------------------------
 def _write_version(models_dir: Path, version: str, est: Family, oof: pd.DataFrame,
                    meta: dict) -> Path:
     """Write a complete version into a temp folder, then rename it into place atomically."""
@@ -1112,6 +1180,12 @@ def _write_version(models_dir: Path, version: str, est: Family, oof: pd.DataFram
             os.fsync(fh.fileno())
         final = models_dir / version
         if final.exists():
+            try:  # another process finished the same version first: keep theirs
+                _verify(final)
+                shutil.rmtree(tmp, ignore_errors=True)
+                return final
+            except ModelCacheError:
+                pass
             trash = models_dir / f"{TRASH_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
             os.replace(final, trash)
             shutil.rmtree(trash, ignore_errors=True)
@@ -1128,8 +1202,9 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
 
     df: canonical frame with Churn 0/1 (extra columns ignored). config: ``TrainConfig()`` by
     default. models_dir: the cache folder (default ``config.paths().models_dir``). store: an
-    optional ``churn.store.Store``; a trained (not cached) run is recorded there with
-    ``record_model_run``. progress: optional callback(fraction 0..1, message).
+    optional ``churn.store.Store``; the resulting (active) version is recorded there with
+    ``record_model_run(version, metadata, active=True)``, trained or loaded from the cache.
+    progress: optional callback(fraction 0..1, message), called after every fit.
     Raises ValueError for caller errors (no Churn column, one class only, bad config).
     """
     t0 = time.perf_counter()
@@ -1140,7 +1215,8 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
     pos, neg = int(y.sum()), int(len(y) - y.sum())
     if min(pos, neg) < config.folds:
         raise ValueError(f"Churn has {pos} churners and {neg} customers who stayed; "
-                         f"{config.folds}-fold cross-validation needs at least {config.folds} of each.")
+                         f"{config.folds}-fold cross-validation needs at least {config.folds} "
+                         "of each.")
     fp = fingerprint(frame, config)
     version = fp[:16]
     warnings = _sweep(d)
@@ -1247,7 +1323,7 @@ def load_oof(version: str, models_dir=None) -> pd.DataFrame:
     ``p_<family>`` (cross-fitted calibrated P(churn)) for every family compared. For the model
     report page's curves and tables (``churn.metrics`` computes them from y and p)."""
     folder = _models_dir(models_dir) / str(version)
-    if not version or str(version).startswith(".") or not folder.is_dir():
+    if not _is_version_name(str(version)) or not folder.is_dir():
         raise ValueError(f"Unknown model version {version!r} in {folder.parent}.")
     meta = _verify(folder)
     return pd.read_parquet(folder / meta.get("oof_file", OOF_FILE))

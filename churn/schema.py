@@ -182,3 +182,39 @@ def empty_frame() -> pd.DataFrame:
         else:
             dtypes[c.name] = "float64"
     return pd.DataFrame({k: pd.Series(dtype=v) for k, v in dtypes.items()})
+
+
+#: One-hot column names ("Contract=Month-to-month"), in CATEGORICAL_FEATURES then value order.
+ONE_HOT_COLUMNS: list[str] = [f"{c}={v}" for c in CATEGORICAL_FEATURES for v in BY_NAME[c].values]
+#: For each one-hot column, the schema feature it belongs to.
+ONE_HOT_FEATURE: list[str] = [c for c in CATEGORICAL_FEATURES for _ in BY_NAME[c].values]
+
+
+_CATEGORY_INDEX: dict[str, pd.Index] = {}
+
+
+def category_codes(values, column: str) -> np.ndarray:
+    """Position of each value in the column's schema value set (int16), -1 when unknown."""
+    index = _CATEGORY_INDEX.get(column)
+    if index is None:
+        index = _CATEGORY_INDEX[column] = pd.Index(list(BY_NAME[column].values), dtype=object)
+    return index.get_indexer(np.asarray(values, dtype=object)).astype(np.int16)
+
+
+def one_hot(df: pd.DataFrame, dtype=np.float64) -> np.ndarray:
+    """Indicator matrix of the categorical features (rows × ``ONE_HOT_COLUMNS``).
+
+    The categories come from the schema, so nothing is learned from data and a row's encoding
+    never depends on the other rows; an unknown value gives all zeros for that feature.
+    Vectorised (one categorical coding per column): about a second for a million rows.
+    """
+    out = np.zeros((len(df), len(ONE_HOT_COLUMNS)), dtype=dtype)
+    start = 0
+    rows = np.arange(len(df))
+    for c in CATEGORICAL_FEATURES:
+        k = len(BY_NAME[c].values)
+        codes = category_codes(df[c].to_numpy(), c)
+        ok = codes >= 0
+        out[rows[ok], start + codes[ok]] = 1.0
+        start += k
+    return out

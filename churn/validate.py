@@ -37,6 +37,10 @@ Decisions worth knowing:
   tell which of the two is wrong.
 - Duplicate customer IDs: the first occurrence is kept, every later one is an error naming the
   first row.
+- Files too large to hold are validated piece by piece with :func:`validate_chunk` (used by
+  ``python -m churn score``): each piece is the header line plus a run of records, row numbers
+  stay the whole file's, and duplicate IDs are found across pieces through a shared dict of the
+  IDs already seen.
 - ``Churn`` is needed only for training: with ``require_target=False`` a missing column is fine
   and a column with unusable values is dropped with a warning; with ``require_target=True`` the
   missing column is a file error and every unusable value is a row error.
@@ -241,6 +245,47 @@ def validate(source, *, require_target: bool = False) -> ValidationReport:
         msg = str(exc)
         return ValidationReport(errors=[Problem(None, None, msg)], fatal=msg, source=name)
     return _Checker(raw, require_target).run()
+
+
+def validate_chunk(source, *, row_offset: int = 0, seen_ids: dict[str, int] | None = None,
+                   require_target: bool = False) -> ValidationReport:
+    """Validate one piece of a file that is read in chunks; row numbers are the whole file's.
+
+    source: what `validate` takes, holding the file's header line followed by a run of its
+    records (for CSV: the header line's bytes + the piece's bytes), or a DataFrame of text (str
+    values, "" for blank) whose column names are the header, e.g. a Parquet batch.
+    row_offset: added to every row number; a piece whose first record is file row R (header =
+    row 1) has ``row_offset = R - 2``.
+    seen_ids: customer ID -> file row of its first appearance in earlier pieces (updated in
+    place with the IDs this piece shows first). A row repeating one of them is an error naming
+    that row, exactly as `validate` reports a duplicate within one file; None: this piece only.
+    Returns a :class:`ValidationReport` (rows, frame with file row numbers, errors, warnings,
+    ``rejected_frame()``); error and warning lists are capped per piece.
+    Raises ValueError when `source` is none of those types or row_offset is negative.
+    """
+    if isinstance(row_offset, bool) or not isinstance(row_offset, (int, np.integer)) \
+            or row_offset < 0:
+        raise ValueError(f"row_offset={row_offset!r}: expected a whole number >= 0 (the file row "
+                         "of the piece's first record minus 2)")
+    if isinstance(source, pd.DataFrame):
+        header = [str(c) for c in source.columns]
+        codes, uniques = [], []
+        for j, name in enumerate(header):
+            values = np.empty(len(source) + 1, dtype=object)
+            values[0] = name
+            values[1:] = source.iloc[:, j].to_numpy(dtype=object)
+            c, u = pd.factorize(values)
+            codes.append(c)
+            uniques.append(np.asarray(u, dtype=object))
+        raw = _Raw(codes, uniques, len(source) + 1, [], None, len(header))
+    else:
+        try:
+            raw = _read(source)
+        except _Fatal as exc:
+            msg = str(exc)
+            return ValidationReport(errors=[Problem(None, None, msg)], fatal=msg,
+                                    source=_source_name(source))
+    return _Checker(raw, require_target, row_offset=int(row_offset), seen_ids=seen_ids).run()
 
 
 def load_customers(path, *, require_target: bool = False) -> pd.DataFrame:
@@ -538,9 +583,12 @@ class _Checker:
     answer back to the rows through the codes, so a million rows cost a few array takes.
     """
 
-    def __init__(self, raw: _Raw, require_target: bool):
+    def __init__(self, raw: _Raw, require_target: bool, row_offset: int = 0,
+                 seen_ids: dict[str, int] | None = None):
         self.raw = raw
         self.require_target = require_target
+        self.row_offset = row_offset     # added to row numbers (pieces of a larger file)
+        self.seen_ids = seen_ids         # IDs of earlier pieces -> their first row
         self.file_errors: list[Problem] = []
         self.file_warnings: list[Problem] = list(raw.notes)
         self.findings: list[_Finding] = []
@@ -568,7 +616,7 @@ class _Checker:
                                                                        first):
             header.pop()                  # a wider table only because of ragged rows
         keep = nonblank[first + 1:]
-        rownums = np.arange(first + 2, first + 2 + len(keep))
+        rownums = np.arange(first + 2, first + 2 + len(keep)) + self.row_offset
         self._note_blank_rows(keep, rownums)
         sel = slice(first + 1, None)
         if keep.all():
@@ -737,19 +785,42 @@ class _Checker:
         self._check_duplicates(col, id_codes, ids_u, live & ~missing)
 
     def _check_duplicates(self, col, id_codes, ids_u, candidates) -> None:
-        """Every repeat of a customer ID after its first row is an error naming that row."""
+        """Every repeat of a customer ID after its first row is an error naming that row.
+
+        With ``seen_ids`` (pieces of one file) an ID first seen in an earlier piece counts as
+        repeated here too, and the IDs this piece shows first are added to it.
+        """
         pos = np.flatnonzero(candidates)
+        seen = self.seen_ids
+        old_pos = np.empty(0, np.int64)
+        old_first = np.empty(0, np.int64)
+        if seen:
+            earlier_u = np.fromiter((u in seen for u in ids_u), bool, len(ids_u))
+            earlier = earlier_u[id_codes[pos]]
+            if earlier.any():
+                old_pos = pos[earlier]
+                old_first = np.array([seen[v] for v in ids_u[id_codes[old_pos]]], np.int64)
+                pos = pos[~earlier]
+        if seen is not None and len(pos):
+            uniq, first_idx = np.unique(id_codes[pos], return_index=True)
+            seen.update(zip(ids_u[uniq].tolist(), self.rownums[pos[first_idx]].tolist()))
         counts = np.bincount(id_codes[pos], minlength=len(ids_u))
-        if not (counts > 1).any():
+        if (counts > 1).any():
+            pos = pos[counts[id_codes[pos]] > 1]          # rows of repeated IDs, in file order
+            ids = id_codes[pos]
+            _, first_idx, inverse = np.unique(ids, return_index=True, return_inverse=True)
+            first_pos = pos[first_idx][inverse]
+            later = pos != first_pos
+            new_pos, new_first = pos[later], self.rownums[first_pos[later]]
+        else:
+            new_pos, new_first = np.empty(0, np.int64), np.empty(0, np.int64)
+        dup = np.concatenate([old_pos, new_pos]).astype(np.int64)
+        if not len(dup):
             return
-        pos = pos[counts[id_codes[pos]] > 1]              # rows of repeated IDs, in file order
-        ids = id_codes[pos]
-        _, first_idx, inverse = np.unique(ids, return_index=True, return_inverse=True)
-        first_pos = pos[first_idx][inverse]
-        later = pos != first_pos
         self._add("error", col.name, MSG_ID_DUPLICATE,
-                  "a customer ID that already appears in an earlier row", pos[later],
-                  {"value": ids_u[ids[later]], "first": self.rownums[first_pos[later]]})
+                  "a customer ID that already appears in an earlier row", dup,
+                  {"value": ids_u[id_codes[dup]],
+                   "first": np.concatenate([old_first, new_first]).astype(np.int64)})
 
     def _check_choice(self, col, codes: np.ndarray, uniques: np.ndarray) -> None:
         """Category, 0/1 flag or target: each distinct text is judged once."""

@@ -181,8 +181,8 @@ def apply_changes(customer, changes: dict, *, total_charges_override: float | No
        so an override with tenure 0 is a ValueError.
     Output: a new pd.Series (the input is not modified) with canonical types.
     """
-    row = pd.Series(customer, dtype=object).copy()
-    missing = [f for f in schema.FEATURES if f not in row.index]
+    row = dict(customer.items()) if isinstance(customer, pd.Series) else dict(customer)
+    missing = [f for f in schema.FEATURES if f not in row]
     if missing:
         raise ValueError(f"apply_changes: the customer is missing column(s) {missing}")
     if not isinstance(changes, dict):
@@ -203,9 +203,7 @@ def apply_changes(customer, changes: dict, *, total_charges_override: float | No
     old_monthly = float(row["MonthlyCharges"])
     for name, value in changes.items():
         row[name] = _check_value(name, value)
-
-    frame = schema.enforce_dependencies(pd.DataFrame([row]))
-    row = frame.iloc[0].copy()
+    _enforce_dependencies(row)
     row["tenure"] = int(row["tenure"])
     row["SeniorCitizen"] = int(row["SeniorCitizen"])
     row["MonthlyCharges"] = float(row["MonthlyCharges"])
@@ -224,22 +222,36 @@ def apply_changes(customer, changes: dict, *, total_charges_override: float | No
     else:
         tc = row[TOTAL]
         row[TOTAL] = float("nan") if tc is None or pd.isna(tc) else float(tc)
-    return row
+    return pd.Series(row, dtype=object)
+
+
+def _enforce_dependencies(row: dict) -> None:
+    """`schema.enforce_dependencies` for one customer held in a dict (in place; the same rule,
+    without the cost of a one-row DataFrame): the parent wins."""
+    for col in schema.DEPENDENT_COLUMNS:
+        if row[col.parent] == col.parent_value:
+            row[col.name] = col.forced
+        elif row[col.name] == col.forced:
+            row[col.name] = "No"
 
 
 def customer_frame(customer) -> pd.DataFrame:
     """A one-row canonical frame from a customer Series/dict (for the model and the engine)."""
-    row = pd.Series(customer, dtype=object)
-    df = pd.DataFrame([row.to_dict()])
-    for f in schema.CATEGORICAL_FEATURES:
-        df[f] = df[f].astype(object)
-    df["SeniorCitizen"] = df["SeniorCitizen"].astype("int64")
-    df["tenure"] = df["tenure"].astype("int64")
-    df["MonthlyCharges"] = df["MonthlyCharges"].astype(float)
-    df[TOTAL] = pd.to_numeric(df[TOTAL], errors="coerce").astype(float)
-    if schema.ID in df:
-        df[schema.ID] = df[schema.ID].astype(str)
-    return df
+    row = customer if isinstance(customer, dict) else dict(customer.items())
+    cols = {}
+    for name, value in row.items():
+        col = schema.BY_NAME.get(name)
+        kind = col.kind if col else None
+        if kind in ("flag01", "integer", "target"):
+            cols[name] = np.array([value], dtype=np.int64)
+        elif kind == "money":
+            v = np.nan if value is None or pd.isna(value) else float(value)
+            cols[name] = np.array([v], dtype=float)
+        elif kind in ("id", "category"):
+            cols[name] = np.array([str(value)], dtype=object)
+        else:
+            cols[name] = [value]
+    return pd.DataFrame(cols)
 
 
 def _same(a, b) -> bool:

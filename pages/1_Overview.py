@@ -1,8 +1,9 @@
-"""Overview: the customers in use at a glance (how many, how many left, what they pay)."""
+"""Overview: the customers in use at a glance — how many, how many left, what they are worth, how
+much of that is at risk, and how long customers stay by segment."""
 import streamlit as st
 
-from ui import context, format as fmt, state
-from ui.navigation import MODEL_REPORT
+from ui import context, format as fmt, overview_charts as oc, state
+from ui.navigation import MODEL_REPORT, UPLOAD
 
 st.title("Overview")
 ref = state.dataset()
@@ -11,10 +12,25 @@ summary = context.summarize(frame)
 st.caption(f"Customers in use: **{ref.label if ref else 'Sample data'}**. Change them in the "
            "sidebar.")
 
+if summary.customers == 0:
+    with st.container(key="overview-empty"):
+        st.info("This data set has no customers to show. Pick another one in the sidebar, or "
+                "upload a file.", icon=":material/group_off:")
+        st.page_link(UPLOAD, label="Upload customers on the Upload & score page",
+                     icon=":material/arrow_forward:")
+    st.stop()
+
+fingerprint = context.frame_fingerprint(frame)
+settings = state.settings()
+
+# --- what the data say --------------------------------------------------------------------------
 cols = st.columns(4)
-cols[0].metric("Customers", fmt.count(summary.customers), border=True)
+cols[0].metric("Customers", fmt.count(summary.customers), border=True,
+               help="Customers in the data set chosen in the sidebar.")
 cols[1].metric("Churn rate", fmt.pct(summary.churn_rate), border=True,
-               help=("Share of these customers who left (the file's Churn column)."
+               help=(f"Share of these customers who have already left: "
+                     f"{fmt.count(summary.churned)} of {fmt.count(summary.customers)} "
+                     "(the file's Churn column)."
                      if summary.churn_rate is not None else
                      "This file has no Churn column, so past churn is unknown."))
 cols[2].metric("Monthly revenue", fmt.money_short(summary.monthly_revenue), border=True,
@@ -22,8 +38,95 @@ cols[2].metric("Monthly revenue", fmt.money_short(summary.monthly_revenue), bord
 cols[3].metric("Average tenure", fmt.months(summary.mean_tenure, 1), border=True,
                help="How long these customers have been with the company, on average.")
 
-if context.active_model() is None:
-    st.info("Churn risk per customer, the reasons behind it and the value at stake need a "
-            "trained churn model.", icon=":material/model_training:")
-    st.page_link(MODEL_REPORT, label="Train one on the Model report page",
-                 icon=":material/arrow_forward:")
+# --- what the models expect ---------------------------------------------------------------------
+model = context.active_model()
+scored = version = kpi = None
+if model is None:
+    with st.container(key="overview-needs-model"):
+        st.info("Churn risk per customer, the customers expected to leave and the value at stake "
+                "need a trained churn model.", icon=":material/model_training:")
+        st.page_link(MODEL_REPORT, label="Train one on the Model report page",
+                     icon=":material/arrow_forward:")
+else:
+    scored = context.scored(frame, fingerprint=fingerprint)
+    version = context.engine().version
+    kpi = oc.kpis(fingerprint, version, context.settings_key(), frame, scored.table)
+    horizon = settings.horizon_months
+    cols = st.columns(4)
+    cols[0].metric(
+        "Predicted churners", fmt.count(kpi["predicted_churners"]), border=True,
+        help=("How many of these customers the model expects to leave: every customer's churn "
+              "probability added up (a customer at 30% counts as 0.3). That is "
+              f"{fmt.pct(kpi['predicted_churners'] / kpi['customers'])} of them."))
+    cols[1].metric(
+        "Customer lifetime value", fmt.money_short(kpi["total_clv"]), border=True,
+        help=(f"What these customers are expected to bring in over the next {horizon} months: "
+              f"{fmt.pct(settings.margin, 0)} of each monthly bill (the margin) for as long as "
+              f"each is expected to stay, with future months discounted at "
+              f"{fmt.pct(settings.annual_discount_rate, 0)} a year. Exactly "
+              f"{fmt.money(kpi['total_clv'])}."))
+    share = kpi["total_revenue_at_risk"] / kpi["total_clv"] if kpi["total_clv"] else None
+    cols[2].metric(
+        "Revenue at risk", fmt.money_short(kpi["total_revenue_at_risk"]), border=True,
+        help=("Lifetime value expected to be lost if nothing is done: each customer's churn "
+              f"probability × their lifetime value, added up ({fmt.pct(share)} of the lifetime "
+              f"value). Exactly {fmt.money(kpi['total_revenue_at_risk'])}."))
+    cols[3].metric(
+        "Revenue at risk, 12 months", fmt.money_short(kpi["total_revenue_at_risk_12m"]),
+        border=True,
+        help=("The simpler figure finance teams often quote: each customer's churn probability "
+              "× 12 monthly bills (revenue, not margin; not discounted), added up. Exactly "
+              f"{fmt.money(kpi['total_revenue_at_risk_12m'])}."))
+
+# --- by segment ---------------------------------------------------------------------------------
+st.subheader("By segment")
+by = st.selectbox("Split by", list(oc.SEGMENT_LABELS), key="overview_segment",
+                  format_func=oc.SEGMENT_LABELS.get,
+                  help="The customer group the charts below compare.")
+label = oc.SEGMENT_LABELS[by]
+left, right = st.columns(2)
+
+with left:
+    st.markdown("**How long customers stay**")
+    if oc.has_outcomes(frame):
+        curves_frame, curves_fp = frame, fingerprint
+    else:
+        curves_frame = context.sample_frame()
+        curves_fp = context.frame_fingerprint(curves_frame)
+        st.info("This data set has no Churn column (nobody has left yet), so the curves show the "
+                "training customers (the sample data), whose outcomes are known.",
+                icon=":material/info:")
+    curves = oc.km_table(curves_fp, by, curves_frame)
+    st.plotly_chart(oc.km_figure(curves, label), key="overview_km", width="stretch")
+    st.caption("Kaplan–Meier estimate: the share of customers still with the company after each "
+               "month of tenure, per segment. Shaded: 95% confidence band.")
+
+with right:
+    st.markdown("**Where the revenue at risk is**")
+    if scored is None:
+        st.info("Revenue at risk by segment needs a trained churn model.",
+                icon=":material/model_training:")
+    else:
+        risk = oc.risk_table(fingerprint, version, context.settings_key(), by, frame,
+                             scored.table)
+        st.plotly_chart(oc.risk_figure(risk, label), key="overview_risk", width="stretch")
+        st.caption("Revenue at risk per segment: churn probability × lifetime value, added up "
+                   "over the segment's customers (dollars of margin over the horizon).")
+        with st.expander("Segment figures"):
+            st.dataframe(
+                risk[["segment", "customers", "avg_churn_prob", "predicted_churners", "clv",
+                      "revenue_at_risk", "risk_share"]],
+                hide_index=True, width="stretch", key="overview_risk_table",
+                column_config={
+                    "segment": st.column_config.TextColumn(label),
+                    "customers": st.column_config.NumberColumn("Customers", format="localized"),
+                    "avg_churn_prob": st.column_config.NumberColumn(
+                        "Average churn risk", format="percent"),
+                    "predicted_churners": st.column_config.NumberColumn(
+                        "Predicted churners", format="%.0f"),
+                    "clv": st.column_config.NumberColumn("Lifetime value", format="dollar"),
+                    "revenue_at_risk": st.column_config.NumberColumn(
+                        "Revenue at risk", format="dollar"),
+                    "risk_share": st.column_config.NumberColumn(
+                        "Share of revenue at risk", format="percent"),
+                })

@@ -109,7 +109,8 @@ def test_take(expl):
 
 # --- sentences --------------------------------------------------------------------------------
 @pytest.mark.parametrize("feature, value, pp, text", [
-    ("Contract", "Month-to-month", 14.2, 'Contract "Month-to-month" raises the churn risk by 14.2 points'),
+    ("Contract", "Month-to-month", 14.2,
+     'Contract "Month-to-month" raises the churn risk by 14.2 points'),
     ("Contract", "Two year", -9.04, 'Contract "Two year" lowers the churn risk by 9.0 points'),
     ("tenure", 3, 5.0, "Tenure of 3 months raises the churn risk by 5.0 points"),
     ("tenure", 1, -0.04, "Tenure of 1 month lowers the churn risk by less than 0.1 points"),

@@ -74,11 +74,13 @@ def test_threshold_metrics_by_hand():
 def test_expected_calibration_error_by_hand():
     # bins: [0, .1): p .05 y 0 -> .05; [.1, .2): p .15, .15 y 0, 1 -> |.15 - .5| x 2;
     # [.9, 1]: p .95 y 1 -> .05. ECE = (.05 + .7 + .05) / 4 = 0.2
-    assert M.expected_calibration_error([0, 0, 1, 1], [0.05, 0.15, 0.15, 0.95]) == pytest.approx(0.2)
+    ece = M.expected_calibration_error([0, 0, 1, 1], [0.05, 0.15, 0.15, 0.95])
+    assert ece == pytest.approx(0.2)
     # p == 1 belongs to the last bin, p == 0.1 to the second
     assert M.expected_calibration_error([1, 0], [1.0, 0.1]) == pytest.approx((0 + 0.1) / 2)
     # one bin [.5, .6): mean p .525 against churn rate .5
-    assert M.expected_calibration_error([0, 1, 0, 1], [0.55, 0.55, 0.5, 0.5]) == pytest.approx(0.025)
+    ece = M.expected_calibration_error([0, 1, 0, 1], [0.55, 0.55, 0.5, 0.5])
+    assert ece == pytest.approx(0.025)
     # perfectly calibrated bins give 0
     assert M.expected_calibration_error([0, 1, 0, 0], [0.5, 0.5, 0.0, 0.0]) == pytest.approx(0.0)
 

@@ -6,10 +6,8 @@ quick logistic-regression version and damage the copy.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,7 +86,33 @@ def test_onehot_feature_map_matches_the_preprocessor_columns(sample):
     assert ID not in names and TARGET not in names
 
 
-# --- predictions and additive contributions ----------------------------------------------------------
+@pytest.mark.parametrize("scale", [False, True])
+def test_schema_encoder_equals_scikit_learn_one_hot_and_scaling(sample, scale):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X = schema.feature_frame(sample)
+    cats = [list(schema.BY_NAME[c].values) for c in schema.CATEGORICAL_FEATURES]
+    reference = ColumnTransformer(
+        [("cat", OneHotEncoder(categories=cats, sparse_output=False), schema.CATEGORICAL_FEATURES),
+         ("num", StandardScaler() if scale else "passthrough", schema.NUMERIC_FEATURES)])
+    expected = reference.fit(X).transform(X)
+    ours = models.make_preprocessor(scale).fit(X)
+    np.testing.assert_allclose(ours.transform(X), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours.transform(X.iloc[[3]]), expected[[3]], rtol=0, atol=1e-12)
+
+
+def test_schema_encoder_rejects_an_unknown_category(sample):
+    X = schema.feature_frame(sample.head(3))
+    enc = models.make_preprocessor(False).fit(X)
+    X.loc[X.index[1], "Contract"] = "Monthly"
+    with pytest.raises(ValueError) as err:
+        enc.transform(X)
+    assert str(err.value) == ("Contract='Monthly' is not one of ['Month-to-month', 'One year', "
+                              "'Two year']; validate the data first (churn.validate)")
+
+
+# --- predictions and additive contributions ------------------------------------------------------
 @pytest.mark.parametrize("family", list(models.FAMILIES))
 def test_every_family_predicts_and_its_contributions_add_up_exactly(family, family_models, sample):
     model = family_models[family]
@@ -287,8 +311,9 @@ def test_hyperparameters_are_tuned_inside_the_cv(sample, tmp_path):
 def test_staged_xgboost_grid_points_equal_separate_fits(sample):
     X = schema.feature_frame(sample.iloc[:1500])
     y = sample[TARGET].to_numpy()[:1500]
-    long = models.XGBoostFamily({"max_depth": 2, "learning_rate": 0.1, "n_estimators": 30}, 1).fit(X, y)
-    short = models.XGBoostFamily({"max_depth": 2, "learning_rate": 0.1, "n_estimators": 20}, 1).fit(X, y)
+    params = {"max_depth": 2, "learning_rate": 0.1}
+    long = models.XGBoostFamily({**params, "n_estimators": 30}, 1).fit(X, y)
+    short = models.XGBoostFamily({**params, "n_estimators": 20}, 1).fit(X, y)
     assert np.allclose(long.staged_margin(X, 20), short.margin(X), atol=1e-6)
 
 
@@ -315,21 +340,22 @@ def test_customer_id_is_never_a_feature(sample, lr_version, tmp_path):
     leaky[ID] = np.where(leaky[TARGET] == 1, "CHURN-", "STAY-") + leaky[ID]
     honest = models.load_version(lr_version[1], folder).metadata["families"]["lr"]["cv"]
     r = models.train(leaky, LR_ONLY, tmp_path)
-    assert not r.cached and r.metrics["lr"]["roc_auc"] == pytest.approx(honest["roc_auc"], abs=1e-12)
+    assert not r.cached
+    assert r.metrics["lr"]["roc_auc"] == pytest.approx(honest["roc_auc"], abs=1e-12)
 
 
 # --- determinism ----------------------------------------------------------------------------------
 def test_same_seed_same_everything(sample, tmp_path):
-    cfg = models.TrainConfig(grid="small", folds=3)
-    data = sample.iloc[:1500]
+    cfg = models.TrainConfig(grid="small", folds=2)
+    data = sample.iloc[:1000]
     r1 = models.train(data, cfg, tmp_path / "a")
     r2 = models.train(data, cfg, tmp_path / "b")
     assert r1.version == r2.version and r1.selected == r2.selected
     assert r1.metrics == r2.metrics
     assert np.array_equal(r1.model.predict_proba(sample.iloc[2000:2300]),
                           r2.model.predict_proba(sample.iloc[2000:2300]))
-    other = models.train(data, models.TrainConfig(grid="small", folds=3, seed=7), tmp_path / "c")
-    assert other.version != r1.version
+    assert models.fingerprint(data, models.TrainConfig(grid="small", folds=2, seed=7)) \
+        != r1.metadata["fingerprint"]
 
 
 # --- the cache ------------------------------------------------------------------------------------
@@ -420,6 +446,7 @@ def test_a_half_written_temp_folder_is_removed_and_the_version_trained(sample, l
     assert r.warnings == [f"Removed a half-written model folder {stale.name} (left by an "
                           "interrupted training)."]
     assert not stale.exists() and busy.exists()
+    (folder / "_parts").mkdir()  # another tool's folder in the same place is not a version
     assert [v["version"] for v in models.list_versions(folder)] == [version]
 
 
@@ -434,6 +461,11 @@ def test_active_pointer_problems_raise_clear_errors(tmp_path, lr_copy):
         models.load_active(folder)
     assert str(e.value) == (f"The active model version 0123456789abcdef is missing from {folder}; "
                             "train again or activate another version.")
+    (folder / "ACTIVE").write_text("garbage\n")
+    with pytest.raises(models.ModelCacheError) as e:
+        models.load_active(folder)
+    assert str(e.value) == (f"The active-model pointer {folder / 'ACTIVE'} is damaged (it reads "
+                            "'garbage'); train again or activate a version.")
     with pytest.raises(ValueError) as e:
         models.activate("nope", folder)
     assert str(e.value) == f"Unknown model version 'nope'; known versions: {version}."
@@ -513,17 +545,18 @@ def test_cli_train_json_contract_and_models_subset(cli_env, capsys):
     from churn import cli
 
     tmp, csv = cli_env
-    assert cli.main(["train", "--data", str(csv), "--models", "lr,xgb", "--json"]) == 0
+    assert cli.main(["train", "--data", str(csv), "--models", "lr", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"selected", "version", "seconds", "models"}
-    assert set(out["models"]) == {"lr", "xgb"} and out["selected"] in {"lr", "xgb"}
+    assert set(out["models"]) == {"lr"} and out["selected"] == "lr"
+    assert isinstance(out["seconds"], float) and out["seconds"] > 0
     for figures in out["models"].values():
         assert set(figures) == {"roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10",
                                 "lift_at_20", "ece"}
         assert 0.8 < figures["roc_auc"] < 0.9
     assert out["version"] == models.active_version(tmp / "data" / "models")
     # a second run is served from the cache
-    assert cli.main(["train", "--data", str(csv), "--models", "lr,xgb", "--json"]) == 0
+    assert cli.main(["train", "--data", str(csv), "--models", "lr", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["version"] == out["version"] and again["models"] == out["models"]
 
@@ -581,3 +614,14 @@ def test_cli_models_lists_and_activates(cli_env, capsys, sample):
     assert cli.main(["models", "--activate", "nope"]) == 1
     assert capsys.readouterr().err.strip() == (f"Unknown model version 'nope'; known versions: "
                                                f"{', '.join(r['version'] for r in listed)}.")
+
+
+def test_cli_train_defaults_to_the_sample(cli_env, capsys):
+    from churn import cli
+    from churn.config import paths
+
+    assert cli.main(["train", "--models", "lr", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert paths().customers_csv.is_file()
+    assert models.load_active(paths().models_dir).metadata["n_rows"] == 7043
+    assert out["version"] == models.active_version(paths().models_dir)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from churn import config, schema
-from churn.conditions import parse, value_phrase
+from churn.conditions import value_phrase
 from churn.offers import (CANDIDATE_COLUMNS, Catalogue, CatalogueError, Offer, Rule,
                           load_catalogue, parse_catalogue, rule_candidates)
 
@@ -103,7 +103,8 @@ def test_round_trip_odd_text():
 def test_offer_lookup_error(cat):
     with pytest.raises(ValueError) as e:
         cat.offer("contract_upgrad")
-    assert str(e.value) == ('Unknown offer id "contract_upgrad" (did you mean "contract_upgrade"?); '
+    assert str(e.value) == ('Unknown offer id "contract_upgrad" (did you mean '
+                            '"contract_upgrade"?); '
                             "known offers: " + ", ".join(cat.ids))
 
 
@@ -298,7 +299,8 @@ def test_non_applicable_offers_are_never_proposed(cat):
                           [cat.ids.index(o) for o in got["offer_id"]]].all()
     # ...and there are customers whose rules would have proposed a non-applicable offer:
     # MonthlyCharges < 60 on fiber → the fiber rule names plan_rightsize, which needs >= 60
-    cheap_fiber = (customers["InternetService"] == "Fiber optic") & (customers["MonthlyCharges"] < 60)
+    cheap_fiber = ((customers["InternetService"] == "Fiber optic")
+                   & (customers["MonthlyCharges"] < 60))
     assert cheap_fiber.sum() > 0
     props = got[got.index.isin(customers.index[cheap_fiber])]
     assert "fiber_care" in set(props["offer_id"]) and "plan_rightsize" not in set(props["offer_id"])
@@ -330,8 +332,8 @@ def test_candidate_argument_errors(cat):
 def test_candidates_are_fast_on_100k(cat):
     customers = random_customers(100_000, 13)
     drivers = random_drivers(customers, 14)
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: robust to a busy machine
     got = rule_candidates(cat, customers, drivers)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert len(got) > 100_000
-    assert elapsed < 10.0, f"rule_candidates took {elapsed:.1f} s for 100,000 customers"
+    assert elapsed < 10.0, f"rule_candidates took {elapsed:.1f} CPU s for 100,000 customers"

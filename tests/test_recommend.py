@@ -62,9 +62,9 @@ def test_cf_beats_the_popularity_baseline(fitted):
     assert best["precision_at_3"] >= ev[other]["precision_at_3"]
 
 
-def test_popularity_figures_match_an_independent_computation(sample):
+def test_popularity_figures_match_an_independent_computation(small):
     """Recompute the baseline's precision@3 and RMSE by hand from the same folds."""
-    customers, history = sample
+    customers, history = small
     rec = OfferRecommender(seed=3, n_folds=3).fit(history, customers, offer_ids=CAT_IDS)
     pairs = check_history(history)
     fold = np.random.default_rng(3).integers(0, 3, len(pairs))
@@ -165,13 +165,13 @@ def test_calibration_in_the_large(fitted, sample):
 
 def test_deterministic_for_a_seed(small):
     customers, history = small
-    a = OfferRecommender(seed=5, n_folds=3).fit(history, customers, offer_ids=CAT_IDS)
-    b = OfferRecommender(seed=5, n_folds=3).fit(history, customers, offer_ids=CAT_IDS)
+    a = OfferRecommender(seed=5, n_folds=2).fit(history, customers, offer_ids=CAT_IDS)
+    b = OfferRecommender(seed=5, n_folds=2).fit(history, customers, offer_ids=CAT_IDS)
     assert a.evaluation_ == b.evaluation_ and a.calibration_ == b.calibration_
     new = _new_customers(customers, 30)
     pd.testing.assert_frame_equal(a.predict(customers), b.predict(customers))
     pd.testing.assert_frame_equal(a.predict(new), b.predict(new))
-    c = OfferRecommender(seed=6, n_folds=3).fit(history, customers, offer_ids=CAT_IDS)
+    c = OfferRecommender(seed=6, n_folds=2).fit(history, customers, offer_ids=CAT_IDS)
     assert c.evaluation_ != a.evaluation_
 
 
@@ -198,6 +198,16 @@ def test_forced_algorithm_and_offer_without_history(small):
     assert list(p.columns) == CAT_IDS and p["family_line"].between(0, 1).all()
 
 
+def test_history_customers_without_features_still_train(small):
+    customers, history = small
+    part = customers.iloc[: len(customers) // 2]
+    rec = OfferRecommender(seed=0, n_folds=2).fit(history, part, offer_ids=CAT_IDS)
+    assert rec.n_customers_ == history["customerID"].nunique()
+    assert rec.n_neighbors_ == 25
+    p = rec.predict(customers)  # the other half: own history, no neighbours in the fit frame
+    assert p.notna().all().all() and ((p > 0) & (p < 1)).all().all()
+
+
 def test_default_offer_ids_are_the_history_offers(small):
     customers, history = small
     rec = OfferRecommender(seed=0, n_folds=2).fit(history, customers)
@@ -217,11 +227,11 @@ def test_predictions_for_100k_customers_are_fast(fitted, sample):
     customers, _ = sample
     big = pd.concat([customers] * 15, ignore_index=True).iloc[:100_000]
     big["customerID"] = [f"B{i}" for i in range(len(big))]
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: robust to a busy machine
     p = fitted.predict(big)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert p.shape == (100_000, len(CAT_IDS))
-    assert elapsed < 30.0, f"predict took {elapsed:.1f} s for 100,000 customers"
+    assert elapsed < 15.0, f"predict took {elapsed:.1f} CPU s for 100,000 customers"
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -282,3 +292,15 @@ def test_parameter_and_input_errors(small):
 
 def test_history_columns_contract():
     assert HISTORY_COLUMNS == synth.HISTORY_COLUMNS
+
+
+def test_pickle_round_trip(small):
+    """scoring.Engine caches the fitted recommender with pickle."""
+    import pickle
+
+    customers, history = small
+    rec = OfferRecommender(seed=0, n_folds=2).fit(history, customers, offer_ids=CAT_IDS)
+    again = pickle.loads(pickle.dumps(rec))
+    new = _new_customers(customers, 40)
+    pd.testing.assert_frame_equal(rec.predict(new), again.predict(new))
+    pd.testing.assert_frame_equal(rec.predict(customers), again.predict(customers))

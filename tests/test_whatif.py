@@ -223,3 +223,31 @@ def test_longer_tenure_and_two_year_contract_lower_the_risk(model):
     np.testing.assert_allclose(after.prob, model.predict_proba(W.customer_frame(changed)),
                                atol=1e-12)
     assert 100 * after.base_prob + after.pp.iloc[0].sum() == pytest.approx(100 * after.prob[0])
+
+
+def test_dependency_rule_matches_the_schema():
+    # apply_changes applies the rule row by row; it must agree with schema.enforce_dependencies.
+    data = make_customers(300, seed=5)
+    rng = np.random.default_rng(0)
+    for i in range(60):
+        c = data.iloc[i]
+        changes = {"InternetService": rng.choice(["DSL", "Fiber optic", "No"]),
+                   "PhoneService": rng.choice(["Yes", "No"]),
+                   "OnlineSecurity": rng.choice(["No", "Yes", schema.NO_INTERNET]),
+                   "MultipleLines": rng.choice(["No", "Yes", schema.NO_PHONE])}
+        got = W.apply_changes(c, changes)
+        raw = c.copy()
+        for k, v in changes.items():
+            raw[k] = v
+        want = schema.enforce_dependencies(pd.DataFrame([raw])).iloc[0]
+        for col in schema.DEPENDENT_COLUMNS:
+            assert got[col.name] == want[col.name], (i, col.name)
+
+
+def test_customer_frame_is_canonical():
+    c = customer(TotalCharges=float("nan"), tenure=0)
+    df = W.customer_frame(c)
+    assert list(df.columns) == list(c.index)
+    assert df["SeniorCitizen"].dtype == np.int64 and df["Churn"].dtype == np.int64
+    assert df["MonthlyCharges"].dtype == float and np.isnan(df["TotalCharges"].iloc[0])
+    assert df["Contract"].iloc[0] == "Month-to-month" and df[schema.ID].iloc[0] == "1234-ABCDE"

@@ -56,11 +56,62 @@ def sample_frame() -> pd.DataFrame:
     return read_customers(sample_paths().customers_csv)
 
 
+# --- the store (batches saved for every session) ----------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _open_store(path: str):
+    from churn.store import Store
+
+    return Store(path)
+
+
+def store():
+    """The data folder's `churn.store.Store` (one per file, shared by all sessions), or None when
+    it cannot be opened (e.g. another process holds the DuckDB file): saved batches are then
+    not offered, but everything else works."""
+    try:
+        return _open_store(str(config.paths().store))
+    except Exception:  # noqa: BLE001 - a locked or broken store must not stop the app
+        import logging
+
+        logging.getLogger("churn.app").warning("the store could not be opened", exc_info=True)
+        return None
+
+
+SAVED_KINDS = ("upload",)  # store batch kinds the data-set picker offers
+
+
+def saved_batches() -> pd.DataFrame:
+    """Batches saved to the store that the picker offers (kind in `SAVED_KINDS`): name, kind,
+    created (UTC), rows, valid_rows, rejected_rows, source; oldest first. Read on every call (a
+    few milliseconds), so a batch saved in one session appears in every other one."""
+    db = store()
+    empty = pd.DataFrame(columns=["name", "kind", "created", "rows", "valid_rows",
+                                  "rejected_rows", "source"])
+    if db is None:
+        return empty
+    try:
+        found = db.list_batches()
+    except Exception:  # noqa: BLE001 - see store()
+        return empty
+    return found[found["kind"].isin(SAVED_KINDS)].reset_index(drop=True)
+
+
+@st.cache_resource(show_spinner="Loading the saved customers…", max_entries=4)
+def _saved_frame(path: str, name: str, created: str) -> pd.DataFrame:
+    """A saved batch (keyed by its name and save time, so a replaced batch is never served
+    stale). A resource, not data: 100,000 rows are not copied on every run; read-only."""
+    df = _open_store(path).load_batch(name)
+    return df.drop(columns="row", errors="ignore")
+
+
 # --- data sets ----------------------------------------------------------------------------------
 def datasets() -> list[DatasetRef]:
-    """Every data set the sidebar offers: the sample first, then this session's uploads."""
+    """Every data set the sidebar offers: the sample first, then this session's uploads, then
+    the batches saved to the store (every session sees those)."""
     refs = [DatasetRef("sample", "sample", len(sample_frame()))]
     refs += [DatasetRef("batch", name, len(frame)) for name, frame in state.batches().items()]
+    saved = saved_batches()
+    refs += [DatasetRef("saved", str(n), int(r)) for n, r in zip(saved["name"], saved["valid_rows"])]
     return refs
 
 
@@ -69,6 +120,13 @@ def customers(ref: DatasetRef | None = None) -> pd.DataFrame:
     ref = ref or state.dataset() or DatasetRef("sample", "sample", 0)
     if ref.kind == "sample":
         return sample_frame()
+    if ref.kind == "saved":
+        saved = saved_batches()
+        hit = saved[saved["name"] == ref.name]
+        if hit.empty:
+            raise ValueError(f"the saved batch {ref.name!r} is no longer in the store (another "
+                             "user may have deleted it); choose another data set in the sidebar")
+        return _saved_frame(str(config.paths().store), ref.name, str(hit["created"].iloc[-1]))
     found = state.batches().get(ref.name)
     if found is None:
         raise ValueError(f"the uploaded batch {ref.name!r} is no longer in this session; upload "
@@ -173,7 +231,8 @@ def engine():
     from churn.scoring import Engine
 
     p = config.paths()
-    if not Engine.is_prepared(p):
+    stamp = _prepared_stamp(p)
+    if stamp not in _PREPARED and not Engine.is_prepared(p):
         holder = st.empty()
 
         def progress(fraction: float, message: str) -> None:
@@ -183,7 +242,30 @@ def engine():
             Engine.prepare(p, progress)
         finally:
             holder.empty()
+        stamp = _prepared_stamp(p)
+    _PREPARED.add(stamp)
     return _engine(str(p.data_dir), active_version(p.models_dir))
+
+
+# Data folders already known to be prepared, by `_prepared_stamp`: `Engine.is_prepared` reads
+# and validates the sample (about 0.2 s), too slow to repeat on every run of every page.
+_PREPARED: set = set()
+
+
+def _prepared_stamp(p: config.Paths) -> tuple:
+    """What `Engine.is_prepared` depends on: the folder, the active version and the size and
+    modification time of the sample, the offer history and the catalogue."""
+    from churn.models import active_version
+
+    def stamp(path: Path):
+        try:
+            s = path.stat()
+        except OSError:
+            return None
+        return (s.st_size, s.st_mtime_ns)
+
+    return (str(p.data_dir), active_version(p.models_dir), stamp(p.customers_csv),
+            stamp(p.offer_history_csv), stamp(p.catalogue))
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
@@ -202,12 +284,17 @@ def _scored(fingerprint: str, version: str, settings_key: tuple, _frame: pd.Data
     return _engine.score_all(_frame, BusinessSettings(**dict(settings_key)))
 
 
-def scored(frame: pd.DataFrame | None = None):
+def settings_key() -> tuple:
+    """The sidebar's business settings as a hashable cache key."""
+    return tuple(sorted(state.settings().to_dict().items()))
+
+
+def scored(frame: pd.DataFrame | None = None, fingerprint: str | None = None):
     """`churn.scoring.Scored` for a frame (default: the data set in use) under the sidebar's
     business settings; computed once per (data, model version, settings) and shared. Treat the
-    result as read-only."""
+    result as read-only. fingerprint: `frame_fingerprint(frame)` when the caller already has it
+    (it costs about 0.1 s for 100,000 rows)."""
     frame = customers() if frame is None else frame
     eng = engine()
-    settings = state.settings()
-    return _scored(frame_fingerprint(frame), eng.version, tuple(sorted(settings.to_dict().items())),
+    return _scored(fingerprint or frame_fingerprint(frame), eng.version, settings_key(),
                    frame, eng)

@@ -20,14 +20,18 @@ BATCHES = "session.batches"
 # A data set chosen by a page (e.g. after an upload); the sidebar selects it on the next run,
 # because a widget's value cannot change once it has been drawn in the current run.
 PENDING_DATASET = "choice.pending_dataset"
+# What the Upload & score page keeps between reruns of this session (the file's report, scores,
+# a retrained model waiting for activation); never shared with other sessions.
+UPLOAD = "session.upload"
 
 
 @dataclass(frozen=True)
 class DatasetRef:
     """Which customers the pages work on.
 
-    kind: "sample" (the generated sample in the Telco layout) or "batch" (a file uploaded in
-    this session). name: the batch name (for the sample, "sample"). rows: number of customers.
+    kind: "sample" (the generated sample in the Telco layout), "batch" (a file uploaded in
+    this session) or "saved" (a batch saved to the store: every session sees it).
+    name: the batch name (for the sample, "sample"). rows: number of customers.
     """
 
     kind: str
@@ -41,6 +45,8 @@ class DatasetRef:
 
     @property
     def label(self) -> str:
+        if self.kind == "saved":
+            return f"{self.name} (saved, {self.rows:,} customers)"
         what = "Sample data" if self.kind == "sample" else self.name
         return f"{what} ({self.rows:,} customers)"
 
@@ -86,3 +92,14 @@ def add_batch(name: str, frame: pd.DataFrame, select: bool = True) -> DatasetRef
         set_dataset(ref)
         st.session_state[PENDING_DATASET] = ref.key
     return ref
+
+
+def select_dataset(key: str) -> None:
+    """Ask the sidebar to select the data set with this option key (``DatasetRef.key``) on the
+    next run (e.g. right after a batch was saved to the store)."""
+    st.session_state[PENDING_DATASET] = key
+
+
+def upload_memo() -> dict:
+    """This session's Upload & score page memory (see `UPLOAD`): a plain dict the page owns."""
+    return st.session_state.setdefault(UPLOAD, {})

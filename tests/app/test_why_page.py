@@ -73,3 +73,24 @@ def test_feature_and_colour_choices(at, data_dir):
     _ok(at)
     assert len(_charts(at)) == 4
     assert at.selectbox(key="why_feature").value == "tenure"
+
+
+def test_large_batch_without_outcomes_is_sampled(at):
+    from churn import synth
+    from ui import state
+
+    batch = synth.generate_customers(12_000, 7).drop(columns=["Churn"])
+    at.session_state[state.BATCHES] = {"Big": batch}
+    at.session_state[state.PENDING_DATASET] = "batch:Big"
+    at.run()
+    _ok(at)
+    size = at.number_input(key="why_sample_size")
+    assert size.value == 10_000
+    assert any(c.value == "Explaining a random sample of 10,000 of 12,000 customers."
+               for c in at.caption)
+    assert any("need the Churn column" in i.value for i in at.info)
+    assert len(_charts(at)) == 3
+    size.set_value(2_000).run()
+    _ok(at)
+    assert any(c.value == "Explaining a random sample of 2,000 of 12,000 customers."
+               for c in at.caption)

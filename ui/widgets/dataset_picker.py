@@ -10,8 +10,9 @@ import streamlit as st
 
 from ui.state import DatasetRef
 
-HELP = ("The customers every page works on: the sample shipped with the app, or a file "
-        "uploaded on the Upload & score page.")
+HELP = ("The customers every page works on: the sample shipped with the app, a file "
+        "uploaded on the Upload & score page in this session, or a batch saved there (saved "
+        "batches are available to everyone).")
 
 
 def show(key: str, options: Sequence[DatasetRef], pending: str | None = None) -> DatasetRef:

@@ -1,0 +1,133 @@
+"""Benchmarks of batch scoring (`churn.batch.score_file`, what `python -m churn score` runs).
+
+Each case scores a generated customer CSV (new customers: no churn label, IDs unknown to the
+offer recommender, so every offer comes from the cold start) end to end into a CSV: reading in
+chunks, validation, P(churn), exact SHAP drivers with sentences, CLV and revenue at risk, offer
+ranking, writing, and loading the cached engine (the active model of the benchmark data folder,
+trained there once when missing, before any timing).
+
+Cases
+- ``batch_10k``: 10,000 rows (median of 3 runs): seconds end to end, rows/s, peak memory.
+- ``batch_100k``: 100,000 rows: the same figures.
+- ``batch_1m``: 1,000,000 rows: seconds (target 120 s), rows/s, peak memory of the process
+  (target 3,072 MB), and ``batch_linearity``: scoring time per row at 1M ÷ at 100k (measured in
+  the same process just before; target 1.2, i.e. time grows linearly with rows).
+
+rows/s counts the scoring work (engine loading left out); seconds include it. The input files
+are generated once (in a child process, so their memory does not count) under
+bench/results/score/ and reused.
+
+Run: ``python bench/bench_score.py CASE [--quick]`` (``--quick``: 10k and 20k rows; batch_1m is
+skipped by the runner in quick mode, see QUICK_SKIP).
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import main, peak_rss_mb, result, scratch_dir  # noqa: E402
+
+#: Cases `python -m churn bench --quick` leaves out.
+QUICK_SKIP = {"batch_1m"}
+TARGET_1M_SECONDS = 120.0
+TARGET_PEAK_MB = 3072.0
+TARGET_LINEARITY = 1.2
+CHUNK_ROWS = 100_000
+
+
+def make_csv(rows: int, path: Path, seed: int = 2025) -> None:
+    """Write `rows` generated customers (no Churn, fresh unique IDs) to `path` (IBM layout)."""
+    import numpy as np
+
+    from churn import schema, synth
+
+    df = synth.generate_customers(rows, seed).drop(columns=[schema.TARGET])
+    i = np.arange(rows)
+    letters = "".join  # IDs like 0042-BAAAC: 4 digits, a dash, 5 letters (unique up to 1.1e11)
+    df[schema.ID] = [f"{k % 10000:04d}-" + letters(chr(65 + (k // 10000 // 26 ** p) % 26)
+                                                   for p in range(5)) for k in i]
+    tmp = path.with_suffix(".tmp")
+    schema.to_file_frame(df).to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def _csv(rows: int) -> Path:
+    path = scratch_dir("score") / f"customers_{rows}.csv"
+    if not path.exists():
+        subprocess.run([sys.executable, __file__, "--make", str(rows), str(path)], check=True)
+    return path
+
+
+def _engine():
+    from churn.scoring import Engine
+
+    scratch_dir("score")               # points CHURN_DATA_DIR at bench/results/data
+    Engine.load()                       # train / fit once outside any timing
+
+
+def _run(rows: int):
+    """One end-to-end run (engine loaded inside, from the cache): the BatchResult."""
+    from churn import batch
+
+    src = _csv(rows)
+    res = batch.score_file(src, scratch_dir("score") / f"scores_{rows}.csv",
+                           chunk_rows=CHUNK_ROWS)
+    if res.problem:
+        raise RuntimeError(res.problem)
+    return res
+
+
+def _figures(name: str, runs: list, target_s=None) -> list[dict]:
+    secs = statistics.median(r.seconds for r in runs)
+    rate = statistics.median(r.rows_per_second for r in runs)
+    r = runs[-1]
+    note = (f"{r.rows:,} rows, {r.scored:,} scored, {r.rejected:,} rejected; CSV in and out, "
+            f"chunks of {CHUNK_ROWS:,}; engine load {r.load_seconds:.1f} s"
+            + (f"; median of {len(runs)} runs" if len(runs) > 1 else ""))
+    return [result(name, secs, "s", target_s, note=note),
+            result(f"{name}_rows_per_s", rate, "rows/s",
+                   None if target_s is None else r.rows / TARGET_1M_SECONDS,
+                   lower_is_better=False, note="scoring work only (engine load left out)"),
+            result(f"{name}_peak_mb", peak_rss_mb(), "MB",
+                   TARGET_PEAK_MB if target_s is not None else None,
+                   note="peak resident memory of the process")]
+
+
+def batch_10k(quick: bool) -> list[dict]:
+    _engine()
+    runs = [_run(10_000) for _ in range(1 if quick else 3)]
+    return _figures("batch_10k", runs)
+
+
+def batch_100k(quick: bool) -> list[dict]:
+    _engine()
+    rows = 20_000 if quick else 100_000
+    return _figures("batch_100k" if not quick else "batch_20k", [_run(rows)])
+
+
+def batch_1m(quick: bool) -> list[dict]:
+    _engine()
+    small, big = (10_000, 100_000) if quick else (100_000, 1_000_000)
+    _csv(big)
+    first = _run(small)
+    res = _run(big)
+    per_row_small = (first.seconds - first.load_seconds) / first.rows
+    per_row_big = (res.seconds - res.load_seconds) / res.rows
+    name = "batch_1m" if not quick else "batch_100k_q"
+    out = _figures(name, [res], TARGET_1M_SECONDS if not quick else None)
+    out.append(result("batch_linearity", per_row_big / per_row_small, "×", TARGET_LINEARITY,
+                      note=f"scoring time per row at {big:,} rows ({per_row_big * 1e6:.0f} µs) ÷ "
+                           f"at {small:,} ({per_row_small * 1e6:.0f} µs)"))
+    return out
+
+
+CASES = {"batch_10k": batch_10k, "batch_100k": batch_100k, "batch_1m": batch_1m}
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--make":
+        make_csv(int(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main(CASES)

@@ -1,0 +1,212 @@
+"""AppTest: the Model report page with real trained models, on a data folder of its own.
+
+The folder (inside the session's temporary CHURN_DATA_DIR) holds a 1,500-customer sample, two
+model versions (all four families on the small grid, and a logistic regression alone) and the
+engine's fitted parts, made once for this module (about 20 s), so the shared session folder keeps
+having no model for the other page tests.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from churn import config, models, synth
+from churn import metrics as M
+from churn.scoring import Engine
+from churn.validate import load_customers
+from ui import format as F
+from ui import model_report as R
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/6_Model_report.py"
+ROWS = 1500
+
+
+@dataclass(frozen=True)
+class Folder:
+    path: Path
+    full: str   # version comparing lr, rf, xgb and cat (active)
+    lr: str     # version with logistic regression only
+
+
+@pytest.fixture(scope="module")
+def data_dir(churn_data_dir):
+    folder = churn_data_dir / "report-app"
+    p = config.paths(folder)
+    synth.write_sample(p.sample_dir, ROWS, config.SAMPLE_SEED, catalogue=p.catalogue)
+    df = load_customers(p.customers_csv)
+    lr = models.train(df, models.TrainConfig(families=("lr",), grid="small", folds=2),
+                      p.models_dir).version
+    full = models.train(df, models.TrainConfig(grid="small", folds=3), p.models_dir).version
+    Engine.prepare(p)
+    before = os.environ.get("CHURN_DATA_DIR")
+    os.environ["CHURN_DATA_DIR"] = str(folder)
+    yield Folder(folder, full, lr)
+    if before is None:
+        os.environ.pop("CHURN_DATA_DIR", None)
+    else:
+        os.environ["CHURN_DATA_DIR"] = before
+
+
+def _ok(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+def _open() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    app.run()
+    app.switch_page(PAGE).run()
+    _ok(app)
+    return app
+
+
+@pytest.fixture
+def at(data_dir, monkeypatch) -> AppTest:
+    # The page reads what training saved: any attempt to train while it runs is a failure.
+    def no_training(*args, **kwargs):
+        raise AssertionError("the model report page tried to train a model")
+
+    monkeypatch.setattr(models, "train", no_training)
+    return _open()
+
+
+def _metric(app: AppTest, label: str):
+    return next(m for m in app.metric if m.label == label)
+
+
+def _confusion(app: AppTest) -> dict:
+    table = app.table[0].value
+    return {"tp": int(table.loc["Churned", "Flagged (offer sent)"]),
+            "fn": int(table.loc["Churned", "Not flagged"]),
+            "fp": int(table.loc["Stayed", "Flagged (offer sent)"]),
+            "tn": int(table.loc["Stayed", "Not flagged"])}
+
+
+def _oof(data_dir: Folder):
+    meta = models.load_version(data_dir.full, config.paths(data_dir.path).models_dir).metadata
+    oof = models.load_oof(data_dir.full, config.paths(data_dir.path).models_dir)
+    sel = meta["selected"]
+    return meta, oof["Churn"].to_numpy(), oof[f"p_{sel}"].to_numpy()
+
+
+def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
+    meta, _, _ = _oof(data_dir)
+    label = meta["families"][meta["selected"]]["label"]
+    assert [t.value for t in at.title] == ["Model report"]
+    assert _metric(at, "Model in use").value == label
+    table = at.dataframe[0].value
+    assert sorted(table["Model"]) == sorted(["Logistic regression", "Random forest", "XGBoost",
+                                             "CatBoost"])
+    assert table["In use"].tolist() == [True, False, False, False]
+    assert table["Model"].iloc[0] == label
+    assert table["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
+                                                     ["pr_auc"])
+    assert table["Chosen settings"].iloc[0] == R.params_text(meta["params"])
+    # every metric column carries its business-words tooltip
+    columns = at.dataframe[0].proto.columns
+    for m, text in R.metric_help(0.5).items():
+        assert text in columns, m
+    assert len(at.get("plotly_chart")) == 6  # ROC, PR, calibration, gains, lift, cost
+
+
+def test_threshold_slider_moves_the_confusion_matrix_and_the_cost(at, data_dir):
+    _, y, p = _oof(data_dir)
+    c = at.number_input(key="report_offer_cost").value
+    v = at.number_input(key="report_customer_value").value
+    assert at.slider(key="report_threshold").value == 0.5
+    first = _confusion(at)
+    assert first == M.confusion_counts(y, p, 0.5)
+    assert sum(first.values()) == ROWS
+    assert _metric(at, "Cost of mistakes").value == F.money(first["fp"] * c + first["fn"] * v)
+
+    at.slider(key="report_threshold").set_value(0.3).run()
+    _ok(at)
+    second = _confusion(at)
+    assert second == M.confusion_counts(y, p, 0.3)
+    assert second != first and second["tp"] > first["tp"] and second["fp"] > first["fp"]
+    cost = second["fp"] * c + second["fn"] * v
+    assert _metric(at, "Cost of mistakes").value == F.money(cost)
+    assert _metric(at, "Cost of mistakes").value != F.money(first["fp"] * c + first["fn"] * v)
+    assert _metric(at, "False alarms").value == F.count(second["fp"])
+    assert _metric(at, "Churners caught").value == f"{second['tp']:,} of {int(y.sum()):,}"
+
+
+def test_dollar_inputs_price_the_mistakes_and_move_the_best_threshold(at, data_dir):
+    _, y, p = _oof(data_dir)
+    at.number_input(key="report_offer_cost").set_value(100.0).run()
+    at.number_input(key="report_customer_value").set_value(1000.0).run()
+    _ok(at)
+    conf = M.confusion_counts(y, p, 0.5)
+    assert _metric(at, "Cost of mistakes").value == F.money(conf["fp"] * 100 + conf["fn"] * 1000)
+    best = M.best_threshold(M.cost_curve(y, p, 100, 1000))
+    line = next(m.value for m in at.markdown if m.value.startswith("Lowest cost:"))
+    assert line.startswith(f"Lowest cost: **{F.money(best['total_cost'])}** at threshold "
+                           f"**{best['threshold']:.2f}**")
+    # at the cost-minimising threshold the metric says so
+    at.slider(key="report_threshold").set_value(best["threshold"]).run()
+    assert _metric(at, "Cost of mistakes").delta == "the lowest possible"
+
+
+def test_segment_and_recommender_tables(at, data_dir):
+    segments = at.dataframe[1].value
+    assert segments["Group"].tolist() == ["Gender"] * 2 + ["Senior citizen"] * 2 + ["Contract"] * 3
+    assert segments["Customers"].groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
+    rec = at.dataframe[2].value
+    ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
+    assert rec["Method"].tolist() == list(R.RECOMMENDER_NAMES.values())
+    assert rec.loc[rec["Kept"], "Method"].tolist() == [R.RECOMMENDER_NAMES[ev["chosen"]]]
+    assert rec["Precision@3"].tolist() == pytest.approx(
+        [ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
+    assert any("Platt" in m.value and "customer ID" in m.value for m in at.markdown)
+
+
+def test_activating_another_version_switches_every_page(at, data_dir):
+    mdir = config.paths(data_dir.path).models_dir
+    versions = at.dataframe[3].value
+    assert sorted(versions["Version"]) == sorted([data_dir.full, data_dir.lr])  # no "_parts"
+    try:
+        at.selectbox(key="report_version").select(data_dir.lr).run()
+        at.button(key="report_activate").click().run()
+        _ok(at)
+        assert models.active_version(mdir) == data_dir.lr
+        assert any(f"Version {data_dir.lr[:8]} is now in use" in s.value for s in at.success)
+        assert _metric(at, "Model in use").value == "Logistic regression"
+        assert at.dataframe[0].value["Model"].tolist() == ["Logistic regression"]
+        assert any(data_dir.lr[:8] in c.value for c in at.sidebar.caption)
+    finally:
+        models.activate(data_dir.full, mdir)
+
+
+def test_without_a_model_the_page_offers_to_train_one(data_dir, tmp_path, monkeypatch):
+    # Only the sample and the engine's fitted parts (they depend on the data, not the model).
+    src = config.paths(data_dir.path)
+    dst = config.paths(tmp_path)
+    shutil.copytree(src.sample_dir, dst.sample_dir)
+    shutil.copytree(src.models_dir / "_parts", dst.models_dir / "_parts")
+    monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path))
+    calls = []
+
+    def quick(df, config=None, models_dir=None, **kwargs):  # a fast model instead of the grid
+        try:
+            return models.load_active(models_dir)
+        except models.NoModelError:
+            calls.append(len(df))
+        return models.train(df, models.TrainConfig(families=("lr",), grid="small", folds=2),
+                            models_dir, **kwargs).model
+
+    monkeypatch.setattr(models, "active_or_train", quick)
+    app = _open()
+    assert any("No churn model has been trained yet" in i.value for i in app.info)
+    assert not app.get("plotly_chart")
+    app.button(key="report_train").click().run()
+    _ok(app)
+    assert calls == [ROWS]
+    assert models.active_version(dst.models_dir) is not None
+    assert _metric(app, "Model in use").value == "Logistic regression"
+    assert not app.info

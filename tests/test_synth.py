@@ -1,0 +1,479 @@
+"""Tests for churn.synth: the generated sample against the published IBM Telco figures."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn import config, schema, synth
+from churn.conditions import mask
+
+# Published facts about the IBM file (/work/shared/telco_schema.md): column -> {value: (share %,
+# churn rate within %)}.
+PUBLISHED = {
+    "gender": {"Male": (50.5, 26.2), "Female": (49.5, 26.9)},
+    "SeniorCitizen": {0: (83.8, 23.6), 1: (16.2, 41.7)},
+    "Partner": {"No": (51.7, 33.0), "Yes": (48.3, 19.7)},
+    "Dependents": {"No": (70.0, 31.3), "Yes": (30.0, 15.5)},
+    "PhoneService": {"Yes": (90.3, 26.7), "No": (9.7, 24.9)},
+    "MultipleLines": {"No": (48.1, 25.0), "Yes": (42.2, 28.6), "No phone service": (9.7, 24.9)},
+    "InternetService": {"Fiber optic": (44.0, 41.9), "DSL": (34.4, 19.0), "No": (21.7, 7.4)},
+    "OnlineSecurity": {"No": (49.7, 41.8), "Yes": (28.7, 14.6), "No internet service": (21.7, 7.4)},
+    "OnlineBackup": {"No": (43.8, 39.9), "Yes": (34.5, 21.5), "No internet service": (21.7, 7.4)},
+    "DeviceProtection": {"No": (43.9, 39.1), "Yes": (34.4, 22.5),
+                         "No internet service": (21.7, 7.4)},
+    "TechSupport": {"No": (49.3, 41.6), "Yes": (29.0, 15.2), "No internet service": (21.7, 7.4)},
+    "StreamingTV": {"No": (39.9, 33.5), "Yes": (38.4, 30.1), "No internet service": (21.7, 7.4)},
+    "StreamingMovies": {"No": (39.5, 33.7), "Yes": (38.8, 29.9),
+                        "No internet service": (21.7, 7.4)},
+    "Contract": {"Month-to-month": (55.0, 42.7), "One year": (20.9, 11.3), "Two year": (24.1, 2.8)},
+    "PaperlessBilling": {"Yes": (59.2, 33.6), "No": (40.8, 16.3)},
+    "PaymentMethod": {"Electronic check": (33.6, 45.3), "Mailed check": (22.9, 19.1),
+                      "Bank transfer (automatic)": (21.9, 16.7),
+                      "Credit card (automatic)": (21.6, 15.2)},
+}
+TENURE_BANDS = {(0, 6): 52.9, (7, 12): 35.9, (13, 24): 28.7, (25, 48): 20.4, (49, 72): 9.5}
+ADDONS = ["OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
+          "StreamingMovies"]
+CATALOGUE_IDS = ["contract_upgrade", "autopay_incentive", "tech_support_trial", "security_trial",
+                 "plan_rightsize", "loyalty_credit", "onboarding_call", "streaming_bundle",
+                 "fiber_care", "family_line"]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The default sample (7,043 rows, seed 42) as a canonical frame."""
+    return synth.generate_customers(config.SAMPLE_ROWS, config.SAMPLE_SEED)
+
+
+@pytest.fixture(scope="module")
+def large():
+    """A 100,000-row sample: segment rates without much sampling noise."""
+    return synth.generate_customers(100_000, 7)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """The default sample written to disk: (customers_csv, history_csv)."""
+    return synth.write_sample(tmp_path_factory.mktemp("sample"))
+
+
+@pytest.fixture(scope="module")
+def history(sample):
+    return synth.generate_offer_history(sample, config.SAMPLE_SEED)
+
+
+def _gaps(df: pd.DataFrame):
+    """(share gap, churn-rate gap) in percentage points for every published figure."""
+    shares, rates = {}, {}
+    for col, levels in PUBLISHED.items():
+        for value, (share, rate) in levels.items():
+            sel = df[col] == value
+            shares[(col, value)] = 100 * sel.mean() - share
+            rates[(col, value)] = 100 * df.loc[sel, "Churn"].mean() - rate
+    for (lo, hi), rate in TENURE_BANDS.items():
+        sel = df["tenure"].between(lo, hi)
+        rates[("tenure", f"{lo}-{hi}")] = 100 * df.loc[sel, "Churn"].mean() - rate
+    return shares, rates
+
+
+# --- fidelity ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["sample", "large"])
+def test_shares_and_churn_rates_within_3pp_of_published(which, request):
+    df = request.getfixturevalue(which)
+    shares, rates = _gaps(df)
+    bad_shares = {k: round(v, 2) for k, v in shares.items() if abs(v) > 3.0}
+    bad_rates = {k: round(v, 2) for k, v in rates.items() if abs(v) > 3.0}
+    assert bad_shares == {}
+    assert bad_rates == {}
+    assert abs(100 * df["Churn"].mean() - 26.5) < 1.0
+
+
+def test_large_sample_is_closer_than_3pp(large):
+    shares, rates = _gaps(large)
+    assert max(abs(v) for v in shares.values()) < 1.0
+    assert max(abs(v) for v in rates.values()) < 2.0
+
+
+def test_tenure_and_charges_shape(large):
+    t = large["tenure"]
+    assert abs(t.mean() - 32.4) < 1.0
+    assert abs(t.std() - 24.6) < 1.0
+    assert 26 <= t.median() <= 31
+    share = t.value_counts(normalize=True)
+    # bimodal: a spike at 1-2 months and a pile-up at 70-72, above any month in between
+    middle = share.loc[10:60].max()
+    assert share.loc[1] > 3 * middle and share.loc[72] > 2 * middle
+    assert share.loc[[1, 2]].sum() > 0.08 and share.loc[[70, 71, 72]].sum() > 0.07
+    assert 0.0005 < (t == 0).mean() < 0.003          # the real file: 11 in 7,043 (0.16%)
+    mc = large["MonthlyCharges"]
+    assert mc.min() >= 18.25 and mc.max() <= 118.75
+    assert abs(mc.mean() - 64.76) < 1.5 and abs(mc.std() - 30.09) < 1.5
+    billed = large["TotalCharges"].notna()
+    assert (billed == (t > 0)).all()
+    r = np.corrcoef(large.loc[billed, "TotalCharges"], (t * mc)[billed])[0, 1]
+    assert r > 0.999
+    assert abs(large.loc[billed, "TotalCharges"].mean() - 2283) < 120
+
+
+def test_monthly_charges_follow_services(large):
+    fiber = large["InternetService"] == "Fiber optic"
+    dsl = large["InternetService"] == "DSL"
+    none = large["InternetService"] == "No"
+    means = large.groupby("InternetService")["MonthlyCharges"].mean()
+    assert means["No"] < means["DSL"] < means["Fiber optic"]
+    assert large.loc[none, "MonthlyCharges"].max() < 30
+    streaming = (large["StreamingTV"] == "Yes") & (large["StreamingMovies"] == "Yes")
+    assert (large.loc[fiber & streaming, "MonthlyCharges"].mean()
+            > large.loc[fiber & ~streaming, "MonthlyCharges"].mean() + 10)
+    assert large.loc[dsl & (large["PhoneService"] == "No"), "MonthlyCharges"].max() < 70
+
+
+def test_churn_drivers_have_the_real_direction(large):
+    """A logistic regression on the generated data finds the drivers of the real file."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.get_dummies(schema.feature_frame(large), dtype=float)
+    X = X.drop(columns=["TotalCharges"])
+    X["tenure"] = X["tenure"] / 12.0                 # per year
+    X["MonthlyCharges"] = X["MonthlyCharges"] / 10.0  # per $10
+    coef = pd.Series(LogisticRegression(max_iter=3000).fit(X, large["Churn"]).coef_[0], X.columns)
+    assert coef["Contract_Two year"] < coef["Contract_One year"] < coef["Contract_Month-to-month"]
+    assert coef["Contract_Month-to-month"] - coef["Contract_Two year"] > 1.2
+    assert coef["tenure"] < -0.2
+    assert coef["InternetService_Fiber optic"] > coef["InternetService_DSL"]
+    assert coef["PaymentMethod_Electronic check"] > coef["PaymentMethod_Credit card (automatic)"]
+    assert coef["OnlineSecurity_No"] > coef["OnlineSecurity_Yes"] + 0.3
+    assert coef["TechSupport_No"] > coef["TechSupport_Yes"] + 0.3
+    assert coef["SeniorCitizen"] > 0.1
+    assert coef["PaperlessBilling_Yes"] > coef["PaperlessBilling_No"] + 0.2
+    assert coef["Dependents_No"] > coef["Dependents_Yes"]
+
+
+def test_default_sample_is_as_learnable_as_the_real_file(sample):
+    """5-fold CV of a plain logistic regression lands near the real file's ROC-AUC (~0.845)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X = pd.get_dummies(schema.feature_frame(sample), dtype=float)
+    y = sample["Churn"].to_numpy()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    p = cross_val_predict(model, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=0),
+                          method="predict_proba")[:, 1]
+    auc = roc_auc_score(y, p)
+    assert 0.82 < auc < 0.87
+    assert 0.12 < brier_score_loss(y, p) < 0.15
+    top = np.argsort(-p)[: len(y) // 10]
+    assert 2.5 < y[top].mean() / y.mean() < 3.3
+
+
+# --- structure ---------------------------------------------------------------------------------
+def test_canonical_frame_columns_and_dtypes(sample):
+    assert list(sample.columns) == schema.FILE_COLUMNS
+    assert len(sample) == 7043
+    for col in schema.COLUMNS:
+        s = sample[col.name]
+        if col.kind in ("id", "category"):
+            assert s.dtype == object, col.name
+        elif col.kind in ("flag01", "integer", "target"):
+            assert s.dtype == np.int64, col.name
+        else:
+            assert s.dtype == np.float64, col.name
+        if col.kind == "category":
+            assert set(s.unique()) == set(col.values), col.name
+    assert set(sample["SeniorCitizen"].unique()) == {0, 1}
+    assert set(sample["Churn"].unique()) == {0, 1}
+    assert sample["tenure"].between(0, 72).all()
+
+
+@pytest.mark.parametrize("which", ["sample", "large"])
+def test_dependent_columns_are_consistent(which, request):
+    df = request.getfixturevalue(which)
+    no_phone = df["PhoneService"] == "No"
+    assert ((df["MultipleLines"] == schema.NO_PHONE) == no_phone).all()
+    no_internet = df["InternetService"] == "No"
+    for col in ADDONS:
+        assert ((df[col] == schema.NO_INTERNET) == no_internet).all(), col
+    # no-phone customers have DSL, as in the real file
+    assert (df.loc[no_phone, "InternetService"] == "DSL").all()
+    pd.testing.assert_frame_equal(schema.enforce_dependencies(df), df)
+
+
+def test_customer_ids_match_the_pattern_and_are_unique(large):
+    pattern = re.compile(r"^\d{4}-[A-Z]{5}$")
+    assert large["customerID"].map(lambda s: bool(pattern.match(s))).all()
+    assert large["customerID"].is_unique
+
+
+def test_a_million_ids_are_unique():
+    ids = synth._customer_ids(1_000_000, np.random.default_rng(0))
+    assert len(ids) == 1_000_000
+    assert len(pd.unique(ids)) == 1_000_000
+    assert ids[0][4] == "-" and ids[0][:4].isdigit() and ids[0][5:].isalpha()
+
+
+def test_tenure_zero_customers_never_churn(large):
+    assert large.loc[large["tenure"] == 0, "Churn"].sum() == 0
+
+
+def test_same_seed_same_frame_other_seed_other_frame():
+    a = synth.generate_customers(500, 3)
+    b = synth.generate_customers(500, 3)
+    c = synth.generate_customers(500, 4)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["customerID"].equals(c["customerID"])
+    assert not a["tenure"].equals(c["tenure"])
+
+
+@pytest.mark.parametrize("n, message", [
+    (0, "n must be at least 1 and at most 118,813,760,000, got 0"),
+    (-5, "n must be at least 1 and at most 118,813,760,000, got -5"),
+    (2.5, "n must be a whole number, got 2.5"),
+    ("10", "n must be a whole number, got '10'"),
+    (True, "n must be a whole number, got True"),
+])
+def test_bad_row_counts_are_refused(n, message):
+    with pytest.raises(ValueError) as err:
+        synth.generate_customers(n, 1)
+    assert str(err.value) == message
+
+
+def test_bad_seed_is_refused():
+    with pytest.raises(ValueError) as err:
+        synth.generate_customers(10, -1)
+    assert str(err.value) == "seed must be at least 0, got -1"
+
+
+# --- files -------------------------------------------------------------------------------------
+def test_written_csv_has_the_ibm_layout(written, sample):
+    customers_csv, history_csv = written
+    assert customers_csv.name == "customers.csv" and history_csv.name == "offer_history.csv"
+    raw = customers_csv.read_bytes()
+    assert raw.startswith(b"customerID,gender,SeniorCitizen,Partner,Dependents,tenure,")
+    assert b'"' not in raw and b"\r" not in raw
+    df = pd.read_csv(customers_csv)
+    assert list(df.columns) == schema.FILE_COLUMNS and len(df.columns) == 21
+    assert len(df) == 7043
+    assert df["TotalCharges"].dtype == object       # the " " blanks make it text, as in the real file
+    assert df["SeniorCitizen"].dtype == np.int64 and df["tenure"].dtype == np.int64
+    assert set(df["Churn"]) == {"Yes", "No"}
+    pd.testing.assert_series_equal(df["customerID"], sample["customerID"])
+    np.testing.assert_array_equal(df["MonthlyCharges"].to_numpy(), sample["MonthlyCharges"])
+    total = pd.to_numeric(df["TotalCharges"], errors="coerce")
+    np.testing.assert_allclose(total.to_numpy(), sample["TotalCharges"].to_numpy(), atol=0.005)
+    assert ((df["Churn"] == "Yes").astype(int) == sample["Churn"]).all()
+
+
+def test_csv_text_is_exactly_to_file_frame(written, sample):
+    text = pd.read_csv(written[0], dtype=str, keep_default_na=False)
+    expected = schema.to_file_frame(sample).astype(str)
+    expected["MonthlyCharges"] = [f"{v:.2f}".rstrip("0").rstrip(".")
+                                  for v in sample["MonthlyCharges"]]
+    pd.testing.assert_frame_equal(text, expected)
+
+
+def test_total_charges_blank_exactly_for_tenure_zero_in_text(written):
+    text = pd.read_csv(written[0], dtype=str, keep_default_na=False)
+    blank = text["TotalCharges"] == " "
+    assert blank.sum() > 0
+    assert (blank == (text["tenure"] == "0")).all()
+    assert text.loc[~blank, "TotalCharges"].str.fullmatch(r"\d+(\.\d{1,2})?").all()
+
+
+def test_write_sample_is_byte_deterministic(tmp_path):
+    a = synth.write_sample(tmp_path / "a", rows=1500, seed=9)
+    b = synth.write_sample(tmp_path / "b", rows=1500, seed=9)
+    c = synth.write_sample(tmp_path / "c", rows=1500, seed=10)
+    for x, y, z in zip(a, b, c):
+        assert x.read_bytes() == y.read_bytes()
+        assert x.read_bytes() != z.read_bytes()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["customers.csv",
+                                                                "offer_history.csv"]
+
+
+def test_write_sample_refuses_bad_rows(tmp_path):
+    with pytest.raises(ValueError) as err:
+        synth.write_sample(tmp_path, rows=0)
+    assert str(err.value) == "rows must be at least 1 and at most 118,813,760,000, got 0"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ensure_sample_writes_once(tmp_path):
+    paths = config.paths(tmp_path)
+    assert synth.ensure_sample(paths) == paths
+    assert paths.customers_csv.exists() and paths.offer_history_csv.exists()
+    assert len(pd.read_csv(paths.customers_csv)) == config.SAMPLE_ROWS
+    paths.customers_csv.write_text("kept\n")
+    synth.ensure_sample(paths)
+    assert paths.customers_csv.read_text() == "kept\n"
+    assert [p.name for p in paths.sample_dir.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_ensure_sample_default_follows_churn_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path))
+    paths = synth.ensure_sample()
+    assert paths.data_dir == tmp_path
+    assert (tmp_path / "sample" / "customers.csv").exists()
+
+
+# --- offer history -----------------------------------------------------------------------------
+def test_history_columns_and_references(history, sample):
+    assert list(history.columns) == ["customerID", "offer_id", "date", "accepted", "rating"]
+    assert history["customerID"].isin(sample["customerID"]).all()
+    assert set(history["offer_id"]) == set(CATALOGUE_IDS)
+    assert set(history["accepted"].unique()) == {0, 1}
+    assert history["rating"].between(1, 5).all()
+    assert history["accepted"].dtype == np.int64 and history["rating"].dtype == np.int64
+    assert not history.duplicated(["customerID", "offer_id"]).any()
+
+
+def test_history_counts_dates_and_order(history, sample):
+    per = history.groupby("customerID").size()
+    assert per.between(1, 6).all()
+    eligible = sample["tenure"] >= 1
+    assert abs(len(per) / eligible.sum() - 0.60) < 0.03
+    assert not history["customerID"].isin(sample.loc[~eligible, "customerID"]).any()
+    dates = pd.to_datetime(history["date"], format="%Y-%m-%d")
+    assert dates.max() <= pd.Timestamp("2024-12-31")
+    assert dates.min() >= pd.Timestamp("2024-12-31") - pd.Timedelta(days=730)
+    tenure = history["customerID"].map(sample.set_index("customerID")["tenure"])
+    joined = pd.Timestamp("2024-12-31") - pd.to_timedelta(np.floor(tenure * 30.4), unit="D")
+    assert (dates >= joined).all()
+    # customers in input order, dates ascending within a customer
+    position = history["customerID"].map(pd.Series(np.arange(len(sample)), sample["customerID"]))
+    assert position.is_monotonic_increasing
+    assert (history.groupby("customerID")["date"].apply(lambda d: d.is_monotonic_increasing)).all()
+
+
+def test_history_offers_are_applicable(history, sample):
+    import tomllib
+
+    with open(config.paths().catalogue, "rb") as fh:
+        rules = {o["id"]: o["applies_when"] for o in tomllib.load(fh)["offer"]}
+    merged = history.merge(sample, on="customerID", how="left")
+    for offer_id, rows in merged.groupby("offer_id"):
+        assert mask(rules[offer_id], rows).all(), offer_id
+
+
+def test_ratings_follow_acceptance(history):
+    accepted = history[history["accepted"] == 1]["rating"]
+    refused = history[history["accepted"] == 0]["rating"]
+    assert (accepted >= 4).mean() > 0.8
+    assert (refused <= 2).mean() > 0.8
+    assert accepted.mean() - refused.mean() > 2.5
+    assert history["rating"].nunique() == 5           # noise: every rating occurs
+
+
+def test_history_has_the_latent_structure(large):
+    h = synth.generate_offer_history(large, 5)
+    c = large.set_index("customerID")
+    h = h.join(c, on="customerID")
+
+    def rate(offer, sel):
+        rows = h[(h["offer_id"] == offer) & sel(h)]
+        assert len(rows) > 300
+        return rows["accepted"].mean()
+
+    price_hi = lambda d: (d["PaymentMethod"] == "Electronic check") & (d["MonthlyCharges"] >= 70)
+    price_lo = lambda d: (d["PaymentMethod"] != "Electronic check") & (d["MonthlyCharges"] < 70)
+    assert rate("autopay_incentive", price_hi) > rate("autopay_incentive", price_lo) + 0.15
+    fam_hi = lambda d: (d["Partner"] == "Yes") & (d["Dependents"] == "Yes")
+    fam_lo = lambda d: (d["Partner"] == "No") & (d["Dependents"] == "No")
+    assert rate("family_line", fam_hi) > rate("family_line", fam_lo) + 0.15
+    sup_hi = lambda d: (d["SeniorCitizen"] == 1) & (d["InternetService"] == "Fiber optic")
+    sup_lo = lambda d: (d["SeniorCitizen"] == 0) & (d["InternetService"] == "DSL")
+    assert rate("tech_support_trial", sup_hi) > rate("tech_support_trial", sup_lo) + 0.15
+    # hidden traits: a customer's answers to two price offers agree beyond the columns' share
+    both = h[h["offer_id"].isin(["autopay_incentive", "plan_rightsize"])]
+    wide = both.pivot_table(index="customerID", columns="offer_id", values="accepted").dropna()
+    assert len(wide) > 1000
+    assert wide.corr().iloc[0, 1] > 0.15
+
+
+def test_collaborative_filtering_beats_popularity(history):
+    """scikit-surprise SVD predicts held-out ratings better than each offer's mean rating."""
+    from surprise import SVD, Dataset, Reader
+    from surprise.model_selection import train_test_split
+
+    data = Dataset.load_from_df(history[["customerID", "offer_id", "rating"]],
+                                Reader(rating_scale=(1, 5)))
+    train, test = train_test_split(data, test_size=0.2, random_state=0)
+    algo = SVD(n_factors=10, n_epochs=40, lr_all=0.01, reg_all=0.05, random_state=0).fit(train)
+    truth = np.array([r for _, _, r in test])
+    svd_rmse = np.sqrt(np.mean((np.array([p.est for p in algo.test(test)]) - truth) ** 2))
+    item_mean = {}
+    for _, i, r in train.all_ratings():
+        item_mean.setdefault(train.to_raw_iid(i), []).append(r)
+    pop = np.array([np.mean(item_mean[i]) for _, i, _ in test])
+    pop_rmse = np.sqrt(np.mean((pop - truth) ** 2))
+    assert svd_rmse < pop_rmse - 0.08
+
+
+def test_history_is_deterministic_and_seeded(sample):
+    a = synth.generate_offer_history(sample, 1)
+    b = synth.generate_offer_history(sample, 1)
+    c = synth.generate_offer_history(sample, 2)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_history_with_chosen_offer_ids(sample):
+    h = synth.generate_offer_history(sample, 1, offer_ids=["loyalty_credit", "my_new_offer"])
+    assert set(h["offer_id"]) == {"loyalty_credit", "my_new_offer"}
+    # an id not in the catalogue applies to everyone; both apply, so up to 2 offers each
+    assert h.groupby("customerID").size().max() == 2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"offer_ids": []}, "offer_ids is empty; pass at least one offer id, or None for every offer "
+                        "in the catalogue"),
+    ({"offer_ids": ["a", "a"]}, "offer_ids has duplicates: ['a', 'a']; list each offer once"),
+    ({"seed": -2}, "seed must be at least 0, got -2"),
+])
+def test_history_bad_arguments(sample, kwargs, message):
+    args = {"seed": 1, **kwargs}
+    with pytest.raises(ValueError) as err:
+        synth.generate_offer_history(sample, **args)
+    assert str(err.value) == message
+
+
+def test_history_needs_customer_columns(sample):
+    with pytest.raises(ValueError) as err:
+        synth.generate_offer_history(sample.drop(columns=["Contract", "tenure"]), 1)
+    assert str(err.value) == ("customers lacks column(s) tenure, Contract; pass a canonical "
+                              "customer frame such as generate_customers() returns")
+
+
+def test_history_reads_the_given_catalogue(sample, tmp_path):
+    cat = tmp_path / "offers.toml"
+    cat.write_text('[[offer]]\nid = "only_fiber"\napplies_when = \'InternetService == "Fiber '
+                   'optic"\'\n')
+    h = synth.generate_offer_history(sample, 1, catalogue=cat)
+    assert set(h["offer_id"]) == {"only_fiber"}
+    fiber = sample.set_index("customerID")["InternetService"] == "Fiber optic"
+    assert fiber[h["customerID"]].all()
+
+
+# --- command line ------------------------------------------------------------------------------
+def test_cli_synth_writes_and_reports(tmp_path, capsys):
+    from churn.cli import main
+
+    assert main(["synth", "--rows", "300", "--seed", "5", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    n_hist = len(pd.read_csv(tmp_path / "offer_history.csv"))
+    assert out == (f"Wrote 300 customers (seed 5) to {tmp_path / 'customers.csv'}\n"
+                   f"Wrote {n_hist:,} past offers to {tmp_path / 'offer_history.csv'}\n")
+    assert len(pd.read_csv(tmp_path / "customers.csv")) == 300
+
+
+def test_cli_synth_bad_rows_exit_1(tmp_path, capsys):
+    from churn.cli import main
+
+    assert main(["synth", "--rows", "0", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "synth: rows must be at least 1 and at most 118,813,760,000, got 0\n")
