@@ -11,14 +11,16 @@ SAMPLE   := $(DATA_DIR)/sample/customers.csv
 ADDRESS  ?= localhost
 PORT     ?= 8501
 CHROMIUM := /usr/bin/chromium
-PYTEST_ARGS ?=
+# What `make test` passes to pytest, e.g. make test PYTEST_ARGS="tests/app -x"
+PYTEST_ARGS ?= tests
 
 .DEFAULT_GOAL := help
 .PHONY: help setup sample run test chromium bench clean distclean
 
 help:
 	@echo "make run    start the app on http://$(ADDRESS):$(PORT) (ADDRESS=0.0.0.0 to share it)"
-	@echo "make test   run the whole test suite (installs Debian's Chromium if missing)"
+	@echo "make test   run the whole test suite (installs Debian's Chromium if missing);"
+	@echo "           PYTEST_ARGS=\"tests/app -x\" runs a part"
 	@echo "make bench  run the benchmarks and print figures against targets"
 	@echo "make clean  remove caches, test artifacts and the generated sample"
 	@echo "make distclean  also remove .venv"
@@ -69,7 +71,7 @@ chromium:
 
 # pytest's exit status is make's: any failure, error or an empty collection (status 5) fails.
 test: setup sample chromium
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup sample
 	$(PY) -m churn bench

@@ -156,7 +156,6 @@ def expected_calibration_error(y, p, bins: int = ECE_BINS) -> float:
     if not y.size:
         return float("nan")
     idx = _bin_index(p, bins)
-    count = np.bincount(idx, minlength=bins)
     sum_p = np.bincount(idx, weights=p, minlength=bins)
     sum_y = np.bincount(idx, weights=y, minlength=bins)
     return float(np.abs(sum_p - sum_y).sum() / y.size)

@@ -1197,8 +1197,10 @@ def _write_version(models_dir: Path, version: str, est: Family, oof: pd.DataFram
 
 
 def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, *,
-          store=None, progress: Callable[[float, str], None] | None = None) -> TrainResult:
-    """Train (or load from the cache) the families in ``config`` and make the result active.
+          store=None, progress: Callable[[float, str], None] | None = None,
+          activate: bool = True) -> TrainResult:
+    """Train (or load from the cache) the families in ``config``; make the result active unless
+    ``activate`` is False (a candidate to compare with the active model before switching).
 
     df: canonical frame with Churn 0/1 (extra columns ignored). config: ``TrainConfig()`` by
     default. models_dir: the cache folder (default ``config.paths().models_dir``). store: an
@@ -1226,8 +1228,9 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
             model = _load_folder(folder, config.n_jobs)
             if model.metadata.get("fingerprint") != fp:
                 raise ModelCacheError(f"model version {version}: fingerprint does not match")
-            _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
-            _record(store, model, warnings)
+            if activate:
+                _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
+            _record(store, model, warnings, activate)
             return TrainResult(model, True, time.perf_counter() - t0, warnings)
         except ModelCacheError as exc:
             warnings.append(f"Cached {exc}; retrained it.")
@@ -1289,17 +1292,18 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
     }
     _write_version(d, version, est, oof, meta)
     model = _load_folder(d / version, config.n_jobs)
-    _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
-    _record(store, model, warnings)
+    if activate:
+        _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
+    _record(store, model, warnings, activate)
     return TrainResult(model, False, time.perf_counter() - t0, warnings)
 
 
-def _record(store, model: ChurnModel, warnings: list[str]) -> None:
-    """Record the (now active) version in the store, if one is given; problems become warnings."""
+def _record(store, model: ChurnModel, warnings: list[str], active: bool = True) -> None:
+    """Record the version in the store, if one is given; problems become warnings."""
     if store is None:
         return
     try:
-        store.record_model_run(model.version, model.metadata, active=True)
+        store.record_model_run(model.version, model.metadata, active=active)
     except Exception as exc:  # the model is fine; the log entry is a nice-to-have
         warnings.append(f"Could not record the model run in the store ({type(exc).__name__}: "
                         f"{exc}).")

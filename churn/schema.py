@@ -16,7 +16,7 @@ The *canonical frame* is what every core function takes and returns after valida
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

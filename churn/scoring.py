@@ -75,7 +75,8 @@ class CustomerView:
 
 
 def _parts_key(customers: pd.DataFrame, history: pd.DataFrame) -> str:
-    """Fingerprint of what the survival model and recommender learn from, and the libraries."""
+    """Fingerprint of what the survival model and recommender learn from, the libraries and
+    the code that fits them."""
     import lifelines
     import sklearn
     import surprise
@@ -85,6 +86,10 @@ def _parts_key(customers: pd.DataFrame, history: pd.DataFrame) -> str:
     h.update(pd.util.hash_pandas_object(history, index=False).to_numpy().tobytes())
     h.update(f"{lifelines.__version__}|{surprise.__version__}|{sklearn.__version__}|"
              f"{np.__version__}|{pd.__version__}|{sys.version_info[:2]}".encode())
+    # The code that fits and pickles the parts: a changed module never reads an old pickle.
+    here = Path(__file__).resolve().parent
+    for module in ("ltv.py", "recommend.py", "schema.py"):
+        h.update((here / module).read_bytes())
     return h.hexdigest()[:16]
 
 

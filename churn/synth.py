@@ -539,7 +539,7 @@ def generate_offer_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED,
 
 # --- files -------------------------------------------------------------------------------------
 def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as unquoted CSV (header included, "\n" line ends) to a temporary file
+    """Write ``frame`` as unquoted CSV (header included, Unix line ends) to a temporary file
     beside ``path``, then rename it into place (atomic on one file system)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv

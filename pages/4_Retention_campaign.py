@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from churn import campaign as C
-from churn import config, schema
-from ui import context, empty, explain_cache, state
+from churn import schema
+from ui import campaign_cache, context, empty, explain_cache, state
 from ui import format as fmt
 
 st.title("Retention campaign")
@@ -18,47 +18,6 @@ model = empty.needs_model("Planning a campaign")
 
 TIERS = ["High", "Medium", "Low"]
 ALL = "All customers"
-
-
-@st.cache_data(max_entries=4, show_spinner="Scoring the customers and ranking their offers…")
-def _inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers, _settings):
-    """(scored, ranked) of `campaign.campaign_inputs`, once per model, data set and settings."""
-    return C.campaign_inputs(_engine, _customers, _settings)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _csv(rows: pd.DataFrame) -> bytes:
-    return C.to_csv_bytes(rows)
-
-
-@st.cache_data(max_entries=16, show_spinner="Writing the Excel file…")
-def _xlsx(rows: pd.DataFrame) -> bytes:
-    return C.to_excel_bytes(rows)
-
-
-@st.cache_resource(show_spinner=False)
-def _open_store(path: str):
-    from churn.store import Store
-
-    return Store(path)
-
-
-def _store():
-    """The project store, or None when it cannot be opened (past campaigns are then unavailable)."""
-    try:
-        return _open_store(str(config.paths().store))
-    except Exception:  # a missing or locked store must not stop the page
-        return None
-
-
-def _save(campaign: C.Campaign, name: str, kind: str) -> None:
-    """Download-button callback: keep the exported campaign (rows and settings) in the store."""
-    store = _store()
-    if store is None:
-        return
-    settings = dict(campaign.settings, export=kind)
-    cid = C.save_campaign(store, C.Campaign(campaign.rows, settings), name or "Campaign")
-    st.session_state["campaign_saved"] = f"Saved as campaign {cid} ({name}, {kind.upper()})."
 
 
 def _value_label(column: str):
@@ -71,7 +30,7 @@ eng = explain_cache.engine()
 ref = state.dataset()
 customers = context.customers(ref)
 settings = state.settings()
-scored, ranked = _inputs(eng.version, explain_cache.fingerprint(customers),
+scored, ranked = campaign_cache.inputs(eng.version, explain_cache.fingerprint(customers),
                          tuple(sorted(settings.to_dict().items())), eng, customers, settings)
 offer_names = dict(zip(eng.catalogue.ids, (o.name for o in eng.catalogue.offers)))
 
@@ -207,12 +166,12 @@ name = st.text_input("Campaign name", value=f"Campaign {date.today():%Y-%m-%d}",
                                                "its settings, so it can be reopened below.")
 slug = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_") or "campaign"
 d1, d2 = st.columns(2)
-d1.download_button("Download CSV", _csv(camp.rows), file_name=f"{slug}.csv", mime="text/csv",
-                   key="campaign_csv", on_click=_save, args=(camp, name, "csv"),
+d1.download_button("Download CSV", campaign_cache.csv_bytes(camp.rows), file_name=f"{slug}.csv", mime="text/csv",
+                   key="campaign_csv", on_click=campaign_cache.save, args=(camp, name, "csv"),
                    icon=":material/download:", width="stretch")
-d2.download_button("Download Excel", _xlsx(camp.rows), file_name=f"{slug}.xlsx",
+d2.download_button("Download Excel", campaign_cache.xlsx_bytes(camp.rows), file_name=f"{slug}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                   key="campaign_xlsx", on_click=_save, args=(camp, name, "xlsx"),
+                   key="campaign_xlsx", on_click=campaign_cache.save, args=(camp, name, "xlsx"),
                    icon=":material/download:", width="stretch")
 st.caption("Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab "
            "or carriage return) are written with a leading ' so they stay text.")
@@ -221,7 +180,7 @@ if msg := st.session_state.pop("campaign_saved", None):
 
 # --- past campaigns --------------------------------------------------------------------------
 st.subheader("Past campaigns")
-store = _store()
+store = context.store()
 past = store.list_campaigns() if store is not None else None
 if past is None or len(past) == 0:
     st.caption("Campaigns you download are kept here, with their settings, to download again.")
@@ -239,10 +198,10 @@ else:
         st.json(old.settings)
     oslug = "".join(ch if ch.isalnum() else "_" for ch in labels[chosen]).strip("_") or "campaign"
     r1, r2 = st.columns(2)
-    r1.download_button("Download CSV again", _csv(old.rows), file_name=f"{oslug}.csv",
+    r1.download_button("Download CSV again", campaign_cache.csv_bytes(old.rows), file_name=f"{oslug}.csv",
                        mime="text/csv", key="campaign_reopen_csv", on_click="ignore",
                        icon=":material/download:", width="stretch")
-    r2.download_button("Download Excel again", _xlsx(old.rows), file_name=f"{oslug}.xlsx",
+    r2.download_button("Download Excel again", campaign_cache.xlsx_bytes(old.rows), file_name=f"{oslug}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="campaign_reopen_xlsx", on_click="ignore",
                        icon=":material/download:", width="stretch")

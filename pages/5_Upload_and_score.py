@@ -220,15 +220,14 @@ if trained is None or trained["fingerprint"] != up.fingerprint:
         try:
             result = models.train(accepted, U.retrain_config(model.metadata), models_dir,
                                   progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0),
-                                                                     text=m))
+                                                                     text=m),
+                                  activate=False)
         except ValueError as exc:
             bar.empty()
             st.error(f"The model could not be trained on this file: {exc}",
                      icon=":material/error:")
             st.stop()
         bar.empty()
-        if previous and previous != result.version:
-            models.activate(previous, models_dir)  # train() activates; the user decides instead
         memo["train"] = {"fingerprint": up.fingerprint, "previous": previous,
                          "version": result.version, "cached": result.cached,
                          "seconds": result.seconds}

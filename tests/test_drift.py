@@ -157,5 +157,6 @@ def test_caller_errors_name_the_problem(reference):
         drift.psi_table([], reference)
     with pytest.raises(ValueError, match="^reference_share has 2 bins but batch_share has 3"):
         drift.psi([0.5, 0.5], [0.2, 0.3, 0.5])
-    with pytest.raises(ValueError, match="^drift_verdict takes the DataFrame returned by psi_table"):
+    with pytest.raises(ValueError,
+                       match="^drift_verdict takes the DataFrame returned by psi_table"):
         drift.drift_verdict(pd.DataFrame({"x": [1]}))

@@ -625,3 +625,13 @@ def test_cli_train_defaults_to_the_sample(cli_env, capsys):
     assert paths().customers_csv.is_file()
     assert models.load_active(paths().models_dir).metadata["n_rows"] == 7043
     assert out["version"] == models.active_version(paths().models_dir)
+
+
+def test_train_with_activate_false_keeps_the_active_version(sample, tmp_path):
+    cfg = models.TrainConfig(families=("lr",), grid="small", folds=2)
+    first = models.train(sample.head(800), cfg, tmp_path)
+    second = models.train(sample.tail(800), cfg, tmp_path, activate=False)
+    assert second.version != first.version
+    assert models.active_version(tmp_path) == first.version
+    assert {v["version"] for v in models.list_versions(tmp_path)} == {first.version,
+                                                                     second.version}

@@ -111,7 +111,8 @@ def datasets() -> list[DatasetRef]:
     refs = [DatasetRef("sample", "sample", len(sample_frame()))]
     refs += [DatasetRef("batch", name, len(frame)) for name, frame in state.batches().items()]
     saved = saved_batches()
-    refs += [DatasetRef("saved", str(n), int(r)) for n, r in zip(saved["name"], saved["valid_rows"])]
+    refs += [DatasetRef("saved", str(n), int(r))
+             for n, r in zip(saved["name"], saved["valid_rows"])]
     return refs
 
 

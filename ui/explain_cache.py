@@ -1,8 +1,8 @@
 """Cached explanations and what-if figures for the "Why customers churn" and "Customer what-if"
 pages.
 
-Caching rules (docs/design.md): the scoring `Engine` is a `st.cache_resource` keyed by the data
-folder and the state of its models folder; explanations and the tables derived from them are
+Caching rules (docs/design.md): the scoring `Engine` comes from `ui.context.engine` (a
+`st.cache_resource` keyed by the data folder and the active model version); explanations and the tables derived from them are
 `st.cache_data` keyed by the model version and a fingerprint of the customers (plus the sample
 size and seed), so they are computed once per model version and data set. The global
 explanation is also kept in the store (`churn.store`) when it is available, so a restart does not
@@ -10,51 +10,26 @@ recompute it.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn import config
 from churn import explain as E
 
 
-# --- the engine ---------------------------------------------------------------------------------
-def _folder_stamp(folder: Path) -> tuple:
-    if not folder.is_dir():
-        return ()
-    return tuple(sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns)
-                        for p in folder.glob("*") if p.name != "_parts"))
-
-
-@st.cache_resource(show_spinner="Preparing lifetime-value and offer models (first time only)…",
-                   max_entries=2)
-def _engine(data_dir: str, stamp: tuple):
-    from churn.scoring import Engine
-
-    return Engine.load(config.paths(data_dir))
-
-
+# --- shared accessors (ui.context owns them) ----------------------------------------------------
 def engine():
-    """The scoring `Engine` for the current data folder (reloaded when the models change)."""
+    """The scoring `Engine` (see `ui.context.engine`)."""
     from ui import context
 
-    shared = getattr(context, "engine", None)
-    if callable(shared):
-        return shared()
-    p = config.paths()
-    return _engine(str(p.data_dir), _folder_stamp(p.models_dir))
+    return context.engine()
 
 
 def _store():
     """The project store, or None when it cannot be opened (caching then stays in memory)."""
-    from churn.store import Store
+    from ui import context
 
-    try:
-        return Store(config.paths().store)
-    except Exception:  # a locked or broken store must not stop the page
-        return None
+    return context.store()
 
 
 # --- data fingerprints --------------------------------------------------------------------------

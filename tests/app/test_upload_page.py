@@ -100,7 +100,7 @@ def _bad_file() -> tuple[bytes, str]:
     return f.to_csv(index=False).encode(), f.loc[0, "customerID"]
 
 
-# --- the validation report ------------------------------------------------------------------------
+# --- the validation report -----------------------------------------------------------------------
 def test_good_file_shows_counts_then_scores_with_paging(data_dir):
     df = _customers(230, 5, churn=False)
     at = _upload(_page(), "march.csv", _csv(df))
@@ -140,7 +140,8 @@ def test_bad_file_shows_exact_counts_messages_and_rejects(data_dir):
         '"abc" is not a number of months.',
         f'customer ID "{first_id}" already appears in row 2.']
     assert "upload_rejects" in _downloads(at)
-    assert any(m.value.startswith("**Errors** — these rows were rejected (3)") for m in at.markdown)
+    assert any(m.value.startswith("**Errors** — these rows were rejected (3)")
+               for m in at.markdown)
     assert len(_frame(at, list(U.SHOWN_COLUMNS))) == 17  # the valid rows are still scored
 
 
@@ -190,7 +191,7 @@ def test_unreadable_file_gives_a_clear_message(data_dir, name, data, reason):
     assert not at.metric
 
 
-# --- drift ------------------------------------------------------------------------------------------
+# --- drift ---------------------------------------------------------------------------------------
 def test_shifted_batch_is_flagged_with_the_features_named(data_dir):
     df = _customers(300, 13, churn=False)
     df["Contract"] = "Month-to-month"
@@ -210,10 +211,11 @@ def test_shifted_batch_is_flagged_with_the_features_named(data_dir):
 def test_batch_like_the_training_data_is_stable(data_dir):
     at = _upload(_page(), "like.csv", _csv(_customers(3000, 14, churn=False)))
     _ok(at)
-    assert any(s.value.startswith("These customers look like the training data") for s in at.success)
+    assert any(s.value.startswith("These customers look like the training data")
+               for s in at.success)
 
 
-# --- use and save -------------------------------------------------------------------------------------
+# --- use and save --------------------------------------------------------------------------------
 def test_use_and_save_and_what_other_sessions_see(data_dir):
     data, _ = _bad_file()
     a = _upload(_page(), "may.csv", data)
@@ -254,7 +256,7 @@ def test_use_and_save_and_what_other_sessions_see(data_dir):
     assert not b.button(key="upload_save").disabled
 
 
-# --- retraining ---------------------------------------------------------------------------------------
+# --- retraining ----------------------------------------------------------------------------------
 @pytest.fixture
 def own_dir(data_dir, tmp_path, monkeypatch):
     """A fresh copy for a test that changes the models."""
@@ -287,7 +289,7 @@ def test_retrain_does_not_activate_until_asked(own_dir):
     assert not [b for b in at.button if b.key == "upload_activate"]
 
 
-# --- plain helpers -------------------------------------------------------------------------------------
+# --- plain helpers -------------------------------------------------------------------------------
 def test_paging_helpers():
     assert U.pages(0) == 1 and U.pages(100) == 1 and U.pages(101) == 2
     assert U.page_bounds(230, 3) == (200, 230)
