@@ -388,15 +388,15 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
 
     source: path of a CSV, Parquet or .xlsx customer file (Telco schema; Churn optional).
     out: output path ending in .csv or .parquet; the rejects go to `rejects_path(out)`.
-    engine: a ``scoring.Engine``, or a zero-argument callable returning one (called once, after
-        the first piece proved readable, so an unreadable file fails fast); None:
+    engine: a ``scoring.Engine``, or a zero-argument callable returning one (called once, when
+        the first valid rows are ready, so an unreadable file fails fast); None:
         ``Engine.load()`` (loads or trains the active model in the current data folder).
     settings: business settings for tiers, CLV and offers (default ``BusinessSettings()``).
     chunk_rows: records read, validated and scored at a time (memory grows with it).
     progress: optional callback ``progress(fraction read 0..1, rows read, rows scored, seconds)``
         called after every piece.
-    Returns a `BatchResult`. A file that cannot be read, or lacks the schema's columns, returns a
-    result with ``problem`` set and writes nothing. Raises ValueError for caller errors (bad
+    Returns a `BatchResult`. A file that cannot be read, lacks the schema's columns or has no
+    customer rows returns a result with ``problem`` set and writes nothing. Raises ValueError for caller errors (bad
     ``out`` extension, ``chunk_rows`` < 1, ``out`` naming the input); any exception, and
     KeyboardInterrupt, propagates after the partial files are removed (a previous ``out`` is
     left untouched).
@@ -441,15 +441,6 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
                 whole = _file_problems(report)
                 if whole:
                     return fail(" ".join(str(p) for p in whole), False)
-                if engine is None or not hasattr(engine, "score"):
-                    t_load = time.perf_counter()
-                    if engine is None:
-                        from churn.scoring import Engine
-
-                        engine = Engine.load()
-                    else:
-                        engine = engine()
-                    result.load_seconds = time.perf_counter() - t_load
                 out.parent.mkdir(parents=True, exist_ok=True)
                 rej_path.parent.mkdir(parents=True, exist_ok=True)
                 from churn.scoring import SCORE_COLUMNS
@@ -471,6 +462,15 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
                         result.first_rejects.append(f"Row {row}: {reasons}")
                 rej_sink.write(_rejects_frame(rejected))
             frame = report.frame
+            if len(frame) and (engine is None or not hasattr(engine, "score")):
+                t_load = time.perf_counter()
+                if engine is None:
+                    from churn.scoring import Engine
+
+                    engine = Engine.load()
+                else:
+                    engine = engine()
+                result.load_seconds = time.perf_counter() - t_load
             for start in range(0, len(frame), int(chunk_rows)):
                 part = frame.iloc[start:start + int(chunk_rows)].drop(columns="row")
                 table = engine.score(part, settings)
@@ -480,6 +480,10 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
             if progress is not None:
                 progress(piece.done, result.rows, result.scored,
                          time.perf_counter() - t0 - result.load_seconds)
+        if result.rows == 0:
+            from churn.validate import MSG_NO_ROWS
+
+            return fail(MSG_NO_ROWS, False)
         sink.close()
         rej_sink.close()
         sink = rej_sink = None

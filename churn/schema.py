@@ -160,12 +160,24 @@ def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
+_CENTS = np.array([""] + [f".{c:02d}".rstrip("0") for c in range(1, 100)], dtype=object)
+
+
+def format_dollars(values: np.ndarray, blank: str = "") -> np.ndarray:
+    """Dollar amounts as the IBM file writes them: "1889.5", "29.85", "20" (trailing zeros
+    dropped), ``blank`` for NaN. Vectorised (whole cents, then a table of the 100 endings)."""
+    v = np.asarray(values, dtype=float)
+    bad = np.isnan(v)
+    cents = np.rint(np.where(bad, 0.0, np.abs(v)) * 100).astype(np.int64)
+    sign = np.where(v < 0, "-", "").astype(object)
+    text = sign + (cents // 100).astype(str).astype(object) + _CENTS[cents % 100]
+    return np.where(bad, blank, text)
+
+
 def to_file_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A canonical frame in the IBM file's text layout (TotalCharges " " when blank, Churn Yes/No)."""
     out = df[[c for c in FILE_COLUMNS if c in df.columns]].copy()
-    tc = out["TotalCharges"].astype(float)
-    out["TotalCharges"] = np.where(tc.isna(), " ", tc.map(lambda v: f"{v:.2f}".rstrip("0").rstrip(".")
-                                                          if not np.isnan(v) else " "))
+    out["TotalCharges"] = format_dollars(out["TotalCharges"].to_numpy(dtype=float), blank=" ")
     if TARGET in out:
         out[TARGET] = np.where(out[TARGET].astype(int) == 1, "Yes", "No")
     return out

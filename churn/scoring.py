@@ -32,6 +32,10 @@ from churn.config import BusinessSettings, Paths, paths as default_paths, risk_t
 
 Progress = Callable[[float, str], None]
 
+#: Training configuration `Engine.prepare` uses when a data folder has no model yet (None: the
+#: default `models.TrainConfig()`). Tests set a small one so a first start takes seconds.
+TRAIN_CONFIG = None
+
 #: Columns of `Engine.score`, in order (drivers for k = 3).
 SCORE_COLUMNS = [schema.ID, "churn_prob", "risk_tier",
                  "driver_1", "driver_1_pp", "driver_1_text",
@@ -156,7 +160,7 @@ class Engine:
         synth.ensure_sample(p)
         customers, history, catalogue, parts_file = cls._inputs(p)
         say(0.10, "Loading the churn model (training it the first time takes about a minute)")
-        models.active_or_train(customers, models_dir=p.models_dir,
+        models.active_or_train(customers, TRAIN_CONFIG, models_dir=p.models_dir,
                                progress=lambda f, m: say(0.10 + 0.70 * float(f), m))
         if not parts_file.exists() or _load_parts(parts_file) is None:
             say(0.80, "Fitting the lifetime-value model")

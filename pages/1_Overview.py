@@ -2,8 +2,8 @@
 much of that is at risk, and how long customers stay by segment."""
 import streamlit as st
 
-from ui import context, format as fmt, overview_charts as oc, state
-from ui.navigation import MODEL_REPORT, UPLOAD
+from ui import context, empty, format as fmt, overview_charts as oc, state
+from ui.navigation import UPLOAD
 
 st.title("Overview")
 ref = state.dataset()
@@ -39,15 +39,9 @@ cols[3].metric("Average tenure", fmt.months(summary.mean_tenure, 1), border=True
                help="How long these customers have been with the company, on average.")
 
 # --- what the models expect ---------------------------------------------------------------------
-model = context.active_model()
+model = empty.needs_model("Churn risk and the value at stake")
 scored = version = kpi = None
-if model is None:
-    with st.container(key="overview-needs-model"):
-        st.info("Churn risk per customer, the customers expected to leave and the value at stake "
-                "need a trained churn model.", icon=":material/model_training:")
-        st.page_link(MODEL_REPORT, label="Train one on the Model report page",
-                     icon=":material/arrow_forward:")
-else:
+if model is not None:
     scored = context.scored(frame, fingerprint=fingerprint)
     version = context.engine().version
     kpi = oc.kpis(fingerprint, version, context.settings_key(), frame, scored.table)

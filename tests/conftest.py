@@ -3,6 +3,10 @@
 - `CHURN_DATA_DIR` points at a fresh temporary folder for the entire test session (autouse), so
   no test reads or writes the user's `data/`. Tests that need their own folder still use
   pytest's `tmp_path`.
+- `fast_first_start` (autouse): a data folder without a model trains one on first use
+  (`churn.scoring.Engine.prepare`); in-process tests (AppTest) use a small configuration
+  (logistic regression, 2 folds) so that takes seconds. The browser test's server is a separate
+  process and trains the real default models.
 - `sample_data_dir` (session scope) generates the default sample there once, with
   `churn.synth.ensure_sample`; the app and browser tests use it.
 
@@ -32,6 +36,20 @@ def churn_data_dir(tmp_path_factory) -> Path:
         os.environ.pop("CHURN_DATA_DIR", None)
     else:
         os.environ["CHURN_DATA_DIR"] = before
+
+
+FAST_TRAIN = dict(families=("lr",), grid="small", folds=2)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_first_start():
+    """Small first-start training for in-process tests (see the module docstring)."""
+    from churn import models, scoring
+
+    before = scoring.TRAIN_CONFIG
+    scoring.TRAIN_CONFIG = models.TrainConfig(**FAST_TRAIN)
+    yield scoring.TRAIN_CONFIG
+    scoring.TRAIN_CONFIG = before
 
 
 @pytest.fixture(scope="session")

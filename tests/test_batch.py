@@ -286,6 +286,11 @@ def test_cli_exit_codes_for_unusable_input(tmp_path, capsys, use_engine):
     assert cli.main(["score", str(no_cols), "--out", str(out)]) == 1
     assert "Column tenure: this required column is missing from the file." in \
         capsys.readouterr().err
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(schema.FILE_COLUMNS) + "\n")
+    assert cli.main(["score", str(header_only), "--out", str(out)]) == 1
+    assert "nothing was scored. The file has a header but no customer rows." in \
+        capsys.readouterr().err
     good = tmp_path / "good.csv"
     good.write_text("\n".join(_lines(_customers(3, 1))) + "\n")
     assert cli.main(["score", str(good), "--out", str(tmp_path / "o.xlsx")]) == 1

@@ -11,13 +11,26 @@ from ui.navigation import MODEL_REPORT
 
 
 def needs_model(what: str):
-    """Return the active model; without one, explain that `what` needs it and stop the page."""
+    """Return the active model. On a first start (no model yet) train one on the sample, with a
+    progress bar, then rerun so the sidebar shows it; if that fails, say so and stop the page."""
     model = context.active_model()
-    if model is None:
-        with st.container(key="empty-needs-model"):
-            st.info(f"{what} needs a trained churn model, and none has been trained yet.",
-                    icon=":material/model_training:")
-            st.page_link(MODEL_REPORT, label="Train one on the Model report page",
+    if model is not None:
+        return model
+    with st.container(key="empty-needs-model"):
+        note = st.info(f"{what} needs a trained churn model. First start: training the models "
+                       "on the sample customers now (about a minute, only this once)…",
+                       icon=":material/model_training:")
+        try:
+            context.engine()  # trains and fits everything, with a progress bar
+        except Exception:  # noqa: BLE001 - shown as a message, logged with the traceback
+            import logging
+
+            logging.getLogger("churn.app").exception("first-start training failed")
+            note.empty()
+            st.error("The churn models could not be trained on the sample. Check the server "
+                     "log, or train from the command line: `python -m churn train`.",
+                     icon=":material/error:")
+            st.page_link(MODEL_REPORT, label="Open the Model report page",
                          icon=":material/arrow_forward:")
-        st.stop()
-    return model
+            st.stop()
+    st.rerun()

@@ -67,14 +67,19 @@ def test_overview_numbers_match_the_sample_file(app, sample_data_dir):
     assert label == f"Sample data ({len(raw):,} customers)"
 
 
-@pytest.mark.parametrize("spec", [p for p in PAGES if p.title not in ("Overview", "Model report")],
+@pytest.mark.parametrize("spec", [p for p in PAGES if p.title != "Model report"],
                          ids=lambda p: p.url_path)
-def test_model_pages_explain_that_a_model_is_needed(no_model_dir, spec):
-    app = _app()
+def test_a_first_start_trains_the_models_then_shows_the_page(no_model_dir, spec):
+    from churn import models
+
+    assert models.active_version(paths(no_model_dir).models_dir) is None
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    app.run()
     app.switch_page(spec.file).run()
     _ok(app)
-    assert any("needs a trained churn model" in i.value for i in app.info)
-    assert any("No churn model trained yet" in c.value for c in app.sidebar.caption)
+    assert models.active_version(paths(no_model_dir).models_dir) is not None
+    assert any("Model in use:" in c.value for c in app.sidebar.caption)
+    assert not any("needs a trained churn model" in i.value for i in app.info)
 
 
 def test_settings_reach_the_pages_and_reset(app):
