@@ -202,8 +202,17 @@ def _names(features) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def drift_verdict(table: pd.DataFrame) -> tuple[str, str]:
+#: Below this many customers a batch's shares are too noisy for the PSI to mean drift.
+MIN_ROWS = 500
+TOO_SMALL = "too small to judge"
+
+
+def drift_verdict(table: pd.DataFrame, rows: int | None = None) -> tuple[str, str]:
     """A level and a sentence for the whole batch, from a `psi_table`.
+
+    rows: the batch's number of customers, when known. Under `MIN_ROWS` the level is
+    "too small to judge": with a few dozen customers a segment's share moves by whole percentage
+    points by chance, so a high PSI says little (the table is still shown for information).
 
     level: "drifted" when any feature has drifted, else "moderate shift" when any has a moderate
     shift, else "stable". The message names the features concerned, worst first, e.g. "The
@@ -212,6 +221,10 @@ def drift_verdict(table: pd.DataFrame) -> tuple[str, str]:
     if not isinstance(table, pd.DataFrame) or not {"feature", "psi"} <= set(table.columns):
         raise ValueError("drift_verdict takes the DataFrame returned by psi_table "
                          "(columns feature, label, psi, status)")
+    if rows is not None and rows < MIN_ROWS:
+        return TOO_SMALL, (f"Only {rows:,} customers: too few to judge drift reliably (a "
+                           f"stable comparison needs about {MIN_ROWS:,}). The stability index "
+                           "per feature is shown for information.")
     t = table.sort_values("psi", ascending=False, kind="stable")
     drifted = t.loc[t["psi"] >= DRIFTED, "feature"].tolist()
     moderate = t.loc[(t["psi"] >= MODERATE) & (t["psi"] < DRIFTED), "feature"].tolist()

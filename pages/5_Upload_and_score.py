@@ -135,10 +135,10 @@ st.subheader("3. Like the training data?")
 if "drift" not in up.memo:
     up.memo["drift"] = drift.psi_table(context.engine().customers, accepted)
 psi = up.memo["drift"]
-level, message = drift.drift_verdict(psi)
+level, message = drift.drift_verdict(psi, rows=len(accepted))
 if level == drift.DRIFTED_STATUS:
     st.warning(message, icon=":material/warning:")
-elif level == drift.MODERATE_SHIFT:
+elif level in (drift.MODERATE_SHIFT, drift.TOO_SMALL):
     st.info(message, icon=":material/info:")
 else:
     st.success(message, icon=":material/check_circle:")

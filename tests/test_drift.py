@@ -160,3 +160,13 @@ def test_caller_errors_name_the_problem(reference):
     with pytest.raises(ValueError,
                        match="^drift_verdict takes the DataFrame returned by psi_table"):
         drift.drift_verdict(pd.DataFrame({"x": [1]}))
+
+
+def test_a_small_batch_is_too_small_to_judge_whatever_its_psi():
+    table = pd.DataFrame({"feature": ["Contract"], "label": ["Contract"], "psi": [0.9],
+                          "status": ["drifted"]})
+    assert drift.drift_verdict(table, rows=38) == (
+        "too small to judge",
+        "Only 38 customers: too few to judge drift reliably (a stable comparison needs about "
+        "500). The stability index per feature is shown for information.")
+    assert drift.drift_verdict(table, rows=500)[0] == "drifted"

@@ -193,7 +193,7 @@ def test_unreadable_file_gives_a_clear_message(data_dir, name, data, reason):
 
 # --- drift ---------------------------------------------------------------------------------------
 def test_shifted_batch_is_flagged_with_the_features_named(data_dir):
-    df = _customers(300, 13, churn=False)
+    df = _customers(600, 13, churn=False)
     df["Contract"] = "Month-to-month"
     df["tenure"] = df["tenure"] // 2
     df["TotalCharges"] = schema.total_charges_estimate(df["tenure"], df["MonthlyCharges"])

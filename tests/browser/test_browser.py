@@ -38,12 +38,25 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(sample_data_dir) -> str:
-    """Base URL of the app, served from the test data folder for the whole session."""
+def browser_data_dir(sample_data_dir, tmp_path_factory) -> Path:
+    """A data folder of the browser test's own: the sample and nothing else, so the first page
+    the browser opens is a real first start (the server trains the default models)."""
+    import shutil
+
+    from churn.config import paths
+
+    folder = tmp_path_factory.mktemp("browser-data")
+    shutil.copytree(paths(sample_data_dir).sample_dir, paths(folder).sample_dir)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def server(browser_data_dir) -> str:
+    """Base URL of the app, served from the browser test's data folder for the whole session."""
     port = _free_port()
     log = (ARTIFACTS / "server.log")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CHURN_DATA_DIR": str(sample_data_dir)}
+    env = {**os.environ, "CHURN_DATA_DIR": str(browser_data_dir)}
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -102,11 +115,12 @@ def wait_idle(page: Page, timeout: float = 60_000) -> None:
     page.locator(IDLE).wait_for(state="attached", timeout=timeout)
 
 
-def goto_page(page: Page, server: str, spec: PageSpec) -> None:
+def goto_page(page: Page, server: str, spec: PageSpec, timeout: float = 60_000) -> None:
     """Open the page `spec` by its URL and wait until it has finished rendering."""
     page.goto(f"{server}/{'' if spec.default else spec.url_path}")
-    expect(page.get_by_role("heading", name=spec.title, level=1)).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    expect(page.get_by_role("heading", name=spec.title, level=1)).to_be_visible(timeout=timeout)
+    wait_idle(page, timeout)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
 def assert_no_errors(page: Page) -> None:
@@ -117,21 +131,98 @@ def assert_no_errors(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str) -> Path:
+    """A PNG of the whole page under tests/artifacts/. Streamlit scrolls inside its own main
+    container, so the viewport is stretched to the content's height for the shot."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate("""() => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        return main ? main.scrollHeight : document.body.scrollHeight; }""")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"],
+                                                                  min(int(height), 6000))})
+    try:
+        page.wait_for_timeout(500)  # let charts re-lay out at the new size
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
     return path
 
 
-def test_every_page_renders(page, server):
+def test_first_start_trains_the_models_then_every_page_renders(page, server):
+    """The first page opened on a fresh data folder trains the default models (progress bar),
+    then shows real figures; then every page renders without an error."""
+    t0 = time.monotonic()
+    goto_page(page, server, PAGES[0], timeout=600_000)
+    expect(page.get_by_test_id("stSidebar").get_by_text("Model in use:")).to_be_visible(
+        timeout=600_000)
+    wait_idle(page, 600_000)
+    (ARTIFACTS / "cold-start-seconds.txt").write_text(f"{time.monotonic() - t0:.1f}\n")
+    labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+    assert any("Predicted churners" in label for label in labels), labels
     for spec in PAGES:
-        goto_page(page, server, spec)
+        goto_page(page, server, spec, timeout=180_000)
         assert_no_errors(page)
         nav = page.get_by_test_id("stSidebarNav")
         for other in PAGES:
             expect(nav.get_by_role("link", name=other.title)).to_be_visible()
         expect(page.get_by_test_id("stSidebar").get_by_text("Customers", exact=True)).to_be_visible()
         assert screenshot(page, f"page-{spec.url_path}").stat().st_size > 10_000
+
+
+def _metric_value(page: Page, label: str) -> str:
+    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
+                                                    .get_by_text(label, exact=True))
+    return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+def test_upload_a_csv_shows_counts_then_scores(page, server, sample_data_dir, tmp_path):
+    import pandas as pd
+
+    from churn.config import paths
+
+    raw = pd.read_csv(paths(sample_data_dir).customers_csv, dtype=str, keep_default_na=False)
+    batch = raw.head(40).copy()
+    batch.loc[batch.index[3], "tenure"] = "abc"          # not a number: rejected
+    batch.loc[batch.index[7], "Contract"] = "Monthly"    # unknown category: rejected
+    batch = batch.drop(columns=["Churn"])                # customers still to be scored
+    file = tmp_path / "new_customers.csv"
+    batch.to_csv(file, index=False)
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "upload-and-score"),
+              timeout=600_000)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(file))
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Accepted", exact=True)).to_be_visible(
+        timeout=120_000)
+    wait_idle(page, 300_000)
+    assert _metric_value(page, "Rows read") == "40"
+    assert _metric_value(page, "Accepted") == "38"
+    assert _metric_value(page, "Rejected") == "2"
+    expect(page.get_by_text("Scores", exact=False).first).to_be_visible()
+    assert_no_errors(page)
+    screenshot(page, "upload-and-score-with-file")
+
+
+def test_campaign_csv_download_has_the_listed_rows(page, server, tmp_path):
+    import pandas as pd
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
+              timeout=600_000)
+    listed = int(_metric_value(page, "Customers to contact").replace(",", ""))
+    assert listed > 0
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").first
+    with page.expect_download() as download:
+        button.get_by_role("button").click()
+    target = tmp_path / "campaign.csv"
+    download.value.save_as(target)
+    rows = pd.read_csv(target, dtype={"customerID": str})
+    assert len(rows) == listed
+    assert list(rows.columns[:10]) == ["customerID", "churn_prob", "risk_tier", "clv",
+                                       "revenue_at_risk", "offer", "offer_id", "offer_cost",
+                                       "reason", "expected_net_value"]
+    assert rows["customerID"].is_unique
+    assert rows["offer_cost"].sum() <= 10_000 + 1e-6  # the page's default budget
+    wait_idle(page)
+    assert_no_errors(page)
 
 
 def test_sidebar_navigation_keeps_the_settings(page, server):
