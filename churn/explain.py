@@ -33,8 +33,9 @@ from churn import schema
 
 UNIT_NOTE = (
     "Effects are in percentage points (pp) of churn probability: positive raises the risk, "
-    "negative lowers it. The average customer's probability plus a customer's effects equals "
-    "that customer's probability exactly; each feature gets its share of the model's log-odds "
+    "negative lowers it. They start from the model's baseline (the probability of a customer "
+    "with the average score, which need not equal the churn rate) and add up to "
+    "the customer's probability exactly; each feature gets its share of the model's log-odds "
     "change (proportional allocation)."
 )
 
@@ -47,7 +48,7 @@ DEFAULT_SAMPLE_SIZE = 10_000
 TENURE_BANDS = ((0, 6), (7, 12), (13, 24), (25, 48), (49, 72), (73, None))
 CHARGE_BANDS = 5  # quantile bands (quintiles) for the money columns
 
-BASE_LABEL = "Average customer"
+BASE_LABEL = "Model baseline"
 OTHER_LABEL = "All other features"
 FINAL_LABEL = "This customer"
 

@@ -210,7 +210,7 @@ def test_top_drivers_all_features_and_empty(expl):
 def test_waterfall_adds_up(expl):
     w = E.waterfall_data(expl, 4, k=5)
     assert w["measure"].tolist() == ["absolute"] + ["relative"] * 6 + ["total"]
-    assert w["label"].iloc[0] == "Average customer"
+    assert w["label"].iloc[0] == "Model baseline"
     assert w["label"].iloc[-2] == "All other features"
     assert w["value_display"].iloc[-2] == "14 features"
     assert w["pp"].iloc[0] == pytest.approx(100 * expl.base_prob)

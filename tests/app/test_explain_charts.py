@@ -79,7 +79,7 @@ def test_waterfall(expl):
     assert w.type == "waterfall"
     assert list(w.measure) == rows["measure"].tolist()
     assert list(w.x) == rows["pp"].tolist()
-    assert w.y[0] == "Average customer" and w.y[-1] == "This customer"
+    assert w.y[0] == "Model baseline" and w.y[-1] == "This customer"
     assert w.y[1] == f"{rows['label'][1]} = {rows['value_display'][1]}"
     assert w.y[-2] == "All other features (15 features)"
     assert w.text[0] == f"{100 * expl.base_prob:.1f}%" and w.text[1].endswith(" pp")
