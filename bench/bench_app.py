@@ -348,10 +348,87 @@ def case_pages_100k(quick: bool) -> list[dict]:
     return out
 
 
+def wait_page(page, title: str, timeout_s: float) -> None:
+    """After a navigation: wait for the page's title, then for the app to be idle with every
+    Plotly chart drawn; fail on an app error."""
+    page.wait_for_function(
+        """([idle, title]) => {
+             if (document.querySelector('[data-testid="stException"]')) return true;
+             const h = [...document.querySelectorAll('h1')].map(e => e.innerText.trim());
+             if (!h.some(t => t.startsWith(title))) return false;
+             if (!document.querySelector(idle)) return false;
+             if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+             const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+             return charts.every(c => c.querySelector('.main-svg'));
+           }""",
+        arg=[IDLE, title], timeout=timeout_s * 1000, polling=50)
+    errors = page.locator('[data-testid="stException"]')
+    if errors.count():
+        raise RuntimeError(f"{title}: the app shows an error: {errors.first.inner_text()[:500]}")
+
+
+def case_pages_100k_browser(quick: bool) -> list[dict]:
+    """The pages_100k figures end to end in Chromium: a server on the 100k folder, the saved
+    batch chosen in the sidebar, then every page opened from the sidebar menu twice (first
+    visit, then a second visit with warm caches); time from the click to the page idle with its
+    charts drawn."""
+    from playwright.sync_api import sync_playwright
+
+    from ui.navigation import PAGES
+
+    rows = QUICK_BATCH_ROWS if quick else BATCH_ROWS
+    data_dir = prepare_pages_dir(rows)
+    out = []
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            with Server(data_dir, _app_dir() / "pages_server.log") as srv:
+                srv.wait_healthy()
+                page.goto(srv.base + "/")
+                wait_page(page, "Overview", 300)
+                sidebar = page.get_by_test_id("stSidebar")
+                sidebar.get_by_test_id("stSelectbox").click()
+                t0 = time.perf_counter()
+                page.get_by_role("option", name=f"{BATCH_NAME} (saved").click()
+                page.wait_for_function(
+                    """(rows) => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+                                   .some(e => e.innerText.trim() === rows)""",
+                    arg=f"{rows:,}", timeout=600_000)
+                wait_page(page, "Overview", 600)
+                firsts = {"Overview": time.perf_counter() - t0}
+                warms = {}
+                nav = page.get_by_test_id("stSidebarNav")
+                for visit in (1, 2, 3):
+                    for spec in PAGES[1:] + PAGES[:1]:
+                        if visit == 1 and spec.default:
+                            continue
+                        t0 = time.perf_counter()
+                        nav.get_by_role("link", name=spec.title).click()
+                        wait_page(page, spec.title, 600)
+                        secs = time.perf_counter() - t0
+                        if visit == 1:
+                            firsts[spec.title] = secs
+                        else:
+                            warms.setdefault(spec.title, []).append(secs)
+        finally:
+            browser.close()
+    for spec in PAGES:
+        name = spec.url_path.replace("-", "_")
+        w = warms[spec.title]
+        out.append(result(f"browser_{name}_first", firsts[spec.title], "s", None,
+                          note=f"{rows:,} saved customers, Chromium, first visit"))
+        out.append(result(f"browser_{name}_warm", statistics.median(w), "s", TARGET_PAGE_S,
+                          note=f"{rows:,} saved customers, Chromium, median of {len(w)} later "
+                               f"visits: {', '.join(f'{x:.2f}' for x in w)} s"))
+    return out
+
+
 CASES = {
     "cold_start": case_cold_start,
     "warm_start": case_warm_start,
     "pages_100k": case_pages_100k,
+    "pages_100k_browser": case_pages_100k_browser,
 }
 
 if __name__ == "__main__":

@@ -44,8 +44,12 @@ TIMEOUT_S = 1800.0                        # per case, full mode
 QUICK_TIMEOUT_S = 180.0                   # per case, --quick
 REPEATS = 3
 REPEAT_UNDER_S = 15.0
-LIBRARIES = ("numpy", "pandas", "scikit-learn", "xgboost", "catboost", "shap", "lifelines",
-             "scikit-surprise", "duckdb", "pyarrow", "streamlit", "plotly")
+#: Libraries whose versions are recorded: name -> distribution names to look for.
+LIBRARIES = {"numpy": ("numpy",), "pandas": ("pandas",), "scikit-learn": ("scikit-learn",),
+             "xgboost": ("xgboost", "xgboost-cpu"), "catboost": ("catboost",),
+             "shap": ("shap",), "lifelines": ("lifelines",),
+             "scikit-surprise": ("scikit-surprise",), "duckdb": ("duckdb",),
+             "pyarrow": ("pyarrow",), "streamlit": ("streamlit",), "plotly": ("plotly",)}
 
 
 @dataclass
@@ -250,11 +254,14 @@ def machine_info() -> dict:
         info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         pass
-    for lib in LIBRARIES:
-        try:
-            info["libraries"][lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            info["libraries"][lib] = None
+    for lib, dists in LIBRARIES.items():
+        info["libraries"][lib] = None
+        for dist in dists:
+            try:
+                info["libraries"][lib] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     try:
         proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, timeout=10, cwd=str(ROOT))

@@ -43,7 +43,7 @@ model = empty.needs_model("Churn risk and the value at stake")
 scored = version = kpi = None
 if model is not None:
     scored = context.scored(frame, fingerprint=fingerprint)
-    version = context.engine().version
+    version = model.version  # the engine's version, without loading the engine
     kpi = oc.kpis(fingerprint, version, context.settings_key(), frame, scored.table)
     horizon = settings.horizon_months
     cols = st.columns(4)

@@ -39,7 +39,8 @@ with left:
     st.caption(E.UNIT_NOTE)
 with right:
     st.plotly_chart(charts.beeswarm(points), key="why_beeswarm_chart")
-    st.caption("Each dot is a customer (at most 2,000 drawn). " + E.UNIT_NOTE)
+    st.caption(f"Each dot is a customer (at most {cache.BEESWARM_CUSTOMERS:,} drawn at "
+               "random). " + E.UNIT_NOTE)
 
 st.subheader("One feature up close")
 labels = {f: schema.label(f) for f in schema.FEATURES}
@@ -56,8 +57,10 @@ left, right = st.columns(2)
 with left:
     dep = cache.dependence(*key, feature, color_by, expl)
     st.plotly_chart(charts.dependence(dep, feature, color_by), key="why_dependence_chart")
-    st.caption("Each dot is a customer; its height is the effect of this feature on that "
-               "customer's risk. " + E.UNIT_NOTE)
+    drawn = (f" (a random {cache.DEPENDENCE_POINTS:,} of the {len(expl):,} explained)"
+             if len(expl) > cache.DEPENDENCE_POINTS else "")
+    st.caption(f"Each dot is a customer{drawn}; its height is the effect of this feature on "
+               "that customer's risk. " + E.UNIT_NOTE)
 with right:
     rates = cache.segments(*key, feature, customers, expl)
     if rates is None:

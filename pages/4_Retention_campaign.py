@@ -1,5 +1,6 @@
 """Retention campaign: who to contact, with which offer, within a budget."""
 from datetime import date
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ model = empty.needs_model("Planning a campaign")
 
 TIERS = ["High", "Medium", "Low"]
 ALL = "All customers"
+LIST_PAGE = 1_000   # rows of the campaign list shown at a time
+PICK_LIMIT = 1_000  # customers offered in the "top 3 offers" picker
 
 
 def _value_label(column: str):
@@ -30,8 +33,9 @@ eng = explain_cache.engine()
 ref = state.dataset()
 customers = context.customers(ref)
 settings = state.settings()
-scored, ranked = campaign_cache.inputs(eng.version, explain_cache.fingerprint(customers),
-                         tuple(sorted(settings.to_dict().items())), eng, customers, settings)
+cache_key = (eng.version, context.frame_fingerprint(customers), context.settings_key())
+prepared = campaign_cache.inputs(*cache_key, eng, customers, settings)
+scored = prepared.scored
 offer_names = dict(zip(eng.catalogue.ids, (o.name for o in eng.catalogue.offers)))
 
 # --- filters and budget ----------------------------------------------------------------------
@@ -66,7 +70,8 @@ with st.container(border=True):
 filters = dict(tiers=None if set(tiers) == set(TIERS) else tiers, segment=segment,
                min_clv=min_clv,
                offers_allowed=None if set(allowed) == set(offer_names) else allowed)
-camp = C.build_campaign(scored, ranked, budget, **filters, business_settings=settings,
+ranking = prepared.ranking_for(filters["offers_allowed"])  # same campaign, fewer rows to sort
+camp = C.build_campaign(scored, ranking, budget, **filters, business_settings=settings,
                         model_version=eng.version,
                         extra_settings={"data": ref.label if ref else "Sample data"})
 
@@ -91,8 +96,22 @@ if camp.rows.empty:
     st.info("No customer qualifies with these filters and budget: widen the filters, allow more "
             "offers or raise the budget.", icon=":material/filter_alt_off:")
 else:
+    shown = camp.rows
+    if len(camp.rows) > LIST_PAGE:  # a big budget: page through the list
+        n_pages = -(-len(camp.rows) // LIST_PAGE)
+        if st.session_state.get("campaign_list_page", 1) > n_pages:
+            st.session_state["campaign_list_page"] = 1
+        p1, p2 = st.columns([1, 3], vertical_alignment="bottom")
+        list_page = int(p1.number_input(
+            f"Page of the list (of {fmt.count(n_pages)})", min_value=1, max_value=n_pages,
+            step=1, key="campaign_list_page",
+            help=f"{LIST_PAGE:,} customers a page, in list order."))
+        start = (list_page - 1) * LIST_PAGE
+        shown = camp.rows.iloc[start:start + LIST_PAGE]
+        p2.caption(f"Customers {fmt.count(start + 1)}–{fmt.count(start + len(shown))} of "
+                   f"{fmt.count(len(camp.rows))}. The downloads below hold the whole list.")
     st.dataframe(
-        camp.rows, key="campaign_list", hide_index=True, width="stretch",
+        shown, key="campaign_list", hide_index=True, width="stretch",
         column_config={
             "customerID": st.column_config.TextColumn("Customer"),
             "churn_prob": st.column_config.ProgressColumn("Churn risk", min_value=0.0,
@@ -113,10 +132,10 @@ else:
 
 # --- charts ----------------------------------------------------------------------------------
 left, right = st.columns(2)
-curve = C.saved_revenue_curve(scored, ranked, None, **filters)
+curve = campaign_cache.curve(*cache_key, campaign_cache.filters_key(filters), prepared, filters)
 top = float(curve["budget"].iloc[-1]) if len(curve) else 0.0
 if budget > top:
-    curve = C.saved_revenue_curve(scored, ranked, np.linspace(0.0, budget, 41), **filters)
+    curve = C.saved_revenue_curve(scored, ranking, np.linspace(0.0, budget, 41), **filters)
 fig = go.Figure(go.Scatter(x=curve["budget"], y=curve["expected_saved_revenue"], mode="lines",
                            name="Expected saved revenue",
                            customdata=curve["customers"],
@@ -141,10 +160,12 @@ right.plotly_chart(fig, key="campaign_mix", width="stretch")
 
 # --- one customer's top 3 --------------------------------------------------------------------
 st.subheader("A customer's top 3 offers")
-pick_from = camp.rows["customerID"].tolist() or scored["customerID"].astype(str).tolist()
-who = st.selectbox("Customer", pick_from, key="campaign_customer",
-                   help="Customers in the campaign, in list order.")
-mine = ranked[(ranked["customerID"] == who) & (ranked["rank"] <= 3)]
+pick_from = (camp.rows["customerID"] if len(camp.rows) else scored["customerID"].astype(str))
+who = st.selectbox("Customer", pick_from.iloc[:PICK_LIMIT].tolist(), key="campaign_customer",
+                   help="Customers in the campaign, in list order"
+                        + (f" (the first {PICK_LIMIT:,})." if len(pick_from) > PICK_LIMIT
+                           else "."))
+mine = prepared.top3(who)
 st.dataframe(pd.DataFrame({
     "Rank": mine["rank"].astype(int).to_numpy(),
     "Offer": mine["offer_name"].to_numpy(),
@@ -166,10 +187,13 @@ name = st.text_input("Campaign name", value=f"Campaign {date.today():%Y-%m-%d}",
                                                "its settings, so it can be reopened below.")
 slug = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_") or "campaign"
 d1, d2 = st.columns(2)
-d1.download_button("Download CSV", campaign_cache.csv_bytes(camp.rows), file_name=f"{slug}.csv", mime="text/csv",
+# The files are written when a button is pressed (a callable), not on every rerun.
+d1.download_button("Download CSV", partial(campaign_cache.csv_bytes, camp.rows),
+                   file_name=f"{slug}.csv", mime="text/csv",
                    key="campaign_csv", on_click=campaign_cache.save, args=(camp, name, "csv"),
                    icon=":material/download:", width="stretch")
-d2.download_button("Download Excel", campaign_cache.xlsx_bytes(camp.rows), file_name=f"{slug}.xlsx",
+d2.download_button("Download Excel", partial(campaign_cache.xlsx_bytes, camp.rows),
+                   file_name=f"{slug}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    key="campaign_xlsx", on_click=campaign_cache.save, args=(camp, name, "xlsx"),
                    icon=":material/download:", width="stretch")
@@ -198,10 +222,12 @@ else:
         st.json(old.settings)
     oslug = "".join(ch if ch.isalnum() else "_" for ch in labels[chosen]).strip("_") or "campaign"
     r1, r2 = st.columns(2)
-    r1.download_button("Download CSV again", campaign_cache.csv_bytes(old.rows), file_name=f"{oslug}.csv",
+    r1.download_button("Download CSV again", partial(campaign_cache.csv_bytes, old.rows),
+                       file_name=f"{oslug}.csv",
                        mime="text/csv", key="campaign_reopen_csv", on_click="ignore",
                        icon=":material/download:", width="stretch")
-    r2.download_button("Download Excel again", campaign_cache.xlsx_bytes(old.rows), file_name=f"{oslug}.xlsx",
+    r2.download_button("Download Excel again", partial(campaign_cache.xlsx_bytes, old.rows),
+                       file_name=f"{oslug}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="campaign_reopen_xlsx", on_click="ignore",
                        icon=":material/download:", width="stretch")

@@ -9,12 +9,14 @@ rows and their reasons) and `Engine.score` of the valid rows in one call.
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from churn import batch, cli, schema
+from churn.config import BusinessSettings
 from churn.scoring import SCORE_COLUMNS, Engine
 from churn.validate import validate, validate_chunk
 
@@ -165,6 +167,53 @@ def test_small_chunks_give_the_same_files_as_one_chunk(engine, messy, tmp_path):
         .read_bytes()
 
 
+def test_worker_processes_give_the_same_files(engine, messy, tmp_path):
+    path, _ = messy
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    batch.score_file(path, one, engine=engine, chunk_rows=6, workers=1)
+    res = batch.score_file(path, two, engine=engine, chunk_rows=6, workers=2)
+    assert (res.rows, res.scored, res.rejected) == (40, 36, 4)
+    a, b = _read_scores(one), _read_scores(two)
+    pd.testing.assert_frame_equal(a[TEXT_COLUMNS], b[TEXT_COLUMNS])
+    pd.testing.assert_frame_equal(a[list(batch.FLOAT_COLUMNS)], b[list(batch.FLOAT_COLUMNS)],
+                                  rtol=1e-9, atol=1e-9)
+    assert (tmp_path / "one.rejects.csv").read_bytes() == (tmp_path / "two.rejects.csv") \
+        .read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.csv", "one.rejects.csv",
+                                                         "two.csv", "two.rejects.csv"]
+
+
+def test_an_engine_that_cannot_be_pickled_is_used_in_this_process(engine, messy, tmp_path,
+                                                                  monkeypatch):
+    path, _ = messy
+    real = engine.score
+    monkeypatch.setattr(engine, "score", lambda df, settings=None: real(df, settings))
+    res = batch.score_file(path, tmp_path / "s.csv", engine=engine, chunk_rows=6, workers=2)
+    assert (res.scored, res.rejected) == (36, 4)
+
+
+def test_an_error_in_a_worker_removes_the_partial_files(engine, messy, tmp_path):
+    path, _ = messy
+    settings = BusinessSettings(horizon_months=-5)   # the survival model refuses it per chunk
+    with pytest.raises(ValueError):
+        batch.score_file(path, tmp_path / "s.csv", engine=engine, settings=settings,
+                         chunk_rows=6, workers=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_workers_only_for_big_files(tmp_path):
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"x" * 1000)
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as fh:
+        fh.truncate(batch.CSV_BYTES_PER_ROW * 300_000)       # sparse: 300,000 rows' worth
+    assert batch.default_workers(small) == 1
+    assert batch.default_workers(tmp_path / "missing.csv") == 1
+    assert batch.default_workers(big, chunk_rows=100_000) == \
+        max(1, min(os.cpu_count() or 1, batch.MAX_WORKERS))
+    assert batch.default_workers(big, chunk_rows=200_000) == 1     # fewer than two chunks
+
+
 def test_duplicate_id_in_a_later_chunk_is_rejected_naming_the_first_row(engine, tmp_path):
     lines = _lines(_customers(20, 8))
     first_id = lines[2].split(",")[0]                         # row 3
@@ -201,6 +250,18 @@ def test_parquet_in_and_out(engine, tmp_path):
     assert rejects.loc[0, "reasons"] == "tenure: \"-3\" is outside the allowed range of 0 to " \
                                         "120 months."
     assert rejects.loc[1, "Contract"] == "Weekly"
+
+
+def test_excel_input_is_validated_whole_and_scored_in_chunks(engine, tmp_path):
+    df = schema.to_file_frame(_customers(9, 12)).astype({"tenure": object})
+    df.loc[4, "tenure"] = "many"                                  # file row 6
+    src = tmp_path / "in.xlsx"
+    df.to_excel(src, index=False)
+    res = batch.score_file(src, tmp_path / "out.parquet", engine=engine, chunk_rows=3)
+    assert (res.rows, res.scored, res.rejected) == (9, 8, 1)
+    assert pd.read_parquet(tmp_path / "out.parquet")[schema.ID].tolist() == \
+        df.drop(index=4)[schema.ID].tolist()
+    assert _read_rejects(tmp_path / "out.rejects.csv")["row"].tolist() == [6]
 
 
 def test_csv_output_escapes_formula_like_ids(engine, tmp_path):
@@ -264,7 +325,7 @@ def test_cli_prints_the_counts(messy, tmp_path, capsys, use_engine):
     text = capsys.readouterr()
     assert f"{path}: 40 rows read, 36 scored, 4 rejected in " in text.out
     assert "rows/s" in text.out and "First rejected rows" in text.out
-    assert f"  Row 4: gender: \"Mlae\" is not a known value" in text.out
+    assert '  Row 4: gender: "Mlae" is not a known value' in text.out
     assert "1 empty row was skipped (row 16)." in text.out
     assert "100% 40 rows read, 36 scored" in text.err          # plain progress line (no tty)
     assert len(use_engine) == 1
@@ -414,10 +475,10 @@ class _Stream(io.StringIO):
 def test_progress_bar_on_a_terminal_and_in_a_log():
     tty = _Stream(True)
     bar = batch.ProgressBar(tty, width=10)
-    bar(0.5, 1000, 990, 2.0)
+    bar(0.5, 1000, 900, 2.0)
     bar.finish()
-    assert tty.getvalue() == ("\r[#####.....]  50% 1,000 rows read, 990 scored, 500 rows/s, "
-                              "about 2 s left\x1b[K\n")
+    assert tty.getvalue() == ("\r[#####.....]  50% 1,000 rows read, 900 scored, 450 rows/s, "
+                              "about 2 s left\x1b[K\n")                 # (2,000 - 900) / 450
     log = _Stream(False)
     bar = batch.ProgressBar(log, every=3600)
     bar(0.1, 10, 10, 1.0)
@@ -426,7 +487,7 @@ def test_progress_bar_on_a_terminal_and_in_a_log():
     bar.finish()
     assert log.getvalue().splitlines() == [
         " 10% 10 rows read, 10 scored, 10 rows/s, about 9 s left",
-        "100% 30 rows read, 29 scored, 10 rows/s"]
+        "100% 30 rows read, 29 scored, 10 rows/s, about 0 s left"]
 
 
 def test_output_and_rejects_paths():

@@ -138,7 +138,7 @@ def test_run_writes_json_and_markdown_and_prints_the_table(bench_dir, tmp_path):
     assert saved == doc and saved["quick"] is True
     m = saved["machine"]
     assert m["cores"] >= 1 and m["memory_gb"] > 0 and m["python"] and m["date"].endswith("UTC")
-    assert m["libraries"]["pandas"] and "load_average_after" in m
+    assert m["libraries"]["pandas"] and m["libraries"]["xgboost"] and "load_average_after" in m
     md = (results / "latest.md").read_text()
     assert "| figure | value | target | holds | peak MB | module |" in md
     assert "| fake_seconds | 0.5 s | < 4.00 s | yes |" in md

@@ -2,32 +2,129 @@
 
 The scored customers and their ranked offers are a `st.cache_resource` entry keyed by the model
 version, a fingerprint of the customers and the business settings, so changing the budget or a
-filter only re-runs the (fast) greedy selection, never the scoring. A resource, not data: the
+filter only re-runs the (fast) greedy selection, never the scoring. The scoring itself is the
+one every page shares (`ui.context.scored`, which ranks every applicable offer): a campaign on
+data the Overview has shown costs no second scoring. A resource, not data: the
 ranking of 100,000 customers has about a million rows, which `st.cache_data` would unpickle on
 every rerun (seconds); the page treats it as read-only.
+
+Speed (100,000 customers): `campaign.build_campaign` and `campaign.saved_revenue_curve` start by
+picking each customer's best allowed offer with a positive expected net value out of the whole
+ranking (a sort of a million rows, about half a second each). `Inputs` keeps two smaller
+rankings that give exactly the same campaigns: `positive` (only the offers worth more than they
+cost: the core drops the others first anyway) and `best` (each customer's first such offer, what
+the core picks when every offer is allowed). `Inputs.ranking_for(offers_allowed)` hands the
+smallest one that is exact for the filter. The saved-revenue curve depends on the filters only,
+not on the budget, so it is cached per filter set (`curve`).
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from churn import campaign as C
-from ui import context
+
+ID = C.ID
 
 
-@st.cache_resource(max_entries=4, show_spinner="Scoring the customers and ranking their offers…")
-def inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers, _settings):
-    """(scored, ranked) of `campaign.campaign_inputs`, once per model, data set and settings."""
-    return C.campaign_inputs(_engine, _customers, _settings)
+@dataclass
+class Inputs:
+    """Everything the page needs that depends only on the model, the data and the settings.
+
+    scored: one row per customer (`campaign.campaign_inputs`). ranked: every applicable offer of
+    every customer (`campaign.rank_offers`, top_n=None). positive: the rows of `ranked` with a
+    positive expected net value. best: each customer's first row of `positive` by rank (the offer
+    a campaign gives when every offer is allowed). Read-only.
+    """
+
+    scored: pd.DataFrame
+    ranked: pd.DataFrame
+    positive: pd.DataFrame
+    best: pd.DataFrame
+    top_rows: pd.DataFrame = field(repr=False)   # ranked rows with rank 1..3
+    top_index: dict = field(repr=False)          # customerID -> positions in top_rows
+
+    @classmethod
+    def build(cls, scored: pd.DataFrame, ranked: pd.DataFrame) -> "Inputs":
+        positive = ranked[ranked["expected_net_value"] > 0]
+        best = positive.sort_values([ID, "rank"], kind="stable").drop_duplicates(ID, keep="first")
+        top = ranked[ranked["rank"] <= 3].reset_index(drop=True)
+        return cls(scored, ranked, positive.reset_index(drop=True), best.reset_index(drop=True),
+                   top, top.groupby(ID, sort=False).indices)
+
+    def ranking_for(self, offers_allowed) -> pd.DataFrame:
+        """The smallest ranking that gives exactly the campaign of the full one for this offer
+        filter (None: every offer allowed)."""
+        return self.best if offers_allowed is None else self.positive
+
+    def top3(self, customer_id: str) -> pd.DataFrame:
+        """One customer's ranked offers 1..3 (rows of `ranked`, in rank order)."""
+        pos = self.top_index.get(customer_id)
+        if pos is None:
+            return self.top_rows.iloc[0:0]
+        return self.top_rows.iloc[np.sort(pos)].sort_values("rank", kind="stable")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+class _Scoring:
+    """An engine stand-in for `campaign.campaign_inputs`: hands back a scoring already done
+    (`ui.context.scored`, which ranks every applicable offer), so the campaign page does not
+    score the customers a second time after the Overview did."""
+
+    def __init__(self, done):
+        self._done = done
+
+    def score_all(self, df, settings=None, **kwargs):
+        return self._done
+
+
+@st.cache_resource(max_entries=4, show_spinner="Ranking the offers…")
+def inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers,
+           _settings) -> Inputs:
+    """`Inputs` from `campaign.campaign_inputs`, once per model, data set and settings.
+
+    data_key must be `ui.context.frame_fingerprint(customers)` and the settings the sidebar's:
+    the scoring comes from `ui.context.scored` (shared with the other pages)."""
+    from ui import context
+
+    done = context.scored(_customers, fingerprint=data_key)
+    scored, ranked = C.campaign_inputs(_Scoring(done) if done.ranked is not None else _engine,
+                                       _customers, _settings)
+    return Inputs.build(scored, ranked)
+
+
+def filters_key(filters: dict) -> str:
+    """A hashable, order-independent key of the page's filters (tiers, segment, min_clv,
+    offers_allowed)."""
+    def norm(v):
+        if isinstance(v, dict):
+            return {str(k): norm(x) for k, x in sorted(v.items())}
+        if isinstance(v, (list, tuple, set)):
+            return sorted((norm(x) for x in v), key=str)
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    return json.dumps(norm(filters), sort_keys=True, default=str)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def curve(version: str, data_key: str, settings_key: tuple, filters_json: str,
+          _inputs: Inputs, _filters: dict) -> pd.DataFrame:
+    """`campaign.saved_revenue_curve` over its default budgets (0 to the cost of offering every
+    eligible customer their offer), once per filter set. Read-only."""
+    return C.saved_revenue_curve(_inputs.scored, _inputs.ranking_for(_filters["offers_allowed"]),
+                                 None, **_filters)
+
+
 def csv_bytes(rows: pd.DataFrame) -> bytes:
     """The campaign list as spreadsheet-safe CSV bytes (`campaign.to_csv_bytes`)."""
     return C.to_csv_bytes(rows)
 
 
-@st.cache_data(max_entries=16, show_spinner="Writing the Excel file…")
 def xlsx_bytes(rows: pd.DataFrame) -> bytes:
     """The campaign list as spreadsheet-safe .xlsx bytes (`campaign.to_excel_bytes`)."""
     return C.to_excel_bytes(rows)
@@ -35,6 +132,8 @@ def xlsx_bytes(rows: pd.DataFrame) -> bytes:
 
 def save(campaign: C.Campaign, name: str, kind: str) -> None:
     """Download-button callback: keep the exported campaign (rows and settings) in the store."""
+    from ui import context
+
     store = context.store()
     if store is None:
         return

@@ -1,9 +1,10 @@
 """Cached access to the data and models the pages work on (the only place pages get them).
 
 Caching rules (docs/design.md): `st.cache_resource` for things loaded once and shared (models,
-keyed by model version: a fingerprint of data and settings), `st.cache_data` for frames keyed by
-what they are computed from (a file's path, size and modification time), so a changed file is
-never served stale. The sample is generated on first use when it is missing.
+keyed by model version: a fingerprint of data and settings; customer frames, keyed by what they
+are computed from: a file's path, size and modification time, or a saved batch's name and save
+time, so a changed file is never served stale). Frames handed out here are shared and read-only:
+never change them in place. The sample is generated on first use when it is missing.
 
 Everything here reads `churn.config.paths()` at call time, so `CHURN_DATA_DIR` (set by the tests,
 or by a deployment) moves all of it.
@@ -38,8 +39,10 @@ def sample_paths() -> config.Paths:
     return p
 
 
-@st.cache_data(show_spinner="Reading customers…", max_entries=8)
+@st.cache_resource(show_spinner="Reading customers…", max_entries=8)
 def _read_customers(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
+    """A resource (one shared, read-only frame): `st.cache_data` would unpickle a copy on every
+    run, and a new object each run would defeat `frame_fingerprint`'s memory."""
     from churn.validate import load_customers
 
     return load_customers(path)
@@ -270,19 +273,58 @@ def _prepared_stamp(p: config.Paths) -> tuple:
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
-    """A short content hash of a frame (the key of everything derived from it)."""
-    import hashlib
+    """A short content hash of a frame (the key of everything derived from it).
 
+    Hashing 100,000 rows takes about 0.1 s, and pages ask for it on every rerun, so the hash is
+    remembered for as long as that very frame object lives (the frames pages get from here are
+    read-only: cached, or kept in session state, never changed in place)."""
+    import hashlib
+    import weakref
+
+    key = id(frame)
+    hit = _FINGERPRINTS.get(key)
+    if hit is not None and hit[0]() is frame:
+        return hit[1]
     h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
     h.update(",".join(map(str, frame.columns)).encode())
-    return h.hexdigest()[:16]
+    fp = h.hexdigest()[:16]
+    try:
+        ref = weakref.ref(frame, lambda _r, k=key: _FINGERPRINTS.pop(k, None))
+    except TypeError:  # not weak-referenceable: do not remember
+        return fp
+    _FINGERPRINTS[key] = (ref, fp)
+    return fp
+
+
+# id(frame) -> (weak reference to the frame, fingerprint); an entry leaves with its frame.
+_FINGERPRINTS: dict = {}
 
 
 @st.cache_resource(show_spinner="Scoring customers…", max_entries=6)
-def _scored(fingerprint: str, version: str, settings_key: tuple, _frame: pd.DataFrame, _engine):
+def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: pd.DataFrame):
+    """The scoring of a frame: from this process's memory, else from the disk cache
+    (`ui.disk_cache`: a restarted server does not load the engine or score again), else
+    computed by the engine and saved there."""
     from churn.config import BusinessSettings
+    from ui import disk_cache
 
-    return _engine.score_all(_frame, BusinessSettings(**dict(settings_key)))
+    p = config.paths()
+    # What a scoring depends on besides the code and libraries (in the key's code stamp): the
+    # model, the data, the settings, the offer catalogue and the sample files the survival model
+    # and the recommender are fitted on.
+    k = disk_cache.key("scored", version, fingerprint, settings_key,
+                       disk_cache.file_stamp(p.catalogue), disk_cache.file_stamp(p.customers_csv),
+                       disk_cache.file_stamp(p.offer_history_csv))
+    found = disk_cache.read("scored", k) if version is not None else None
+    if found is not None:
+        return found
+    eng = engine()
+    # Every applicable offer is ranked (top_offers=None), not only the top 3: the Retention
+    # campaign page builds its list from this same scoring instead of scoring the data again.
+    out = eng.score_all(_frame, BusinessSettings(**dict(settings_key)), top_offers=None)
+    if eng.version == version:  # the active model did not change meanwhile
+        disk_cache.write("scored", k, out)
+    return out
 
 
 def settings_key() -> tuple:
@@ -293,9 +335,11 @@ def settings_key() -> tuple:
 def scored(frame: pd.DataFrame | None = None, fingerprint: str | None = None):
     """`churn.scoring.Scored` for a frame (default: the data set in use) under the sidebar's
     business settings; computed once per (data, model version, settings) and shared. Treat the
-    result as read-only. fingerprint: `frame_fingerprint(frame)` when the caller already has it
-    (it costs about 0.1 s for 100,000 rows)."""
+    result as read-only. Its `ranked` holds every applicable offer of every customer (top_offers
+    None), so the campaign page reuses it. fingerprint: `frame_fingerprint(frame)` when the caller
+    already has it."""
+    from churn.models import active_version
+
     frame = customers() if frame is None else frame
-    eng = engine()
-    return _scored(fingerprint or frame_fingerprint(frame), eng.version, settings_key(),
-                   frame, eng)
+    version = active_version(config.paths().models_dir)
+    return _scored(fingerprint or frame_fingerprint(frame), version, settings_key(), frame)

@@ -2,11 +2,15 @@
 pages.
 
 Caching rules (docs/design.md): the scoring `Engine` comes from `ui.context.engine` (a
-`st.cache_resource` keyed by the data folder and the active model version); explanations and the tables derived from them are
-`st.cache_data` keyed by the model version and a fingerprint of the customers (plus the sample
-size and seed), so they are computed once per model version and data set. The global
-explanation is also kept in the store (`churn.store`) when it is available, so a restart does not
-recompute it.
+`st.cache_resource` keyed by the data folder and the active model version); explanations and the
+tables derived from them are `st.cache_resource` entries (read-only: no copy is unpickled on
+every rerun) keyed by the model version and a fingerprint of the customers (plus the sample size
+and seed), so they are computed once per model version and data set. The global explanation is
+also kept in the store (`churn.store`) when it is available, so a restart does not recompute it.
+
+Chart sizes do not grow with the data: the beeswarm draws at most `BEESWARM_CUSTOMERS`
+customers and the dependence chart at most `DEPENDENCE_POINTS` (seeded samples; the page says
+so under each chart).
 """
 from __future__ import annotations
 
@@ -33,14 +37,26 @@ def _store():
 
 
 # --- data fingerprints --------------------------------------------------------------------------
-@st.cache_data(max_entries=16, show_spinner=False)
 def fingerprint(df: pd.DataFrame) -> str:
-    """`churn.explain.data_fingerprint`, memoised on Streamlit's own hash of the frame."""
-    return E.data_fingerprint(df)
+    """A content hash of the frame (`ui.context.frame_fingerprint`, remembered per frame object,
+    so a rerun does not hash 100,000 rows again)."""
+    from ui import context
+
+    return context.frame_fingerprint(df)
+
+
+# --- chart sizes --------------------------------------------------------------------------------
+#: Customers drawn in the beeswarm chart (19 points each). The browser draws every point on every
+#: visit: 2,000 customers (38,000 points, 2.4 MB of chart data) took 3-4 s in Chromium.
+BEESWARM_CUSTOMERS = 1_000
+#: Points drawn in the dependence chart: a seeded random sample of the explained customers.
+DEPENDENCE_POINTS = 5_000
 
 
 # --- the global explanation ---------------------------------------------------------------------
-@st.cache_data(max_entries=4, show_spinner="Explaining what drives churn (first time only)…")
+# Resources, not data: `st.cache_data` would unpickle a copy of the explanation (10,000 × 19
+# numbers and values) on every rerun. Callers treat the results as read-only.
+@st.cache_resource(max_entries=4, show_spinner="Explaining what drives churn (first time only)…")
 def _global(version: str, data_key: str, sample_size: int | None, seed: int, _model,
             _df: pd.DataFrame) -> E.Explanation:
     return E.cached_global_explanation(_model, _df, _store(), sample_size, seed)
@@ -52,20 +68,28 @@ def global_explanation(model, df: pd.DataFrame, sample_size: int | None = E.DEFA
     return _global(E.model_version(model), fingerprint(df), sample_size, seed, model, df)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def why_tables(version: str, data_key: str, sample_size: int | None, seed: int,
                _expl: E.Explanation) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(importance, beeswarm points) of a global explanation (cached with it)."""
-    return E.global_importance(_expl), E.beeswarm_data(_expl, max_points=2000, seed=seed)
+    """(importance, beeswarm points of at most `BEESWARM_CUSTOMERS` customers) of a global
+    explanation (cached with it)."""
+    return (E.global_importance(_expl),
+            E.beeswarm_data(_expl, max_points=BEESWARM_CUSTOMERS, seed=seed))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def dependence(version: str, data_key: str, sample_size: int | None, seed: int, feature: str,
                color_by: str, _expl: E.Explanation) -> pd.DataFrame:
+    """`explain.dependence_data` of at most `DEPENDENCE_POINTS` customers of the explanation (a
+    seeded random sample, the same for every feature)."""
+    n = len(_expl)
+    if n > DEPENDENCE_POINTS:
+        rng = np.random.default_rng(seed)
+        _expl = _expl.take(np.sort(rng.choice(n, size=DEPENDENCE_POINTS, replace=False)))
     return E.dependence_data(_expl, feature, color_by)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def segments(version: str, data_key: str, sample_size: int | None, seed: int, feature: str,
              _df: pd.DataFrame, _expl: E.Explanation) -> pd.DataFrame | None:
     """Observed churn and mean predicted probability per segment of the explained customers,
@@ -76,7 +100,7 @@ def segments(version: str, data_key: str, sample_size: int | None, seed: int, fe
 
 
 # --- the what-if page ---------------------------------------------------------------------------
-@st.cache_data(max_entries=4, show_spinner="Scoring the customers…")
+@st.cache_resource(max_entries=4, show_spinner="Scoring the customers…")
 def _probabilities(version: str, data_key: str, _model, _df: pd.DataFrame) -> np.ndarray:
     return np.asarray(_model.predict_proba(_df), dtype=float)
 
