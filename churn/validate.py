@@ -441,9 +441,9 @@ def _read(source) -> _Raw:
         return _Raw(*fast, [], name, width)
     notes: list[Problem] = []
     try:
-        table = _parse_csv(opener, sep, "utf-8")
+        table = _parse_csv(opener, sep, "utf-8", width)
     except UnicodeDecodeError:
-        table = _parse_csv(opener, sep, "latin-1")
+        table = _parse_csv(opener, sep, "latin-1", width)
         notes.append(Problem(None, None, MSG_LATIN1))
     return _Raw(*_code_table(table), notes, name, width)
 
@@ -514,9 +514,10 @@ def _parse_csv_arrow(opener, sep: str, width: int | None):
     return codes, uniques, table.num_rows
 
 
-def _parse_csv(opener, sep: str, encoding: str) -> pd.DataFrame:
-    """All records as text with pandas' C parser; rows longer than the header widen the table."""
-    names = None
+def _parse_csv(opener, sep: str, encoding: str, width: int | None = None) -> pd.DataFrame:
+    """All records as text with pandas' C parser; rows longer than the header widen the table.
+    ``width``: the header's field count, so a blank first line does not set the table's width."""
+    names = list(range(width)) if width else None
     for _ in range(20):
         try:
             table = pd.read_csv(opener(), sep=sep, header=None, names=names, index_col=False,

@@ -624,3 +624,13 @@ def test_quoted_line_break_in_a_value_is_one_row():
     assert msgs(r.warnings) == ['Ignored 1 column that is not part of the customer schema: '
                                 '"note".']
     pd.testing.assert_frame_equal(r.frame, expected_frame())
+
+
+def test_a_blank_line_before_the_header_is_skipped_and_rows_keep_their_file_numbers():
+    from churn import schema, synth
+
+    df = schema.to_file_frame(synth.generate_customers(20, 1))
+    report = validate(("\n" + df.to_csv(index=False)).encode())
+    assert report.fatal is None and report.errors == []
+    assert (report.rows, report.valid_rows) == (20, 20)
+    assert list(report.frame["row"][:3]) == [3, 4, 5]  # blank line = row 1, header = row 2
