@@ -1,34 +1,45 @@
 """Benchmarks of the Streamlit app's speed (see bench/_common.py for the contract).
 
+Every server is ``python -m streamlit run app.py --server.headless true --server.address
+127.0.0.1 --server.port <free port> --browser.gatherUsageStats false --server.fileWatcherType
+none`` and the browser is Debian's Chromium driven by Playwright. Times start just before the
+server process is launched. "Rendered" means: ``[data-testid="stApp"]
+[data-test-script-state="notRunning"]``, no ``stSkeleton`` left, the page's title, and the
+expected number of ``stMetric`` cards (the Overview: 4 data cards + 4 model cards); for page
+visits also every Plotly chart drawn. When Chromium or Playwright is missing, the start cases
+fall back to AppTest in a new Python process (the note says so).
+
 Cases
-- ``cold_start``: a fresh, empty data folder (``CHURN_DATA_DIR``); a new server process
-  (``python -m streamlit run app.py --server.headless true ...``) and a real browser (Debian's
-  Chromium driven by Playwright). The app does not train by itself: a first visitor sees the
-  Overview with the data's figures, presses "Train the churn models now" on the Model report
-  page, and comes back to the Overview. The figure is the time from starting the server to the
-  Overview rendered with all eight KPI cards (data and model), i.e. sample generation, training
-  every model family, fitting the survival model and the recommender, and scoring the sample
-  (target 90 s). Also reported: server healthy, first Overview (no model yet), training.
-- ``warm_start``: the same data folder (models cached on disk), a new server process: time from
-  starting the server to the rendered Overview with its eight KPI cards (target 5 s).
+- ``cold_start``: an empty data folder (``CHURN_DATA_DIR``). The first visitor's Overview
+  generates the sample, trains the churn models (progress bar), fits the survival model and the
+  recommender, scores the sample and shows all eight cards: time from launching the server to
+  that (target 90 s). Also: server healthy, and the four data cards (shown before training).
+- ``warm_start``: the same folder (models, and the scores, on disk), new server processes on one
+  port. ``warm_start`` (target 5 s): launch to rendered Overview in a browser that opened the app
+  before, so Streamlit's static files come from its HTTP cache (a returning user after a
+  restart). ``warm_start_new_browser``: the same with an empty browser cache (downloading and
+  compiling Streamlit's frontend comes on top; no target). ``empty_app_start``: the floor, a
+  Streamlit app with nothing but a title, eight cards and two small charts, measured the same
+  way. ``warm_start_reload``: reloading the page once the server is warm.
 - ``pages_100k``: a data folder with a trained model and 100,000 generated customers
   (``synth.generate_customers(100_000, 7)``) saved to the store as an upload batch and chosen in
-  the sidebar's data-set picker; every page through ``streamlit.testing.v1.AppTest`` (in this
-  process, so what is timed is the server side: running the page script and building every
-  element, including the Arrow tables and Plotly JSON sent to the browser). Per page: the first
-  render (caches cold for that page: information only) and the warm render (median of
-  ``WARM_RUNS`` reruns; target 3 s). ``--quick`` uses 20,000 customers.
+  the sidebar's data-set picker (``sidebar.dataset``), every page through
+  ``streamlit.testing.v1.AppTest`` in this process (the server side: running the page script and
+  building every element, including the Arrow tables and Plotly JSON sent to the browser). The
+  disk cache (``ui.disk_cache``) is emptied first. Per page: the first render (information:
+  the Overview's includes scoring the 100,000 customers) and the warm render (median of
+  ``WARM_RUNS`` reruns; target 3 s).
+- ``pages_100k_browser``: the same folder end to end in Chromium: the saved batch chosen in the
+  sidebar, then every page opened from the sidebar menu (first visit, then two more visits with
+  warm caches, median; target 3 s). Time from the click to the page idle with its charts drawn.
+``--quick`` uses 20,000 customers for the page cases; the runner's quick mode leaves cold_start
+out (`QUICK_SKIP`).
 
 The what-if page's rerun time (``whatif_page_rerun``) is measured by bench/bench_explain.py.
 
-"Rendered" in the browser means: ``[data-testid="stApp"][data-test-script-state="notRunning"]``,
-no ``stSkeleton`` left, and the expected number of ``stMetric`` cards on the page. When Chromium
-or Playwright is missing, the start cases fall back to AppTest timing in a new Python process
-(the note of each figure says which was used).
-
-Run: ``python bench/bench_app.py CASE [--quick]``. Folders: bench/results/app/ (``cold/`` is
-rebuilt by every cold_start run; ``warm_start`` prepares it when missing; ``pages/`` holds the
-100k batch).
+Run: ``python bench/bench_app.py CASE [--quick]``. Folders under bench/results/app/: ``cold/``
+(rebuilt by every cold_start run; warm_start prepares it when missing), ``pages_<rows>/`` (the
+saved batch; its model is copied from ``cold/`` when that one is ready), server logs.
 """
 from __future__ import annotations
 
@@ -83,18 +94,21 @@ class Server:
     `started` is the perf_counter time just before the process was launched; `close()`
     terminates the process by its own handle and waits for it."""
 
-    def __init__(self, data_dir: Path, log: Path):
-        self.port = _free_port()
+    def __init__(self, data_dir: Path | None, log: Path, *, port: int | None = None,
+                 app_dir: Path = ROOT):
+        self.port = port or _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        env = {**os.environ, "CHURN_DATA_DIR": str(data_dir)}
+        env = dict(os.environ)
+        if data_dir is not None:
+            env["CHURN_DATA_DIR"] = str(data_dir)
         self._out = open(log, "w")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT)
+            cwd=app_dir, env=env, stdout=self._out, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, timeout: float = 60.0) -> float:
         """Seconds from launch until /_stcore/health answers ok."""
@@ -223,6 +237,50 @@ def case_cold_start(quick: bool) -> list[dict]:
                    note=f"{how}: the Overview's 4 data cards (before training)")]
 
 
+#: A Streamlit app with nothing behind it: a title, eight metric cards and two small Plotly
+#: charts, like the Overview. Its start is the floor no change to this app can go below.
+EMPTY_APP = """import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+st.set_page_config(layout="wide")
+st.title("Overview")
+cols = st.columns(4)
+for i in range(8):
+    cols[i % 4].metric(f"Card {i}", i, border=True)
+st.plotly_chart(go.Figure(go.Scatter(x=np.arange(100), y=np.sin(np.arange(100) / 9))))
+st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[1, 2, 3])))
+"""
+
+
+def _start_twice(browser, data_dir, log_name: str, app_dir: Path = ROOT) -> tuple:
+    """Start a server, open "/" in a new browser context and wait for the Overview's eight
+    cards; stop it and start a new server on the same port, then open "/" again in the same
+    context (its HTTP cache now holds Streamlit's static files). Returns (seconds from launch
+    to rendered with an empty browser cache, the same with the cache, seconds until healthy on
+    the second start, seconds for a reload on the warm second server)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    port = _free_port()
+    try:
+        times = []
+        for run in range(2):
+            with Server(data_dir, _app_dir() / f"{log_name}{run}.log", port=port,
+                        app_dir=app_dir) as srv:
+                healthy = srv.wait_healthy()
+                page.goto(srv.base + "/")
+                wait_rendered(page, KPI_WITH_MODEL, 300, "Overview")
+                times.append(time.perf_counter() - srv.started)
+                if run == 1:
+                    t0 = time.perf_counter()
+                    page.reload()
+                    wait_rendered(page, KPI_WITH_MODEL, 120, "Overview")
+                    reload = time.perf_counter() - t0
+    finally:
+        context.close()
+    return times[0], times[1], healthy, reload
+
+
 def case_warm_start(quick: bool) -> list[dict]:
     data_dir = _app_dir() / "cold"
     prepare_dir(data_dir)
@@ -230,27 +288,30 @@ def case_warm_start(quick: bool) -> list[dict]:
         return _apptest_start(data_dir, cold=False)
     from playwright.sync_api import sync_playwright
 
+    empty = _app_dir() / "empty_app"
+    empty.mkdir(exist_ok=True)
+    (empty / "app.py").write_text(EMPTY_APP)
     with sync_playwright() as pw:
-        browser = _launch(pw)  # started before the server: not part of the app's start
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        browser = _launch(pw)  # started before the servers: not part of the app's start
         try:
-            with Server(data_dir, _app_dir() / "warm_server.log") as srv:
-                healthy = srv.wait_healthy()
-                page.goto(srv.base + "/")
-                wait_rendered(page, KPI_WITH_MODEL, 120, "Overview")
-                total = time.perf_counter() - srv.started
-                t0 = time.perf_counter()  # a second visitor: every cache is warm
-                page.goto(srv.base + "/")
-                wait_rendered(page, KPI_WITH_MODEL, 120, "Overview")
-                second = time.perf_counter() - t0
+            new, returning, healthy, reload = _start_twice(browser, data_dir, "warm_server")
+            e_new, e_returning, _, _ = _start_twice(browser, None, "empty_server", empty)
         finally:
             browser.close()
     how = "server process + Chromium/Playwright"
-    return [result("warm_start", total, "s", TARGET_WARM_S,
-                   note=f"{how}: models cached on disk, new server -> Overview with 8 KPI cards"),
+    return [result("warm_start", returning, "s", TARGET_WARM_S,
+                   note=f"{how}: models (and scores) cached on disk, new server process -> "
+                        "Overview with 8 KPI cards, in a browser that opened the app before "
+                        "(Streamlit's static files in its HTTP cache)"),
+            result("warm_start_new_browser", new, "s", None,
+                   note=f"{how}: the same with an empty browser cache (downloads and compiles "
+                        f"Streamlit's frontend; an empty app takes {e_new:.1f} s so)"),
             result("warm_start_healthy", healthy, "s", None, note=how),
-            result("warm_start_reload", second, "s", None,
-                   note=f"{how}: a page reload once the server is warm")]
+            result("warm_start_reload", reload, "s", None,
+                   note=f"{how}: a page reload once the server is warm"),
+            result("empty_app_start", e_returning, "s", None,
+                   note=f"{how}: the floor, an app with only 8 cards and 2 charts, returning "
+                        f"browser (empty browser cache: {e_new:.2f} s)")]
 
 
 _APPTEST_START = r"""
@@ -324,6 +385,9 @@ def case_pages_100k(quick: bool) -> list[dict]:
     rows = QUICK_BATCH_ROWS if quick else BATCH_ROWS
     data_dir = prepare_pages_dir(rows)
     os.environ["CHURN_DATA_DIR"] = str(data_dir)
+    from ui import disk_cache
+
+    disk_cache.clear()  # "first" means computed from scratch, not read from an earlier run
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
     _run_timed(at)  # the Overview on the sample: imports and the engine
     key = f"saved:{BATCH_NAME}"
@@ -378,6 +442,10 @@ def case_pages_100k_browser(quick: bool) -> list[dict]:
 
     rows = QUICK_BATCH_ROWS if quick else BATCH_ROWS
     data_dir = prepare_pages_dir(rows)
+    on_disk = any((data_dir / "cache").glob("scored-*.pkl"))
+    first_note = ("first visit in a new server process, "
+                  + ("scorings on disk from an earlier run" if on_disk else
+                     "nothing cached on disk yet"))
     out = []
     with sync_playwright() as pw:
         browser = _launch(pw)
@@ -417,7 +485,7 @@ def case_pages_100k_browser(quick: bool) -> list[dict]:
         name = spec.url_path.replace("-", "_")
         w = warms[spec.title]
         out.append(result(f"browser_{name}_first", firsts[spec.title], "s", None,
-                          note=f"{rows:,} saved customers, Chromium, first visit"))
+                          note=f"{rows:,} saved customers, Chromium, {first_note}"))
         out.append(result(f"browser_{name}_warm", statistics.median(w), "s", TARGET_PAGE_S,
                           note=f"{rows:,} saved customers, Chromium, median of {len(w)} later "
                                f"visits: {', '.join(f'{x:.2f}' for x in w)} s"))

@@ -38,39 +38,10 @@ cols[2].metric("Monthly revenue", fmt.money_short(summary.monthly_revenue), bord
 cols[3].metric("Average tenure", fmt.months(summary.mean_tenure, 1), border=True,
                help="How long these customers have been with the company, on average.")
 
-# --- what the models expect ---------------------------------------------------------------------
-model = empty.needs_model("Churn risk and the value at stake")
-scored = version = kpi = None
-if model is not None:
-    scored = context.scored(frame, fingerprint=fingerprint)
-    version = model.version  # the engine's version, without loading the engine
-    kpi = oc.kpis(fingerprint, version, context.settings_key(), frame, scored.table)
-    horizon = settings.horizon_months
-    cols = st.columns(4)
-    cols[0].metric(
-        "Predicted churners", fmt.count(kpi["predicted_churners"]), border=True,
-        help=("How many of these customers the model expects to leave: every customer's churn "
-              "probability added up (a customer at 30% counts as 0.3). That is "
-              f"{fmt.pct(kpi['predicted_churners'] / kpi['customers'])} of them."))
-    cols[1].metric(
-        "Customer lifetime value", fmt.money_short(kpi["total_clv"]), border=True,
-        help=(f"What these customers are expected to bring in over the next {horizon} months: "
-              f"{fmt.pct(settings.margin, 0)} of each monthly bill (the margin) for as long as "
-              f"each is expected to stay, with future months discounted at "
-              f"{fmt.pct(settings.annual_discount_rate, 0)} a year. Exactly "
-              f"{fmt.money(kpi['total_clv'])}."))
-    share = kpi["total_revenue_at_risk"] / kpi["total_clv"] if kpi["total_clv"] else None
-    cols[2].metric(
-        "Revenue at risk", fmt.money_short(kpi["total_revenue_at_risk"]), border=True,
-        help=("Lifetime value expected to be lost if nothing is done: each customer's churn "
-              f"probability × their lifetime value, added up ({fmt.pct(share)} of the lifetime "
-              f"value). Exactly {fmt.money(kpi['total_revenue_at_risk'])}."))
-    cols[3].metric(
-        "Revenue at risk, 12 months", fmt.money_short(kpi["total_revenue_at_risk_12m"]),
-        border=True,
-        help=("The simpler figure finance teams often quote: each customer's churn probability "
-              "× 12 monthly bills (revenue, not margin; not discounted), added up. Exactly "
-              f"{fmt.money(kpi['total_revenue_at_risk_12m'])}."))
+# The model's cards sit above the segment charts but are filled last: the retention curves need
+# only the data, so they are drawn first and the browser lays them out while the server loads the
+# model and scores the customers.
+model_box = st.container()
 
 # --- by segment ---------------------------------------------------------------------------------
 st.subheader("By segment")
@@ -94,6 +65,41 @@ with left:
     st.plotly_chart(oc.km_figure(curves, label), key="overview_km", width="stretch")
     st.caption("Kaplan–Meier estimate: the share of customers still with the company after each "
                "month of tenure, per segment. Shaded: 95% confidence band.")
+
+# --- what the models expect ---------------------------------------------------------------------
+with model_box:
+    model = empty.needs_model("Churn risk and the value at stake")
+    scored = version = kpi = None
+    if model is not None:
+        scored = context.scored(frame, fingerprint=fingerprint)
+        version = model.version  # the engine's version, without loading the engine
+        kpi = oc.kpis(fingerprint, version, context.settings_key(), frame, scored.table)
+        horizon = settings.horizon_months
+        cols = st.columns(4)
+        cols[0].metric(
+            "Predicted churners", fmt.count(kpi["predicted_churners"]), border=True,
+            help=("How many of these customers the model expects to leave: every customer's "
+                  "churn probability added up (a customer at 30% counts as 0.3). That is "
+                  f"{fmt.pct(kpi['predicted_churners'] / kpi['customers'])} of them."))
+        cols[1].metric(
+            "Customer lifetime value", fmt.money_short(kpi["total_clv"]), border=True,
+            help=(f"What these customers are expected to bring in over the next {horizon} months: "
+                  f"{fmt.pct(settings.margin, 0)} of each monthly bill (the margin) for as long as "
+                  f"each is expected to stay, with future months discounted at "
+                  f"{fmt.pct(settings.annual_discount_rate, 0)} a year. Exactly "
+                  f"{fmt.money(kpi['total_clv'])}."))
+        share = kpi["total_revenue_at_risk"] / kpi["total_clv"] if kpi["total_clv"] else None
+        cols[2].metric(
+            "Revenue at risk", fmt.money_short(kpi["total_revenue_at_risk"]), border=True,
+            help=("Lifetime value expected to be lost if nothing is done: each customer's churn "
+                  f"probability × their lifetime value, added up ({fmt.pct(share)} of the lifetime "
+                  f"value). Exactly {fmt.money(kpi['total_revenue_at_risk'])}."))
+        cols[3].metric(
+            "Revenue at risk, 12 months", fmt.money_short(kpi["total_revenue_at_risk_12m"]),
+            border=True,
+            help=("The simpler figure finance teams often quote: each customer's churn probability "
+                  "× 12 monthly bills (revenue, not margin; not discounted), added up. Exactly "
+                  f"{fmt.money(kpi['total_revenue_at_risk_12m'])}."))
 
 with right:
     st.markdown("**Where the revenue at risk is**")
