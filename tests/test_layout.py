@@ -40,7 +40,7 @@ def test_core_never_imports_streamlit():
 
 
 def test_pages_are_thin():
-    files = sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
+    files = sorted((ROOT / "app_pages").glob("*.py")) + [ROOT / "app.py"]
     for p in files:
         heavy = imported_roots(p) & MODELLING
         assert not heavy, f"{p.name} imports {sorted(heavy)}: modelling belongs in churn/"
@@ -51,7 +51,7 @@ def test_pages_are_thin():
 
 def test_every_page_file_is_registered_once():
     registered = [p.file for p in PAGES]
-    on_disk = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+    on_disk = sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))
     assert sorted(registered) == on_disk
     assert len({p.url_path for p in PAGES}) == len(PAGES)
     assert sum(p.default for p in PAGES) == 1
@@ -70,3 +70,10 @@ def test_ci_entry_point_is_executable_and_runs_make_test():
     text = ci.read_text()
     assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
     assert "make test" in text
+
+
+def test_no_pages_folder_beside_the_entry_point():
+    # Streamlit treats a `pages/` folder next to app.py as a legacy multipage app: on the first
+    # request after a start it resolves deep links against that folder before st.navigation has
+    # run, showing "Page not found" or running a page without the app around it.
+    assert not (ROOT / "pages").exists(), "keep page scripts in app_pages/, not pages/"

@@ -3,5 +3,5 @@
 Layer rules (see docs/design.md): `churn/` computes everything and never imports streamlit;
 `ui/` owns caching (`ui.context`), session state (`ui.state`), number formatting (`ui.format`),
 the sidebar (`ui.sidebar`), the page-level error guard (`ui.errors`) and reusable widgets
-(`ui.widgets.<name>.show(key, ...) -> value`); `pages/*.py` stay thin.
+(`ui.widgets.<name>.show(key, ...) -> value`); `app_pages/*.py` stay thin.
 """

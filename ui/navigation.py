@@ -18,18 +18,18 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/1_Overview.py", "Overview", "overview", ":material/dashboard:", default=True),
-    PageSpec("pages/2_Why_customers_churn.py", "Why customers churn", "why-customers-churn",
+    PageSpec("app_pages/1_Overview.py", "Overview", "overview", ":material/dashboard:", default=True),
+    PageSpec("app_pages/2_Why_customers_churn.py", "Why customers churn", "why-customers-churn",
              ":material/insights:"),
-    PageSpec("pages/3_Customer_what_if.py", "Customer what-if", "customer-what-if",
+    PageSpec("app_pages/3_Customer_what_if.py", "Customer what-if", "customer-what-if",
              ":material/tune:"),
-    PageSpec("pages/4_Retention_campaign.py", "Retention campaign", "retention-campaign",
+    PageSpec("app_pages/4_Retention_campaign.py", "Retention campaign", "retention-campaign",
              ":material/campaign:"),
-    PageSpec("pages/5_Upload_and_score.py", "Upload & score", "upload-and-score",
+    PageSpec("app_pages/5_Upload_and_score.py", "Upload & score", "upload-and-score",
              ":material/upload_file:"),
-    PageSpec("pages/6_Model_report.py", "Model report", "model-report", ":material/analytics:"),
+    PageSpec("app_pages/6_Model_report.py", "Model report", "model-report", ":material/analytics:"),
 )
 
 BY_FILE: dict[str, PageSpec] = {p.file: p for p in PAGES}
-MODEL_REPORT = "pages/6_Model_report.py"
-UPLOAD = "pages/5_Upload_and_score.py"
+MODEL_REPORT = "app_pages/6_Model_report.py"
+UPLOAD = "app_pages/5_Upload_and_score.py"

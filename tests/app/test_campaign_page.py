@@ -21,7 +21,7 @@ from churn.scoring import Engine  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "pages/4_Retention_campaign.py"
+PAGE = "app_pages/4_Retention_campaign.py"
 
 
 @pytest.fixture(scope="module")

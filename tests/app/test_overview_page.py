@@ -153,14 +153,13 @@ def test_empty_batch_shows_an_empty_state(data_dir):
     assert not at.get("plotly_chart")
 
 
-def test_without_a_model_the_curves_still_show(data_dir, tmp_path, monkeypatch):
+def test_a_first_start_trains_then_shows_the_model_figures(data_dir, tmp_path, monkeypatch):
     shutil.copytree(config.paths(data_dir).sample_dir, config.paths(tmp_path).sample_dir)
     monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path))
-    at = _app()
-    assert "Predicted churners" not in _metrics(at)
-    assert any("need a trained churn model" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 1  # retention curves only
-    assert not (tmp_path / "models").exists()  # the Overview never trains on its own
+    at = _app()  # the conftest's small first-start training keeps this to seconds
+    assert (tmp_path / "models").exists()
+    assert "Predicted churners" in _metrics(at)
+    assert len(at.get("plotly_chart")) == 2  # retention curves and revenue at risk
 
 
 # --- figure builders ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from ui import upload as U  # noqa: E402
 from ui.sidebar import DATASET_KEY  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "pages/5_Upload_and_score.py"
+PAGE = "app_pages/5_Upload_and_score.py"
 
 
 def _copy_of_trained(target: Path) -> Path:
@@ -237,7 +237,7 @@ def test_use_and_save_and_what_other_sessions_see(data_dir):
     box = a.sidebar.selectbox(key=DATASET_KEY)
     assert box.value == "saved:May saved"
     assert box.format_func("saved:May saved") == "May saved (saved, 17 customers)"
-    a.switch_page("pages/1_Overview.py").run()
+    a.switch_page("app_pages/1_Overview.py").run()
     _ok(a)
     assert {m.label: m.value for m in a.metric}["Customers"] == "17"
 

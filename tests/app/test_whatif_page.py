@@ -19,7 +19,7 @@ from churn import explain as E  # noqa: E402
 from churn import schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "pages/3_Customer_what_if.py"
+PAGE = "app_pages/3_Customer_what_if.py"
 
 
 @pytest.fixture(scope="module")

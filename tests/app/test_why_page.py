@@ -14,7 +14,7 @@ from _explain_fakes import trained_data_dir  # noqa: E402
 from churn import explain as E  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "pages/2_Why_customers_churn.py"
+PAGE = "app_pages/2_Why_customers_churn.py"
 
 
 @pytest.fixture(scope="module")
