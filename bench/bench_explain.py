@@ -109,8 +109,8 @@ def case_whatif_page_rerun(quick: bool) -> list[dict]:
     scratch_dir("explain")
     _active_model()  # make sure the model exists before the page starts
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.switch_page("app_pages/3_Customer_what_if.py")
     at.run()
+    at.switch_page("app_pages/3_Customer_what_if.py").run()
     if at.exception:
         raise RuntimeError(f"what-if page failed: {at.exception}")
     slider = at.slider(key="whatif_tenure")
