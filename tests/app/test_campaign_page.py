@@ -5,7 +5,6 @@ checks what the page shows against the core functions it calls with the same inp
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _explain_fakes import trained_data_dir  # noqa: E402
 
 from churn import campaign as C  # noqa: E402
 from churn.config import BusinessSettings, paths  # noqa: E402
@@ -22,15 +20,6 @@ from churn.validate import load_customers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/4_Retention_campaign.py"
-
-
-@pytest.fixture(scope="module")
-def data_dir():
-    before = os.environ.get("CHURN_DATA_DIR")
-    folder = trained_data_dir()
-    os.environ["CHURN_DATA_DIR"] = str(folder)
-    yield folder
-    os.environ["CHURN_DATA_DIR"] = before
 
 
 @pytest.fixture(scope="module")

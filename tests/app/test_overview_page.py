@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -16,7 +15,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _explain_fakes import trained_data_dir  # noqa: E402
 
 from churn import config, ltv, models, schema  # noqa: E402
 from churn.config import BusinessSettings  # noqa: E402
@@ -25,16 +23,6 @@ from ui import overview_charts as oc  # noqa: E402
 from ui import state  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def data_dir():
-    """The shared trained data folder (sample + a logistic regression); only read here."""
-    before = os.environ.get("CHURN_DATA_DIR")
-    folder = trained_data_dir()
-    os.environ["CHURN_DATA_DIR"] = str(folder)
-    yield folder
-    os.environ["CHURN_DATA_DIR"] = before
 
 
 @pytest.fixture(scope="module")

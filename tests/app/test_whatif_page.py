@@ -5,7 +5,6 @@ so the shared session folder keeps having no model for the other page tests.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -13,22 +12,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _explain_fakes import trained_data_dir  # noqa: E402
 
 from churn import explain as E  # noqa: E402
 from churn import schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/3_Customer_what_if.py"
-
-
-@pytest.fixture(scope="module")
-def data_dir():
-    before = os.environ.get("CHURN_DATA_DIR")
-    folder = trained_data_dir()
-    os.environ["CHURN_DATA_DIR"] = str(folder)
-    yield folder
-    os.environ["CHURN_DATA_DIR"] = before
 
 
 @pytest.fixture
