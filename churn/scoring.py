@@ -145,12 +145,14 @@ class Engine:
             return False
 
     @classmethod
-    def prepare(cls, paths: Paths | None = None, progress: Progress | None = None) -> None:
+    def prepare(cls, paths: Paths | None = None, progress: Progress | None = None):
         """Make sure every cache `load` reads exists: sample, active model, fitted parts.
 
         Idempotent and cheap when everything is there; the first run trains the churn models
         (about a minute) and fits the survival model and the recommender (seconds).
         progress: optional callback ``progress(fraction 0..1, message)``.
+        Returns what it read or fitted, for `load`: (customers, catalogue, (survival,
+        recommender)).
         """
         from churn import ltv, models, recommend, synth
 
@@ -162,33 +164,29 @@ class Engine:
         say(0.10, "Loading the churn model (training it the first time takes about a minute)")
         models.active_or_train(customers, TRAIN_CONFIG, models_dir=p.models_dir,
                                progress=lambda f, m: say(0.10 + 0.70 * float(f), m))
-        if not parts_file.exists() or _load_parts(parts_file) is None:
+        parts = _load_parts(parts_file) if parts_file.exists() else None
+        if parts is None:
             say(0.80, "Fitting the lifetime-value model")
             survival = ltv.SurvivalModel().fit(customers)
             say(0.90, "Fitting the offer recommender")
             recommender = recommend.OfferRecommender().fit(history, customers,
                                                            offer_ids=catalogue.ids)
-            _atomic_dump((survival, recommender), parts_file)
+            parts = (survival, recommender)
+            _atomic_dump(parts, parts_file)
         say(1.0, "Ready")
+        return customers, catalogue, parts
 
     @classmethod
     def load(cls, paths: Paths | None = None, progress: Progress | None = None) -> "Engine":
-        """The engine of a data folder: `prepare` (a no-op when cached), then read the caches.
+        """The engine of a data folder: `prepare` (a no-op when cached), then the active model.
 
         paths: where the data lives (default ``config.paths()``). progress: see `prepare`.
         """
         from churn import models
 
         p = paths or default_paths()
-        cls.prepare(p, progress)
-        customers, _history, catalogue, parts_file = cls._inputs(p)
-        model = models.load_active(p.models_dir)
-        parts = _load_parts(parts_file)
-        if parts is None:
-            raise RuntimeError(f"the fitted survival model and recommender in {parts_file} "
-                               "could not be read; delete the file and start again")
-        survival, recommender = parts
-        return cls(model, survival, recommender, catalogue, customers)
+        customers, catalogue, (survival, recommender) = cls.prepare(p, progress)
+        return cls(models.load_active(p.models_dir), survival, recommender, catalogue, customers)
 
     # --- scoring --------------------------------------------------------------------------------
     def explain(self, df: pd.DataFrame) -> explain_mod.Explanation:
