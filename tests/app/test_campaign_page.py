@@ -12,13 +12,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pagetest import ok as _ok, open_page  # noqa: E402
 
 from churn import campaign as C  # noqa: E402
 from churn.config import BusinessSettings, paths  # noqa: E402
 from churn.scoring import Engine  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/4_Retention_campaign.py"
 
 
@@ -32,16 +33,7 @@ def core(data_dir):
 
 @pytest.fixture
 def at(data_dir) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    app.run()
-    app.switch_page(PAGE).run()
-    _ok(app)
-    return app
-
-
-def _ok(app: AppTest) -> None:
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    return open_page(PAGE, timeout=240)
 
 
 def _metric(app: AppTest, label: str) -> str:

@@ -12,26 +12,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pagetest import ok as _ok, open_page  # noqa: E402
 
 from churn import explain as E  # noqa: E402
 from churn import schema  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/3_Customer_what_if.py"
 
 
 @pytest.fixture
 def at(data_dir) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    app.run()
-    app.switch_page(PAGE).run()
-    _ok(app)
-    return app
-
-
-def _ok(app: AppTest) -> None:
-    assert not app.exception, [e.value for e in app.exception]
-    assert not app.error, [e.value for e in app.error]
+    return open_page(PAGE)
 
 
 def _metric(app: AppTest, label: str):
