@@ -20,6 +20,7 @@ dollars, months for tenure and expected months.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 from churn import explain as explain_mod
 from churn import schema
 from churn.config import BusinessSettings
-from churn.validate import Problem, validate_chunk
+from churn.validate import MSG_ID_DUPLICATE, Problem, validate_chunk
 
 #: File row of the first record in the validator's numbering (header = row 1).
 _FIRST_ROW = 2
@@ -85,9 +86,25 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=columns, dtype=object)
 
 
-def _positioned(problems: list[Problem]) -> list[Problem]:
-    return [Problem(None if p.row is None else p.row - _FIRST_ROW, p.column, p.message)
-            for p in problems]
+#: A record with no value for any Telco column (the file validator would skip it as a blank line).
+MSG_EMPTY_RECORD = ("the customer has no values; send the Telco columns ({examples}, ...) "
+                    "keyed by name.")
+_DUPLICATE = re.compile(re.escape(MSG_ID_DUPLICATE).replace(r"\{value\}", "(?P<value>.*)")
+                        .replace(r"\{first\}", r"(?P<first>\d+)") + "$")
+
+
+def _positioned(problems: list[Problem], positions: np.ndarray) -> list[Problem]:
+    """File row numbers -> positions in the list (also inside the duplicate-ID message)."""
+    out = []
+    for p in problems:
+        message = p.message
+        m = _DUPLICATE.match(message)
+        if m:
+            first = int(positions[int(m["first"]) - _FIRST_ROW])
+            message = MSG_ID_DUPLICATE.format(value=m["value"], first=first)
+        row = None if p.row is None else int(positions[p.row - _FIRST_ROW])
+        out.append(Problem(row, p.column, message))
+    return out
 
 
 def check_records(records: list[dict], *, require_target: bool = False) -> RecordCheck:
@@ -95,19 +112,29 @@ def check_records(records: list[dict], *, require_target: bool = False) -> Recor
 
     records: list of dicts keyed by the Telco column names (values as JSON gives them: strings,
     numbers, null; SeniorCitizen 0/1 or "Yes"/"No"; TotalCharges null when not billed yet).
-    Returns a `RecordCheck`; problems carry the record's position (0-based) as ``row``.
+    Returns a `RecordCheck`; problems carry the record's position (0-based) as ``row``, also in
+    the duplicate-ID message ("already appears in row 0"). A record without any Telco value is
+    an error (`MSG_EMPTY_RECORD`), not a skipped blank line.
     Raises ValueError when ``records`` is not a list of dicts (a caller error).
     """
     text = records_frame(records)
-    if not len(text):
-        return RecordCheck(frame=schema.empty_frame())
+    filled = (text[[c for c in schema.REQUIRED_COLUMNS]] != "").any(axis=1).to_numpy()
+    empty_errors = [Problem(int(i), None, MSG_EMPTY_RECORD.format(
+        examples=", ".join(schema.REQUIRED_COLUMNS[:3]))) for i in np.flatnonzero(~filled)]
+    positions = np.flatnonzero(filled)
+    if not len(positions):
+        return RecordCheck(frame=schema.empty_frame(), errors=empty_errors)
+    if len(positions) < len(text):
+        text = text.iloc[positions].reset_index(drop=True)
     report = validate_chunk(text, require_target=require_target)
     frame = report.frame
-    positions = frame["row"].to_numpy(dtype=np.int64) - _FIRST_ROW
+    rows = frame["row"].to_numpy(dtype=np.int64) - _FIRST_ROW
     frame = frame.drop(columns="row")
-    frame.index = pd.Index(positions, name="position")
-    return RecordCheck(frame=frame, errors=_positioned(report.errors),
-                       warnings=_positioned(report.warnings))
+    frame.index = pd.Index(positions[rows], name="position")
+    errors = sorted(empty_errors + _positioned(report.errors, positions),
+                    key=lambda p: (p.row is not None, -1 if p.row is None else p.row))
+    return RecordCheck(frame=frame, errors=errors,
+                       warnings=_positioned(report.warnings, positions))
 
 
 def _plain(value):
