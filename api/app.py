@@ -352,10 +352,14 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
         job = jobs.new("score", principal.name)
         source = job.folder / "upload.csv"
         size = 0
-        with open(source, "wb") as fh:
-            async for chunk in request.stream():
-                size += len(chunk)
-                fh.write(chunk)
+        try:
+            with open(source, "wb") as fh:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    fh.write(chunk)
+        except BaseException:  # too large, or the client went away: nothing is kept
+            jobs.discard(job)
+            raise
         if size == 0:
             jobs.discard(job)
             raise HTTPException(422, MSG_EMPTY_BODY)

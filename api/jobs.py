@@ -2,8 +2,9 @@
 
 Limits, on purpose simple: jobs live in this process's memory and run one at a time on one
 worker thread (scoring a big file already uses every core through ``churn.batch``; training does
-too). A restart forgets them: their folders under ``<data>/api-jobs/`` are removed at the next
-start. Only the last ``max_jobs`` finished jobs are kept (older ones and their files are
+too). Each API process keeps its files in its own folder ``<data>/api-jobs/<run id>/``, removed
+when it stops; a restart forgets the jobs (folders left by a process that was killed are removed
+by the next start once they are a day old). Only the last ``max_jobs`` finished jobs are kept (older ones and their files are
 deleted). A job is visible to the key that created it and to admin keys.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +21,9 @@ from pathlib import Path
 from typing import Callable
 
 log = logging.getLogger("churn.api")
+
+#: Job folders older than this (left by a killed process) are removed at start-up.
+STALE_SECONDS = 24 * 3600
 
 
 def _now() -> str:
@@ -43,13 +48,21 @@ class Job:
 class Jobs:
     """The job registry and its worker thread."""
 
-    def __init__(self, root: Path, max_jobs: int = 50):
-        self.root = Path(root)
+    def __init__(self, base: Path, max_jobs: int = 50):
+        base = Path(base)
+        if base.is_dir():
+            stale = time.time() - STALE_SECONDS
+            for old in base.iterdir():
+                try:
+                    if old.is_dir() and old.stat().st_mtime < stale:
+                        shutil.rmtree(old, ignore_errors=True)
+                except OSError:
+                    pass
+        self.root = base / uuid.uuid4().hex[:12]
         self.max_jobs = max_jobs
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-api-job")
-        shutil.rmtree(self.root, ignore_errors=True)  # jobs of an earlier run are forgotten
 
     def new(self, kind: str, owner: str) -> Job:
         """A queued job with its own folder."""
@@ -102,4 +115,6 @@ class Jobs:
             shutil.rmtree(job.folder, ignore_errors=True)
 
     def shutdown(self) -> None:
+        """Stop taking jobs and remove this process's job files (a running job is abandoned)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(self.root, ignore_errors=True)
