@@ -210,6 +210,7 @@ class Prediction:
 
 def _driver_records(table: pd.DataFrame, values: pd.DataFrame, k: int) -> list[list[dict]]:
     out = [[] for _ in range(len(table))]
+    columns = {f: values[f].to_numpy(dtype=object) for f in values.columns}
     for j in range(1, k + 1):
         feats = table[f"driver_{j}"].to_numpy()
         pps = table[f"driver_{j}_pp"].to_numpy(dtype=float)
@@ -218,9 +219,10 @@ def _driver_records(table: pd.DataFrame, values: pd.DataFrame, k: int) -> list[l
             f = feats[i]
             if not f or not math.isfinite(pps[i]):
                 continue
-            out[i].append({"feature": str(f), "label": schema.label(str(f)),
-                           "value": _plain(values.iloc[i][f]),
-                           "display_value": explain_mod.display_value(str(f), values.iloc[i][f]),
+            f = str(f)
+            value = columns[f][i]
+            out[i].append({"feature": f, "label": schema.label(f), "value": _plain(value),
+                           "display_value": explain_mod.display_value(f, value),
                            "points": round(float(pps[i]), 4), "text": str(texts[i])})
     return out
 
