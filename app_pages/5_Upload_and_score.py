@@ -211,7 +211,7 @@ st.caption("The file says who left, so a new model can learn from it. The new mo
 models_dir = config.paths().models_dir
 trained = memo.get("train")
 if trained is None or trained["fingerprint"] != up.fingerprint:
-    if admin.unlocked("upload_retrain_admin") and st.button(
+    if admin.unlocked("upload_retrain_admin", "Training a new model") and st.button(
             "Train a new model on these customers", key="upload_retrain",
                  icon=":material/model_training:",
                  help="Cross-validates the same model families as the model in use on these "
@@ -268,7 +268,7 @@ with st.expander("Model families compared for the new model"):
     cmp = models.comparison_table(new_model.metadata).reset_index()
     st.dataframe(cmp.drop(columns=["params"]), hide_index=True, width="stretch",
                  key="upload_families")
-if admin.unlocked("upload_activate_admin") and st.button(
+if admin.unlocked("upload_activate_admin", "Putting the new model in use") and st.button(
         "Put the new model in use", key="upload_activate", type="primary",
              icon=":material/published_with_changes:",
              help="Every page and every user switches to the new model. You can switch back on "

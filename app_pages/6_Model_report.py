@@ -51,7 +51,7 @@ def versions_section() -> None:
     if not usable:
         st.warning("No saved version can be used with this installation; train again.")
         return
-    if not admin.unlocked("report_admin"):
+    if not admin.unlocked("report_admin", "Switching the model version in use"):
         return
     by_id = {v["version"]: v for v in usable}
     ids = list(by_id)

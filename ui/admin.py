@@ -41,10 +41,11 @@ def allowed() -> bool:
     return not configured_password() or bool(st.session_state.get(SESSION_KEY))
 
 
-def unlocked(key: str) -> bool:
+def unlocked(key: str, what: str = "This action") -> bool:
     """True when admin actions may be shown: no password is configured, or it was entered in
-    this session. Otherwise draws a password field (widget key ``<key>_password``) and returns
-    False until the right password is typed."""
+    this session. Otherwise draws a password field (widget key ``<key>_password``) with a line
+    saying that ``what`` needs it, and returns False until the right password is typed (then the
+    page reruns without the field)."""
     if allowed():
         return True
     password = configured_password()
@@ -54,8 +55,9 @@ def unlocked(key: str) -> bool:
         if entered:
             if hmac.compare_digest(entered.encode("utf-8"), password.encode("utf-8")):
                 st.session_state[SESSION_KEY] = True
-                return True
+                st.rerun()
             st.error(MSG_WRONG, icon=":material/lock:")
         else:
-            st.caption(f":material/lock: {MSG_LOCKED}")
+            st.caption(f":material/lock: {what} needs the admin password. Ask your workbench "
+                       "administrator.")
     return False

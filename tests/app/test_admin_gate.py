@@ -49,10 +49,13 @@ def test_locked_until_the_right_password_then_remembered(monkeypatch):
     app.text_input(key="report_admin_password").input(PASSWORD).run()
     ok(app)
     assert "report_activate" in _keys(app, "button")
+    assert "report_admin_password" not in _keys(app, "text_input")
+    assert app.session_state[admin.SESSION_KEY] is True
     app.button(key="report_activate").click().run()
     ok(app)
     assert "report_admin_password" not in _keys(app, "text_input")  # remembered for the session
-    assert app.session_state[admin.SESSION_KEY] is True
+    assert [s.value for s in app.success] == [
+        f"Version {app.selectbox(key='report_version').value[:8]} is now in use on every page."]
 
 
 def test_password_from_the_secrets_file_locks_too():
@@ -63,6 +66,9 @@ def test_password_from_the_secrets_file_locks_too():
     ok(app)
     assert "report_activate" not in _keys(app, "button")
     assert "report_admin_password" in _keys(app, "text_input")
+    assert [c.value for c in app.caption if "admin password" in c.value] == [
+        ":material/lock: Switching the model version in use needs the admin password. Ask your "
+        "workbench administrator."]
 
 
 def test_retrain_on_upload_needs_the_password(monkeypatch, data_dir):
