@@ -2,7 +2,7 @@
 
 No logic of its own: every number comes from the ``churn`` functions the app and the CLI use
 (``churn.predict`` over ``churn.scoring.Engine``, ``churn.batch.score_file``,
-``churn.campaign``, ``churn.models``, ``churn.retrain``). Build with `create_app(settings)`.
+``churn.campaign``, ``churn.models``, ``churn.candidate``). Build with `create_app(settings)`.
 """
 from __future__ import annotations
 
@@ -537,7 +537,7 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
               response_model=S.JobStatus, responses={**errors, 404: {"model": S.ErrorResponse}},
               summary="Train a new model, compare it, activate only if asked (admin)")
     def retrain(body: S.RetrainRequest, principal: Principal = admin):
-        from churn import retrain as R
+        from churn import candidate
 
         engine = holder.get()
         frame = customers_of(body.dataset, engine, need_target=True)
@@ -548,7 +548,8 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
             pass
 
         def work(job) -> dict:
-            out = R.retrain(frame, paths.models_dir, activate=body.activate, store=db)
+            out = candidate.train_candidate(frame, paths.models_dir, activate=body.activate,
+                                            store=db)
             if out.activated:
                 holder.load_now()
             return out.to_dict()

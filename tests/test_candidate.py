@@ -1,4 +1,4 @@
-"""Tests for churn.retrain: retrain with the active model's settings, compare on the same
+"""Tests for churn.candidate: train a candidate with the active model's settings, compare on the same
 customers (checked against churn.metrics directly), activate only when asked."""
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _explain_fakes import trained_data_dir  # noqa: E402
 
-from churn import config, metrics, models, retrain as R, schema  # noqa: E402
+from churn import candidate as R, config, metrics, models, schema  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("retrain") / "models"
+    target = tmp_path_factory.mktemp("candidate") / "models"
     shutil.copytree(config.paths(trained_data_dir()).models_dir, target)
     return target
 
@@ -30,10 +30,10 @@ def frame() -> pd.DataFrame:
 
 
 
-def test_retrain_compares_without_switching_then_switches_when_asked(models_dir, frame):
+def test_candidate_is_compared_without_switching_then_switches_when_asked(models_dir, frame):
     before = models.active_version(models_dir)
     active = models.load_active(models_dir)
-    out = R.retrain(frame, models_dir)
+    out = R.train_candidate(frame, models_dir)
     assert out.previous == before and out.version != before and not out.activated
     assert models.active_version(models_dir) == before
     assert out.selected == "lr"  # the active model's own settings (logistic regression only)
@@ -45,13 +45,13 @@ def test_retrain_compares_without_switching_then_switches_when_asked(models_dir,
     for m in R.COMPARED:
         assert table[m]["in_use"] == pytest.approx(in_use[m])
         assert table[m]["new"] == pytest.approx(new_cv[m])
-    again = R.retrain(frame, models_dir, activate=True)
+    again = R.train_candidate(frame, models_dir, activate=True)
     assert again.cached and again.version == out.version and again.activated
     assert models.active_version(models_dir) == out.version
     assert again.to_dict()["activated"] is True
 
 
-def test_retrain_needs_churn(models_dir, frame):
+def test_candidate_needs_churn(models_dir, frame):
     with pytest.raises(ValueError, match="^These customers have no Churn column, so there is "
                                          "nothing to learn from; retraining needs Churn"):
-        R.retrain(frame.drop(columns=schema.TARGET), models_dir)
+        R.train_candidate(frame.drop(columns=schema.TARGET), models_dir)

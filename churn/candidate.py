@@ -1,9 +1,10 @@
-"""Retrain on new customers and compare with the model in use, before anyone switches.
+"""A candidate model trained on new customers, compared with the model in use on the same
+customers, and put in use only when asked: the API's ``POST /v1/retrain`` job.
 
-Used by the Upload & score page (through ``ui.upload``, which re-exports `retrain_config` and
-`comparison`) and by the API's ``POST /v1/retrain`` job (`retrain`), so both compare the same
-way: the model in use scores the customers as it would in production, the new model is judged by
-its cross-validated (out-of-fold) predictions on the same customers.
+The comparison is the Upload & score page's (``ui.upload.comparison``): the model in use scores
+the customers as it would in production, the candidate is judged by its cross-validated
+(out-of-fold) predictions on them. (The page keeps its own copy for now; the MLflow work moves
+both to one core retraining module.)
 """
 from __future__ import annotations
 
@@ -59,8 +60,8 @@ def comparison(active_model, new_metadata: dict, frame: pd.DataFrame) -> pd.Data
 
 
 @dataclass
-class RetrainOutcome:
-    """What `retrain` did. version: the new model's; previous: the one in use before (None when
+class Candidate:
+    """What `train_candidate` did. version: the new model's; previous: the one in use before (None when
     there was none); cached: loaded from the cache instead of trained; seconds: wall time;
     comparison: `comparison` rows as dicts (empty when there was no model in use); activated:
     whether the new version is now in use."""
@@ -79,8 +80,8 @@ class RetrainOutcome:
                 "comparison": self.comparison, "activated": self.activated}
 
 
-def retrain(frame: pd.DataFrame, models_dir, *, activate: bool = False, store=None,
-            progress=None) -> RetrainOutcome:
+def train_candidate(frame: pd.DataFrame, models_dir, *, activate: bool = False, store=None,
+                    progress=None) -> Candidate:
     """Train a new model on ``frame`` (canonical, with Churn) with the active model's settings,
     compare it with the active model on the same customers, and make it active only when
     ``activate`` is True.
@@ -115,5 +116,5 @@ def retrain(frame: pd.DataFrame, models_dir, *, activate: bool = False, store=No
             except Exception:  # noqa: BLE001 - the record is a log entry, the switch is done
                 pass
         activated = True
-    return RetrainOutcome(result.version, previous, result.selected, result.cached,
+    return Candidate(result.version, previous, result.selected, result.cached,
                           result.seconds, table, activated)
