@@ -24,6 +24,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _own_address() -> str:
+    """This machine's non-loopback address (a UDP socket's local end; nothing is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
 def _env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items()
            if k not in ("CHURN_API_KEY", "CHURN_ADMIN_KEY", "CHURN_API_KEYS_FILE")}
@@ -100,3 +110,34 @@ def test_new_key_prints_a_key_and_its_digest_entry():
     key = lines[1].strip()
     assert len(key) == 43
     assert f'[keys.crm]\nsha256 = "{digest(key)}"\nscopes = ["read", "score"]' in done.stdout
+
+
+def test_insecure_local_serves_loopback_only_without_keys(api_dir):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "churn", "--data-dir", str(api_dir), "api", "--host", "0.0.0.0",
+         "--port", str(port), "--insecure-local"], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=_env())
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/v1/health/live", timeout=2).status_code \
+                        == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the API never answered"
+            time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=10).status_code == 200
+        own = _own_address()  # bound to loopback: the machine's other address is refused
+        if own != "127.0.0.1":
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"http://{own}:{port}/v1/health/live", timeout=5)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "api: --insecure-local serves 127.0.0.1 only (not 0.0.0.0)." in err.decode()
+    assert "api: no API key configured: every request is accepted (local use only)." \
+        in err.decode()
