@@ -165,31 +165,30 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
     """
     if ranked is None or ranked.empty:
         return {}
-    effect = _effect(ranked)
+    effect = _effect(ranked).tolist()
+    n = len(ranked)
+    ids = ranked["customerID"].astype(str).tolist()
+    rank = ranked["rank"].to_numpy(dtype=np.int64).tolist()
+    offer_id = ranked["offer_id"].astype(str).tolist()
+    name = ranked["offer_name"].astype(str).tolist()
+    p_accept = ranked["p_accept"].to_numpy(dtype=float)
+    from_rules = ranked["from_rules"].to_numpy(dtype=bool).tolist()
+    rule_reason = ranked["rule_reason"].fillna("").astype(str).tolist()
+    money = {c: np.round(ranked[c].to_numpy(dtype=float), 2).tolist()
+             for c in ("offer_cost", "expected_saved_value", "expected_net_value",
+                       "ranking_score")}
+    pa = np.round(p_accept, 6).tolist()
     out: dict[str, list[dict]] = {}
-    cols = {c: ranked[c].to_numpy() for c in ("customerID", "rank", "offer_id", "offer_name",
-                                              "offer_cost", "p_accept", "rule_reason",
-                                              "from_rules", "expected_saved_value",
-                                              "expected_net_value", "ranking_score")}
-    for i in range(len(ranked)):
-        p_accept = float(cols["p_accept"][i])
-        from_rules = bool(cols["from_rules"][i])
-        rule_reason = str(cols["rule_reason"][i] or "")
-        reason = rule_reason if from_rules and rule_reason else (
-            f"No rule proposed it; likely to be accepted (P(accept) {p_accept:.0%})")
-        out.setdefault(str(cols["customerID"][i]), []).append({
-            "rank": int(cols["rank"][i]),
-            "offer_id": str(cols["offer_id"][i]),
-            "name": str(cols["offer_name"][i]),
-            "cost": round(float(cols["offer_cost"][i]), 2),
-            "p_accept": round(p_accept, 6),
-            "from_rules": from_rules,
-            "rule_reason": rule_reason,
-            "reason": reason,
-            "effect": str(effect[i]),
-            "expected_saved_value": round(float(cols["expected_saved_value"][i]), 2),
-            "expected_net_value": round(float(cols["expected_net_value"][i]), 2),
-            "ranking_score": round(float(cols["ranking_score"][i]), 2),
+    for i in range(n):
+        reason = rule_reason[i] if from_rules[i] and rule_reason[i] else (
+            f"No rule proposed it; likely to be accepted (P(accept) {p_accept[i]:.0%})")
+        out.setdefault(ids[i], []).append({
+            "rank": rank[i], "offer_id": offer_id[i], "name": name[i],
+            "cost": money["offer_cost"][i], "p_accept": pa[i], "from_rules": from_rules[i],
+            "rule_reason": rule_reason[i], "reason": reason, "effect": effect[i],
+            "expected_saved_value": money["expected_saved_value"][i],
+            "expected_net_value": money["expected_net_value"][i],
+            "ranking_score": money["ranking_score"][i],
         })
     return out
 

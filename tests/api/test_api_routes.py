@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from apitest import ADMIN, READ  # noqa: E402
 
 from api import app as A  # noqa: E402
+from api import schemas as S  # noqa: E402
 from churn import campaign, config, models, schema  # noqa: E402
 from churn.validate import MSG_BINARY, MSG_UNKNOWN_CHOICE  # noqa: E402
 
@@ -61,6 +62,7 @@ def test_predict_scores_good_rows_and_lists_bad_ones(client, customers):
     r = client.post("/v1/predict", json={"customers": body}, headers=READ)
     assert r.status_code == 200
     out = r.json()
+    S.PredictResponse.model_validate(out)  # the documented shape (returned without re-checking)
     engine = engine_of(client)
     assert out["model_version"] == engine.version
     assert out["errors"] == [{"row": 1, "column": "Contract", "message": MSG_UNKNOWN_CHOICE.format(
@@ -156,6 +158,7 @@ def test_recommend_gives_both_parts_of_the_ranking(client, customers):
     r = client.post("/v1/recommend", json={"customers": recs(customers, 2), "top": 4},
                     headers=READ)
     assert r.status_code == 200
+    S.RecommendResponse.model_validate(r.json())
     engine = engine_of(client)
     ranked = engine.score_all(engine.customers.iloc[:2], drivers=0, top_offers=4).ranked
     for res in r.json()["results"]:
