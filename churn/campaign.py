@@ -614,8 +614,11 @@ def saved_revenue_curve(scored: pd.DataFrame, ranked: pd.DataFrame, budgets=None
 
 def offers_mix(campaign: Campaign) -> pd.DataFrame:
     """How many customers get each offer and what it costs: DataFrame[offer, customers, cost]
-    (cost in dollars), most customers first, then by name."""
+    (cost in dollars), most customers first, then by name. Treatment rows only: the control
+    group gets no offer."""
     rows = campaign.rows
+    if "group" in rows.columns:
+        rows = rows[rows["group"].astype(str) != CONTROL]
     if rows.empty:
         return pd.DataFrame({"offer": pd.Series(dtype=object), "customers": pd.Series(dtype="int64"),
                              "cost": pd.Series(dtype=float)})
