@@ -129,6 +129,13 @@ class Engine:
 
         customers = load_customers(p.customers_csv)
         history = pd.read_csv(p.offer_history_csv, dtype={schema.ID: str, "offer_id": str})
+        from churn.results import recorded_responses
+
+        # Measured campaign outcomes recorded in the store (Campaign results page, `results
+        # --record`) teach the recommender too: who accepted which offer.
+        recorded = recorded_responses(p.store)
+        if recorded is not None:
+            history = pd.concat([history, recorded], ignore_index=True)
         catalogue = offers.load_catalogue(p.catalogue)
         parts_file = p.models_dir / "_parts" / f"{_parts_key(customers, history)}.joblib"
         return customers, history, catalogue, parts_file
