@@ -249,7 +249,12 @@ def read_outcomes(source, name: str | None = None) -> tuple[pd.DataFrame | None,
                 text = data.decode("latin-1")
             header = text.splitlines()[0] if text.strip() else ""
             sep = max((",", ";", "\t"), key=header.count)
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+            names = {str(c).strip().lstrip("'") for c in header.split(sep)}
+            # Only the columns measuring reads (a campaign's reason text is long): faster.
+            use = (lambda c: str(c).strip().lstrip("'") in _READ_COLS) \
+                if {ID, "churned"} <= names else None
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep,
+                             usecols=use)
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file, not a crash
         return None, Problem(MSG_UNREADABLE.format(name=name, why=str(exc).splitlines()[0]
                                                    if str(exc) else type(exc).__name__), True)
@@ -263,21 +268,42 @@ def read_outcomes(source, name: str | None = None) -> tuple[pd.DataFrame | None,
 _YES, _NO = {"yes", "y", "1", "true"}, {"no", "n", "0", "false"}
 _CAMPAIGN_COLS = ["group", "offer", "offer_id", "risk_tier", "clv", "offer_cost",
                   "expected_saved_value"]
+_READ_COLS = {ID, "churned", "accepted", *_CAMPAIGN_COLS}
 TIER_ORDER = ["High", "Medium", "Low"]
+
+
+def _by_value(values: pd.Series, fn) -> np.ndarray:
+    """`fn` applied once per distinct value (a column of a few distinct words is fast)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray([fn(u) for u in uniques], dtype=object)[codes] if len(uniques) else \
+        np.asarray([], dtype=object)
 
 
 def _yes_no(values: pd.Series) -> np.ndarray:
     """1.0 for yes, 0.0 for no, NaN for blank, -1.0 for anything else."""
-    t = values.astype(str).str.strip().str.lower()
-    return np.where(t.isin(_YES), 1.0, np.where(t.isin(_NO), 0.0,
-                                                 np.where(t == "", np.nan, -1.0)))
+    def one(v) -> float:
+        t = "" if v is None or (isinstance(v, float) and v != v) else str(v).strip().lower()
+        return 1.0 if t in _YES else 0.0 if t in _NO else np.nan if t == "" else -1.0
+
+    return _by_value(values, one).astype(float)
 
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """A money or number column as floats (NaN: blank or not a number); "$1,234" and a
+    formula guard's leading ' are understood."""
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[col].astype(str).str.replace(r"[$,\s]", "", regex=True)
-                         .str.lstrip("'"), errors="coerce").to_numpy(dtype=float)
+    raw = frame[col]
+    out = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    odd = np.isnan(out) & (raw.astype(str).str.len().to_numpy() > 0)
+    if odd.any():
+        fixed = raw[odd].astype(str).str.replace(r"[$,\s]", "", regex=True).str.lstrip("'")
+        out[odd] = pd.to_numeric(fixed, errors="coerce").to_numpy(dtype=float)
+    return out
+
+
+def _clean_id(v) -> str:
+    return str(v).strip().lstrip("'")
 
 
 def measure(outcomes: pd.DataFrame, campaign: pd.DataFrame | None = None, *,
@@ -305,7 +331,7 @@ def measure(outcomes: pd.DataFrame, campaign: pd.DataFrame | None = None, *,
     if "churned" not in df.columns:
         return Results(None, problems=[Problem(MSG_NO_CHURNED.format(name=name), True)],
                        rows_read=rows_read)
-    df[ID] = df[ID].astype(str).str.strip().str.lstrip("'")
+    df[ID] = df[ID].map(_clean_id)
     df["_row"] = np.arange(len(df)) + 2  # spreadsheet row (header = row 1)
     keep = np.ones(len(df), dtype=bool)
 
@@ -348,7 +374,8 @@ def measure(outcomes: pd.DataFrame, campaign: pd.DataFrame | None = None, *,
         keep &= ~bad
 
     if "group" in df.columns:
-        group = df["group"].astype(str).str.strip().str.lower()
+        group = pd.Series(_by_value(df["group"], lambda v: str(v).strip().lower()),
+                          index=df.index)
         badg = ~group.isin([TREATMENT, CONTROL]).to_numpy() & keep
         if badg.any():
             first = int(np.flatnonzero(badg)[0])
