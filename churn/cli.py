@@ -354,6 +354,8 @@ def cmd_score(args) -> int:
         print(result.summary(), file=sys.stderr)
         return 2 if result.fatal else 1
     print(result.summary())
+    if (line := _score_population(args.file)) is not None:
+        print(line)
     if result.rejected:
         print(f"First rejected rows (all {result.rejected:,} with their reasons are in "
               f"{result.rejects}):")
@@ -365,6 +367,33 @@ def cmd_score(args) -> int:
         for line in result.warnings[:10]:
             print(f"  {line}")
     return 0
+
+
+def _score_population(path) -> str | None:
+    """One line saying whether a scored file was a history (Churn column) or an active base
+    (None when its header cannot be read cheaply, e.g. Excel)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from churn.schema import TARGET
+
+    try:
+        if Path(path).suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            columns = pq.read_schema(path).names
+        elif Path(path).suffix.lower() in (".xlsx", ".xls"):
+            return None
+        else:
+            columns = pd.read_csv(path, nrows=0, sep=None, engine="python").columns
+    except Exception:  # noqa: BLE001 - the line is a courtesy; scoring already succeeded
+        return None
+    if TARGET in {str(c).strip() for c in columns}:
+        return ("History file (it has a Churn column): every valid row is scored, including "
+                "customers who have left; campaigns and risk figures use only those still "
+                "active (Churn = No).")
+    return "Active base (no Churn column): every valid row is a current customer."
 
 
 # --- campaign ----------------------------------------------------------------------------------
