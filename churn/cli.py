@@ -20,7 +20,7 @@ def cmd_synth(args) -> int:
     from churn.synth import write_sample
 
     try:
-        customers_csv, history_csv = write_sample(args.out, rows=args.rows, seed=args.seed)
+        files = write_sample(args.out, rows=args.rows, seed=args.seed)
     except ValueError as exc:
         print(f"synth: {exc}", file=sys.stderr)
         return 1
@@ -29,17 +29,32 @@ def cmd_synth(args) -> int:
         with open(path, "rb") as fh:
             return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
 
-    print(f"Wrote {data_lines(customers_csv):,} customers (seed {args.seed}) to {customers_csv}")
-    print(f"Wrote {data_lines(history_csv):,} past offers to {history_csv}")
+    print(f"Wrote {data_lines(files.customers):,} customers (seed {args.seed}) to "
+          f"{files.customers} (the labelled history)")
+    print(f"Wrote {data_lines(files.active):,} active customers to {files.active} (one month "
+          f"later: survivors and new joiners, no Churn column)")
+    print(f"Wrote {data_lines(files.campaign_history):,} campaign rows to "
+          f"{files.campaign_history} (past randomised campaigns with control groups)")
     return 0
 
 
 # --- validate ----------------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    """Exit 0: no errors; 1: errors (listed); 2: the file cannot be read at all."""
-    from churn.validate import validate
+    """Exit 0: no errors; 1: errors (listed); 2: the file cannot be read at all.
 
-    report = validate(args.file)
+    A file whose header has campaign_id and group is checked as a campaign history
+    (`churn.history`), anything else as a customer file; `--kind` overrides the guess."""
+    kind = args.kind
+    if kind == "auto":
+        kind = "history" if _looks_like_history(args.file) else "customers"
+    if kind == "history":
+        report = _validate_history_file(args)
+        if report is None:
+            return 2
+    else:
+        from churn.validate import validate
+
+        report = validate(args.file)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     elif report.fatal:
@@ -49,6 +64,108 @@ def cmd_validate(args) -> int:
     if report.fatal:
         return 2
     return 1 if report.errors else 0
+
+
+def _looks_like_history(path) -> bool:
+    """True when the file's first line names campaign_id and group (CSV only; else False)."""
+    import csv
+
+    from churn.history import is_history_header
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            line = next((ln for ln in fh if ln.strip()), "")
+    except OSError:
+        return False
+    sep = max((",", ";", "\t", "|"), key=line.count)
+    try:
+        return is_history_header(next(csv.reader([line], delimiter=sep)))
+    except (csv.Error, StopIteration):
+        return False
+
+
+def _validate_history_file(args):
+    """The HistoryReport of args.file, checked against --customers IDs (when given) and the
+    catalogue's offers; None (message printed) when the customer file cannot be read."""
+    from churn import offers
+    from churn.config import paths
+    from churn.history import validate_history
+    from churn.validate import validate
+
+    ids = None
+    if args.customers:
+        cust = validate(args.customers)
+        if cust.fatal:
+            print(f"--customers {args.customers}: cannot be read. {cust.fatal}", file=sys.stderr)
+            return None
+        ids = cust.frame["customerID"].astype(str).tolist()
+    try:
+        offer_ids = offers.load_catalogue(paths().catalogue).ids
+    except ValueError:
+        offer_ids = None
+    return validate_history(args.file, customer_ids=ids, offer_ids=offer_ids)
+
+
+# --- simulate-outcomes -------------------------------------------------------------------------
+def cmd_simulate_outcomes(args) -> int:
+    """Fill in accepted/churned of an exported campaign from the demo's hidden model.
+
+    Exit 0: written; 1: a problem the user can fix (customers not in the customer file, bad
+    group values, missing columns); 2: a file cannot be read at all."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from churn import simulate, synth
+    from churn.campaign import to_csv_bytes
+    from churn.config import paths
+    from churn.validate import validate
+
+    src, out = Path(args.campaign), Path(args.out)
+    try:
+        head = src.read_bytes()[:4]
+        if head.startswith(b"PK\x03\x04"):
+            campaign = pd.read_excel(src, engine="openpyxl", dtype=str).fillna("")
+        else:
+            campaign = pd.read_csv(src, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        print(f"{args.campaign}: cannot be read ({type(exc).__name__}: {exc}).", file=sys.stderr)
+        return 2
+    if campaign.empty:
+        print(f"{args.campaign}: the file has no campaign rows.", file=sys.stderr)
+        return 1
+    if "customerID" in campaign:  # undo the export's formula guard ('+1-2 -> +1-2)
+        guarded = campaign["customerID"].str.match(r"^'[=+\-@\t\r]")
+        campaign.loc[guarded, "customerID"] = campaign.loc[guarded, "customerID"].str[1:]
+    if args.customers:
+        sources = [Path(args.customers)]
+    else:
+        p = synth.ensure_sample(paths())
+        sources = [p.active_csv, p.customers_csv]
+    frames = []
+    for path in sources:
+        report = validate(path)
+        if report.fatal:
+            print(f"{path}: cannot be read. {report.fatal}", file=sys.stderr)
+            return 2
+        frames.append(report.frame.drop(columns="row"))
+    customers = pd.concat(frames, ignore_index=True).drop_duplicates("customerID", keep="first")
+    try:
+        done = simulate.simulate_outcomes(campaign, customers, seed=args.seed)
+    except ValueError as exc:
+        print(f"{args.campaign}: {exc}", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    synth.write_bytes_atomic(to_csv_bytes(done), out)
+    treat = done["group"].str.lower().eq("treatment") if "group" in done else \
+        pd.Series(True, index=done.index)
+    left = done["churned"].eq("Yes")
+    print(f"Wrote {out}: {len(done):,} customers ({int(treat.sum()):,} treatment, "
+          f"{int((~treat).sum()):,} control); simulated outcomes (seed {args.seed}): "
+          f"{int(left[treat].sum()):,} treated and {int(left[~treat].sum()):,} control customers "
+          f"left within {simulate.OUTCOME_WINDOW_DAYS} days. Demo only: real outcomes come from "
+          f"the CRM.")
+    return 0
 
 
 # --- train / models ----------------------------------------------------------------------------
@@ -237,6 +354,8 @@ def cmd_score(args) -> int:
         print(result.summary(), file=sys.stderr)
         return 2 if result.fatal else 1
     print(result.summary())
+    if (line := _score_population(args.file)) is not None:
+        print(line)
     if result.rejected:
         print(f"First rejected rows (all {result.rejected:,} with their reasons are in "
               f"{result.rejects}):")
@@ -248,6 +367,33 @@ def cmd_score(args) -> int:
         for line in result.warnings[:10]:
             print(f"  {line}")
     return 0
+
+
+def _score_population(path) -> str | None:
+    """One line saying whether a scored file was a history (Churn column) or an active base
+    (None when its header cannot be read cheaply, e.g. Excel)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from churn.schema import TARGET
+
+    try:
+        if Path(path).suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            columns = pq.read_schema(path).names
+        elif Path(path).suffix.lower() in (".xlsx", ".xls"):
+            return None
+        else:
+            columns = pd.read_csv(path, nrows=0, sep=None, engine="python").columns
+    except Exception:  # noqa: BLE001 - the line is a courtesy; scoring already succeeded
+        return None
+    if TARGET in {str(c).strip() for c in columns}:
+        return ("History file (it has a Churn column): every valid row is scored, including "
+                "customers who have left; campaigns and risk figures use only those still "
+                "active (Churn = No).")
+    return "Active base (no Churn column): every valid row is a current customer."
 
 
 # --- campaign ----------------------------------------------------------------------------------
@@ -283,18 +429,147 @@ def cmd_campaign(args) -> int:
         customers = report.frame.drop(columns="row")
     engine = Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
     if customers is None:
-        customers = engine.customers
+        customers = _default_active(engine)
+    from churn import population
+
+    print(population.describe(customers).line)
+    customers = population.active(customers)
     settings = BusinessSettings()
     scored, ranked = campaign.campaign_inputs(engine, customers, settings)
-    camp = campaign.build_campaign(scored, ranked, args.budget, business_settings=settings,
+    camp = campaign.build_campaign(scored, ranked, args.budget, control_share=args.control,
+                                   seed=args.seed, business_settings=settings,
                                    model_version=engine.version)
     data = campaign.to_csv_bytes(camp.rows) if kind == "csv" else campaign.to_excel_bytes(camp.rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    print(f"Wrote {out}: {camp.customers:,} customers, ${camp.spent:,.2f} of the "
+    print(f"Wrote {out}: {camp.customers:,} customers ({camp.treated:,} get the offer, "
+          f"{camp.held_out:,} held out as control), ${camp.spent:,.2f} of the "
           f"${args.budget:,.2f} budget, expected saved revenue ${camp.expected_saved_revenue:,.2f}, "
           f"expected net value ${camp.expected_net_value:,.2f} ({campaign.GREEDY_RULE}).")
+    if camp.warning:
+        print(f"Warning: {camp.warning}", file=sys.stderr)
     return 0
+
+
+def _default_active(engine):
+    """The customers a decision is about when no file is given: the sample's active base when
+    it exists (``Paths.active_csv``), else the training history (whose left customers
+    ``population.active`` drops)."""
+    from churn.config import paths
+
+    active_csv = getattr(paths(), "active_csv", None)
+    if active_csv is not None and active_csv.exists():
+        from churn.validate import load_customers
+
+        return load_customers(active_csv)
+    return engine.customers
+
+
+def _share(text: str) -> float:
+    """--control: a share 0..0.5 (0.1) or a percentage (10%)."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share; give e.g. 0.1 or 10%.") from None
+    from churn.campaign import MAX_CONTROL_SHARE
+
+    if not 0.0 <= value <= MAX_CONTROL_SHARE:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and {MAX_CONTROL_SHARE:g} "
+                                         f"(0% to {MAX_CONTROL_SHARE:.0%}).")
+    return value
+
+
+# --- results ----------------------------------------------------------------------------------
+def cmd_results(args) -> int:
+    """Measure what a campaign saved (`churn.results.measure`). Exit 0: measured; 1: measured
+    with problems (rows left out, no control group, groups too small); 2: unreadable file."""
+    from churn import results
+
+    campaign_rows, campaign_id, date = None, None, None
+    if args.campaign:
+        from churn.campaign import CAMPAIGN_COLUMNS
+
+        frame, problem = results.read_outcomes(args.campaign)
+        if problem is not None:
+            print(f"--campaign: {problem}", file=sys.stderr)
+            return 2
+        campaign_rows = frame[[c for c in frame.columns if c in CAMPAIGN_COLUMNS]]
+    elif args.saved is not None:
+        from churn import campaign
+        from churn.config import paths
+        from churn.store import Store
+
+        try:
+            camp = campaign.reopen_campaign(Store(paths().store), args.saved)
+        except ValueError as exc:
+            print(f"--saved {args.saved}: {exc}", file=sys.stderr)
+            return 1
+        campaign_rows, campaign_id = camp.rows, f"saved-{args.saved}"
+        date = camp.settings.get("date")
+    r = results.measure_file(args.file, campaign_rows)
+    if args.json:
+        print(json.dumps(r.to_dict(), ensure_ascii=False, default=float))
+    else:
+        _print_results(r)
+    if r.fatal:
+        if not args.json:
+            print(r.fatal, file=sys.stderr)
+        return 2
+    if args.record:
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        from churn.config import paths
+        from churn.store import Store
+
+        rows = results.history_rows(
+            r, campaign_id or Path(args.file).stem,
+            date or datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+        total = Store(paths().store).append_campaign_history(rows)
+        print(f"Added {len(rows):,} outcomes to the campaign history ({total:,} rows in all).",
+              file=sys.stderr if args.json else sys.stdout)
+    return 1 if r.problems else 0
+
+
+def _print_results(r) -> None:
+    from churn import results
+
+    o = r.overall
+    print(f"Counted {r.rows_used:,} of {r.rows_read:,} rows.")
+    for p in r.problems:
+        print(f"Problem: {p}")
+    if o is None:
+        return
+    print(results.plain_summary(r))
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    money = lambda v: "—" if v is None else f"${v:,.0f}"  # noqa: E731
+    print(f"Treatment: {o.n_treatment:,} customers, {o.churned_treatment:,} left "
+          f"({pct(o.rate_treatment)}); control: {o.n_control:,} customers, "
+          f"{o.churned_control:,} left ({pct(o.rate_control)}).")
+    if o.measured:
+        print(f"Uplift {o.uplift * 100:+.1f} points, 95% CI [{o.ci95[0] * 100:+.1f}, "
+              f"{o.ci95[1] * 100:+.1f}] ({results.METHOD}).")
+        if o.saved_value is not None:
+            print(f"Saved value {money(o.saved_value)} (95% CI {money(o.saved_value_ci[0])} to "
+                  f"{money(o.saved_value_ci[1])}); cost {money(o.cost)}; ROI "
+                  f"{pct(o.roi)} (95% CI {pct(o.roi_ci[0]) if o.roi_ci else '—'} to "
+                  f"{pct(o.roi_ci[1]) if o.roi_ci else '—'}).")
+    if o.predicted_uplift is not None:
+        print(f"Predicted by the campaign: uplift {o.predicted_uplift * 100:+.1f} points, "
+              f"{o.predicted_saved_customers:,.1f} customers, "
+              f"{money(o.predicted_saved_value)} saved.")
+    for title, items in (("By offer", r.by_offer), ("By risk tier", r.by_tier)):
+        if not items:
+            continue
+        print(f"{title}:")
+        for m in items:
+            head = f"  {m.label}: treatment {m.n_treatment:,}, control {m.n_control:,}"
+            if m.measured:
+                print(f"{head}, uplift {m.uplift * 100:+.1f} points "
+                      f"[{m.ci95[0] * 100:+.1f}, {m.ci95[1] * 100:+.1f}]")
+            else:
+                print(f"{head}: {m.note}")
 
 
 # --- bench -------------------------------------------------------------------------------------
@@ -343,10 +618,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.set_defaults(func=cmd_synth)
 
-    s = sub.add_parser("validate", help="check a customer file and report every problem")
+    s = sub.add_parser("validate", help="check a customer file or a campaign history and report "
+                                        "every problem")
     s.add_argument("file")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--kind", choices=("auto", "customers", "history"), default="auto",
+                   help="auto: a header with campaign_id and group is a campaign history")
+    s.add_argument("--customers", help="history only: customer file whose IDs the history must "
+                                       "use (default: IDs not checked)")
     s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("simulate-outcomes", help="DEMO ONLY: fill in accepted/churned of an "
+                                                 "exported campaign from the sample's hidden model")
+    s.add_argument("campaign", help="exported campaign (.csv or .xlsx)")
+    s.add_argument("--out", required=True, help="output CSV")
+    s.add_argument("--customers", help="customer file of the campaign's customers (default: the "
+                                       "sample's active base, then its history)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_simulate_outcomes)
 
     s = sub.add_parser("train", help="train (or load from cache) and compare the model families")
     s.add_argument("--data", help="customer file with Churn (default: the sample)")
@@ -369,7 +658,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", help="customer file (default: the sample)")
     s.add_argument("--budget", type=float, required=True, help="dollars")
     s.add_argument("--out", required=True, help="output file (.csv or .xlsx)")
+    s.add_argument("--control", type=_share, default=0.10, metavar="SHARE",
+                   help="share of the list held out as a control group to measure the effect "
+                        "(0.1 or 10%%; 0 allowed, then results cannot be measured; default 0.1)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the control draw (default 0)")
     s.set_defaults(func=cmd_campaign)
+
+    s = sub.add_parser("results", help="measure what a campaign saved, from its outcomes")
+    s.add_argument("file", help="the exported campaign with churned (and optionally accepted) "
+                                "filled in, CSV or .xlsx")
+    s.add_argument("--campaign", metavar="CAMPAIGN_FILE",
+                   help="the exported campaign, when FILE holds only customerID, churned, "
+                        "accepted")
+    s.add_argument("--saved", type=int, metavar="ID",
+                   help="a campaign saved in the store (its id), instead of --campaign")
+    s.add_argument("--record", action="store_true",
+                   help="add the outcomes to the campaign history (trains the next model)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_results)
 
     s = sub.add_parser("api", help="serve the REST API (uvicorn)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
