@@ -6,10 +6,12 @@ No logic of its own: every number comes from the ``churn`` functions the app and
 """
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
-from contextlib import asynccontextmanager
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Query, Request
@@ -52,6 +54,19 @@ class BodyTooLarge(HTTPException):
 def _size(n: int) -> str:
     mb = n / (1024 * 1024)
     return f"{mb:g} MB" if mb >= 1 else f"{n:,} bytes"
+
+
+def _finite(obj):
+    """A JSON-safe copy: numpy numbers as Python numbers, NaN and infinities as null."""
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _route_template(scope) -> str:
@@ -424,10 +439,17 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
                                      "the API its own file with CHURN_API_STORE.") from None
 
     def customers_of(dataset: str, engine, *, need_target: bool = False):
+        """The customers of a data set: "sample" (for decisions: the sample's active base when
+        it exists, as the CLI's campaign command) or a saved batch."""
         from churn import schema
 
         if dataset == "sample":
             frame = engine.customers
+            active_csv = getattr(paths, "active_csv", None)
+            if not need_target and active_csv is not None and active_csv.exists():
+                from churn.validate import load_customers
+
+                frame = load_customers(active_csv)
         else:
             try:
                 frame = store().load_batch(dataset)
@@ -442,28 +464,31 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
 
     def campaign_summary(cid: int, name: str, camp) -> dict:
         return {"id": int(cid), "name": name, "customers": camp.customers,
+                "treated": camp.treated, "held_out": camp.held_out, "warning": camp.warning,
                 "budget": float(camp.settings.get("budget", 0.0)), "spent": camp.spent,
                 "expected_saved_revenue": camp.expected_saved_revenue,
                 "expected_net_value": camp.expected_net_value,
                 "model_version": camp.settings.get("model_version"),
                 "links": {"json": f"{PREFIX}/campaigns/{cid}?format=json",
-                          "csv": f"{PREFIX}/campaigns/{cid}?format=csv"}}
+                          "csv": f"{PREFIX}/campaigns/{cid}?format=csv",
+                          "results": f"{PREFIX}/campaigns/{cid}/results"}}
 
     @app.post(f"{PREFIX}/campaigns", tags=["campaigns"], response_model=S.CampaignSummary,
               status_code=201, responses={**errors, 404: {"model": S.ErrorResponse}},
               summary="Build and save a budgeted retention campaign")
     def create_campaign(body: S.CampaignRequest, _: Principal = score):
-        from churn import campaign
+        from churn import campaign, population
 
         engine = holder.get()
         bs = business(body.settings)
-        frame = customers_of(body.dataset, engine)
+        frame = population.active(customers_of(body.dataset, engine))
         scored, ranked = campaign.campaign_inputs(engine, frame, bs)
         try:
             camp = campaign.build_campaign(
                 scored, ranked, body.budget,
                 tiers=[t.value for t in body.tiers] if body.tiers else None,
                 segment=body.segment, min_clv=body.min_clv, offers_allowed=body.offers_allowed,
+                control_share=body.control_share, seed=body.seed,
                 business_settings=bs, model_version=engine.version,
                 extra_settings={"dataset": body.dataset, "source": "api"})
         except ValueError as exc:
@@ -507,6 +532,55 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
                     "")
         summary = campaign_summary(campaign_id, name, camp)
         return {**summary, "settings": camp.settings, "rows": rows}
+
+    @app.post(f"{PREFIX}/campaigns/{{campaign_id}}/results", tags=["campaigns"],
+              responses={**errors, 404: {"model": S.ErrorResponse}},
+              summary="Measure what a campaign saved, from its outcomes",
+              openapi_extra={"requestBody": {"content": {
+                  "application/json": {"schema": S.OutcomesRequest.model_json_schema()},
+                  "text/csv": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def campaign_results(request: Request, campaign_id: int = PathParam(ge=1),
+                               record: bool = Query(False, description="Add the outcomes to "
+                                                    "the campaign history (the offer "
+                                                    "recommender learns from it)."),
+                               _: Principal = score):
+        """The outcomes as JSON (`{"outcomes": [{"customerID", "churned", "accepted"}]}`) or as
+        a CSV body (the campaign export with churned filled in, or just customerID, churned,
+        accepted). Answers `{"uplift", "ci95", "treatment", "control", "by_offer", "by_tier",
+        ...}` (`churn.results`: uplift = control churn rate − treatment churn rate, 95%
+        Newcombe interval); 422 when the outcomes cannot be read at all."""
+        import pandas as pd
+
+        from churn import campaign, results
+
+        body = await request.body()
+        db = store()
+        try:
+            rows = campaign.reopen_campaign(db, campaign_id).rows
+        except ValueError:
+            raise HTTPException(404, f"No campaign with id {campaign_id}.") from None
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                parsed = S.OutcomesRequest.model_validate_json(body)
+            except ValueError as exc:
+                raise RequestValidationError(exc.errors()) from None
+            frame = pd.DataFrame([{k: "" if v is None else str(v)
+                                   for k, v in o.model_dump().items()} for o in parsed.outcomes])
+            res = await run_in_threadpool(results.measure, frame, rows, name="The request")
+        else:
+            res = await run_in_threadpool(results.measure_file, body, rows, name="The file")
+        if res.fatal:
+            return JSONResponse({"detail": res.fatal, **res.to_dict()}, status_code=422)
+        out = res.to_dict()
+        if record:
+            from datetime import date
+
+            on = str(campaign.reopen_campaign(db, campaign_id).settings.get("date")
+                     or date.today())
+            history = results.history_rows(res, f"saved-{campaign_id}", on)
+            out["recorded"] = int(len(history))
+            out["history_rows"] = int(db.append_campaign_history(history))
+        return JSONResponse(_finite(out))
 
     # --- models ---------------------------------------------------------------------------------
     @app.get(f"{PREFIX}/models", tags=["models"], summary="Model versions, newest first")

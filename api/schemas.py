@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from churn import schema
+from churn.campaign import DEFAULT_CONTROL_SHARE, MAX_CONTROL_SHARE
 from churn.config import BusinessSettings
 from churn.predict import EFFECT_ASSUMED, EFFECT_LEARNED
 
@@ -230,19 +231,42 @@ class CampaignRequest(BaseModel):
     min_clv: float = Field(0.0, ge=0, description="Minimum lifetime value, dollars.")
     offers_allowed: list[str] | None = Field(None, description="Offer ids allowed (default "
                                                                "all).")
+    control_share: float = Field(DEFAULT_CONTROL_SHARE, ge=0, le=MAX_CONTROL_SHARE,
+                                 description="Share of the list held out as a control group (no "
+                                             "offer, no cost) to measure what the offers really "
+                                             "did, 0..0.5; 0: no control group.")
+    seed: int = Field(0, ge=0, description="Seed of the control draw (same inputs and seed, same "
+                                           "groups).")
     settings: Settings | None = None
 
 
 class CampaignSummary(BaseModel):
     id: int
     name: str
-    customers: int
+    customers: int = Field(description="Customers on the list, both groups.")
+    treated: int = Field(description="Customers who get the offer.")
+    held_out: int = Field(description="Customers held out as control (no offer, no cost).")
+    warning: str | None = None
     budget: float = Field(description="Dollars.")
     spent: float = Field(description="Total offer cost, dollars (never above the budget).")
     expected_saved_revenue: float = Field(description="Dollars.")
     expected_net_value: float = Field(description="Dollars.")
     model_version: str | None = None
     links: dict[str, str]
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    customerID: str
+    churned: Any = Field(description="Yes/No: whether the customer left within the outcome "
+                                     "window; null while not known.")
+    accepted: Any = Field(None, description="Yes/No: whether a treated customer accepted the "
+                                            "offer (optional).")
+
+
+class OutcomesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcomes: list[Outcome] = Field(min_length=1, description="One row per campaign customer.")
 
 
 class RetrainRequest(BaseModel):

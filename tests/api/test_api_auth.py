@@ -38,6 +38,8 @@ def routes(one: dict, csv: bytes, version: str):
         ("POST", "/v1/score", {"content": csv, "headers": {"content-type": "text/csv"}},
          "score", 200),
         ("POST", "/v1/campaigns", {"json": {"name": "matrix", "budget": 100}}, "score", 201),
+        ("POST", "/v1/campaigns/987654/results", {"json": {"outcomes": [
+            {"customerID": "x", "churned": "No"}]}}, "score", 404),
         ("POST", f"/v1/models/{version}/activate", {}, "admin", 200),
         ("POST", "/v1/retrain", {"json": {"dataset": "no-such-batch"}}, "admin", 404),
     ]
@@ -53,7 +55,7 @@ def test_auth_matrix(client, api_dir, customers, one):
     csv = customers.head(5).to_csv(index=False).encode()
     version = models.active_version(config.paths(api_dir).models_dir)
     table = routes(one, csv, version)
-    assert len(table) == 14
+    assert len(table) == 15
     for method, path, kwargs, scope, ok in table:
         route = next(r.path for r in client.app.routes
                      if getattr(r, "path", None) and r.matches({"type": "http", "path": path,

@@ -18,6 +18,7 @@ from apitest import ADMIN, READ  # noqa: E402
 from api import app as A  # noqa: E402
 from api import schemas as S  # noqa: E402
 from churn import campaign, config, models, schema  # noqa: E402
+from churn.store import Store  # noqa: E402
 from churn.validate import MSG_BINARY, MSG_UNKNOWN_CHOICE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,15 +254,29 @@ def test_api_probabilities_equal_the_clis(client, api_dir, customers, tmp_path):
 
 
 # --- campaigns ------------------------------------------------------------------------------------
-def test_campaigns_build_save_and_reopen_as_json_or_csv(client):
+def _decision_customers(client, api_dir):
+    """What a campaign on "sample" is about: the active base (the CLI's rule)."""
+    from churn import population
+    from churn.validate import load_customers
+
+    p = config.paths(api_dir)
+    frame = load_customers(p.active_csv) if p.active_csv.exists() else engine_of(client).customers
+    return population.active(frame)
+
+
+def test_campaigns_build_save_and_reopen_as_json_or_csv(client, api_dir):
     r = client.post("/v1/campaigns", json={"name": "Autumn", "budget": 1500,
-                                           "tiers": ["High"], "min_clv": 100}, headers=READ)
+                                           "tiers": ["High"], "min_clv": 100,
+                                           "control_share": 0.2, "seed": 3}, headers=READ)
     assert r.status_code == 201, r.text
     s = r.json()
     engine = engine_of(client)
-    scored, ranked = campaign.campaign_inputs(engine, engine.customers)
-    expected = campaign.build_campaign(scored, ranked, 1500, tiers=["High"], min_clv=100)
+    scored, ranked = campaign.campaign_inputs(engine, _decision_customers(client, api_dir))
+    expected = campaign.build_campaign(scored, ranked, 1500, tiers=["High"], min_clv=100,
+                                       control_share=0.2, seed=3)
     assert s["customers"] == expected.customers and s["spent"] == expected.spent <= 1500
+    assert (s["treated"], s["held_out"]) == (expected.treated, expected.held_out)
+    assert s["held_out"] > 0 and s["warning"] is None
     assert s["expected_saved_revenue"] == expected.expected_saved_revenue
     cid = s["id"]
     csv = client.get(f"/v1/campaigns/{cid}?format=csv", headers=READ)
@@ -271,9 +286,62 @@ def test_campaigns_build_save_and_reopen_as_json_or_csv(client):
         == csv.content
     js = client.get(f"/v1/campaigns/{cid}", headers=READ).json()
     assert js["name"] == "Autumn" and len(js["rows"]) == expected.customers
+    assert {row["group"] for row in js["rows"]} == {"treatment", "control"}
     assert js["settings"]["tiers"] == ["High"] and js["settings"]["source"] == "api"
     listed = client.get("/v1/campaigns", headers=READ).json()["campaigns"]
     assert listed[0]["id"] == cid and listed[0]["name"] == "Autumn"
+    r = client.post("/v1/campaigns", json={"name": "All in", "budget": 500, "control_share": 0},
+                    headers=READ)
+    assert r.json()["held_out"] == 0 and r.json()["warning"] == campaign.NO_CONTROL_WARNING
+
+
+def _outcomes(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Made-up outcomes: the treated churn less than the control group."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rate = np.where(rows["group"] == "treatment", 0.2, 0.45)
+    churned = np.where(rng.random(len(rows)) < rate, "Yes", "No")
+    accepted = np.where(rows["group"] == "treatment",
+                        np.where(rng.random(len(rows)) < 0.5, "Yes", "No"), "")
+    return pd.DataFrame({"customerID": rows["customerID"], "churned": churned,
+                         "accepted": accepted})
+
+
+def test_campaign_results_measure_the_uplift_from_json_or_csv(client):
+    made = client.post("/v1/campaigns", json={"name": "Measured", "budget": 20000,
+                                              "control_share": 0.3}, headers=READ).json()
+    cid = made["id"]
+    rows = campaign.reopen_campaign(Store(config.paths(client.app.state.settings.data_dir).store),
+                                    cid).rows
+    out = _outcomes(rows)
+    body = {"outcomes": out.assign(accepted=out["accepted"].replace("", None))
+            .to_dict("records")}
+    r = client.post(f"/v1/campaigns/{cid}/results", json=body, headers=READ)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    g = rows.assign(churned=(out["churned"] == "Yes").to_numpy())
+    t = g[g["group"] == "treatment"]["churned"]
+    c = g[g["group"] == "control"]["churned"]
+    assert res["treatment"]["customers"] == len(t) and res["control"]["customers"] == len(c)
+    assert res["uplift"] == pytest.approx(c.mean() - t.mean(), abs=1e-12)
+    lo, hi = res["ci95"]
+    assert lo < res["uplift"] < hi
+    assert {m["label"] for m in res["by_offer"]} == set(rows.loc[rows["group"] == "treatment",
+                                                                 "offer"])
+    csv = client.post(f"/v1/campaigns/{cid}/results?record=true",
+                      content=out.to_csv(index=False).encode(),
+                      headers={**READ, "content-type": "text/csv"})
+    assert csv.status_code == 200
+    assert csv.json()["uplift"] == pytest.approx(res["uplift"], abs=1e-12)
+    assert csv.json()["recorded"] == len(rows)
+    bad = client.post(f"/v1/campaigns/{cid}/results", content=b"customerID\n1\n",
+                      headers={**READ, "content-type": "text/csv"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == ("The file has no churned column: fill in Yes or No for each "
+                                    "customer (left within the outcome window) and load it again.")
+    r = client.post("/v1/campaigns/9999/results", json=body, headers=READ)
+    assert (r.status_code, r.json()) == (404, {"detail": "No campaign with id 9999."})
 
 
 def test_campaign_errors_have_exact_bodies(client):
