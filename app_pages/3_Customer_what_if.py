@@ -89,6 +89,8 @@ with left:
     if offers is None or len(offers) == 0:
         st.info("No offer in the catalogue applies to this customer.")
     else:
+        if cache.offers_note(offers):
+            st.warning(cache.offers_note(offers))
         st.dataframe(cache.offers_table(offers), hide_index=True, key="whatif_offers")
 with right:
     st.subheader("Real vs changed")

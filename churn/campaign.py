@@ -59,6 +59,16 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 RANKED_COLUMNS = [ID, "rank", "offer_id", "offer_name", "offer_cost", "p_accept", "rule_reason",
                   "from_rules", "expected_saved_value", "expected_net_value", "ranking_score"]
 
+#: Columns :func:`rank_offers` adds after ``RANKED_COLUMNS``: ``uplift`` (the drop in churn
+#: probability the offer brings, 0..1: learned from campaign history, or implied by the assumed
+#: formula P(churn) × P(accept) × risk_reduction), ``basis`` ("learned" / "assumed") and
+#: ``sleeping_dog`` (True when every learned offer makes this customer more likely to leave).
+UPLIFT_COLUMNS = ["uplift", "basis", "sleeping_dog"]
+LEARNED, ASSUMED = "learned", "assumed"
+#: Why a sleeping dog gets no offer (the engine's table and the what-if page show it).
+SLEEPING_DOG_REASON = ("No offer: past campaigns show that every offer we could make would make "
+                       "this customer more likely to leave (a \"sleeping dog\"); leave them alone.")
+
 #: Columns of a campaign list (:attr:`Campaign.rows`), in order.
 CAMPAIGN_COLUMNS = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "offer", "offer_id",
                     "offer_cost", "reason", "expected_net_value", "expected_saved_value",
@@ -142,7 +152,8 @@ def _candidate_matrix(candidates: pd.DataFrame | None, ids: pd.Index, offer_ids:
 
 def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame,
                 candidates: pd.DataFrame | None, catalogue, top_n: int | None = 3, *,
-                unproposed_weight: float = UNPROPOSED_WEIGHT) -> pd.DataFrame:
+                unproposed_weight: float = UNPROPOSED_WEIGHT,
+                uplift: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank the applicable offers of every customer by expected value (the hybrid ranking).
 
     Inputs:
@@ -157,8 +168,22 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         ``.applicable(customers)`` → bool frame rows × offer ids).
       top_n: offers kept per customer (None: every applicable offer).
       unproposed_weight: weight of the saved value of offers no rule proposed (0..1).
+      uplift: learned uplift (``uplift.UpliftModel.predict``): the drop in churn probability if
+        the offer is made, rows = customers (indexed by customerID or in the same order), one
+        column per offer; NaN or a missing column = not learned. None: every offer is assumed.
 
-    Output: long frame, ``RANKED_COLUMNS``, ordered by customer (input order) then rank (1 = best).
+    Learned offers (a number in ``uplift``) are valued on evidence, with no rule weighting::
+
+        expected_saved_value = uplift × CLV;   expected_net_value = saved − cost (= ranking_score)
+
+    the others by the assumed formula above (``basis`` says which). A customer whose best
+    applicable *learned* uplift is below zero is a **sleeping dog**: every offer the history
+    knows about pushes them out, so their assumed offers are dropped and only the learned
+    (negative-value) ones remain, flagged ``sleeping_dog`` — a campaign never picks them (their
+    net value is negative) and the engine shows :data:`SLEEPING_DOG_REASON` instead of an offer.
+
+    Output: long frame, ``RANKED_COLUMNS`` + ``UPLIFT_COLUMNS``, ordered by customer (input
+    order) then rank (1 = best).
     ``p_accept`` is the collaborative part; ``rule_reason`` (empty when no rule proposed it) and
     ``from_rules`` are the rule part. Formulas in the module docstring. Only applicable offers
     appear; a customer with no applicable offer has no row.
@@ -202,9 +227,22 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
 
     cost = offers["cost"].to_numpy()
     reduction = offers["risk_reduction"].to_numpy()
+    effect = prob[:, None] * pa * reduction[None, :]          # assumed drop in churn probability
     saved = (prob * value)[:, None] * pa * reduction[None, :]
+    learned, dog = np.zeros((n, m), dtype=bool), np.zeros(n, dtype=bool)
+    if uplift is not None:
+        up = _align_rows(uplift, ids, "uplift").reindex(columns=list(offer_ids))
+        up = up.to_numpy(dtype=float)
+        learned = ~np.isnan(up)
+        effect = np.where(learned, up, effect)
+        saved = np.where(learned, up * value[:, None], saved)
+        known = learned & appl
+        best = np.where(known, up, -np.inf).max(axis=1) if m else np.zeros(n)
+        dog = known.any(axis=1) & (best < 0)
+        appl = appl & ~(dog[:, None] & ~learned)              # sleeping dogs: learned offers only
+        proposed &= appl
     net = saved - cost[None, :]
-    score = np.where(proposed, saved, unproposed_weight * saved) - cost[None, :]
+    score = np.where(proposed | learned, saved, unproposed_weight * saved) - cost[None, :]
     score = np.where(appl, score, -np.inf)
 
     # Per-row order: score desc, then rule-backed, then cheaper, then catalogue order.
@@ -229,6 +267,9 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         "expected_saved_value": saved[r, c],
         "expected_net_value": net[r, c],
         "ranking_score": score[r, c],
+        "uplift": effect[r, c],
+        "basis": np.where(learned[r, c], LEARNED, ASSUMED).astype(object),
+        "sleeping_dog": dog[r],
     })
     return out
 

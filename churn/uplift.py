@@ -584,3 +584,19 @@ def policy_value(predicted: pd.DataFrame, true_effect: pd.DataFrame, clv, churn_
     return {"learned": learned, "oracle": oracle, "risk_only": risk,
             "capture": learned / oracle if oracle > 0 else float("nan"),
             "vs_risk": learned / risk - 1.0 if risk > 0 else float("nan"), "customers": k}
+
+
+# --- files --------------------------------------------------------------------------------------
+def history_path(p) -> "Path":
+    """The campaign history file of a data folder (``config.Paths``): ``<data>/sample/
+    campaign_history.csv`` unless the paths name another."""
+    from pathlib import Path
+
+    return Path(getattr(p, "campaign_history_csv", Path(p.sample_dir) / "campaign_history.csv"))
+
+
+def read_history(path) -> pd.DataFrame:
+    """A campaign history CSV read as text (every column a string, blanks as ""), so that
+    :meth:`UpliftModel.check_history` sees exactly what the file holds. Raises OSError /
+    ValueError (pandas) when the file cannot be read at all."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])

@@ -149,4 +149,29 @@ def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
         "Chance of acceptance": [fmt.pct(v) for v in offers["p_accept"]],
         "Expected net value": [fmt.money(v) for v in offers["expected_net_value"]],
         "Why": reason.to_numpy(),
+        **_basis_columns(offers),
     })
+
+
+#: How the offers table names the basis of each figure (``campaign.rank_offers``'s ``basis``).
+BASIS_TEXT = {"learned": "Past campaigns (learned)", "assumed": "Catalogue (assumed)"}
+
+
+def _basis_columns(offers: pd.DataFrame) -> dict:
+    """The offer's effect on this customer's churn risk and what that figure rests on."""
+    from ui import format as fmt
+
+    if "basis" not in offers.columns:
+        return {}
+    return {"Churn risk change": [fmt.pp(-v) for v in offers["uplift"]],
+            "Based on": offers["basis"].map(BASIS_TEXT).fillna("").to_numpy()}
+
+
+def offers_note(offers: pd.DataFrame) -> str | None:
+    """The sentence to show above a customer's offers when they should get none (a sleeping
+    dog), else None."""
+    from churn.campaign import SLEEPING_DOG_REASON
+
+    if "sleeping_dog" in offers.columns and bool(offers["sleeping_dog"].any()):
+        return SLEEPING_DOG_REASON
+    return None
