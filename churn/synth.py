@@ -97,6 +97,7 @@ import tomllib
 import uuid
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -537,6 +538,170 @@ def generate_offer_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED,
     }, columns=HISTORY_COLUMNS, copy=False)
 
 
+# --- active base -------------------------------------------------------------------------------
+PRICE_CHANGE_SHARE = 0.05     # survivors whose monthly bill changes in the month
+PRICE_CHANGE = np.array([-10.0, -5.0, 5.0, 10.0])  # dollars: a plan change up or down
+PRICE_CHANGE_P = np.array([0.15, 0.25, 0.40, 0.20])
+
+
+def generate_active_base(customers: pd.DataFrame, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """The customers still here one month after the labelled snapshot ``customers``.
+
+    The snapshot's ``Churn`` is read as "left during the month after the snapshot", so the active
+    base one month later is:
+
+    - the survivors (``Churn`` = 0), same IDs, aged by one month: tenure + 1; MonthlyCharges
+      changed for a random ``PRICE_CHANGE_SHARE`` (5%) of them by a plan change of -$10, -$5,
+      +$5 or +$10 (probabilities ``PRICE_CHANGE_P``; rounded to 5 cents, kept in 18.25..118.75);
+      TotalCharges + the new MonthlyCharges (a customer not billed yet gets their first bill);
+    - new joiners: as many as the snapshot had customers in their first month (tenure 0 or 1),
+      drawn from the same generator (``generate_customers`` with another seed, keeping customers
+      with tenure 0 or 1, so they look like the real file's newest customers), with new IDs
+      that no snapshot customer has.
+
+    Inputs: ``customers``, a canonical frame with ``Churn`` (0/1); ``seed`` (int >= 0).
+    Output: canonical frame without ``Churn``: survivors in snapshot order, then joiners.
+    Deterministic for a seed.
+    """
+    seed = _check_count("seed", seed, 0)
+    missing = [c for c in schema.FEATURES + [schema.ID, schema.TARGET] if c not in customers]
+    if missing:
+        raise ValueError(f"customers lacks column(s) {', '.join(missing)}; pass the labelled "
+                         f"snapshot (a canonical frame with Churn, e.g. generate_customers())")
+    rng = np.random.default_rng([seed, 20])
+    stay = customers[customers[schema.TARGET].astype(int) == 0]
+    stay = stay.drop(columns=[schema.TARGET]).reset_index(drop=True)
+    n = len(stay)
+    mc = stay["MonthlyCharges"].to_numpy(dtype=float)
+    change = rng.random(n) < PRICE_CHANGE_SHARE
+    step = rng.choice(PRICE_CHANGE, size=n, p=PRICE_CHANGE_P)
+    new_mc = np.where(change, np.clip(np.round((mc + step) * 20) / 20, 18.25, 118.75), mc)
+    stay["tenure"] = stay["tenure"].to_numpy(dtype=np.int64) + 1
+    stay["MonthlyCharges"] = new_mc
+    old_total = np.nan_to_num(stay["TotalCharges"].to_numpy(dtype=float), nan=0.0)
+    stay["TotalCharges"] = np.round(old_total + new_mc, 2)
+    n_join = int((customers["tenure"].to_numpy() <= 1).sum())
+    join = _joiners(n_join, seed, set(customers[schema.ID].astype(str)))
+    out = pd.concat([stay, join], ignore_index=True)
+    return out[[c.name for c in schema.COLUMNS if c.name != schema.TARGET]]
+
+
+def _joiners(n: int, seed: int, taken: set) -> pd.DataFrame:
+    """n generated customers with tenure 0 or 1 and IDs not in ``taken`` (no Churn column)."""
+    cols = [c.name for c in schema.COLUMNS if c.name != schema.TARGET]
+    if n == 0:
+        return schema.empty_frame()[cols]
+    parts, have, k = [], 0, 0
+    while have < n:
+        pool = generate_customers(max(20 * n, 1000), seed + 7919 * (k + 1))
+        pool = pool[pool["tenure"] <= 1]
+        parts.append(pool)
+        have += len(pool)
+        k += 1
+    join = pd.concat(parts, ignore_index=True).iloc[:n].drop(columns=[schema.TARGET])
+    ids = _customer_ids(n + len(taken) + 16, np.random.default_rng([seed, 21]))
+    fresh = [i for i in ids if i not in taken]
+    join[schema.ID] = np.asarray(fresh[:n], dtype=object)
+    return join[cols].reset_index(drop=True)
+
+
+# --- campaign history --------------------------------------------------------------------------
+#: Past randomised campaigns of the sample: (campaign_id, start date, share of the eligible
+#: customers targeted, control share, offers tried). The two-offer pilot of 2024-09 is the only
+#: use of fiber_care and family_line, so those two stay under the uplift model's minimum of 300
+#: treated and 300 control rows and its fall-back path is exercised on the sample.
+CAMPAIGNS: tuple[tuple[str, str, float, float, tuple[str, ...]], ...] = (
+    ("C2023-01-contracts", "2023-01-17", 0.60, 0.30,
+     ("contract_upgrade", "loyalty_credit", "autopay_incentive")),
+    ("C2023-06-services", "2023-06-13", 0.60, 0.40,
+     ("tech_support_trial", "security_trial", "onboarding_call", "streaming_bundle")),
+    ("C2023-11-value", "2023-11-07", 0.60, 0.30,
+     ("plan_rightsize", "loyalty_credit", "autopay_incentive", "contract_upgrade")),
+    ("C2024-04-broad", "2024-04-16", 0.70, 0.25,
+     ("contract_upgrade", "tech_support_trial", "security_trial", "plan_rightsize",
+      "streaming_bundle", "onboarding_call")),
+    ("C2024-09-pilot", "2024-09-10", 0.06, 0.50, ("fiber_care", "family_line")),
+    ("C2024-11-winter", "2024-11-05", 0.60, 0.30,
+     ("loyalty_credit", "autopay_incentive", "plan_rightsize", "tech_support_trial",
+      "onboarding_call", "security_trial")),
+)
+CAMPAIGN_SPREAD_DAYS = 14     # a campaign's offers go out over its first two weeks
+
+
+def generate_campaign_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED, *,
+                              catalogue=None) -> pd.DataFrame:
+    """Past randomised retention campaigns on these customers, with their outcomes.
+
+    For each campaign of ``CAMPAIGNS``: the eligible customers are those billed at least once
+    (tenure >= 1) to whom at least one of its offers applies (the catalogue's ``applies_when``,
+    on the snapshot's columns); a random share of them
+    is targeted; each target gets one of the campaign's applicable offers at random (so offers
+    are randomised too); a random share of the targets (the campaign's control share, exactly,
+    rounded) is held out as control and keeps the offer it would have got. Offer dates are
+    spread over the campaign's first 14 days. Outcomes come from the hidden model of
+    ``churn.simulate`` (``simulate_outcomes``): ``accepted`` for treatment rows, ``churned``
+    within 30 days for everyone.
+
+    Simplification, stated plainly: every campaign draws its customers from this one snapshot and
+    evaluates the hidden model on the snapshot's columns (the columns the uplift model joins
+    by customerID, so the history's outcomes and ``simulate.true_effects`` of the snapshot are
+    one and the same truth). So a customer can show ``churned = Yes`` in a past campaign and
+    still be in the snapshot, or have been offered an onboarding call two years before a tenure
+    of 5 months. Read the file as a set of randomised experiments on customers like these, not as
+    one customer's timeline.
+
+    Size: on the default sample (7,043 customers) about 21,000 rows (five campaigns reaching 60-70%
+    of the eligible customers, and a small pilot), so that each of the eight offers used in
+    several campaigns has more than 400 control and 900 treated rows, above the uplift model's
+    minimum of 300 each (issue 12), while the pilot's two offers (family_line, fiber_care) stay
+    below it and take the fall-back path.
+
+    Inputs: ``customers``, a canonical frame; ``seed`` (int >= 0); ``catalogue``: the offers TOML
+    (default ``config.paths().catalogue``); campaign offers missing from it are skipped.
+    Output: DataFrame with ``churn.history.HISTORY_COLUMNS`` (text columns; accepted "" for
+    control rows), by campaign then customer (input order). Deterministic for a seed.
+    """
+    from churn import simulate
+    from churn.conditions import mask
+    from churn.history import HISTORY_COLUMNS
+
+    seed = _check_count("seed", seed, 0)
+    missing = [c for c in schema.FEATURES + [schema.ID] if c not in customers.columns]
+    if missing:
+        raise ValueError(f"customers lacks column(s) {', '.join(missing)}; pass a canonical "
+                         f"customer frame such as generate_customers() returns")
+    known = dict(_catalogue_offers(catalogue or _default_paths().catalogue))
+    customers = customers.reset_index(drop=True)
+    tenure = customers["tenure"].to_numpy(dtype=np.int64)
+    rng = np.random.default_rng([seed, 30])
+    applies = {o: mask(w, customers) for o, w in known.items()}
+    frames = []
+    for c_id, start, share, control_share, offer_ids in CAMPAIGNS:
+        offer_ids = [o for o in offer_ids if o in known]
+        if not offer_ids:
+            continue
+        app = np.stack([applies[o] for o in offer_ids], axis=1)
+        eligible = (tenure >= 1) & app.any(axis=1)
+        target = np.flatnonzero(eligible & (rng.random(len(customers)) < share))
+        k = len(target)
+        if k == 0:
+            continue
+        keys = rng.random((k, len(offer_ids))) + 2.0 * ~app[target]
+        offer = np.asarray(offer_ids, dtype=object)[np.argmin(keys, axis=1)]
+        group = np.full(k, "treatment", dtype=object)
+        group[rng.permutation(k)[:int(round(control_share * k))]] = "control"
+        day = np.datetime64(start, "D") + rng.integers(0, CAMPAIGN_SPREAD_DAYS, k)
+        frames.append(pd.DataFrame({
+            "customerID": customers[schema.ID].to_numpy(dtype=object)[target],
+            "campaign_id": c_id, "date": day.astype(str).astype(object),
+            "offer_id": offer, "group": group}))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS})
+    plan = pd.concat(frames, ignore_index=True)
+    done = simulate.simulate_outcomes(plan, customers, seed=seed)
+    return done[HISTORY_COLUMNS]
+
+
 # --- files -------------------------------------------------------------------------------------
 def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as unquoted CSV (header included, Unix line ends) to a temporary file
@@ -555,34 +720,86 @@ def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
         raise
 
 
-def write_sample(out_dir, rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED, *,
-                 catalogue=None) -> tuple[Path, Path]:
-    """Generate ``rows`` customers and their offer history; write both CSVs into ``out_dir``.
+class SampleFiles(NamedTuple):
+    """The files ``write_sample`` writes (paths)."""
 
-    ``customers.csv`` is in the IBM Telco text layout (``schema.to_file_frame``: 21 columns,
-    TotalCharges " " for tenure 0, Churn Yes/No, no quotes); ``offer_history.csv`` has
-    customerID, offer_id, date, accepted, rating. Each file is written to a temporary file and
-    renamed, so readers never see half a file. Returns (customers_csv, history_csv).
+    customers: Path
+    active: Path
+    campaign_history: Path
+
+
+def write_bytes_atomic(data: bytes, path) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_sample(out_dir, rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED, *,
+                 catalogue=None) -> SampleFiles:
+    """Generate the sample and write its three CSVs into ``out_dir``.
+
+    - ``customers.csv``: the labelled history snapshot, ``rows`` customers in the IBM Telco text
+      layout (``schema.to_file_frame``: 21 columns, TotalCharges " " for tenure 0, Churn Yes/No);
+    - ``active.csv``: the active base one month later (``generate_active_base``), same layout
+      without the Churn column;
+    - ``campaign_history.csv``: past randomised campaigns on the snapshot's customers
+      (``generate_campaign_history``; the format of ``churn.history``).
+
+    Each file is written to a temporary file and renamed, so readers never see half a file.
+    Returns ``SampleFiles(customers, active, campaign_history)``.
     """
     rows = _check_count("rows", rows, 1, _ID_SPACE)
     seed = _check_count("seed", seed, 0)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    customers_csv, history_csv = out / "customers.csv", out / "offer_history.csv"
+    files = SampleFiles(out / "customers.csv", out / "active.csv", out / "campaign_history.csv")
     customers = generate_customers(rows, seed)
-    history = generate_offer_history(customers, seed, catalogue=catalogue)
-    _write_csv_atomic(history, history_csv)
+    _write_extras(customers, files, seed, catalogue)
+    _write_csv_atomic(schema.to_file_frame(customers), files.customers)
+    return files
+
+
+def _write_extras(customers: pd.DataFrame, files: SampleFiles, seed: int, catalogue) -> None:
+    """Write the active base and the campaign history of a snapshot."""
+    history = generate_campaign_history(customers, seed, catalogue=catalogue)
+    _write_csv_atomic(history, files.campaign_history)
     del history
-    text = schema.to_file_frame(customers)
-    del customers
-    _write_csv_atomic(text, customers_csv)
-    return customers_csv, history_csv
+    _write_csv_atomic(generate_offer_history(customers, seed, catalogue=catalogue),
+                      files.customers.with_name("offer_history.csv"))
+    _write_csv_atomic(schema.to_file_frame(generate_active_base(customers, seed)), files.active)
 
 
 def ensure_sample(paths: Paths | None = None) -> Paths:
-    """Write the default sample (SAMPLE_ROWS, SAMPLE_SEED) to ``paths.sample_dir`` if
-    ``customers.csv`` is missing; an existing sample is left alone. Returns the paths used."""
+    """Make sure the sample's files exist in ``paths.sample_dir``; returns the paths used.
+
+    Missing ``customers.csv``: the whole default sample (SAMPLE_ROWS, SAMPLE_SEED) is written.
+    ``customers.csv`` present but ``active.csv`` or ``campaign_history.csv`` missing (a data
+    folder from before they existed, or the user's own snapshot): the two are generated from the
+    customers in it (they must have Churn) and added; an existing file is never overwritten.
+    """
     p = paths if paths is not None else _default_paths()
     if not p.customers_csv.exists():
         write_sample(p.sample_dir, SAMPLE_ROWS, SAMPLE_SEED, catalogue=p.catalogue)
+    elif not (p.active_csv.exists() and p.campaign_history_csv.exists()
+              and p.offer_history_csv.exists()):
+        from churn.validate import load_customers
+
+        customers = load_customers(p.customers_csv, require_target=True)
+        files = SampleFiles(p.customers_csv, p.active_csv, p.campaign_history_csv)
+        if not p.campaign_history_csv.exists():
+            _write_csv_atomic(generate_campaign_history(customers, SAMPLE_SEED,
+                                                        catalogue=p.catalogue),
+                              files.campaign_history)
+        if not p.active_csv.exists():
+            _write_csv_atomic(schema.to_file_frame(generate_active_base(customers, SAMPLE_SEED)),
+                              files.active)
+        if not p.offer_history_csv.exists():
+            _write_csv_atomic(generate_offer_history(customers, SAMPLE_SEED,
+                                                     catalogue=p.catalogue), p.offer_history_csv)
     return p

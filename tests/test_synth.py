@@ -56,7 +56,7 @@ def large():
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """The default sample written to disk: (customers_csv, history_csv)."""
+    """The default sample written to disk: SampleFiles(customers, active, campaign_history)."""
     return synth.write_sample(tmp_path_factory.mktemp("sample"))
 
 
@@ -251,8 +251,8 @@ def test_bad_seed_is_refused():
 
 # --- files -------------------------------------------------------------------------------------
 def test_written_csv_has_the_ibm_layout(written, sample):
-    customers_csv, history_csv = written
-    assert customers_csv.name == "customers.csv" and history_csv.name == "offer_history.csv"
+    customers_csv = written.customers
+    assert [f.name for f in written] == ["customers.csv", "active.csv", "campaign_history.csv"]
     raw = customers_csv.read_bytes()
     assert raw.startswith(b"customerID,gender,SeniorCitizen,Partner,Dependents,tenure,")
     assert b'"' not in raw and b"\r" not in raw
@@ -292,8 +292,8 @@ def test_write_sample_is_byte_deterministic(tmp_path):
     for x, y, z in zip(a, b, c):
         assert x.read_bytes() == y.read_bytes()
         assert x.read_bytes() != z.read_bytes()
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["customers.csv",
-                                                                "offer_history.csv"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        "active.csv", "campaign_history.csv", "customers.csv", "offer_history.csv"]
 
 
 def test_write_sample_refuses_bad_rows(tmp_path):
@@ -465,9 +465,14 @@ def test_cli_synth_writes_and_reports(tmp_path, capsys):
 
     assert main(["synth", "--rows", "300", "--seed", "5", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    n_hist = len(pd.read_csv(tmp_path / "offer_history.csv"))
-    assert out == (f"Wrote 300 customers (seed 5) to {tmp_path / 'customers.csv'}\n"
-                   f"Wrote {n_hist:,} past offers to {tmp_path / 'offer_history.csv'}\n")
+    n_active = len(pd.read_csv(tmp_path / "active.csv"))
+    n_hist = len(pd.read_csv(tmp_path / "campaign_history.csv"))
+    assert out == (
+        f"Wrote 300 customers (seed 5) to {tmp_path / 'customers.csv'} (the labelled history)\n"
+        f"Wrote {n_active:,} active customers to {tmp_path / 'active.csv'} (one month later: "
+        f"survivors and new joiners, no Churn column)\n"
+        f"Wrote {n_hist:,} campaign rows to {tmp_path / 'campaign_history.csv'} (past randomised "
+        f"campaigns with control groups)\n")
     assert len(pd.read_csv(tmp_path / "customers.csv")) == 300
 
 
