@@ -73,7 +73,7 @@ SLEEPING_DOG_REASON = ("No offer: past campaigns show that every offer we could 
 #: the offer) or "control" (held out at random to measure the effect; see `assign_control`).
 CAMPAIGN_COLUMNS = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "offer", "offer_id",
                     "offer_cost", "reason", "expected_net_value", "expected_saved_value",
-                    "cumulative_cost", "group"]
+                    "cumulative_cost", "group", "value_basis"]
 
 TREATMENT, CONTROL = "treatment", "control"
 #: Share of the list held out as a control group unless the user chooses otherwise.
@@ -84,7 +84,7 @@ NO_CONTROL_WARNING = ("No control group (control share 0): every customer on the
                       "offer, so what the campaign saved cannot be measured afterwards, only "
                       "assumed. Hold out a control group (10% is usual) to measure it.")
 
-_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason", "group"]
+_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason", "group", "value_basis"]
 _MONEY_COLUMNS = ["clv", "revenue_at_risk", "offer_cost", "expected_net_value",
                   "expected_saved_value", "cumulative_cost"]
 
@@ -528,6 +528,23 @@ def _check_share(share) -> float:
     return s
 
 
+def _learned_reason(e: pd.DataFrame, reasons: list) -> list:
+    """The reason of each campaign row: for an offer valued on learned uplift, what past
+    campaigns showed (the rule's reason after it when a rule proposed it too); else ``reasons``."""
+    if "basis" not in e.columns:
+        return reasons
+    out = list(reasons)
+    basis = e["basis"].astype(str).to_numpy()
+    uplift = e["uplift"].to_numpy(dtype=float)
+    rule = e["rule_reason"].astype(str).to_numpy()
+    proposed = e["from_rules"].to_numpy(dtype=bool)
+    for i in np.flatnonzero(basis == LEARNED):
+        text = (f"Past campaigns: this offer cuts the churn risk of customers like this one by "
+                f"{100 * uplift[i]:.1f} points")
+        out[i] = f"{text}; {rule[i]}" if proposed[i] and rule[i] else text
+    return out
+
+
 def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *, tiers=None,
                    segment: dict | None = None, min_clv: float = 0.0, offers_allowed=None,
                    control_share: float = DEFAULT_CONTROL_SHARE, seed: int = 0,
@@ -590,14 +607,17 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
         "offer": e["offer_name"].astype(str).to_numpy(),
         "offer_id": e["offer_id"].astype(str).to_numpy(),
         "offer_cost": paid / 100.0,
-        "reason": _reason(e["from_rules"].to_numpy(), e["rule_reason"].to_numpy(),
-                          e["p_accept"].to_numpy(dtype=float)),
+        "reason": _learned_reason(e, _reason(e["from_rules"].to_numpy(),
+                                             e["rule_reason"].to_numpy(),
+                                             e["p_accept"].to_numpy(dtype=float))),
         "expected_net_value": np.round(e["expected_net_value"].to_numpy(dtype=float), 2)
         * zero_if_control + 0.0,
         "expected_saved_value": np.round(e["expected_saved_value"].to_numpy(dtype=float), 2)
         * zero_if_control + 0.0,
         "cumulative_cost": np.cumsum(paid) / 100.0,
         "group": np.where(control, CONTROL, TREATMENT).astype(object),
+        "value_basis": (e["basis"].astype(str).to_numpy() if "basis" in e.columns
+                        else np.full(len(e), ASSUMED, dtype=object)),
     }, columns=CAMPAIGN_COLUMNS)
     rows["reason"] = rows["reason"].astype(object)
     if business_settings is not None and hasattr(business_settings, "to_dict"):
@@ -877,6 +897,8 @@ def reopen_campaign(store, campaign_id) -> Campaign:
     df = df.reset_index(drop=True)
     if "group" not in df.columns:  # saved before control groups existed: everyone was treated
         df["group"] = TREATMENT
+    if "value_basis" not in df.columns:  # saved before uplift models: every value was assumed
+        df["value_basis"] = ASSUMED
     rows = df[CAMPAIGN_COLUMNS].copy()
     for col in CAMPAIGN_COLUMNS:
         if col in _TEXT_COLUMNS:

@@ -147,7 +147,9 @@ class Engine:
         if models.active_version(p.models_dir) is None:
             return False
         try:
-            return cls._inputs(p)[3].exists()
+            customers, _, catalogue, parts_file = cls._inputs(p)
+            uplift = uplift_file(p, customers, catalogue)
+            return parts_file.exists() and (uplift is None or uplift.exists())
         except ValueError:
             return False
 
@@ -269,30 +271,40 @@ class Engine:
                             else pd.DataFrame())
 
 
-def uplift_part(p: Paths, customers: pd.DataFrame, catalogue, progress: Progress | None = None):
-    """The uplift model of a data folder (``churn.uplift.UpliftModel``), or None when the folder
-    has no campaign history. Fitted on the campaign history with the features of ``customers``
-    the first time, then read from ``models/_parts/uplift-<fingerprint>.joblib`` (fingerprint of
-    the history file, the customers, the catalogue's ids, the code and the libraries)."""
+def uplift_file(p: Paths, customers: pd.DataFrame, catalogue) -> Path | None:
+    """Where the uplift model of a data folder is cached, or None without a campaign history:
+    ``models/_parts/uplift-<fingerprint>.joblib`` (fingerprint of the history file, the
+    customers, the catalogue's ids, the code and the libraries)."""
     from churn import uplift as U
 
     history_csv = U.history_path(p)
     if not history_csv.exists():
         return None
+    import xgboost
+
     h = hashlib.sha256(history_csv.read_bytes())
     h.update(pd.util.hash_pandas_object(customers, index=False).to_numpy().tobytes())
     h.update("|".join(catalogue.ids).encode())
-    import xgboost
-
     h.update(f"{xgboost.__version__}|{np.__version__}|{pd.__version__}".encode())
     here = Path(__file__).resolve().parent
     for module in ("uplift.py", "uplift_metrics.py", "schema.py"):
         h.update((here / module).read_bytes())
-    target = p.models_dir / "_parts" / f"uplift-{h.hexdigest()[:16]}.joblib"
+    return p.models_dir / "_parts" / f"uplift-{h.hexdigest()[:16]}.joblib"
+
+
+def uplift_part(p: Paths, customers: pd.DataFrame, catalogue, progress: Progress | None = None):
+    """The uplift model of a data folder (``churn.uplift.UpliftModel``), or None when the folder
+    has no campaign history. Fitted on the campaign history with the features of ``customers``
+    the first time (seconds to a minute), then read from its cache (`uplift_file`)."""
+    from churn import uplift as U
+
+    target = uplift_file(p, customers, catalogue)
+    if target is None:
+        return None
     model = _load_parts(target) if target.exists() else None
     if model is None:
         (progress or _quiet)(0.95, "Learning what each offer really does from the campaign history")
-        model = U.UpliftModel().fit(U.read_history(history_csv), customers,
+        model = U.UpliftModel().fit(U.read_history(U.history_path(p)), customers,
                                     catalogue_ids=catalogue.ids)
         _atomic_dump(model, target)
     return model

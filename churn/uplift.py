@@ -74,7 +74,9 @@ class UpliftModel:
       min_treated, min_control: rows with a known outcome an offer needs to be learned.
       test_share: share of the history's customers held out to evaluate (0 < share < 1).
       seed: random seed of the split and the trees.
-      max_depth, learning_rate, n_estimators, min_child_weight: XGBoost settings of every model.
+      max_depth, learning_rate, n_estimators, min_child_weight: XGBoost settings of every model
+        (depth 3, 100 rounds at 0.1: on the sample as good as 200 rounds at 0.05 by held-out
+        Qini and policy value, and half the scoring time).
       n_jobs: threads for large fits and for scoring.
 
     Learned state (after ``fit``):
@@ -90,7 +92,7 @@ class UpliftModel:
 
     def __init__(self, learner: str = "auto", min_treated: int = MIN_TREATED,
                  min_control: int = MIN_CONTROL, test_share: float = 0.3, seed: int = 0,
-                 max_depth: int = 3, learning_rate: float = 0.05, n_estimators: int = 200,
+                 max_depth: int = 3, learning_rate: float = 0.1, n_estimators: int = 100,
                  min_child_weight: float = 10.0, n_jobs: int = 2):
         self.learner = learner
         self.min_treated = min_treated
@@ -600,3 +602,33 @@ def read_history(path) -> pd.DataFrame:
     :meth:`UpliftModel.check_history` sees exactly what the file holds. Raises OSError /
     ValueError (pandas) when the file cannot be read at all."""
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+
+
+# --- the Model report's uplift section ----------------------------------------------------------
+def report(model: UpliftModel, customers: pd.DataFrame, churn_prob, costs: dict, *,
+           share: float = POLICY_SHARE, max_rows: int = 2000, seed: int = 0) -> dict:
+    """Everything the Model report's uplift section shows, as plain frames and numbers.
+
+    model: a fitted :class:`UpliftModel`. customers: the customers to judge targeting on (the
+    active base: customers still here). churn_prob: their P(churn), same order. costs:
+    {offer_id: dollars} (the catalogue).
+    Returns {"offers": DataFrame[offer_id, basis, treated, control, reason, qini_model,
+    qini_risk, uplift_at_20_model, uplift_at_20_risk, uplift_at_20_random] (held-out figures,
+    NaN for assumed offers), "curves": :meth:`UpliftModel.qini_curves`, "waste":
+    :func:`risk_only_waste` at ``share``, "drivers": :func:`effect_drivers` (top 6 per offer, on
+    a seeded sample of ``max_rows`` customers), "learner": the kept learner's label}.
+    """
+    rows = []
+    for rec in model.status_.to_dict("records"):
+        ev = model.evaluation_.get(rec["offer_id"], {})
+        kept, risk, rnd = ev.get(model.learner_, {}), ev.get("risk only", {}), ev.get("random", {})
+        rows.append({**{k: rec[k] for k in ("offer_id", "basis", "treated", "control", "reason")},
+                     "qini_model": kept.get("qini", np.nan), "qini_risk": risk.get("qini", np.nan),
+                     "uplift_at_20_model": kept.get("uplift_at_20", np.nan),
+                     "uplift_at_20_risk": risk.get("uplift_at_20", np.nan),
+                     "uplift_at_20_random": rnd.get("uplift_at_20", np.nan)})
+    pred = model.predict(customers)
+    return {"offers": pd.DataFrame(rows), "curves": model.qini_curves(),
+            "waste": risk_only_waste(pred, churn_prob, costs, share=share),
+            "drivers": effect_drivers(model, customers, max_rows=max_rows, seed=seed),
+            "learner": LEARNERS.get(model.learner_, model.learner_)}

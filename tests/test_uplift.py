@@ -353,6 +353,29 @@ def test_sleeping_dogs_get_no_offer_in_the_campaign():
     assert ranked.query("customerID == 'B-2'")["sleeping_dog"].all()
 
 
+def test_learned_and_assumed_labels_in_exports(tmp_path):
+    # A-1's best offer is learned (upgrade +30 points); B-2 has only an assumed credit offer
+    up = pd.DataFrame({"upgrade": [0.30, np.nan, np.nan], "credit": [np.nan] * 3},
+                      index=["A-1", "B-2", "C-3"])
+    ranked = _rank(up)
+    scored = pd.DataFrame({C.ID: ["A-1", "B-2", "C-3"], "churn_prob": [0.6] * 3,
+                           "risk_tier": ["High"] * 3, "clv": [1000.0] * 3,
+                           "revenue_at_risk": [600.0] * 3})
+    camp = C.build_campaign(scored, ranked, 10_000, control_share=0)
+    rows = camp.rows.set_index(C.ID)
+    assert rows.loc["A-1", "offer_id"] == "upgrade"
+    assert rows.loc["A-1", "value_basis"] == "learned"
+    assert rows.loc["A-1", "reason"] == ("Past campaigns: this offer cuts the churn risk of "
+                                         "customers like this one by 30.0 points")
+    assert rows.loc["B-2", "value_basis"] == "assumed"
+    for data, kind in ((C.to_csv_bytes(camp.rows), "csv"), (C.to_excel_bytes(camp.rows), "xlsx")):
+        back = C.read_export(data, kind).set_index(C.ID)
+        assert back["value_basis"].to_dict() == rows["value_basis"].to_dict()
+    assert C.CAMPAIGN_COLUMNS[-1] == "value_basis"
+    header = C.to_csv_bytes(camp.rows).decode().splitlines()[0]
+    assert header.endswith(",group,value_basis")
+
+
 # --- the engine: the uplift part and the sleeping-dog reason ---------------------------------------
 class _FixedUplift:
     """Stands in for a fitted UpliftModel with fixed effects (the real model is exercised by the
@@ -546,3 +569,32 @@ def test_cli_bad_input(cli_files, tmp_path, capsys):
     assert code == 2
     assert capsys.readouterr().err.startswith(f"{tmp_path / 'missing.csv'}: cannot be read as a "
                                               "CSV file (FileNotFoundError")
+
+
+# --- the Model report's section: core data and figure builders ------------------------------------
+def test_report_data_and_figures(sim):
+    from ui import uplift_report as R
+
+    cust, _, model = sim
+    prob = S.base_prob(cust)
+    out = U.report(model, cust, prob, {"contract_upgrade": 100.0, "tech_support_trial": 25.0,
+                                       "loyalty_credit": 50.0})
+    offers = out["offers"].set_index("offer_id")
+    assert offers.loc["contract_upgrade", "qini_model"] == pytest.approx(
+        model.evaluation_["contract_upgrade"][model.learner_]["qini"])
+    assert out["waste"] == U.risk_only_waste(model.predict(cust), prob,
+                                             {"contract_upgrade": 100.0,
+                                              "tech_support_trial": 25.0, "loyalty_credit": 50.0})
+    assert 0.0 <= out["waste"]["share_wasted"] <= 1.0
+    table = R.offers_table(out["offers"], {"contract_upgrade": "Contract upgrade"})
+    assert table["Offer"].tolist()[0] == "Contract upgrade"
+    assert table["Offer"].tolist()[1] == "loyalty_credit (not in the catalogue)"
+    assert set(table["Effect figures"]) == {"learned from past campaigns"}
+    fig = R.qini_figure(out["curves"], "contract_upgrade", "Contract upgrade")
+    assert [t.name for t in fig.data] == ["Uplift model", "Highest churn risk first", "Random"]
+    # the plotted model curve is the held-out Qini curve, in extra customers kept per 100 offered
+    h = model.heldout_["contract_upgrade"]
+    q = UM.qini_curve(h["churned"], h["treated"], h["scores"][model.learner_])
+    assert list(fig.data[0].y) == pytest.approx(list(100 * q["qini"] / h["treated"].sum()))
+    bars = R.drivers_figure(out["drivers"], "contract_upgrade", "Contract upgrade")
+    assert bars.data[0].y[-1] == "Contract"  # largest bar on top
