@@ -91,7 +91,9 @@ with left:
     else:
         if cache.offers_note(offers):
             st.warning(cache.offers_note(offers))
-        st.dataframe(cache.offers_table(offers), hide_index=True, key="whatif_offers")
+        st.dataframe(cache.offers_table(offers), hide_index=True, key="whatif_offers",
+                     column_config={c: st.column_config.Column(c, help=h)
+                                    for c, h in cache.OFFERS_HELP.items()})
 with right:
     st.subheader("Real vs changed")
     table = whatif.compare(original, changed)

@@ -507,36 +507,45 @@ def effect_drivers(model: UpliftModel, customers: pd.DataFrame, top: int = 6,
 
 
 def risk_only_waste(uplift: pd.DataFrame, churn_prob, costs: dict, share: float = POLICY_SHARE,
-                    threshold: float = 0.01) -> dict:
+                    threshold: float = 0.01, offer_choice=None) -> dict:
     """How much of a risk-only campaign's budget goes to customers the offer does not help.
 
-    uplift: :meth:`UpliftModel.predict` of the customers (learned offers only are used; NaN =
-    not learned or not applicable). churn_prob: P(churn) per customer, same order. costs:
-    {offer_id: dollars}. Risk-only targeting takes the top ``share`` of customers by churn
-    probability and gives each their best learned offer; the result says which share of that
-    budget goes to customers whose best learned uplift is below ``threshold`` (default 1 point:
-    no or negative effect). Returns {customers, budget (dollars), wasted (dollars), share_wasted
-    (0..1), negative (customers pushed out: best uplift < 0)}.
+    uplift: :meth:`UpliftModel.predict` of the customers (NaN = not learned). churn_prob: P(churn)
+    per customer, same order. costs: {offer_id: dollars}. offer_choice: the offer each customer
+    would get (same order; e.g. the catalogue's assumed best offer, what risk-only campaigns
+    make today); None: each customer's best learned offer. Customers without an offer ("" or
+    NaN) are skipped. Risk-only targeting takes the top ``share`` of the customers with an offer
+    by churn probability. Returns {customers, budget (dollars), wasted (dollars spent where the
+    offer's learned uplift is below ``threshold``, default 1 point: no or negative effect),
+    unknown (dollars spent on offers with no learned uplift), share_wasted (wasted / budget),
+    negative (customers the offer would push out: uplift < 0)}.
     """
-    learned = [c for c in uplift.columns if uplift[c].notna().any() and c in costs]
     prob = np.asarray(churn_prob, dtype=float)
-    if not learned or len(prob) == 0:
-        return {"customers": 0, "budget": 0.0, "wasted": 0.0, "share_wasted": float("nan"),
-                "negative": 0}
-    u = uplift[learned].to_numpy(dtype=float)
-    has = ~np.isnan(u).all(axis=1)
-    filled = np.where(np.isnan(u), -np.inf, u)
-    best = filled.argmax(axis=1)
-    best_u = filled[np.arange(len(u)), best]
-    cost = np.array([float(costs[o]) for o in learned])[best]
+    n = len(prob)
+    learned = [c for c in uplift.columns if uplift[c].notna().any()]
+    if offer_choice is None:
+        u = uplift[learned].to_numpy(dtype=float) if learned else np.full((n, 0), np.nan)
+        filled = np.where(np.isnan(u), -np.inf, u)
+        has = ~np.isnan(u).all(axis=1) if learned else np.zeros(n, dtype=bool)
+        pick = np.where(has, filled.argmax(axis=1) if learned else 0, -1)
+        choice = np.array([learned[i] if i >= 0 else "" for i in pick], dtype=object)
+    else:
+        choice = pd.Series(offer_choice).fillna("").astype(str).to_numpy(dtype=object)
+    has = np.array([c != "" and c in costs for c in choice])
+    cols = {c: i for i, c in enumerate(uplift.columns)}
+    U = uplift.to_numpy(dtype=float)
+    chosen_u = np.array([U[r, cols[c]] if has[r] and c in cols else np.nan
+                         for r, c in enumerate(choice)])
+    cost = np.array([float(costs[c]) if has[r] else 0.0 for r, c in enumerate(choice)])
     k = int(np.ceil(share * has.sum() - 1e-9))
     order = np.argsort(-np.where(has, prob, -np.inf), kind="mergesort")[:k]
     budget = float(cost[order].sum())
-    waste_mask = best_u[order] < threshold
-    wasted = float(cost[order][waste_mask].sum())
-    return {"customers": int(k), "budget": budget, "wasted": wasted,
+    cu = chosen_u[order]
+    wasted = float(cost[order][cu < threshold].sum())
+    unknown = float(cost[order][np.isnan(cu)].sum())
+    return {"customers": int(k), "budget": budget, "wasted": wasted, "unknown": unknown,
             "share_wasted": wasted / budget if budget > 0 else float("nan"),
-            "negative": int((best_u[order] < 0).sum())}
+            "negative": int((cu < 0).sum())}
 
 
 def policy_value(predicted: pd.DataFrame, true_effect: pd.DataFrame, clv, churn_prob, *,
@@ -606,12 +615,14 @@ def read_history(path) -> pd.DataFrame:
 
 # --- the Model report's uplift section ----------------------------------------------------------
 def report(model: UpliftModel, customers: pd.DataFrame, churn_prob, costs: dict, *,
-           share: float = POLICY_SHARE, max_rows: int = 2000, seed: int = 0) -> dict:
+           offer_choice=None, share: float = POLICY_SHARE, max_rows: int = 2000,
+           seed: int = 0) -> dict:
     """Everything the Model report's uplift section shows, as plain frames and numbers.
 
     model: a fitted :class:`UpliftModel`. customers: the customers to judge targeting on (the
     active base: customers still here). churn_prob: their P(churn), same order. costs:
-    {offer_id: dollars} (the catalogue).
+    {offer_id: dollars} (the catalogue). offer_choice: the offer a risk-only campaign would make
+    to each customer (see :func:`risk_only_waste`).
     Returns {"offers": DataFrame[offer_id, basis, treated, control, reason, qini_model,
     qini_risk, uplift_at_20_model, uplift_at_20_risk, uplift_at_20_random] (held-out figures,
     NaN for assumed offers), "curves": :meth:`UpliftModel.qini_curves`, "waste":
@@ -629,6 +640,7 @@ def report(model: UpliftModel, customers: pd.DataFrame, churn_prob, costs: dict,
                      "uplift_at_20_random": rnd.get("uplift_at_20", np.nan)})
     pred = model.predict(customers)
     return {"offers": pd.DataFrame(rows), "curves": model.qini_curves(),
-            "waste": risk_only_waste(pred, churn_prob, costs, share=share),
+            "waste": risk_only_waste(pred, churn_prob, costs, share=share,
+                                     offer_choice=offer_choice),
             "drivers": effect_drivers(model, customers, max_rows=max_rows, seed=seed),
             "learner": LEARNERS.get(model.learner_, model.learner_)}

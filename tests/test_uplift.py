@@ -488,6 +488,14 @@ def test_risk_only_waste_by_hand():
     assert out["wasted"] == pytest.approx(20.0)
     assert out["share_wasted"] == pytest.approx(2 / 3)
     assert out["negative"] == 1
+    assert out["unknown"] == 0.0
+    # the offers a risk-only campaign actually makes (e.g. the assumed best): c3 has none
+    out = U.risk_only_waste(up, [0.9, 0.8, 0.7, 0.1], {"a": 10.0, "b": 30.0, "c": 5.0},
+                            share=0.5, offer_choice=["b", "a", "c", ""])
+    # customers with an offer: c0, c1, c2 -> top ceil(1.5) = 2 by risk: c0 (b: not learned for
+    # c0 -> unknown, $30), c1 (a: +0.5 pp -> wasted, $10)
+    assert (out["customers"], out["budget"], out["wasted"], out["unknown"]) == (2, 40.0, 10.0, 30.0)
+    assert out["share_wasted"] == pytest.approx(0.25)
 
 
 # --- the command line, exactly --------------------------------------------------------------------
@@ -589,7 +597,7 @@ def test_report_data_and_figures(sim):
     table = R.offers_table(out["offers"], {"contract_upgrade": "Contract upgrade"})
     assert table["Offer"].tolist()[0] == "Contract upgrade"
     assert table["Offer"].tolist()[1] == "loyalty_credit (not in the catalogue)"
-    assert set(table["Effect figures"]) == {"learned from past campaigns"}
+    assert set(table["Effect"]) == {"learned"}
     fig = R.qini_figure(out["curves"], "contract_upgrade", "Contract upgrade")
     assert [t.name for t in fig.data] == ["Uplift model", "Highest churn risk first", "Random"]
     # the plotted model curve is the held-out Qini curve, in extra customers kept per 100 offered

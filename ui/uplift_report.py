@@ -22,14 +22,22 @@ POLICY_STYLE = {"model": ("Uplift model", "#2ca02c", "solid"),
 
 @st.cache_resource(show_spinner="Evaluating the uplift model…", max_entries=2)
 def _data(version: str, uplift_key: tuple, _engine) -> dict:
+    """``churn.uplift.report`` on the customers still here, with the offers a risk-only campaign
+    makes today (the catalogue's assumed best offer, ranked without the uplift model)."""
+    import copy
+
     from churn import uplift as U
+    from churn.config import BusinessSettings
 
     customers = _engine.customers
     if "Churn" in customers.columns:  # judge targeting on the customers still here
         customers = customers[customers["Churn"] == 0]
-    prob = _engine.model.predict_proba(customers)
+    assumed = copy.copy(_engine)
+    assumed.uplift = None
+    table = assumed.score(customers, BusinessSettings(), drivers=0)
     costs = {o.id: float(o.cost) for o in _engine.catalogue.offers}
-    return U.report(_engine.uplift, customers, prob, costs)
+    return U.report(_engine.uplift, customers, table["churn_prob"].to_numpy(), costs,
+                    offer_choice=table["offer_id"].to_numpy())
 
 
 def offer_names(engine) -> dict[str, str]:
@@ -45,16 +53,31 @@ def offers_table(offers: pd.DataFrame, names: dict) -> pd.DataFrame:
 
     return pd.DataFrame({
         "Offer": [names.get(o, f"{o} (not in the catalogue)") for o in offers["offer_id"]],
-        "Effect figures": offers["basis"].map({"learned": "learned from past campaigns",
-                                               "assumed": "assumed (catalogue)"}).to_numpy(),
+        "Effect": offers["basis"].map({"learned": "learned", "assumed": "assumed"}).to_numpy(),
         "Offered": offers["treated"].to_numpy(),
         "Control": offers["control"].to_numpy(),
-        "Qini: uplift model": [num(v) for v in offers["qini_model"]],
-        "Qini: highest risk first": [num(v) for v in offers["qini_risk"]],
-        "Churn avoided, top 20% by model": [fmt.pp(v) for v in offers["uplift_at_20_model"]],
-        "… by risk": [fmt.pp(v) for v in offers["uplift_at_20_risk"]],
-        "… at random": [fmt.pp(v) for v in offers["uplift_at_20_random"]],
+        "Qini: model": [num(v) for v in offers["qini_model"]],
+        "Qini: risk": [num(v) for v in offers["qini_risk"]],
+        "Top 20%: model": [fmt.pp(v) for v in offers["uplift_at_20_model"]],
+        "Top 20%: risk": [fmt.pp(v) for v in offers["uplift_at_20_risk"]],
+        "Top 20%: random": [fmt.pp(v) for v in offers["uplift_at_20_random"]],
     })
+
+
+#: Tooltips of the per-offer table's columns.
+TABLE_HELP = {
+    "Effect": "Learned: measured from past campaigns with a control group. Assumed: too little "
+              "history, so the catalogue's risk reduction is used.",
+    "Offered": "Customers offered it in past campaigns (with a known outcome).",
+    "Control": "Customers held out at random who would have got it.",
+    "Qini: model": "Held-out Qini coefficient when customers are ordered by the uplift model "
+                   "(above 0: better than random).",
+    "Qini: risk": "The same when customers are ordered by churn risk alone.",
+    "Top 20%: model": "Churn avoided (control churn rate minus offered churn rate, held-out "
+                      "customers) among the 20% the uplift model ranks first.",
+    "Top 20%: risk": "The same among the 20% with the highest churn risk.",
+    "Top 20%: random": "The same for everyone: what offering at random achieves.",
+}
 
 
 def qini_figure(curves: pd.DataFrame, offer_id: str, name: str) -> go.Figure:
@@ -67,12 +90,12 @@ def qini_figure(curves: pd.DataFrame, offer_id: str, name: str) -> go.Figure:
             continue
         fig.add_trace(go.Scatter(x=100 * part["share"], y=100 * part["qini"], name=label,
                                  mode="lines", line={"color": color, "dash": dash},
-                                 hovertemplate="%{x:.0f}% offered: %{y:.1f} extra customers "
-                                               "kept per 100 offered<extra></extra>"))
+                                 hovertemplate="best %{x:.0f}% offered: %{y:.1f} extra customers "
+                                               "kept per 100 in the test group<extra></extra>"))
     fig.update_layout(title=f"Qini curve: {name}", height=360, margin={"l": 10, "r": 10, "t": 50,
                                                                        "b": 10},
                       xaxis_title="Customers offered, best first (% of held-out customers)",
-                      yaxis_title="Extra customers kept per 100 offered",
+                      yaxis_title="Extra kept per 100 offered",
                       legend={"orientation": "h", "y": -0.25})
     return fig
 
@@ -111,7 +134,9 @@ def show(key: str = "uplift") -> None:
         f"customers held out from learning ({data['learner']} kept: the better Qini). The "
         "**Qini** number is the area between a targeting order's curve and random targeting: "
         "above 0 means it finds the customers the offer helps better than chance.")
-    st.dataframe(offers_table(data["offers"], names), hide_index=True, key=f"{key}_offers")
+    st.dataframe(offers_table(data["offers"], names), hide_index=True, key=f"{key}_offers",
+                 column_config={c: st.column_config.Column(c, help=h)
+                                for c, h in TABLE_HELP.items()})
     learned = [o for o in data["offers"]["offer_id"] if o in model.learned_]
     if not learned:
         st.info("No offer has enough history yet to learn its effect.")
@@ -120,13 +145,16 @@ def show(key: str = "uplift") -> None:
     if waste["customers"]:
         st.metric("Budget that risk-only targeting spends on customers the offer does not help",
                   fmt.pct(waste["share_wasted"]),
-                  help="Offering the 20% of current customers with the highest churn risk their "
-                       "best learned offer: the share of that cost going to customers whose "
-                       "learned uplift is under 1 point, or negative.")
+                  help="A campaign the old way: the 20% of current customers with the highest "
+                       "churn risk, each with the catalogue's best offer for them. The share of "
+                       "its cost that goes to customers for whom past campaigns show that offer "
+                       "lowers churn by less than 1 point, or raises it.")
+        unknown = (f" {fmt.money(waste['unknown'])} goes to offers with too little history to "
+                   "tell." if waste["unknown"] else "")
         st.caption(f"Of {fmt.money(waste['budget'])} for the {waste['customers']:,} riskiest "
                    f"customers, {fmt.money(waste['wasted'])} goes to customers the offer does "
                    f"not help; {waste['negative']:,} of them would be more likely to leave "
-                   "(\"sleeping dogs\").")
+                   f"(\"sleeping dogs\").{unknown}")
     offer = st.selectbox("Offer", learned, format_func=lambda o: names.get(o, o),
                          key=f"{key}_offer")
     left, right = st.columns(2)
