@@ -65,6 +65,11 @@ RANKED_COLUMNS = [ID, "rank", "offer_id", "offer_name", "offer_cost", "p_accept"
 #: ``sleeping_dog`` (True when every learned offer makes this customer more likely to leave).
 UPLIFT_COLUMNS = ["uplift", "basis", "sleeping_dog"]
 LEARNED, ASSUMED = "learned", "assumed"
+#: What the ``value_basis`` column of a campaign list means (tooltips, README).
+VALUE_BASIS_HELP = ("learned: the expected value rests on what this offer did for similar customers "
+                    "in past campaigns with a control group (uplift × lifetime value − cost). "
+                    "assumed: too little campaign history for this offer, so the catalogue's "
+                    "risk reduction × P(churn) × P(accept) is used.")
 #: Why a sleeping dog gets no offer (the engine's table and the what-if page show it).
 SLEEPING_DOG_REASON = ("No offer: past campaigns show that every offer we could make would make "
                        "this customer more likely to leave (a \"sleeping dog\"); leave them alone.")
