@@ -157,8 +157,14 @@ class Offer(BaseModel):
     effect: Effect = Field(EFFECT_ASSUMED, description="Whether the offer's effect on churn is "
                                                        "learned from measured campaign results "
                                                        "or assumed (the catalogue's figure).")
-    expected_saved_value: float = Field(description="P(churn) × P(accept) × risk reduction × "
-                                                    "CLV, dollars.")
+    uplift: float | None = Field(None, description="Learned effect: how much making the offer "
+                                                   "lowers this customer's churn probability "
+                                                   "(0..1, from past campaigns with a control "
+                                                   "group); null when the effect is assumed.")
+    expected_saved_value: float = Field(description="Expected churn-related value the offer "
+                                                    "saves, dollars: learned uplift × CLV, or "
+                                                    "P(churn) × P(accept) × risk reduction × CLV "
+                                                    "when assumed.")
     expected_net_value: float = Field(description="Expected saved value − cost, dollars.")
     ranking_score: float = Field(description="What offers are ranked by, dollars (saved value "
                                              "of offers no rule proposed counts 80%).")

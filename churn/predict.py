@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from churn import explain as explain_mod
+from churn.campaign import ASSUMED, LEARNED
 from churn import schema
 from churn.config import BusinessSettings
 from churn.validate import MSG_ID_DUPLICATE, Problem, validate_chunk
@@ -34,10 +35,11 @@ from churn.validate import MSG_ID_DUPLICATE, Problem, validate_chunk
 #: File row of the first record in the validator's numbering (header = row 1).
 _FIRST_ROW = 2
 
-#: "learned" when a measured effect stands behind an offer's risk reduction, else "assumed"
-#: (the catalogue's figure). Read from the ranked frame when it carries one of these columns.
-EFFECT_COLUMNS = ("effect", "effect_source", "effect_basis", "learned_or_assumed")
-EFFECT_LEARNED, EFFECT_ASSUMED = "learned", "assumed"
+#: "learned" when an uplift model measured from past campaigns stands behind the offer's value,
+#: else "assumed" (the catalogue's risk reduction): the ranked frame's ``basis`` column
+#: (``campaign.LEARNED`` / ``campaign.ASSUMED``); "assumed" when the frame has none.
+EFFECT_COLUMNS = ("basis",)
+EFFECT_LEARNED, EFFECT_ASSUMED = LEARNED, ASSUMED
 
 
 @dataclass
@@ -160,7 +162,8 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
 
     Each record: rank, offer_id, name, cost ($), p_accept (0..1, the learned part),
     from_rules / rule_reason (the rule part), reason (the rule's reason, or why the learned part
-    proposes it), effect ("learned" or "assumed"), expected_saved_value and expected_net_value
+    proposes it), effect ("learned" or "assumed"), uplift (the learned drop in churn probability
+    if the offer is made, 0..1; None when assumed), expected_saved_value and expected_net_value
     ($), ranking_score.
     """
     if ranked is None or ranked.empty:
@@ -178,6 +181,9 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
              for c in ("offer_cost", "expected_saved_value", "expected_net_value",
                        "ranking_score")}
     pa = np.round(p_accept, 6).tolist()
+    uplift = ([None if not np.isfinite(u) or e != EFFECT_LEARNED else round(float(u), 6)
+               for u, e in zip(ranked["uplift"].to_numpy(dtype=float), effect)]
+              if "uplift" in ranked.columns else [None] * n)
     out: dict[str, list[dict]] = {}
     for i in range(n):
         reason = rule_reason[i] if from_rules[i] and rule_reason[i] else (
@@ -186,6 +192,7 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
             "rank": rank[i], "offer_id": offer_id[i], "name": name[i],
             "cost": money["offer_cost"][i], "p_accept": pa[i], "from_rules": from_rules[i],
             "rule_reason": rule_reason[i], "reason": reason, "effect": effect[i],
+            "uplift": uplift[i],
             "expected_saved_value": money["expected_saved_value"][i],
             "expected_net_value": money["expected_net_value"][i],
             "ranking_score": money["ranking_score"][i],

@@ -88,7 +88,9 @@ def test_predict_matches_the_engines_table_and_reports_bad_records(engine, sampl
     assert [r["row"] for r in out.results] == [0, 1, 3, 4]
     assert [e["row"] for e in out.errors] == [2] and out.errors[0]["column"] == "tenure"
     good = sample.iloc[[0, 1, 3, 4]]
-    table = engine.score_all(good).table
+    scored = engine.score_all(good)
+    table = scored.table
+    ranked_by_id = {k: g for k, g in scored.ranked.groupby("customerID")}
     for res, (_, t) in zip(out.results, table.iterrows()):
         assert res["customerID"] == t["customerID"]
         assert res["churn_probability"] == pytest.approx(t["churn_prob"], abs=1e-6)
@@ -102,7 +104,8 @@ def test_predict_matches_the_engines_table_and_reports_bad_records(engine, sampl
         assert res["offers"][0]["expected_net_value"] == pytest.approx(t["offer_net_value"],
                                                                        abs=0.005)
         assert [o["rank"] for o in res["offers"]] == list(range(1, len(res["offers"]) + 1))
-        assert all(o["effect"] == P.EFFECT_ASSUMED for o in res["offers"])
+        mine = ranked_by_id[res["customerID"]]
+        assert [o["effect"] for o in res["offers"]] == list(mine["basis"])
 
 
 def test_predict_with_no_usable_record_returns_only_errors(engine, sample):
@@ -157,11 +160,13 @@ def test_offer_records_reads_a_learned_effect_column_when_present():
                            "p_accept": [0.5, 0.4], "rule_reason": ["r", ""],
                            "from_rules": [True, False], "expected_saved_value": [30.0, 25.0],
                            "expected_net_value": [20.0, 5.0], "ranking_score": [20.0, 0.0],
-                           "effect": ["learned", "assumed"]})
+                           "basis": ["learned", "assumed"], "uplift": [0.04, 0.01]})
     out = P.offer_records(ranked)["a"]
     assert [o["effect"] for o in out] == ["learned", "assumed"]
-    assert [o["effect"] for o in P.offer_records(ranked.drop(columns="effect"))["a"]] == \
-        ["assumed", "assumed"]
+    assert [o["uplift"] for o in out] == [0.04, None]
+    plain = P.offer_records(ranked.drop(columns=["basis", "uplift"]))["a"]
+    assert [o["effect"] for o in plain] == ["assumed", "assumed"]
+    assert [o["uplift"] for o in plain] == [None, None]
 
 
 def test_duplicate_ids_and_empty_records_are_reported_by_position(sample):
