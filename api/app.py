@@ -598,7 +598,7 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
         from churn import models
 
         try:
-            models.activate(version, paths.models_dir)
+            notes = models.activate(version, paths.models_dir)
         except ValueError as exc:
             raise HTTPException(404, str(exc)) from None
         except models.ModelCacheError as exc:
@@ -608,7 +608,10 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
         except Exception:  # noqa: BLE001 - the switch is done; the record is a log entry
             pass
         engine = holder.load_now()
-        return {"active": engine.version}
+        out = {"active": engine.version}
+        if isinstance(notes, list) and notes:  # e.g. the registry alias could not be moved
+            out["warnings"] = [str(n) for n in notes]
+        return out
 
     @app.post(f"{PREFIX}/retrain", tags=["models"], status_code=202,
               response_model=S.JobStatus, responses={**errors, 404: {"model": S.ErrorResponse}},

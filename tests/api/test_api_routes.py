@@ -71,7 +71,9 @@ def test_predict_scores_good_rows_and_lists_bad_ones(client, customers):
     assert [x["row"] for x in out["results"]] == [0, 2]
     frame = engine.customers.set_index(schema.ID).loc[[body[0]["customerID"],
                                                        body[2]["customerID"]]].reset_index()
-    table = engine.score(frame)
+    scored = engine.score_all(frame)
+    table = scored.table
+    best = scored.ranked[scored.ranked["rank"] == 1].set_index(schema.ID)
     for res, (_, t) in zip(out["results"], table.iterrows()):
         assert res["customerID"] == t[schema.ID]
         assert res["churn_probability"] == pytest.approx(t["churn_prob"], abs=1e-6)
@@ -80,7 +82,7 @@ def test_predict_scores_good_rows_and_lists_bad_ones(client, customers):
         assert res["drivers"][0]["feature"] == t["driver_1"]
         assert res["drivers"][0]["points"] == pytest.approx(t["driver_1_pp"], abs=1e-4)
         assert res["offers"][0]["offer_id"] == t["offer_id"]
-        assert res["offers"][0]["effect"] == "assumed"
+        assert res["offers"][0]["effect"] == best.loc[t[schema.ID], "basis"]  # learned/assumed
         assert len(res["offers"]) <= 3
 
 
