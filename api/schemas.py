@@ -182,7 +182,11 @@ class Result(BaseModel):
                                                "horizon.")
     revenue_at_risk: float = Field(description="P(churn) × CLV, dollars.")
     revenue_at_risk_12m: float = Field(description="P(churn) × 12 × MonthlyCharges, dollars.")
-    offers: list[Offer] = Field(description="Best offers, best first.")
+    offers: list[Offer] = Field(description="Best offers, best first (none when the engine "
+                                            "makes this customer no offer).")
+    offer_note: str | None = Field(None, description="Why there is no offer (e.g. a \"sleeping "
+                                                     "dog\": every learned offer would make "
+                                                     "the customer more likely to leave).")
 
 
 class PredictResponse(BaseModel):
@@ -210,6 +214,9 @@ class Recommendation(BaseModel):
     customerID: str
     churn_probability: float
     clv: float = Field(description="Dollars.")
+    sleeping_dog: bool = Field(False, description="Every learned offer would make this customer "
+                                                  "more likely to leave: no campaign picks them.")
+    note: str | None = None
     offers: list[Offer]
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from churn import explain as explain_mod
-from churn.campaign import ASSUMED, LEARNED
+from churn.campaign import ASSUMED, LEARNED, SLEEPING_DOG_REASON
 from churn import schema
 from churn.config import BusinessSettings
 from churn.validate import MSG_ID_DUPLICATE, Problem, validate_chunk
@@ -242,7 +242,8 @@ def predict(engine, records: list[dict], settings: BusinessSettings = BusinessSe
     Each result: row (position in the list), customerID, churn_probability (0..1), risk_tier,
     drivers [{feature, label, value, display_value, points (pp), text}], clv ($),
     expected_months, revenue_at_risk ($, P(churn) × CLV), revenue_at_risk_12m ($),
-    offers (`offer_records`). Records that fail validation are left out of ``results`` and their
+    offers (`offer_records`; empty when the engine makes this customer no offer, e.g. a
+    "sleeping dog"), offer_note (why there is no offer, else None). Records that fail validation are left out of ``results`` and their
     problems are in ``errors``.
     """
     check = check_records(records)
@@ -262,6 +263,11 @@ def predict(engine, records: list[dict], settings: BusinessSettings = BusinessSe
     tier = table["risk_tier"].to_numpy()
     money = {c: table[c].to_numpy(dtype=float) for c in ("clv", "expected_months",
                                                         "revenue_at_risk", "revenue_at_risk_12m")}
+    # The engine's own decision stands: a customer it makes no offer to (a "sleeping dog", whom
+    # every learned offer would push out, or nobody applicable) gets none here, with its reason.
+    no_offer = (table["offer_id"].astype(str) == "").to_numpy() if offers > 0 else \
+        np.zeros(len(table), dtype=bool)
+    notes = table["offer_reason"].astype(str).tolist() if offers > 0 else [""] * len(table)
     results = []
     for i, pos in enumerate(frame.index):
         results.append({
@@ -272,7 +278,9 @@ def predict(engine, records: list[dict], settings: BusinessSettings = BusinessSe
             "expected_months": round(float(money["expected_months"][i]), 2),
             "revenue_at_risk": round(float(money["revenue_at_risk"][i]), 2),
             "revenue_at_risk_12m": round(float(money["revenue_at_risk_12m"][i]), 2),
-            "offers": by_id.get(str(ids[i]), [])[:offers] if offers > 0 else [],
+            "offers": (by_id.get(str(ids[i]), [])[:offers]
+                       if offers > 0 and not no_offer[i] else []),
+            "offer_note": notes[i] if offers > 0 and no_offer[i] and notes[i] else None,
         })
     return Prediction(engine.version, results, errors, warnings)
 
@@ -313,8 +321,10 @@ def recommend(engine, records: list[dict], settings: BusinessSettings = Business
               top: int | None = None) -> tuple[list[dict], list[dict]]:
     """Every applicable offer of every usable record, ranked (or the first ``top``).
 
-    Returns (results [{row, customerID, churn_probability, clv, offers: `offer_records`}],
-    errors). The rule part is ``from_rules``/``rule_reason``, the learned part ``p_accept``.
+    Returns (results [{row, customerID, churn_probability, clv, sleeping_dog, note, offers:
+    `offer_records`}], errors). The rule part is ``from_rules``/``rule_reason``, the learned part
+    ``p_accept``. A sleeping dog (every learned offer would make the customer more likely to
+    leave) keeps its ranked offers here, flagged, with the reason no campaign picks them.
     """
     check = check_records(records)
     errors = [p.to_dict() for p in check.errors]
@@ -322,7 +332,10 @@ def recommend(engine, records: list[dict], settings: BusinessSettings = Business
     if frame.empty:
         return [], errors
     scored = engine.score_all(frame, settings, drivers=0, offers=True, top_offers=top)
-    by_id = offer_records(scored.ranked)
+    ranked = scored.ranked
+    by_id = offer_records(ranked)
+    dogs = (set(ranked.loc[ranked["sleeping_dog"].astype(bool), schema.ID].astype(str))
+            if ranked is not None and "sleeping_dog" in ranked.columns else set())
     table = scored.table
     results = []
     for i, pos in enumerate(frame.index):
@@ -330,5 +343,7 @@ def recommend(engine, records: list[dict], settings: BusinessSettings = Business
         results.append({"row": int(pos), "customerID": cid,
                         "churn_probability": round(float(table["churn_prob"].iloc[i]), 6),
                         "clv": round(float(table["clv"].iloc[i]), 2),
+                        "sleeping_dog": cid in dogs,
+                        "note": SLEEPING_DOG_REASON if cid in dogs else None,
                         "offers": by_id.get(cid, [])})
     return results, errors

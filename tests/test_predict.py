@@ -88,7 +88,7 @@ def test_predict_matches_the_engines_table_and_reports_bad_records(engine, sampl
     assert [r["row"] for r in out.results] == [0, 1, 3, 4]
     assert [e["row"] for e in out.errors] == [2] and out.errors[0]["column"] == "tenure"
     good = sample.iloc[[0, 1, 3, 4]]
-    scored = engine.score_all(good)
+    scored = engine.score_all(good.drop(columns=schema.TARGET))  # as sent: no Churn column
     table = scored.table
     ranked_by_id = {k: g for k, g in scored.ranked.groupby("customerID")}
     for res, (_, t) in zip(out.results, table.iterrows()):
@@ -100,6 +100,9 @@ def test_predict_matches_the_engines_table_and_reports_bad_records(engine, sampl
         assert [d["feature"] for d in res["drivers"]] == [t[f"driver_{j}"] for j in (1, 2, 3)
                                                           if t[f"driver_{j}"]]
         assert all(d["points"] > 0 for d in res["drivers"])
+        if not t["offer_id"]:  # no offer from the engine (e.g. a sleeping dog): none here
+            assert res["offers"] == [] and res["offer_note"] == (t["offer_reason"] or None)
+            continue
         assert res["offers"][0]["offer_id"] == t["offer_id"]
         assert res["offers"][0]["expected_net_value"] == pytest.approx(t["offer_net_value"],
                                                                        abs=0.005)
@@ -141,13 +144,17 @@ def test_explain_record_reports_the_validator_message(engine, sample):
 def test_recommend_ranks_every_applicable_offer_with_both_parts(engine, sample):
     results, errors = P.recommend(engine, records(sample.head(2)))
     assert errors == []
-    ranked = engine.score_all(sample.head(2), drivers=0, top_offers=None).ranked
+    ranked = engine.score_all(sample.head(2).drop(columns=schema.TARGET), drivers=0,
+                              top_offers=None).ranked
     for res in results:
         mine = ranked[ranked["customerID"] == res["customerID"]]
         assert [o["offer_id"] for o in res["offers"]] == list(mine["offer_id"])
         assert [o["p_accept"] for o in res["offers"]] == pytest.approx(list(mine["p_accept"]),
                                                                       abs=1e-6)
         assert [o["from_rules"] for o in res["offers"]] == list(mine["from_rules"])
+        dog = bool(mine["sleeping_dog"].any()) if "sleeping_dog" in mine else False
+        assert res["sleeping_dog"] is dog
+        assert res["note"] == (P.SLEEPING_DOG_REASON if dog else None)
         for o in res["offers"]:
             assert o["reason"] == (o["rule_reason"] if o["from_rules"] else
                                    f"No rule proposed it; likely to be accepted (P(accept) "
