@@ -81,7 +81,8 @@ with st.container(key="results-headline", border=True):
 st.plotly_chart(results_charts.predicted_vs_measured([o] + res.by_offer),
                 key="results_chart", width="stretch")
 st.caption("Light bars: what the campaign expected (P(churn) × P(accept) × risk reduction, "
-           "averaged over the treated). Dark bars: what happened, with its 95% interval.")
+           "averaged over the treated). Dark bars: what happened, with its 95% interval; an "
+           f"offer without one had fewer than {R.MIN_GROUP_SIZE} customers in a group.")
 
 st.subheader("By offer")
 st.dataframe(view.breakdown(res.by_offer), key="results_by_offer", hide_index=True,

@@ -162,8 +162,9 @@ def metrics(camp: C.Campaign, budget: float) -> None:
                 help="Customers held out at random (no offer, no cost) to measure the effect.")
     m[2].metric("Offer cost", fmt.money(camp.spent), border=True,
                 help=f"Of a {fmt.money(budget)} budget; the treatment group only.")
-    m[3].metric("Expected saved revenue", fmt.money_short(camp.expected_saved_revenue), border=True,
-                help="Sum over the treatment group of P(churn) × P(accept) × risk reduction × "
+    m[3].metric("Expected saving", fmt.money_short(camp.expected_saved_revenue), border=True,
+                help="Expected saved revenue: the sum over the treatment group of P(churn) × "
+                     "P(accept) × risk reduction × "
                      f"lifetime value: {fmt.money(camp.expected_saved_revenue)}.")
     m[4].metric("Expected net value", fmt.money_short(camp.expected_net_value), border=True,
                 help="Expected saved revenue minus the offers' cost: "

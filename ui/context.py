@@ -81,14 +81,14 @@ def active_customers(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     return _active(frame_fingerprint(frame), frame)
 
 
-def history_customers(frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The labelled customers to explain and learn from: `frame` (default: the chosen data set)
-    when it has a Churn column, else the sample's history (an active base has no outcomes to
-    explain)."""
-    from churn.schema import TARGET
-
-    frame = customers() if frame is None else frame
-    return frame if TARGET in frame.columns else sample_frame()
+def history_customers() -> pd.DataFrame:
+    """The customers the Why page explains: the sample's labelled history when the sample's
+    active base is chosen (explanations and training stay on the history, whose outcomes the
+    page compares with), else the chosen data set (an uploaded batch is explained as it is)."""
+    ref = state.dataset()
+    if ref is None or ref.kind == "active":
+        return sample_frame()
+    return customers(ref)
 
 
 def population_line(frame: pd.DataFrame | None = None) -> str:

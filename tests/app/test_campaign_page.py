@@ -142,5 +142,5 @@ def test_downloads_do_not_save_and_save_campaign_does(at, data_dir):
     row = table.iloc[0]
     assert row["name"] == "Winter save" and row["budget"] == 10_000.0
     assert row["control_share"] == 0.1 and row["seed"] == 0 and row["control"] > 0
-    assert row["data"].startswith("Sample: active customers")
+    assert row["data"].startswith("Sample, active (")
     assert _table(at, "control_share")["name"].iloc[0] == "Winter save"
