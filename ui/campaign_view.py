@@ -156,8 +156,8 @@ def filters_form(scored: pd.DataFrame, offer_names: dict) -> tuple[dict, float]:
 def metrics(camp: C.Campaign, budget: float) -> None:
     """The campaign's headline figures: both group sizes, cost, expected saved and net value."""
     m = st.columns(5)
-    m[0].metric("Customers to contact", fmt.count(camp.treated), border=True,
-                help="The treatment group: customers who get the offer.")
+    m[0].metric("To contact", fmt.count(camp.treated), border=True,
+                help="Customers to contact: the treatment group, who get the offer.")
     m[1].metric("Control group", fmt.count(camp.held_out), border=True,
                 help="Customers held out at random (no offer, no cost) to measure the effect.")
     m[2].metric("Offer cost", fmt.money(camp.spent), border=True,
