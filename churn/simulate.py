@@ -164,20 +164,30 @@ def _traits(customers: pd.DataFrame) -> np.ndarray:
     return synth._observed_traits(customers) + synth.TRAIT_NOISE * noise
 
 
-def _parts(customers: pd.DataFrame, offer_ids: list[str]):
-    """(p0, accept, rr, push): p0 per customer; the others customers × offers."""
+def _customer_parts(customers: pd.DataFrame):
+    """(p0, traits, dog) per customer: the offer-free parts of the hidden model."""
     p0 = _p0(customers)
-    T = _traits(customers)
-    n, m = len(customers), len(offer_ids)
-    accept, rr, push = np.empty((n, m)), np.empty((n, m)), np.empty((n, m))
     tenure = customers["tenure"].to_numpy(dtype=float)
     dog = np.minimum(tenure, DOG_TENURE) / DOG_TENURE * np.exp(-p0 / DOG_RISK)
+    return p0, _traits(customers), dog
+
+
+def _offer_parts(traits: np.ndarray, dog: np.ndarray, offer_id: str):
+    """(accept, rr, push) of one offer for customers with these traits and dog propensities."""
+    base, *load = synth._offer_profile(offer_id)
+    accept = synth._sigmoid(base + traits @ np.asarray(load))
+    trait, rr_base, rr_slope, push_o = offer_effect_params(offer_id)
+    rr = np.clip(rr_base + rr_slope * traits[:, TRAITS.index(trait)], 0.0, RR_MAX)
+    return accept, rr, push_o * dog
+
+
+def _parts(customers: pd.DataFrame, offer_ids: list[str]):
+    """(p0, accept, rr, push): p0 per customer; the others customers × offers."""
+    p0, T, dog = _customer_parts(customers)
+    n, m = len(customers), len(offer_ids)
+    accept, rr, push = np.empty((n, m)), np.empty((n, m)), np.empty((n, m))
     for j, o in enumerate(offer_ids):
-        base, *load = synth._offer_profile(o)
-        accept[:, j] = synth._sigmoid(base + T @ np.asarray(load))
-        trait, rr_base, rr_slope, push_o = offer_effect_params(o)
-        rr[:, j] = np.clip(rr_base + rr_slope * T[:, TRAITS.index(trait)], 0.0, RR_MAX)
-        push[:, j] = push_o * dog
+        accept[:, j], rr[:, j], push[:, j] = _offer_parts(T, dog, o)
     return p0, accept, rr, push
 
 
@@ -228,7 +238,39 @@ def true_effects(customers: pd.DataFrame, offer_ids) -> pd.DataFrame:
 
 
 def _text(s: pd.Series) -> np.ndarray:
-    return s.fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    """Values as stripped text ("" for missing), each distinct value handled once."""
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    clean = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+    return clean[codes]  # code -1 (missing) takes the last entry, ""
+
+
+def _draw(customers: pd.DataFrame, pos: np.ndarray, offer: np.ndarray, treat: np.ndarray,
+          seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(accepted, churned) text arrays for campaign rows: row i is customer ``customers.iloc[
+    pos[i]]`` offered (``treat[i]``) or held out with offer id ``offer[i]``."""
+    n = len(pos)
+    rng = np.random.default_rng([seed, 11])
+    u_accept, u_churn = rng.random(n), rng.random(n)
+    prob = np.zeros(n)
+    accepted = np.zeros(n, dtype=bool)
+    if n:
+        # the customer parts once per distinct customer, the offer parts once per offer
+        upos, inv = np.unique(pos, return_inverse=True)
+        p0_u, traits_u, dog_u = _customer_parts(customers.iloc[upos])
+        p0 = p0_u[inv]
+        pc = p0.copy()
+        cut = np.zeros(n)
+        codes, offers = pd.factorize(np.asarray(offer, dtype=object))
+        for j, o in enumerate(offers):
+            rows = np.flatnonzero(codes == j)
+            a, rr, push = _offer_parts(traits_u[inv[rows]], dog_u[inv[rows]], str(o))
+            accepted[rows] = treat[rows] & (u_accept[rows] < a)
+            pc[rows] = p0[rows] + (1.0 - p0[rows]) * push
+            cut[rows] = rr
+        prob = np.where(treat, np.where(accepted, pc * (1.0 - cut), pc), p0)
+    answers = np.array(["No", "Yes", ""], dtype=object)  # shared objects: no string per row
+    return (answers[np.where(treat, accepted.astype(np.int8), 2)],
+            answers[(u_churn < prob).astype(np.int8)])
 
 
 def simulate_outcomes(campaign: pd.DataFrame, customers: pd.DataFrame, *,
@@ -256,7 +298,8 @@ def simulate_outcomes(campaign: pd.DataFrame, customers: pd.DataFrame, *,
     cid = _text(campaign[schema.ID])
     offer = _text(campaign["offer_id"])
     if "group" in campaign.columns:
-        group = pd.Series(_text(campaign["group"])).str.lower().to_numpy(dtype=object)
+        codes, uniques = pd.factorize(_text(campaign["group"]))
+        group = np.array([u.lower() for u in uniques], dtype=object)[codes]
         bad = ~np.isin(group, GROUPS)
         if bad.any():
             first = np.flatnonzero(bad)[:3]
@@ -281,27 +324,8 @@ def simulate_outcomes(campaign: pd.DataFrame, customers: pd.DataFrame, *,
                          f"{shown}. Pass the customers the campaign was built from (--customers "
                          f"FILE: the active base or the file given to `python -m churn campaign "
                          f"--data`)")
+    accepted, churned = _draw(feats, pos, offer, group == "treatment", seed)
     out = campaign.copy()
-    n = len(out)
-    offers = list(dict.fromkeys(offer))
-    rng = np.random.default_rng([seed, 11])
-    u_accept, u_churn = rng.random(n), rng.random(n)
-    accepted = np.zeros(n, dtype=bool)
-    prob = np.zeros(n)
-    if n:
-        sub = feats.iloc[pos]
-        p0, acc, rr, push = _parts(sub, offers)
-        col = pd.Index(offers).get_indexer(offer)
-        r = np.arange(n)
-        a, cut, pu = acc[r, col], rr[r, col], push[r, col]
-        treat = group == "treatment"
-        accepted = treat & (u_accept < a)
-        pc = p0 + (1.0 - p0) * pu
-        prob = np.where(treat, np.where(accepted, pc * (1.0 - cut), pc), p0)
-        treat_text = np.where(accepted, "Yes", "No")
-        out["accepted"] = np.where(treat, treat_text, "").astype(object)
-    else:
-        out["accepted"] = pd.Series(dtype=object)
-    out["churned"] = np.where(u_churn < prob, "Yes", "No").astype(object) if n \
-        else pd.Series(dtype=object)
+    out["accepted"] = accepted
+    out["churned"] = churned
     return out

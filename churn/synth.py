@@ -531,7 +531,7 @@ def _joiners(n: int, seed: int, taken: set) -> pd.DataFrame:
         return schema.empty_frame()[cols]
     parts, have, k = [], 0, 0
     while have < n:
-        pool = generate_customers(max(20 * n, 1000), seed + 7919 * (k + 1))
+        pool = generate_customers(12 * n + 1000, seed + 7919 * (k + 1))
         pool = pool[pool["tenure"] <= 1]
         parts.append(pool)
         have += len(pool)
@@ -628,16 +628,21 @@ def generate_campaign_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED, 
         offer = np.asarray(offer_ids, dtype=object)[np.argmin(keys, axis=1)]
         group = np.full(k, "treatment", dtype=object)
         group[rng.permutation(k)[:int(round(control_share * k))]] = "control"
-        day = np.datetime64(start, "D") + rng.integers(0, CAMPAIGN_SPREAD_DAYS, k)
-        frames.append(pd.DataFrame({
-            "customerID": customers[schema.ID].to_numpy(dtype=object)[target],
-            "campaign_id": c_id, "date": day.astype(str).astype(object),
-            "offer_id": offer, "group": group}))
+        days = np.datetime64(start, "D") + np.arange(CAMPAIGN_SPREAD_DAYS)
+        day = days.astype(str).astype(object)[rng.integers(0, CAMPAIGN_SPREAD_DAYS, k)]
+        frames.append((target, c_id, day, offer, group))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS})
-    plan = pd.concat(frames, ignore_index=True)
-    done = simulate.simulate_outcomes(plan, customers, seed=seed)
-    return done[HISTORY_COLUMNS]
+    pos = np.concatenate([f[0] for f in frames])
+    offer = np.concatenate([f[3] for f in frames])
+    group = np.concatenate([f[4] for f in frames])
+    accepted, churned = simulate._draw(customers, pos, offer, group == "treatment", seed)
+    return pd.DataFrame({
+        "customerID": customers[schema.ID].to_numpy(dtype=object)[pos],
+        "campaign_id": np.repeat(np.array([f[1] for f in frames], dtype=object),
+                                 [len(f[0]) for f in frames]),
+        "date": np.concatenate([f[2] for f in frames]), "offer_id": offer, "group": group,
+        "accepted": accepted, "churned": churned}, columns=HISTORY_COLUMNS)
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -717,15 +722,22 @@ def ensure_sample(paths: Paths | None = None) -> Paths:
     Missing ``customers.csv``: the whole default sample (SAMPLE_ROWS, SAMPLE_SEED) is written.
     ``customers.csv`` present but ``active.csv`` or ``campaign_history.csv`` missing (a data
     folder from before they existed, or the user's own snapshot): the two are generated from the
-    customers in it (they must have Churn) and added; an existing file is never overwritten.
+    valid customers in it and added; an existing file is never overwritten. Raises ValueError
+    when that file cannot be read or has no Churn column.
     """
     p = paths if paths is not None else _default_paths()
     if not p.customers_csv.exists():
         write_sample(p.sample_dir, SAMPLE_ROWS, SAMPLE_SEED, catalogue=p.catalogue)
     elif not (p.active_csv.exists() and p.campaign_history_csv.exists()):
-        from churn.validate import load_customers
+        from churn.validate import validate
 
-        customers = load_customers(p.customers_csv, require_target=True)
+        report = validate(p.customers_csv, require_target=True)
+        if report.fatal or any(e.row is None and e.column == schema.TARGET
+                               for e in report.errors):
+            raise ValueError(f"{p.customers_csv} cannot give the sample's active base and "
+                             f"campaign history: it needs readable customers with Churn "
+                             f"(Yes/No); run `python -m churn validate {p.customers_csv}`")
+        customers = report.frame.drop(columns="row")  # the good rows; bad ones are left out
         files = SampleFiles(p.customers_csv, p.active_csv, p.campaign_history_csv)
         if not p.campaign_history_csv.exists():
             _write_csv_atomic(generate_campaign_history(customers, SAMPLE_SEED,

@@ -526,3 +526,17 @@ def test_cli_synth_bad_rows_exit_1(tmp_path, capsys):
     assert main(["synth", "--rows", "0", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
         "synth: rows must be at least 1 and at most 118,813,760,000, got 0\n")
+
+
+def test_ensure_sample_on_a_folder_without_labels_says_why(tmp_path):
+    paths = config.paths(tmp_path)
+    paths.sample_dir.mkdir(parents=True)
+    frame = schema.to_file_frame(synth.generate_customers(50, 1)).drop(columns=["Churn"])
+    frame.to_csv(paths.customers_csv, index=False)
+    with pytest.raises(ValueError) as err:
+        synth.ensure_sample(paths)
+    assert str(err.value) == (
+        f"{paths.customers_csv} cannot give the sample's active base and campaign history: it "
+        f"needs readable customers with Churn (Yes/No); run `python -m churn validate "
+        f"{paths.customers_csv}`")
+    assert not paths.active_csv.exists() and not paths.campaign_history_csv.exists()
