@@ -19,8 +19,9 @@ average.
 
 The hidden model (per customer i, offer o)
 ------------------------------------------
-Hidden draws are a deterministic function of the customer ID (a keyed hash turned into standard
-normals), so one customer always has the same hidden traits, in every file and every run:
+Hidden draws are a deterministic function of the customer ID (a keyed hash split into four
+streams, each turned into a standard normal), so one customer always has the same hidden
+traits, in every file and every run:
 
 - ``eps_i`` ~ N(0, 1): the unobserved heterogeneity of the churn model (``synth.SIGMA`` × eps).
 - the three hidden traits of ``churn.synth`` (price sensitivity, family affinity, support need):
@@ -104,9 +105,8 @@ OFFER_EFFECTS: dict[str, tuple[str, float, float, float]] = {
 
 GROUPS = ("treatment", "control")
 
-# hash keys (16 bytes each) of the hidden per-customer draws
-_KEY_EPS = "churn-sim-eps-01"
-_KEY_TRAIT = ("churn-sim-trt-p1", "churn-sim-trt-f1", "churn-sim-trt-s1")
+# hash key (16 bytes) of the hidden per-customer draws
+_KEY = "churn-simulate-1"
 
 
 def offer_effect_params(offer_id: str) -> tuple[str, float, float, float]:
@@ -129,11 +129,20 @@ def _check_customers(customers) -> pd.DataFrame:
     return customers
 
 
-def _hash_normal(ids: np.ndarray, key: str) -> np.ndarray:
-    """A standard normal per customer ID, the same for an ID in every file and run."""
-    h = pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=key, categorize=False)
-    u = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
-    return ndtri(u)
+def _hidden_normals(ids: np.ndarray) -> np.ndarray:
+    """Four independent standard normals per customer ID (rows × [eps, price, family, support]),
+    the same for an ID in every file and run: one keyed hash of the ID (``_KEY``), split into
+    four streams by the splitmix64 finaliser, each turned into a normal by the inverse CDF."""
+    h = pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=_KEY, categorize=False)
+    out = np.empty((len(h), 4))
+    with np.errstate(over="ignore"):
+        for s in range(4):
+            x = h + np.uint64((s + 1) * 0x9E3779B97F4A7C15 % 2 ** 64)
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            x = x ^ (x >> np.uint64(31))
+            out[:, s] = ndtri(((x >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53)
+    return out
 
 
 def _codes(customers: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -151,25 +160,25 @@ def _ids(customers: pd.DataFrame) -> np.ndarray:
     return customers[schema.ID].astype(str).to_numpy(dtype=object)
 
 
-def _p0(customers: pd.DataFrame) -> np.ndarray:
+def _p0(customers: pd.DataFrame, eps: np.ndarray | None = None) -> np.ndarray:
+    """P(churn | no offer); ``eps``: the customers' hidden noise (default: from their IDs)."""
     f = _codes(customers)
-    z = synth._churn_logit(f) + synth.SIGMA * _hash_normal(_ids(customers), _KEY_EPS)
+    if eps is None:
+        eps = _hidden_normals(_ids(customers))[:, 0]
+    z = synth._churn_logit(f) + synth.SIGMA * eps
     return np.where(f["tenure"] > 0, synth._churn_prob(z), 0.0)
 
 
-def _traits(customers: pd.DataFrame) -> np.ndarray:
-    """Hidden traits (rows × price, family, support): observed part + keyed-hash noise."""
-    ids = _ids(customers)
-    noise = np.stack([_hash_normal(ids, k) for k in _KEY_TRAIT], axis=1)
-    return synth._observed_traits(customers) + synth.TRAIT_NOISE * noise
-
-
 def _customer_parts(customers: pd.DataFrame):
-    """(p0, traits, dog) per customer: the offer-free parts of the hidden model."""
-    p0 = _p0(customers)
+    """(p0, traits, dog) per customer: the offer-free parts of the hidden model. Traits: rows ×
+    (price, family, support), the observed part plus TRAIT_NOISE × the customer's hidden
+    normals."""
+    hidden = _hidden_normals(_ids(customers))
+    p0 = _p0(customers, hidden[:, 0])
+    traits = synth._observed_traits(customers) + synth.TRAIT_NOISE * hidden[:, 1:]
     tenure = customers["tenure"].to_numpy(dtype=float)
     dog = np.minimum(tenure, DOG_TENURE) / DOG_TENURE * np.exp(-p0 / DOG_RISK)
-    return p0, _traits(customers), dog
+    return p0, traits, dog
 
 
 def _offer_parts(traits: np.ndarray, dog: np.ndarray, offer_id: str):

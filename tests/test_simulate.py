@@ -38,6 +38,15 @@ def test_control_prob_agrees_with_the_churn_labels_by_segment(large):
                                                                   y[g].mean())
 
 
+def test_hidden_normals_are_standard_and_independent(large):
+    h = simulate._hidden_normals(large["customerID"].to_numpy(dtype=object))
+    assert h.shape == (len(large), 4)
+    np.testing.assert_allclose(h.mean(axis=0), 0, atol=0.02)
+    np.testing.assert_allclose(h.std(axis=0), 1, atol=0.02)
+    corr = np.corrcoef(h.T)
+    assert np.abs(corr - np.eye(4)).max() < 0.02
+
+
 def test_control_prob_follows_the_customer_id_not_the_row(sample):
     part = sample.iloc[:500]
     p = pd.Series(simulate.control_churn_prob(part), index=part["customerID"])
@@ -65,9 +74,11 @@ def test_true_effects_shape_and_formula(sample):
     # the documented formula, recomputed from its documented pieces
     p0 = simulate.control_churn_prob(part)
     acc = simulate.accept_prob(part, CAT.ids).to_numpy()
-    T = synth._observed_traits(part) + synth.TRAIT_NOISE * np.stack(
-        [simulate._hash_normal(part["customerID"].to_numpy(dtype=object), k)
-         for k in simulate._KEY_TRAIT], axis=1)
+    hidden = simulate._hidden_normals(part["customerID"].to_numpy(dtype=object))
+    T = synth._observed_traits(part) + synth.TRAIT_NOISE * hidden[:, 1:]
+    z = synth._churn_logit(simulate._codes(part)) + synth.SIGMA * hidden[:, 0]
+    np.testing.assert_allclose(p0, np.where(part["tenure"] > 0, 0.01 + 0.99 / (1 + np.exp(-z)),
+                                            0.0), atol=1e-12)
     dog = np.minimum(part["tenure"], 48) / 48 * np.exp(-p0 / 0.10)
     for j, o in enumerate(CAT.ids):
         trait, base, slope, push = simulate.OFFER_EFFECTS[o]
