@@ -103,8 +103,9 @@ def check_history(history: pd.DataFrame) -> pd.DataFrame:
 
     Treatment rows with accepted Yes/No count; control rows and treatment rows with a blank
     answer are skipped. A frame without ``group`` (the old offer-history layout: customerID,
-    offer_id, date, accepted 0/1, rating) is read as all treatment rows (the rating is ignored),
-    so older exports still train it. Raises ValueError naming the column and an offending value when the
+    offer_id, date, accepted 0/1, rating), or rows with a blank group (such rows appended to a
+    campaign history), are read as treatment rows (the rating is ignored), so older exports
+    still train it. Raises ValueError naming the column and an offending value when the
     frame is malformed, or when no answered offer is left.
     """
     if not isinstance(history, pd.DataFrame):
@@ -118,6 +119,7 @@ def check_history(history: pd.DataFrame) -> pd.DataFrame:
                          f"history with {', '.join(HISTORY_COLUMNS)}")
     h = history[USED_COLUMNS].copy()
     group = h["group"].fillna("").astype(str).str.strip().str.lower()
+    group = group.mask(group == "", "treatment")  # rows in the old layout, appended
     bad = ~group.isin(["treatment", "control"])
     if bad.any():
         v = _plain(h.loc[bad, "group"].iloc[0])

@@ -254,6 +254,9 @@ def test_old_offer_history_layout_reads_as_treatment_rows():
     new = _campaign([["A", "c", "2024-01-01", "x", "treatment", "Yes", ""],
                      ["B", "c", "2024-01-02", "y", "treatment", "No", ""]])
     pd.testing.assert_frame_equal(check_history(old), check_history(new))
+    # old-layout rows appended to a campaign history (blank group) are treatment rows too
+    mixed = pd.concat([new.iloc[:1], old.iloc[1:]], ignore_index=True)
+    pd.testing.assert_frame_equal(check_history(mixed), check_history(new))
 
 
 def test_fits_on_the_written_sample_file(small, tmp_path):
