@@ -46,8 +46,11 @@ s1, s2, s3, s4 = st.columns([3, 1.4, 1.4, 1.4], vertical_alignment="bottom")
 name = s1.text_input("Campaign name", value=f"Campaign {date.today():%Y-%m-%d}",
                      key="campaign_name", help="Saved campaigns keep this name, the customers, "
                      "budget, control share, seed, group sizes and date.")
-s2.button("Save campaign", key="campaign_save", on_click=campaign_cache.save, args=(camp, name),
-          icon=":material/save:", width="stretch", type="primary")
+# Saved in the script body, not in an on_click callback: a callback's arguments are those of the
+# previous run, so a name or budget typed just before the click would be lost.
+if s2.button("Save campaign", key="campaign_save", icon=":material/save:", width="stretch",
+             type="primary"):
+    campaign_cache.save(camp, name)
 s3.download_button("CSV", partial(campaign_cache.csv_bytes, camp.rows), on_click="ignore",
                    file_name=f"{view.slug(name)}.csv", mime="text/csv", key="campaign_csv",
                    icon=":material/download:", width="stretch")

@@ -13,16 +13,15 @@ from ui.navigation import CAMPAIGN
 st.title("Campaign results")
 st.caption("Load a campaign's outcomes and see what it really saved: churn among the customers "
            "who got the offer against churn in the control group.")
-with st.expander("What the words mean", icon=":material/help:"):
-    st.markdown(
-        "- **Control group**: customers on the list picked at random who got no offer; they show "
-        "what would have happened without the campaign.\n"
-        "- **Uplift**: the control group's churn rate minus the treated customers' churn rate, in "
-        "percentage points: how much the offers cut churn (negative: they made it worse).\n"
-        "- **95% confidence interval**: the range the true uplift lies in, given the customers "
-        f"measured ({R.METHOD}); an interval that includes 0 cannot tell an effect from chance.\n"
-        f"- Groups with fewer than {R.MIN_GROUP_SIZE} customers with a known outcome are too "
-        "small to measure, so no uplift is shown for them.")
+st.caption(
+    "**Control group**: customers on the list picked at random who got no offer; they show what "
+    "would have happened without the campaign.  \n"
+    "**Uplift**: the control group's churn rate minus the treated customers' churn rate, in "
+    "percentage points: how much the offers cut churn (negative: they made it worse).  \n"
+    "**95% confidence interval**: the range the true uplift lies in, given the customers "
+    f"measured ({R.METHOD}); an interval that includes 0 cannot tell an effect from chance. "
+    f"Groups with fewer than {R.MIN_GROUP_SIZE} customers with a known outcome are too small to "
+    "measure.")
 
 store = context.store()
 saved = C.saved_campaigns(store) if store is not None else None
@@ -81,7 +80,8 @@ with st.container(key="results-headline", border=True):
 st.plotly_chart(results_charts.predicted_vs_measured([o] + res.by_offer),
                 key="results_chart", width="stretch")
 st.caption("Light bars: what the campaign expected (P(churn) × P(accept) × risk reduction, "
-           "averaged over the treated). Dark bars: what happened, with its 95% interval.")
+           "averaged over the treated). Dark bars: what happened, with its 95% interval; an "
+           f"offer without one had fewer than {R.MIN_GROUP_SIZE} customers in a group.")
 
 st.subheader("By offer")
 st.dataframe(view.breakdown(res.by_offer), key="results_by_offer", hide_index=True,

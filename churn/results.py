@@ -513,33 +513,11 @@ def history_rows(r: Results, campaign_id: str, date: str) -> pd.DataFrame:
     }, columns=[ID, "campaign_id", "date", "offer_id", "group", "accepted", "churned"])
 
 
-#: Rating given to a measured answer when it trains the offer recommender (the sample's offer
-#: history rates accepted offers mostly 4-5 and refused ones mostly 1-2).
-ACCEPTED_RATING, REFUSED_RATING = 4, 2
-
-
-def offer_responses(history: pd.DataFrame | None) -> pd.DataFrame:
-    """Treatment rows of a campaign history with a known answer, as offer-history rows the
-    recommender learns from: customerID, offer_id, date, accepted (0/1), rating
-    (``ACCEPTED_RATING`` / ``REFUSED_RATING``). Control rows and unknown answers are dropped."""
-    cols = [ID, "offer_id", "date", "accepted", "rating"]
-    if history is None or len(history) == 0:
-        return pd.DataFrame(columns=cols)
-    h = history[(history["group"].astype(str).str.lower() == TREATMENT)]
-    acc = h["accepted"].astype(str).str.strip().str.lower()
-    h = h[acc.isin(["yes", "no"])]
-    yes = h["accepted"].astype(str).str.strip().str.lower().eq("yes").to_numpy()
-    return pd.DataFrame({ID: h[ID].astype(str).to_numpy(),
-                         "offer_id": h["offer_id"].astype(str).to_numpy(),
-                         "date": h["date"].astype(str).to_numpy(),
-                         "accepted": yes.astype(np.int64),
-                         "rating": np.where(yes, ACCEPTED_RATING, REFUSED_RATING).astype(np.int64)},
-                        columns=cols)
-
-
-def recorded_responses(store_path) -> pd.DataFrame | None:
-    """`offer_responses` of the outcomes recorded in the store at `store_path` (None when there
-    are none or the store cannot be opened, e.g. another process holds it)."""
+def recorded_history(store_path) -> pd.DataFrame | None:
+    """The campaign outcomes recorded in the store at `store_path` (campaign history format, text
+    columns), or None when there are none or the store cannot be opened (e.g. another process
+    holds it). ``scoring.Engine`` adds them to the sample's campaign history, so the next
+    recommender learns from them."""
     from pathlib import Path as _Path
 
     if not _Path(store_path).exists():
@@ -550,5 +528,6 @@ def recorded_responses(store_path) -> pd.DataFrame | None:
         found = Store(store_path).load_campaign_history()
     except Exception:  # noqa: BLE001 - a locked or broken store: learn from the files only
         return None
-    out = offer_responses(found)
-    return out if len(out) else None
+    if found is None or len(found) == 0:
+        return None
+    return found.fillna("").astype(str)

@@ -301,20 +301,15 @@ def test_interval_covers_the_simulators_true_effect():
     assert 0.91 <= covered / seeds <= 0.99, (covered / seeds, truth)
 
 
-def test_recorded_outcomes_become_recommender_training_rows(tmp_path):
+def test_recorded_history_reads_the_store(tmp_path):
     from churn.store import Store
 
     df = _campaign(40, 30, 4, 6)
     df["accepted"] = ["Yes"] * 25 + ["No"] * 15 + [""] * 30
     rows = R.history_rows(R.measure(df), "C1", "2026-10-01")
-    resp = R.offer_responses(rows)
-    assert len(resp) == 40  # treatment rows with an answer; control rows never
-    assert resp["accepted"].tolist() == [1] * 25 + [0] * 15
-    assert resp["rating"].tolist() == [R.ACCEPTED_RATING] * 25 + [R.REFUSED_RATING] * 15
-    assert R.recorded_responses(tmp_path / "none.duckdb") is None
+    assert R.recorded_history(tmp_path / "none.duckdb") is None
     Store(tmp_path / "s.duckdb").append_campaign_history(rows)
-    got = R.recorded_responses(tmp_path / "s.duckdb")
-    pd.testing.assert_frame_equal(got, resp)
+    pd.testing.assert_frame_equal(R.recorded_history(tmp_path / "s.duckdb"), rows.astype(str))
 
 
 def test_engine_inputs_read_the_sample_history_and_the_recorded_outcomes(sample_data_dir,
@@ -335,6 +330,7 @@ def test_engine_inputs_read_the_sample_history_and_the_recorded_outcomes(sample_
                          "accepted": ["Yes", "No", ""], "churned": ["No", "Yes", "No"]})
     Store(p.store).append_campaign_history(rows)
     _, after, _, key_after = Engine._inputs(p)
-    assert len(after) == len(before) + 2
-    assert after.tail(2)[["accepted", "rating"]].values.tolist() == [[1, 4], [0, 2]]
+    assert len(after) == len(before) + 3
+    assert after.tail(3)[C.ID].tolist() == ids
+    assert after.tail(3)["accepted"].tolist() == ["Yes", "No", ""]
     assert key_after != key_before  # the recommender is refitted with them

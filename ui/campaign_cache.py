@@ -143,8 +143,9 @@ def xlsx_bytes(rows: pd.DataFrame) -> bytes:
 
 
 def save(campaign: C.Campaign, name: str) -> None:
-    """"Save campaign" button callback: keep the campaign (both groups, settings, sizes and
-    date) in the store, on purpose; downloads never save anything (issue 16)."""
+    """"Save campaign" button: keep the campaign (both groups, settings, sizes and date) in the
+    store, on purpose; downloads never save anything (issue 16). The outcome is left in
+    session state for the page to show."""
     from ui import context
 
     store = context.store()

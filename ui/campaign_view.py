@@ -156,14 +156,15 @@ def filters_form(scored: pd.DataFrame, offer_names: dict) -> tuple[dict, float]:
 def metrics(camp: C.Campaign, budget: float) -> None:
     """The campaign's headline figures: both group sizes, cost, expected saved and net value."""
     m = st.columns(5)
-    m[0].metric("Customers to contact", fmt.count(camp.treated), border=True,
-                help="The treatment group: customers who get the offer.")
+    m[0].metric("To contact", fmt.count(camp.treated), border=True,
+                help="Customers to contact: the treatment group, who get the offer.")
     m[1].metric("Control group", fmt.count(camp.held_out), border=True,
                 help="Customers held out at random (no offer, no cost) to measure the effect.")
     m[2].metric("Offer cost", fmt.money(camp.spent), border=True,
                 help=f"Of a {fmt.money(budget)} budget; the treatment group only.")
-    m[3].metric("Expected saved revenue", fmt.money_short(camp.expected_saved_revenue), border=True,
-                help="Sum over the treatment group of P(churn) × P(accept) × risk reduction × "
+    m[3].metric("Expected saving", fmt.money_short(camp.expected_saved_revenue), border=True,
+                help="Expected saved revenue: the sum over the treatment group of P(churn) × "
+                     "P(accept) × risk reduction × "
                      f"lifetime value: {fmt.money(camp.expected_saved_revenue)}.")
     m[4].metric("Expected net value", fmt.money_short(camp.expected_net_value), border=True,
                 help="Expected saved revenue minus the offers' cost: "

@@ -81,14 +81,14 @@ def active_customers(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     return _active(frame_fingerprint(frame), frame)
 
 
-def history_customers(frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The labelled customers to explain and learn from: `frame` (default: the chosen data set)
-    when it has a Churn column, else the sample's history (an active base has no outcomes to
-    explain)."""
-    from churn.schema import TARGET
-
-    frame = customers() if frame is None else frame
-    return frame if TARGET in frame.columns else sample_frame()
+def history_customers() -> pd.DataFrame:
+    """The customers the Why page explains: the sample's labelled history when the sample's
+    active base is chosen (explanations and training stay on the history, whose outcomes the
+    page compares with), else the chosen data set (an uploaded batch is explained as it is)."""
+    ref = state.dataset()
+    if ref is None or ref.kind == "active":
+        return sample_frame()
+    return customers(ref)
 
 
 def population_line(frame: pd.DataFrame | None = None) -> str:
@@ -301,7 +301,7 @@ _PREPARED: set = set()
 
 def _prepared_stamp(p: config.Paths) -> tuple:
     """What `Engine.is_prepared` depends on: the folder, the active version and the size and
-    modification time of the sample, the offer history and the catalogue."""
+    modification time of the sample, the campaign history and the catalogue."""
     from churn.models import active_version
 
     def stamp(path: Path):
@@ -312,7 +312,7 @@ def _prepared_stamp(p: config.Paths) -> tuple:
         return (s.st_size, s.st_mtime_ns)
 
     return (str(p.data_dir), active_version(p.models_dir), stamp(p.customers_csv),
-            stamp(p.offer_history_csv), stamp(p.catalogue), stamp(p.active_csv))
+            stamp(p.campaign_history_csv), stamp(p.catalogue), stamp(p.active_csv))
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
@@ -357,7 +357,9 @@ def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: 
     # and the recommender are fitted on.
     k = disk_cache.key("scored", version, fingerprint, settings_key,
                        disk_cache.file_stamp(p.catalogue), disk_cache.file_stamp(p.customers_csv),
-                       disk_cache.file_stamp(p.offer_history_csv))
+                       disk_cache.file_stamp(p.campaign_history_csv),
+                       # recorded campaign outcomes (in the store) retrain the recommender
+                       disk_cache.file_stamp(p.store))
     found = disk_cache.read("scored", k) if version is not None else None
     if found is not None:
         return found

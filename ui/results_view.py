@@ -41,6 +41,13 @@ def _pts(v) -> str:
     return "—" if v is None else f"{v * 100:+.1f}"
 
 
+def _short_note(m: R.Measure) -> str:
+    """Why a row has no uplift, short enough for a table cell (the full note is on hover)."""
+    if m.n_control == 0:
+        return "Not measured: no control group"
+    return f"Not measured: too few (need {R.MIN_GROUP_SIZE} per group)"
+
+
 def breakdown(items: list) -> pd.DataFrame:
     """by_offer / by_tier measures as a readable table (points, customers, dollars)."""
     return pd.DataFrame({
@@ -51,7 +58,7 @@ def breakdown(items: list) -> pd.DataFrame:
         "Churn, control": [fmt.pct(m.rate_control) for m in items],
         "Measured uplift (points)": [_pts(m.uplift) for m in items],
         "95% interval (points)": [f"{_pts(m.ci95[0])} to {_pts(m.ci95[1])}" if m.measured
-                                  else m.note for m in items],
+                                  else _short_note(m) for m in items],
         "Predicted uplift (points)": [_pts(m.predicted_uplift) for m in items],
         "Saved value": [fmt.money(m.saved_value) if m.saved_value is not None else "—"
                         for m in items],

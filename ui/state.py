@@ -50,9 +50,9 @@ class DatasetRef:
         if self.kind == "saved":
             return f"{self.name} (saved, {self.rows:,} customers)"
         if self.kind == "active":
-            return f"Sample: active customers ({self.rows:,})"
+            return f"Sample, active ({self.rows:,})"
         if self.kind == "sample":
-            return f"Sample: history, labelled ({self.rows:,} customers)"
+            return f"Sample, history ({self.rows:,})"
         what = "Sample data" if self.kind == "sample" else self.name
         return f"{what} ({self.rows:,} customers)"
 

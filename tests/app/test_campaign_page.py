@@ -58,7 +58,7 @@ def test_the_list_matches_the_core_campaign_for_the_budget(at, core):
     at.number_input(key="campaign_budget").set_value(2500.0).run()
     _ok(at)
     expected = C.build_campaign(scored, ranked, 2500.0)  # default control 10%, seed 0
-    assert int(_metric(at, "Customers to contact").replace(",", "")) == expected.treated
+    assert int(_metric(at, "To contact").replace(",", "")) == expected.treated
     assert int(_metric(at, "Control group").replace(",", "")) == expected.held_out > 0
     spent = _dollars(_metric(at, "Offer cost"))
     assert spent == pytest.approx(expected.spent, abs=0.5)
@@ -69,11 +69,11 @@ def test_the_list_matches_the_core_campaign_for_the_budget(at, core):
 
 def test_a_bigger_budget_contacts_more_customers_and_never_overspends(at):
     at.number_input(key="campaign_budget").set_value(500.0).run()
-    small = int(_metric(at, "Customers to contact").replace(",", ""))
+    small = int(_metric(at, "To contact").replace(",", ""))
     assert _dollars(_metric(at, "Offer cost")) <= 500.0
     at.number_input(key="campaign_budget").set_value(5000.0).run()
     _ok(at)
-    big = int(_metric(at, "Customers to contact").replace(",", ""))
+    big = int(_metric(at, "To contact").replace(",", ""))
     assert big > small > 0
     assert _dollars(_metric(at, "Offer cost")) <= 5000.0
 
@@ -142,5 +142,5 @@ def test_downloads_do_not_save_and_save_campaign_does(at, data_dir):
     row = table.iloc[0]
     assert row["name"] == "Winter save" and row["budget"] == 10_000.0
     assert row["control_share"] == 0.1 and row["seed"] == 0 and row["control"] > 0
-    assert row["data"].startswith("Sample: active customers")
+    assert row["data"].startswith("Sample, active (")
     assert _table(at, "control_share")["name"].iloc[0] == "Winter save"

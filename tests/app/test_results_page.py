@@ -54,7 +54,7 @@ def test_the_whole_loop_shows_the_measured_uplift(data_dir, outcomes):
     assert list(by_offer["Customers"]) == [m.label for m in expected.by_offer]
     assert list(at.dataframe[1].value["Customers"]) == [m.label for m in expected.by_tier]
     # the jargon is explained on the page
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(c.value for c in at.caption)
     for word in ("**Control group**", "**Uplift**", "**95% confidence interval**"):
         assert word in text
 

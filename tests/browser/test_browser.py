@@ -213,7 +213,7 @@ def test_campaign_csv_download_has_the_listed_rows(page, server, tmp_path):
 
     goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
               timeout=600_000)
-    treated = int(_metric_value(page, "Customers to contact").replace(",", ""))
+    treated = int(_metric_value(page, "To contact").replace(",", ""))
     held_out = int(_metric_value(page, "Control group").replace(",", ""))
     assert treated > 0 and held_out > 0
     target = _download_campaign(page, tmp_path / "campaign.csv")
@@ -254,7 +254,9 @@ def test_the_whole_loop_export_simulate_upload_measure(page, server, browser_dat
     exported = _download_campaign(page, tmp_path / "campaign.csv")
     page.get_by_test_id("stTextInput").get_by_role("textbox").fill("Browser loop")
     page.get_by_role("button", name="Save campaign").click()
-    expect(page.get_by_text("Saved as campaign")).to_be_visible(timeout=60_000)
+    saved = page.get_by_text("Saved as campaign")
+    expect(saved).to_be_visible(timeout=60_000)
+    expect(saved).to_contain_text("Browser loop")  # the name typed just before the click
     wait_idle(page)
     screenshot(page, "campaign-saved")
     campaign = pd.read_csv(exported, dtype=str, keep_default_na=False)
