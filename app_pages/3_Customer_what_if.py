@@ -13,7 +13,7 @@ st.title("Customer what-if")
 st.caption("Pick a customer, see why they might leave, and try changes to their plan.")
 model = empty.needs_model("The what-if view")
 
-customers = context.customers()
+customers = context.active_customers()  # never a customer who has left
 if len(customers) == 0:
     st.info("The chosen data set has no customers.")
     st.stop()

@@ -59,12 +59,22 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 RANKED_COLUMNS = [ID, "rank", "offer_id", "offer_name", "offer_cost", "p_accept", "rule_reason",
                   "from_rules", "expected_saved_value", "expected_net_value", "ranking_score"]
 
-#: Columns of a campaign list (:attr:`Campaign.rows`), in order.
+#: Columns of a campaign list (:attr:`Campaign.rows`), in order. ``group`` is "treatment" (gets
+#: the offer) or "control" (held out at random to measure the effect; see `assign_control`).
 CAMPAIGN_COLUMNS = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "offer", "offer_id",
                     "offer_cost", "reason", "expected_net_value", "expected_saved_value",
-                    "cumulative_cost"]
+                    "cumulative_cost", "group"]
 
-_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason"]
+TREATMENT, CONTROL = "treatment", "control"
+#: Share of the list held out as a control group unless the user chooses otherwise.
+DEFAULT_CONTROL_SHARE = 0.10
+#: Largest control share allowed: beyond half, most of the list gets nothing.
+MAX_CONTROL_SHARE = 0.5
+NO_CONTROL_WARNING = ("No control group (control share 0): every customer on the list gets the "
+                      "offer, so what the campaign saved cannot be measured afterwards, only "
+                      "assumed. Hold out a control group (10% is usual) to measure it.")
+
+_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason", "group"]
 _MONEY_COLUMNS = ["clv", "revenue_at_risk", "offer_cost", "expected_net_value",
                   "expected_saved_value", "cumulative_cost"]
 
@@ -243,7 +253,8 @@ def best_offer(ranked: pd.DataFrame) -> pd.DataFrame:
 class Campaign:
     """A budgeted campaign list and everything needed to rebuild or audit it.
 
-    rows: the list (``CAMPAIGN_COLUMNS``), in greedy order (row 1 = highest value per dollar).
+    rows: the list (``CAMPAIGN_COLUMNS``), in greedy order (row 1 = highest value per dollar);
+      ``group`` says who gets the offer (treatment) and who is held out (control, cost 0).
     settings: every input (budget, filters, business settings, model version, ...), JSON-safe.
     """
 
@@ -267,7 +278,28 @@ class Campaign:
 
     @property
     def customers(self) -> int:
+        """Customers on the list, both groups."""
         return int(len(self.rows))
+
+    @property
+    def treated(self) -> int:
+        """Customers who get the offer (treatment group)."""
+        return int((self._groups() == TREATMENT).sum())
+
+    @property
+    def held_out(self) -> int:
+        """Customers held out as control (no offer; their outcome measures the effect)."""
+        return int((self._groups() == CONTROL).sum())
+
+    @property
+    def warning(self) -> str | None:
+        """A warning to show with the campaign (no control group), else None."""
+        return NO_CONTROL_WARNING if self.held_out == 0 else None
+
+    def _groups(self) -> np.ndarray:
+        if "group" not in self.rows.columns:  # campaigns saved before control groups existed
+            return np.full(len(self.rows), TREATMENT, dtype=object)
+        return self.rows["group"].astype(str).to_numpy()
 
 
 def _cents(values) -> np.ndarray:
@@ -406,34 +438,108 @@ def _reason(row_from_rules: np.ndarray, rule_reason: np.ndarray, p_accept: np.nd
             for fr, rr, pa in zip(row_from_rules, rule_reason, p_accept)]
 
 
+def assign_control(strata: pd.DataFrame, share: float, seed: int = 0) -> np.ndarray:
+    """Which customers of a list to hold out as control: a stratified, reproducible random draw.
+
+    strata: one row per customer *in list order*, with the columns that define the strata (the
+    campaign uses risk tier and offer). share: the share to hold out, 0..MAX_CONTROL_SHARE.
+    seed: the random seed (same inputs and seed → same groups).
+    Returns a boolean array (True: control).
+
+    Method (permuted blocks, per stratum): within each stratum, in list order, customer j (0, 1,
+    ...) falls in block ⌊j × share + u⌋, with a random phase u ~ U(0, 1) per stratum, so blocks
+    hold about 1/share customers. In each block one customer, drawn uniformly at random, is held
+    out; a block cut short by the start or the end of the stratum (m customers, m × share < 1)
+    holds one out with probability m × share only. So every customer is held out with probability
+    (about, exactly when 1/share is whole) `share`, wherever they sit on the list; every stratum
+    holds out its share, and so does every *prefix* of the list (to within about two customers
+    per stratum): whatever part of the list a budget reaches, control and treatment are alike in
+    risk tier, offer and place on the list, and who is held out within a block is pure chance.
+    """
+    share = _check_share(share)
+    n = len(strata)
+    control = np.zeros(n, dtype=bool)
+    if n == 0 or share == 0.0:
+        return control
+    rng = np.random.default_rng(int(seed))
+    keys = strata.reset_index(drop=True).astype(str)
+    groups = keys.groupby(list(keys.columns), sort=True).indices
+    for key in sorted(groups, key=str):
+        pos = np.sort(np.asarray(groups[key]))
+        block = np.floor(np.arange(len(pos)) * share + rng.uniform()).astype(np.int64)
+        starts = np.flatnonzero(np.diff(np.concatenate([[-1], block])) != 0)
+        sizes = np.diff(np.concatenate([starts, [len(pos)]]))
+        chosen = rng.uniform(size=len(starts)) < np.minimum(1.0, sizes * share)
+        picks = starts + np.floor(rng.uniform(size=len(starts)) * sizes).astype(np.int64)
+        control[pos[picks[chosen]]] = True
+    return control
+
+
+def _check_share(share) -> float:
+    try:
+        s = float(share)
+    except (TypeError, ValueError):
+        raise ValueError(f"control_share={share!r} must be a number between 0 and "
+                         f"{MAX_CONTROL_SHARE} (e.g. 0.1 for 10%).") from None
+    if not np.isfinite(s) or not 0.0 <= s <= MAX_CONTROL_SHARE:
+        raise ValueError(f"control_share={share!r} must be between 0 and {MAX_CONTROL_SHARE} "
+                         "(a share of the list, e.g. 0.1 for 10%; not a percentage).")
+    return s
+
+
 def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *, tiers=None,
                    segment: dict | None = None, min_clv: float = 0.0, offers_allowed=None,
+                   control_share: float = DEFAULT_CONTROL_SHARE, seed: int = 0,
                    business_settings=None, model_version: str | None = None,
                    extra_settings: dict | None = None) -> Campaign:
-    """The budgeted campaign list: who gets which offer, within ``budget`` dollars.
+    """The budgeted campaign list: who gets which offer, within ``budget`` dollars, and who is
+    held out as a control group to measure what the offers really did.
 
     Inputs:
       scored: one row per customer with customerID, churn_prob (0..1), risk_tier, clv and
-        revenue_at_risk (dollars), plus any customer columns a ``segment`` filter names.
+        revenue_at_risk (dollars), plus any customer columns a ``segment`` filter names. Pass
+        *active* customers only (``population.active``): customers who have left are no targets.
       ranked: :func:`rank_offers` output (use ``top_n=None`` so ``offers_allowed`` can fall back
         to any applicable offer).
-      budget: total offer cost allowed, dollars (≥ 0).
+      budget: total cost of the offers made (treatment group), dollars (≥ 0).
       tiers: risk tiers to include (None: all). segment: {column: allowed values}.
       min_clv: minimum CLV in dollars. offers_allowed: offer ids allowed (None: all).
+      control_share: share of the list held out as control (0..0.5; 0: no control group, and the
+        results cannot be measured — :data:`NO_CONTROL_WARNING` is recorded in the settings).
+      seed: random seed of the control draw (same inputs and seed → same groups).
       business_settings (config.BusinessSettings or dict), model_version, extra_settings: recorded
         in ``settings`` only.
 
     Method: filters first; then each customer's best-ranked allowed offer with positive expected
-    net value; then greedy by expected net value per dollar of offer cost (ties: higher net value,
-    then input order), skipping any offer that no longer fits and continuing with the next ones.
-    The sum of offer costs never exceeds the budget (checked in whole cents).
+    net value, in greedy order (expected net value per dollar of offer cost; ties: higher net
+    value, then input order); then the control draw over that order (:func:`assign_control`,
+    stratified by risk tier and offer). The budget is spent on the **treatment** group: the
+    greedy walk takes treatment customers while their offers fit (skipping any that no longer
+    fits and continuing with cheaper ones), and the control customers met on the way join the
+    list at no cost. So the whole budget goes to customers who get an offer, and the list is
+    about 1/(1 − share) times as long as it would be without a control group — what a retention
+    manager with a budget for offers expects. Control rows carry their would-be offer with
+    ``offer_cost``, ``expected_saved_value`` and ``expected_net_value`` set to 0: budget and
+    expected value count treatment rows only. The treatment's offer cost never exceeds the
+    budget (checked in whole cents).
     """
     b = _check_budget(budget)
+    share = _check_share(control_share)
     filters = _filters(tiers, segment, min_clv, offers_allowed)
     e = _eligible(scored, ranked, filters)
+    control = assign_control(e[["risk_tier", "offer_id"]], share, seed)
     cost_cents = _cents(e["offer_cost"])
-    take = _greedy_take(cost_cents, int(np.floor(b * 100.0 + 1e-6)))
-    e = e[take].reset_index(drop=True)
+    treat_pos = np.flatnonzero(~control)
+    treat_take = _greedy_take(cost_cents[treat_pos], int(np.floor(b * 100.0 + 1e-6)))
+    take = np.zeros(len(e), dtype=bool)
+    take[treat_pos[treat_take]] = True
+    # Control customers join up to the first treatment customer the budget could not reach.
+    missed = treat_pos[~treat_take]
+    reach = int(missed[0]) if len(missed) else len(e)
+    take[np.flatnonzero(control[:reach])] = True
+    e, control = e[take].reset_index(drop=True), control[take]
+    paid = np.where(control, 0, cost_cents[take])
+    zero_if_control = np.where(control, 0.0, 1.0)
     rows = pd.DataFrame({
         ID: e[ID].astype(str).to_numpy(),
         "churn_prob": np.round(e["churn_prob"].to_numpy(dtype=float), 4),
@@ -442,12 +548,15 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
         "revenue_at_risk": np.round(e["revenue_at_risk"].to_numpy(dtype=float), 2),
         "offer": e["offer_name"].astype(str).to_numpy(),
         "offer_id": e["offer_id"].astype(str).to_numpy(),
-        "offer_cost": cost_cents[take] / 100.0,
+        "offer_cost": paid / 100.0,
         "reason": _reason(e["from_rules"].to_numpy(), e["rule_reason"].to_numpy(),
                           e["p_accept"].to_numpy(dtype=float)),
-        "expected_net_value": np.round(e["expected_net_value"].to_numpy(dtype=float), 2),
-        "expected_saved_value": np.round(e["expected_saved_value"].to_numpy(dtype=float), 2),
-        "cumulative_cost": np.cumsum(cost_cents[take]) / 100.0,
+        "expected_net_value": np.round(e["expected_net_value"].to_numpy(dtype=float), 2)
+        * zero_if_control + 0.0,
+        "expected_saved_value": np.round(e["expected_saved_value"].to_numpy(dtype=float), 2)
+        * zero_if_control + 0.0,
+        "cumulative_cost": np.cumsum(paid) / 100.0,
+        "group": np.where(control, CONTROL, TREATMENT).astype(object),
     }, columns=CAMPAIGN_COLUMNS)
     rows["reason"] = rows["reason"].astype(object)
     if business_settings is not None and hasattr(business_settings, "to_dict"):
@@ -457,41 +566,59 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
         **filters,
         "method": GREEDY_RULE,
         "unproposed_weight": UNPROPOSED_WEIGHT,
+        "control_share": share,
+        "seed": int(seed),
+        "treatment": int((~control).sum()),
+        "control": int(control.sum()),
         "business_settings": business_settings,
         "model_version": model_version,
         **(extra_settings or {}),
     }
+    if share == 0.0:
+        settings["warning"] = NO_CONTROL_WARNING
     return Campaign(rows=rows, settings=settings)
 
 
 def saved_revenue_curve(scored: pd.DataFrame, ranked: pd.DataFrame, budgets=None, *, tiers=None,
                         segment: dict | None = None, min_clv: float = 0.0,
-                        offers_allowed=None) -> pd.DataFrame:
-    """Expected saved revenue against budget, for the same filters as :func:`build_campaign`.
+                        offers_allowed=None, control_share: float = DEFAULT_CONTROL_SHARE,
+                        seed: int = 0) -> pd.DataFrame:
+    """Expected saved revenue against budget, for the same filters and control group as
+    :func:`build_campaign`.
 
     budgets: dollar amounts (None: 41 points from 0 to the cost of offering every eligible
-    customer their offer). Output: DataFrame[budget, expected_saved_revenue, customers] where
-    each row equals ``build_campaign(..., budget)``'s expected_saved_revenue and size. One greedy
-    ordering is computed and walked once per budget (fast even for 100,000 customers).
+    treatment customer their offer). Output: DataFrame[budget, expected_saved_revenue, customers]
+    where each row equals ``build_campaign(..., budget)``'s expected_saved_revenue (treatment)
+    and size (both groups). One greedy ordering and one control draw (which does not depend on
+    the budget) are computed and walked once per budget (fast even for 100,000 customers).
     """
     filters = _filters(tiers, segment, min_clv, offers_allowed)
     e = _eligible(scored, ranked, filters)
-    cost_cents = _cents(e["offer_cost"])
-    saved_cents = _cents(np.round(e["expected_saved_value"].to_numpy(dtype=float), 2))
+    control = assign_control(e[["risk_tier", "offer_id"]], control_share, seed)
+    treat_pos = np.flatnonzero(~control)
+    ctrl_before = np.cumsum(control)  # controls at or before each position
+    cost_cents = _cents(e["offer_cost"])[treat_pos]
+    saved_cents = _cents(np.round(e["expected_saved_value"].to_numpy(dtype=float), 2))[treat_pos]
     if budgets is None:
         budgets = np.linspace(0.0, cost_cents.sum() / 100.0, 41)
     out = []
     for b in np.asarray(budgets, dtype=float).reshape(-1):
         b = _check_budget(b)
         take = _greedy_take(cost_cents, int(np.floor(b * 100.0 + 1e-6)))
-        out.append((b, saved_cents[take].sum() / 100.0, int(take.sum())))
+        missed = treat_pos[~take]
+        reach = int(missed[0]) if len(missed) else len(e)
+        controls = int(ctrl_before[reach - 1]) if reach > 0 else 0
+        out.append((b, saved_cents[take].sum() / 100.0, int(take.sum()) + controls))
     return pd.DataFrame(out, columns=["budget", "expected_saved_revenue", "customers"])
 
 
 def offers_mix(campaign: Campaign) -> pd.DataFrame:
     """How many customers get each offer and what it costs: DataFrame[offer, customers, cost]
-    (cost in dollars), most customers first, then by name."""
+    (cost in dollars), most customers first, then by name. Treatment rows only: the control
+    group gets no offer."""
     rows = campaign.rows
+    if "group" in rows.columns:
+        rows = rows[rows["group"].astype(str) != CONTROL]
     if rows.empty:
         return pd.DataFrame({"offer": pd.Series(dtype=object), "customers": pd.Series(dtype="int64"),
                              "cost": pd.Series(dtype=float)})
@@ -659,18 +786,60 @@ def read_export(data: bytes, kind: str = "csv") -> pd.DataFrame:
 
 
 # --- persistence ---------------------------------------------------------------------------------
-def save_campaign(store, campaign: Campaign, name: str):
-    """Save the campaign (its rows and settings) in the store; returns the store's campaign id."""
+def save_campaign(store, campaign: Campaign, name: str, *, on: str | None = None):
+    """Save the campaign on purpose (its rows, both groups, and settings) in the store; returns
+    the store's campaign id.
+
+    name: what the user calls it (required). on: the date the offers are made, YYYY-MM-DD
+    (default: today, UTC); recorded as ``settings["date"]`` with the list's sizes, so results
+    coming back later are filed under this campaign and date.
+    """
+    from datetime import datetime, timezone
+
     if not str(name).strip():
         raise ValueError("name must not be empty; give the campaign a name to find it again.")
-    return store.save_campaign(str(name), dict(campaign.settings),
-                               campaign.rows[CAMPAIGN_COLUMNS].copy())
+    settings = dict(campaign.settings)
+    settings["date"] = on or settings.get("date") or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    settings.setdefault("treatment", campaign.treated)
+    settings.setdefault("control", campaign.held_out)
+    rows = campaign.rows.copy()
+    if "group" not in rows.columns:
+        rows["group"] = TREATMENT
+    return store.save_campaign(str(name).strip(), settings, rows[CAMPAIGN_COLUMNS].copy())
+
+
+#: Columns of :func:`saved_campaigns`, in order.
+SAVED_COLUMNS = ["id", "name", "date", "data", "budget", "control_share", "seed", "treatment",
+                 "control", "spent", "model_version"]
+
+
+def saved_campaigns(store) -> pd.DataFrame:
+    """The campaigns saved in the store, newest first, with what a manager needs to recognise
+    them: id, name, date (offers made), data (the customers it was built on), budget (dollars),
+    control_share (0..1), seed, treatment and control sizes, spent (dollars) and model version.
+    Campaigns saved before control groups existed show control 0."""
+    listed = store.list_campaigns()
+    out = []
+    for cid, name, created in zip(listed["id"], listed["name"], listed["created"]):
+        settings, rows = store.load_campaign(int(cid))
+        camp = Campaign(rows, settings)
+        out.append({"id": int(cid), "name": str(name),
+                    "date": settings.get("date") or pd.Timestamp(created).strftime("%Y-%m-%d"),
+                    "data": settings.get("data") or "", "budget": settings.get("budget"),
+                    "control_share": settings.get("control_share", 0.0),
+                    "seed": settings.get("seed"), "treatment": camp.treated,
+                    "control": camp.held_out, "spent": camp.spent,
+                    "model_version": settings.get("model_version") or ""})
+    return pd.DataFrame(out, columns=SAVED_COLUMNS)
 
 
 def reopen_campaign(store, campaign_id) -> Campaign:
     """A saved campaign, exactly as saved: its download bytes equal the original's."""
     settings, df = store.load_campaign(campaign_id)
-    rows = df.reset_index(drop=True)[CAMPAIGN_COLUMNS].copy()
+    df = df.reset_index(drop=True)
+    if "group" not in df.columns:  # saved before control groups existed: everyone was treated
+        df["group"] = TREATMENT
+    rows = df[CAMPAIGN_COLUMNS].copy()
     for col in CAMPAIGN_COLUMNS:
         if col in _TEXT_COLUMNS:
             rows[col] = rows[col].astype(str).astype(object)

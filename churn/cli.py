@@ -357,6 +357,8 @@ def cmd_score(args) -> int:
         print(result.summary(), file=sys.stderr)
         return 2 if result.fatal else 1
     print(result.summary())
+    if (line := _score_population(args.file)) is not None:
+        print(line)
     if result.rejected:
         print(f"First rejected rows (all {result.rejected:,} with their reasons are in "
               f"{result.rejects}):")
@@ -368,6 +370,33 @@ def cmd_score(args) -> int:
         for line in result.warnings[:10]:
             print(f"  {line}")
     return 0
+
+
+def _score_population(path) -> str | None:
+    """One line saying whether a scored file was a history (Churn column) or an active base
+    (None when its header cannot be read cheaply, e.g. Excel)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from churn.schema import TARGET
+
+    try:
+        if Path(path).suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            columns = pq.read_schema(path).names
+        elif Path(path).suffix.lower() in (".xlsx", ".xls"):
+            return None
+        else:
+            columns = pd.read_csv(path, nrows=0, sep=None, engine="python").columns
+    except Exception:  # noqa: BLE001 - the line is a courtesy; scoring already succeeded
+        return None
+    if TARGET in {str(c).strip() for c in columns}:
+        return ("History file (it has a Churn column): every valid row is scored, including "
+                "customers who have left; campaigns and risk figures use only those still "
+                "active (Churn = No).")
+    return "Active base (no Churn column): every valid row is a current customer."
 
 
 # --- campaign ----------------------------------------------------------------------------------
@@ -403,18 +432,147 @@ def cmd_campaign(args) -> int:
         customers = report.frame.drop(columns="row")
     engine = Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
     if customers is None:
-        customers = engine.customers
+        customers = _default_active(engine)
+    from churn import population
+
+    print(population.describe(customers).line)
+    customers = population.active(customers)
     settings = BusinessSettings()
     scored, ranked = campaign.campaign_inputs(engine, customers, settings)
-    camp = campaign.build_campaign(scored, ranked, args.budget, business_settings=settings,
+    camp = campaign.build_campaign(scored, ranked, args.budget, control_share=args.control,
+                                   seed=args.seed, business_settings=settings,
                                    model_version=engine.version)
     data = campaign.to_csv_bytes(camp.rows) if kind == "csv" else campaign.to_excel_bytes(camp.rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    print(f"Wrote {out}: {camp.customers:,} customers, ${camp.spent:,.2f} of the "
+    print(f"Wrote {out}: {camp.customers:,} customers ({camp.treated:,} get the offer, "
+          f"{camp.held_out:,} held out as control), ${camp.spent:,.2f} of the "
           f"${args.budget:,.2f} budget, expected saved revenue ${camp.expected_saved_revenue:,.2f}, "
           f"expected net value ${camp.expected_net_value:,.2f} ({campaign.GREEDY_RULE}).")
+    if camp.warning:
+        print(f"Warning: {camp.warning}", file=sys.stderr)
     return 0
+
+
+def _default_active(engine):
+    """The customers a decision is about when no file is given: the sample's active base when
+    it exists (``Paths.active_csv``), else the training history (whose left customers
+    ``population.active`` drops)."""
+    from churn.config import paths
+
+    active_csv = getattr(paths(), "active_csv", None)
+    if active_csv is not None and active_csv.exists():
+        from churn.validate import load_customers
+
+        return load_customers(active_csv)
+    return engine.customers
+
+
+def _share(text: str) -> float:
+    """--control: a share 0..0.5 (0.1) or a percentage (10%)."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share; give e.g. 0.1 or 10%.") from None
+    from churn.campaign import MAX_CONTROL_SHARE
+
+    if not 0.0 <= value <= MAX_CONTROL_SHARE:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and {MAX_CONTROL_SHARE:g} "
+                                         f"(0% to {MAX_CONTROL_SHARE:.0%}).")
+    return value
+
+
+# --- results ----------------------------------------------------------------------------------
+def cmd_results(args) -> int:
+    """Measure what a campaign saved (`churn.results.measure`). Exit 0: measured; 1: measured
+    with problems (rows left out, no control group, groups too small); 2: unreadable file."""
+    from churn import results
+
+    campaign_rows, campaign_id, date = None, None, None
+    if args.campaign:
+        from churn.campaign import CAMPAIGN_COLUMNS
+
+        frame, problem = results.read_outcomes(args.campaign)
+        if problem is not None:
+            print(f"--campaign: {problem}", file=sys.stderr)
+            return 2
+        campaign_rows = frame[[c for c in frame.columns if c in CAMPAIGN_COLUMNS]]
+    elif args.saved is not None:
+        from churn import campaign
+        from churn.config import paths
+        from churn.store import Store
+
+        try:
+            camp = campaign.reopen_campaign(Store(paths().store), args.saved)
+        except ValueError as exc:
+            print(f"--saved {args.saved}: {exc}", file=sys.stderr)
+            return 1
+        campaign_rows, campaign_id = camp.rows, f"saved-{args.saved}"
+        date = camp.settings.get("date")
+    r = results.measure_file(args.file, campaign_rows)
+    if args.json:
+        print(json.dumps(r.to_dict(), ensure_ascii=False, default=float))
+    else:
+        _print_results(r)
+    if r.fatal:
+        if not args.json:
+            print(r.fatal, file=sys.stderr)
+        return 2
+    if args.record:
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        from churn.config import paths
+        from churn.store import Store
+
+        rows = results.history_rows(
+            r, campaign_id or Path(args.file).stem,
+            date or datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+        total = Store(paths().store).append_campaign_history(rows)
+        print(f"Added {len(rows):,} outcomes to the campaign history ({total:,} rows in all).",
+              file=sys.stderr if args.json else sys.stdout)
+    return 1 if r.problems else 0
+
+
+def _print_results(r) -> None:
+    from churn import results
+
+    o = r.overall
+    print(f"Counted {r.rows_used:,} of {r.rows_read:,} rows.")
+    for p in r.problems:
+        print(f"Problem: {p}")
+    if o is None:
+        return
+    print(results.plain_summary(r))
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    money = lambda v: "—" if v is None else f"${v:,.0f}"  # noqa: E731
+    print(f"Treatment: {o.n_treatment:,} customers, {o.churned_treatment:,} left "
+          f"({pct(o.rate_treatment)}); control: {o.n_control:,} customers, "
+          f"{o.churned_control:,} left ({pct(o.rate_control)}).")
+    if o.measured:
+        print(f"Uplift {o.uplift * 100:+.1f} points, 95% CI [{o.ci95[0] * 100:+.1f}, "
+              f"{o.ci95[1] * 100:+.1f}] ({results.METHOD}).")
+        if o.saved_value is not None:
+            print(f"Saved value {money(o.saved_value)} (95% CI {money(o.saved_value_ci[0])} to "
+                  f"{money(o.saved_value_ci[1])}); cost {money(o.cost)}; ROI "
+                  f"{pct(o.roi)} (95% CI {pct(o.roi_ci[0]) if o.roi_ci else '—'} to "
+                  f"{pct(o.roi_ci[1]) if o.roi_ci else '—'}).")
+    if o.predicted_uplift is not None:
+        print(f"Predicted by the campaign: uplift {o.predicted_uplift * 100:+.1f} points, "
+              f"{o.predicted_saved_customers:,.1f} customers, "
+              f"{money(o.predicted_saved_value)} saved.")
+    for title, items in (("By offer", r.by_offer), ("By risk tier", r.by_tier)):
+        if not items:
+            continue
+        print(f"{title}:")
+        for m in items:
+            head = f"  {m.label}: treatment {m.n_treatment:,}, control {m.n_control:,}"
+            if m.measured:
+                print(f"{head}, uplift {m.uplift * 100:+.1f} points "
+                      f"[{m.ci95[0] * 100:+.1f}, {m.ci95[1] * 100:+.1f}]")
+            else:
+                print(f"{head}: {m.note}")
 
 
 # --- bench -------------------------------------------------------------------------------------
@@ -485,7 +643,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", help="customer file (default: the sample)")
     s.add_argument("--budget", type=float, required=True, help="dollars")
     s.add_argument("--out", required=True, help="output file (.csv or .xlsx)")
+    s.add_argument("--control", type=_share, default=0.10, metavar="SHARE",
+                   help="share of the list held out as a control group to measure the effect "
+                        "(0.1 or 10%%; 0 allowed, then results cannot be measured; default 0.1)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the control draw (default 0)")
     s.set_defaults(func=cmd_campaign)
+
+    s = sub.add_parser("results", help="measure what a campaign saved, from its outcomes")
+    s.add_argument("file", help="the exported campaign with churned (and optionally accepted) "
+                                "filled in, CSV or .xlsx")
+    s.add_argument("--campaign", metavar="CAMPAIGN_FILE",
+                   help="the exported campaign, when FILE holds only customerID, churned, "
+                        "accepted")
+    s.add_argument("--saved", type=int, metavar="ID",
+                   help="a campaign saved in the store (its id), instead of --campaign")
+    s.add_argument("--record", action="store_true",
+                   help="add the outcomes to the campaign history (trains the next model)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_results)
 
     s = sub.add_parser("bench", help="run every benchmark and print figures against targets")
     s.add_argument("--quick", action="store_true")

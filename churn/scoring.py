@@ -106,12 +106,16 @@ class Engine:
     ``customers`` (the training customers, canonical), ``version`` (the model version).
     """
 
-    def __init__(self, model, survival, recommender, catalogue, customers: pd.DataFrame):
+    def __init__(self, model, survival, recommender, catalogue, customers: pd.DataFrame,
+                 oof_prob: pd.Series | None = None):
         self.model = model
         self.survival = survival
         self.recommender = recommender
         self.catalogue = catalogue
         self.customers = customers
+        # Out-of-fold P(churn) of the customers the model was trained on (by customerID), so a
+        # training customer is never shown or targeted with an in-sample score (population.py).
+        self.oof_prob = oof_prob
 
     @property
     def version(self) -> str:
@@ -126,6 +130,13 @@ class Engine:
 
         customers = load_customers(p.customers_csv)
         history = load_history(p.campaign_history_csv)
+        from churn.results import recorded_history
+
+        # Measured campaign outcomes recorded in the store (Campaign results page, `results
+        # --record`) are campaign history too: the recommender learns from them as well.
+        recorded = recorded_history(p.store)
+        if recorded is not None:
+            history = pd.concat([history, recorded], ignore_index=True)
         catalogue = offers.load_catalogue(p.catalogue)
         parts_file = p.models_dir / "_parts" / f"{_parts_key(customers, history)}.joblib"
         return customers, history, catalogue, parts_file
@@ -187,7 +198,9 @@ class Engine:
 
         p = paths or default_paths()
         customers, catalogue, (survival, recommender) = cls.prepare(p, progress)
-        return cls(models.load_active(p.models_dir), survival, recommender, catalogue, customers)
+        model = models.load_active(p.models_dir)
+        return cls(model, survival, recommender, catalogue, customers,
+                   oof_prob=training_oof(model, customers, p.models_dir))
 
     # --- scoring --------------------------------------------------------------------------------
     def explain(self, df: pd.DataFrame) -> explain_mod.Explanation:
@@ -206,6 +219,11 @@ class Engine:
 
         expl = self.explain(df)
         prob = expl.prob
+        if self.oof_prob is not None:  # trained-on customers: out-of-fold, never in-sample
+            from churn.population import out_of_fold
+
+            oof = out_of_fold(df, self.customers, self.oof_prob)
+            prob = np.where(np.isnan(oof), prob, oof)
         table = pd.DataFrame({schema.ID: df[schema.ID].astype(str).to_numpy()
                               if schema.ID in df else np.arange(len(df)).astype(str),
                               "churn_prob": prob,
@@ -252,6 +270,25 @@ class Engine:
                             revenue_at_risk_12m=float(row["revenue_at_risk_12m"]),
                             offers=scored.ranked if scored.ranked is not None
                             else pd.DataFrame())
+
+
+def training_oof(model, customers: pd.DataFrame, models_dir) -> pd.Series | None:
+    """The model's cross-fitted out-of-fold P(churn) per training customer (indexed by
+    customerID), when the model was trained on exactly `customers`; else None (a model trained
+    on another batch: its training rows are not at hand to recognise them)."""
+    from churn import models
+
+    meta = getattr(model, "metadata", None) or {}
+    try:
+        if meta.get("data_fingerprint") != models.data_fingerprint(customers):
+            return None
+        oof = models.load_oof(model.version, models_dir)
+    except Exception:  # noqa: BLE001 - no usable OOF file: scores stay the model's own
+        return None
+    col = f"p_{model.family}"
+    if col not in oof.columns or schema.ID not in oof.columns:
+        return None
+    return pd.Series(oof[col].to_numpy(dtype=float), index=oof[schema.ID].astype(str))
 
 
 def _load_parts(parts_file: Path):

@@ -64,6 +64,7 @@ _SCHEMA_SQL = [
         tbl VARCHAR NOT NULL)""",
 ]
 _OFFER_HISTORY = "offer_history"
+_CAMPAIGN_HISTORY = "campaign_history"
 
 
 class _Shared:
@@ -236,6 +237,31 @@ class Store:
     def load_offer_history(self) -> pd.DataFrame | None:
         """The offer history as saved, or None when none was saved."""
         return self._read_frame(_OFFER_HISTORY)
+
+    # -- campaign history (measured campaign outcomes, appended) --
+    def append_campaign_history(self, df: pd.DataFrame) -> int:
+        """Append campaign outcomes (the campaign history format: customerID, campaign_id, date,
+        offer_id, group, accepted, churned; text columns) to the stored history. A (customer,
+        campaign) already stored is replaced by the new row, so recording the same results twice
+        adds nothing. Returns the number of rows stored in all."""
+        _check_frame(df)
+        need = ["customerID", "campaign_id", "date", "offer_id", "group", "accepted", "churned"]
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise ValueError(f"campaign history rows are missing column(s) {missing}; pass "
+                             "results.history_rows(...).")
+        new = df[need].astype(str).reset_index(drop=True)
+        with self._write() as cur:
+            old = self._read_frame(_CAMPAIGN_HISTORY)
+            both = new if old is None else pd.concat([old[need].astype(str), new],
+                                                     ignore_index=True)
+            both = both.drop_duplicates(["customerID", "campaign_id"], keep="last")
+            _write_frame(cur, _CAMPAIGN_HISTORY, both.reset_index(drop=True))
+        return int(len(both))
+
+    def load_campaign_history(self) -> pd.DataFrame | None:
+        """The campaign outcomes appended so far (text columns), or None when there are none."""
+        return self._read_frame(_CAMPAIGN_HISTORY)
 
     # -- scores --
     def save_scores(self, batch: str, version: str, df: pd.DataFrame) -> None:

@@ -327,6 +327,11 @@ def test_cli_prints_the_counts(messy, tmp_path, capsys, use_engine):
     assert "rows/s" in text.out and "First rejected rows" in text.out
     assert '  Row 4: gender: "Mlae" is not a known value' in text.out
     assert "1 empty row was skipped (row 16)." in text.out
+    # the output says which kind of customers the file holds (issue 11)
+    assert (("History file (it has a Churn column): every valid row is scored, including "
+             "customers who have left") in text.out) == ("Churn" in path.read_text().split("\n")[0])
+    assert (("Active base (no Churn column)" in text.out)
+            != ("Churn" in path.read_text().split("\n")[0]))
     assert "100% 40 rows read, 36 scored" in text.err          # plain progress line (no tty)
     assert len(use_engine) == 1
     assert len(pd.read_parquet(out)) == 36

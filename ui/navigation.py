@@ -25,6 +25,8 @@ PAGES: tuple[PageSpec, ...] = (
              ":material/tune:"),
     PageSpec("app_pages/4_Retention_campaign.py", "Retention campaign", "retention-campaign",
              ":material/campaign:"),
+    PageSpec("app_pages/7_Campaign_results.py", "Campaign results", "campaign-results",
+             ":material/query_stats:"),
     PageSpec("app_pages/5_Upload_and_score.py", "Upload & score", "upload-and-score",
              ":material/upload_file:"),
     PageSpec("app_pages/6_Model_report.py", "Model report", "model-report", ":material/analytics:"),
@@ -33,3 +35,5 @@ PAGES: tuple[PageSpec, ...] = (
 BY_FILE: dict[str, PageSpec] = {p.file: p for p in PAGES}
 MODEL_REPORT = "app_pages/6_Model_report.py"
 UPLOAD = "app_pages/5_Upload_and_score.py"
+CAMPAIGN = "app_pages/4_Retention_campaign.py"
+RESULTS = "app_pages/7_Campaign_results.py"

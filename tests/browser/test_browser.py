@@ -213,22 +213,74 @@ def test_campaign_csv_download_has_the_listed_rows(page, server, tmp_path):
 
     goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
               timeout=600_000)
-    listed = int(_metric_value(page, "Customers to contact").replace(",", ""))
-    assert listed > 0
-    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").first
-    with page.expect_download() as download:
-        button.get_by_role("button").click()
-    target = tmp_path / "campaign.csv"
-    download.value.save_as(target)
+    treated = int(_metric_value(page, "To contact").replace(",", ""))
+    held_out = int(_metric_value(page, "Control group").replace(",", ""))
+    assert treated > 0 and held_out > 0
+    target = _download_campaign(page, tmp_path / "campaign.csv")
     rows = pd.read_csv(target, dtype={"customerID": str})
-    assert len(rows) == listed
+    assert len(rows) == treated + held_out
+    assert (rows["group"] == "control").sum() == held_out
     assert list(rows.columns[:10]) == ["customerID", "churn_prob", "risk_tier", "clv",
                                        "revenue_at_risk", "offer", "offer_id", "offer_cost",
                                        "reason", "expected_net_value"]
     assert rows["customerID"].is_unique
     assert rows["offer_cost"].sum() <= 10_000 + 1e-6  # the page's default budget
+    assert rows.loc[rows["group"] == "control", "offer_cost"].eq(0).all()
     wait_idle(page)
     assert_no_errors(page)
+
+
+def _download_campaign(page: Page, target: Path) -> Path:
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first
+    with page.expect_download() as download:
+        button.get_by_role("button").click()
+    download.value.save_as(target)
+    return target
+
+
+def test_the_whole_loop_export_simulate_upload_measure(page, server, browser_data_dir,
+                                                       tmp_path):
+    """Export the default campaign with its control group, save it, fill in outcomes with the
+    demo simulator, upload them on Campaign results: the measured uplift and its interval are on
+    the page, equal to the core's figures for the same file."""
+    import pandas as pd
+
+    from churn import results, simulate
+    from churn.config import paths
+    from churn.validate import load_customers
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
+              timeout=600_000)
+    exported = _download_campaign(page, tmp_path / "campaign.csv")
+    page.get_by_test_id("stTextInput").get_by_role("textbox").fill("Browser loop")
+    page.get_by_role("button", name="Save campaign").click()
+    saved = page.get_by_text("Saved as campaign")
+    expect(saved).to_be_visible(timeout=60_000)
+    expect(saved).to_contain_text("Browser loop")  # the name typed just before the click
+    wait_idle(page)
+    screenshot(page, "campaign-saved")
+    campaign = pd.read_csv(exported, dtype=str, keep_default_na=False)
+    active = load_customers(paths(browser_data_dir).active_csv)
+    outcomes = simulate.simulate_outcomes(campaign, active, seed=2)
+    upload = tmp_path / "outcomes.csv"
+    outcomes.to_csv(upload, index=False)
+    expected = results.measure_file(upload)
+    assert expected.overall.measured
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "campaign-results"),
+              timeout=180_000)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(
+        str(upload))
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Measured uplift", exact=True)
+           ).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    o = expected.overall
+    assert _metric_value(page, "Measured uplift") == f"{o.uplift * 100:+.1f} pts"
+    expect(page.get_by_text(f"95% confidence interval {o.ci95[0] * 100:+.1f} to "
+                            f"{o.ci95[1] * 100:+.1f} points", exact=False)).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(1)  # predicted against measured
+    assert_no_errors(page)
+    screenshot(page, "campaign-results-loop")
 
 
 def test_sidebar_navigation_keeps_the_settings(page, server):
@@ -255,8 +307,10 @@ def test_overview_shows_the_sample(page, server, sample_data_dir):
 
     from churn.config import paths
 
-    rows = len(pd.read_csv(paths(sample_data_dir).customers_csv))
+    rows = len(pd.read_csv(paths(sample_data_dir).active_csv))  # the default: the active base
     goto_page(page, server, PAGES[0])
     values = page.get_by_test_id("stMetricValue").all_inner_texts()
     assert values[0] == f"{rows:,}"
+    expect(page.get_by_test_id("stSidebar").get_by_text(
+        f"Active base: {rows:,} current customers", exact=False)).to_be_visible()
     assert_no_errors(page)
