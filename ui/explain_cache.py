@@ -141,7 +141,7 @@ def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
     """The ranked offers of one customer as the page shows them (text columns, dollars, %).
 
     The value and what it rests on come first (the table sits in half the page): rank, offer,
-    expected net value, the change in this customer's churn risk, learned or assumed, then the
+    expected net value, learned or assumed, the change in this customer's churn risk, then the
     chance of acceptance and the reason.
     """
     from ui import format as fmt
@@ -150,7 +150,7 @@ def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
     reason = reason.where(reason != "", "Similar customers accepted it")
     out = {"Rank": offers["rank"].astype(int).to_numpy(),
            "Offer": offers["offer_name"].astype(str).to_numpy(),
-           "Expected net value": [fmt.money(v) for v in offers["expected_net_value"]]}
+           "Net value": [fmt.money(v) for v in offers["expected_net_value"]]}
     out.update(_basis_columns(offers))
     out["Chance of acceptance"] = [fmt.pct(v) for v in offers["p_accept"]]
     out["Why"] = reason.to_numpy()
@@ -161,11 +161,13 @@ def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
 BASIS_TEXT = {"learned": "learned", "assumed": "assumed"}
 #: Tooltips of the what-if offers table's columns (the page passes them to st.dataframe).
 OFFERS_HELP = {
-    "Churn risk change": "How much making the offer changes this customer's chance of leaving, in "
-                         "percentage points (negative = fewer leave).",
-    "Based on": "learned: measured in past campaigns with a control group, for customers like "
-                "this one. assumed: the catalogue's risk reduction × chance of acceptance (too "
-                "little campaign history for this offer).",
+    "Net value": "Expected net value: the churn the offer prevents × lifetime value − its cost, "
+                 "in dollars.",
+    "Basis": "learned: measured in past campaigns with a control group, for customers like "
+             "this one. assumed: the catalogue's risk reduction × chance of acceptance (too "
+             "little campaign history for this offer).",
+    "Risk change": "How much making the offer changes this customer's chance of leaving, in "
+                   "percentage points (negative = fewer leave).",
 }
 
 
@@ -175,8 +177,8 @@ def _basis_columns(offers: pd.DataFrame) -> dict:
 
     if "basis" not in offers.columns:
         return {}
-    return {"Churn risk change": [fmt.pp(-v) for v in offers["uplift"]],
-            "Based on": offers["basis"].map(BASIS_TEXT).fillna("").to_numpy()}
+    return {"Basis": offers["basis"].map(BASIS_TEXT).fillna("").to_numpy(),
+            "Risk change": [fmt.pp(-v) for v in offers["uplift"]]}
 
 
 def offers_note(offers: pd.DataFrame) -> str | None:
