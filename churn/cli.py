@@ -99,6 +99,9 @@ def _validate_history_file(args):
             print(f"--customers {args.customers}: cannot be read. {cust.fatal}", file=sys.stderr)
             return None
         ids = cust.frame["customerID"].astype(str).tolist()
+        rejected = cust.rejected_frame()  # customers whose other columns have errors still exist
+        if "customerID" in rejected:
+            ids += rejected["customerID"].astype(str).str.strip().tolist()
     try:
         offer_ids = offers.load_catalogue(paths().catalogue).ids
     except ValueError:

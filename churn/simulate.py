@@ -19,8 +19,9 @@ average.
 
 The hidden model (per customer i, offer o)
 ------------------------------------------
-Hidden draws are a deterministic function of the customer ID (a keyed hash turned into standard
-normals), so one customer always has the same hidden traits, in every file and every run:
+Hidden draws are a deterministic function of the customer ID (a keyed hash split into four
+streams, each turned into a standard normal), so one customer always has the same hidden
+traits, in every file and every run:
 
 - ``eps_i`` ~ N(0, 1): the unobserved heterogeneity of the churn model (``synth.SIGMA`` × eps).
 - the three hidden traits of ``churn.synth`` (price sensitivity, family affinity, support need):
@@ -104,9 +105,8 @@ OFFER_EFFECTS: dict[str, tuple[str, float, float, float]] = {
 
 GROUPS = ("treatment", "control")
 
-# hash keys (16 bytes each) of the hidden per-customer draws
-_KEY_EPS = "churn-sim-eps-01"
-_KEY_TRAIT = ("churn-sim-trt-p1", "churn-sim-trt-f1", "churn-sim-trt-s1")
+# hash key (16 bytes) of the hidden per-customer draws
+_KEY = "churn-simulate-1"
 
 
 def offer_effect_params(offer_id: str) -> tuple[str, float, float, float]:
@@ -129,11 +129,20 @@ def _check_customers(customers) -> pd.DataFrame:
     return customers
 
 
-def _hash_normal(ids: np.ndarray, key: str) -> np.ndarray:
-    """A standard normal per customer ID, the same for an ID in every file and run."""
-    h = pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=key, categorize=False)
-    u = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
-    return ndtri(u)
+def _hidden_normals(ids: np.ndarray) -> np.ndarray:
+    """Four independent standard normals per customer ID (rows × [eps, price, family, support]),
+    the same for an ID in every file and run: one keyed hash of the ID (``_KEY``), split into
+    four streams by the splitmix64 finaliser, each turned into a normal by the inverse CDF."""
+    h = pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=_KEY, categorize=False)
+    out = np.empty((len(h), 4))
+    with np.errstate(over="ignore"):
+        for s in range(4):
+            x = h + np.uint64((s + 1) * 0x9E3779B97F4A7C15 % 2 ** 64)
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            x = x ^ (x >> np.uint64(31))
+            out[:, s] = ndtri(((x >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53)
+    return out
 
 
 def _codes(customers: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -151,33 +160,43 @@ def _ids(customers: pd.DataFrame) -> np.ndarray:
     return customers[schema.ID].astype(str).to_numpy(dtype=object)
 
 
-def _p0(customers: pd.DataFrame) -> np.ndarray:
+def _p0(customers: pd.DataFrame, eps: np.ndarray | None = None) -> np.ndarray:
+    """P(churn | no offer); ``eps``: the customers' hidden noise (default: from their IDs)."""
     f = _codes(customers)
-    z = synth._churn_logit(f) + synth.SIGMA * _hash_normal(_ids(customers), _KEY_EPS)
+    if eps is None:
+        eps = _hidden_normals(_ids(customers))[:, 0]
+    z = synth._churn_logit(f) + synth.SIGMA * eps
     return np.where(f["tenure"] > 0, synth._churn_prob(z), 0.0)
 
 
-def _traits(customers: pd.DataFrame) -> np.ndarray:
-    """Hidden traits (rows × price, family, support): observed part + keyed-hash noise."""
-    ids = _ids(customers)
-    noise = np.stack([_hash_normal(ids, k) for k in _KEY_TRAIT], axis=1)
-    return synth._observed_traits(customers) + synth.TRAIT_NOISE * noise
+def _customer_parts(customers: pd.DataFrame):
+    """(p0, traits, dog) per customer: the offer-free parts of the hidden model. Traits: rows ×
+    (price, family, support), the observed part plus TRAIT_NOISE × the customer's hidden
+    normals."""
+    hidden = _hidden_normals(_ids(customers))
+    p0 = _p0(customers, hidden[:, 0])
+    traits = synth._observed_traits(customers) + synth.TRAIT_NOISE * hidden[:, 1:]
+    tenure = customers["tenure"].to_numpy(dtype=float)
+    dog = np.minimum(tenure, DOG_TENURE) / DOG_TENURE * np.exp(-p0 / DOG_RISK)
+    return p0, traits, dog
+
+
+def _offer_parts(traits: np.ndarray, dog: np.ndarray, offer_id: str):
+    """(accept, rr, push) of one offer for customers with these traits and dog propensities."""
+    base, *load = synth._offer_profile(offer_id)
+    accept = synth._sigmoid(base + traits @ np.asarray(load))
+    trait, rr_base, rr_slope, push_o = offer_effect_params(offer_id)
+    rr = np.clip(rr_base + rr_slope * traits[:, TRAITS.index(trait)], 0.0, RR_MAX)
+    return accept, rr, push_o * dog
 
 
 def _parts(customers: pd.DataFrame, offer_ids: list[str]):
     """(p0, accept, rr, push): p0 per customer; the others customers × offers."""
-    p0 = _p0(customers)
-    T = _traits(customers)
+    p0, T, dog = _customer_parts(customers)
     n, m = len(customers), len(offer_ids)
     accept, rr, push = np.empty((n, m)), np.empty((n, m)), np.empty((n, m))
-    tenure = customers["tenure"].to_numpy(dtype=float)
-    dog = np.minimum(tenure, DOG_TENURE) / DOG_TENURE * np.exp(-p0 / DOG_RISK)
     for j, o in enumerate(offer_ids):
-        base, *load = synth._offer_profile(o)
-        accept[:, j] = synth._sigmoid(base + T @ np.asarray(load))
-        trait, rr_base, rr_slope, push_o = offer_effect_params(o)
-        rr[:, j] = np.clip(rr_base + rr_slope * T[:, TRAITS.index(trait)], 0.0, RR_MAX)
-        push[:, j] = push_o * dog
+        accept[:, j], rr[:, j], push[:, j] = _offer_parts(T, dog, o)
     return p0, accept, rr, push
 
 
@@ -228,7 +247,39 @@ def true_effects(customers: pd.DataFrame, offer_ids) -> pd.DataFrame:
 
 
 def _text(s: pd.Series) -> np.ndarray:
-    return s.fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    """Values as stripped text ("" for missing), each distinct value handled once."""
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    clean = np.array([str(u).strip() for u in uniques] + [""], dtype=object)
+    return clean[codes]  # code -1 (missing) takes the last entry, ""
+
+
+def _draw(customers: pd.DataFrame, pos: np.ndarray, offer: np.ndarray, treat: np.ndarray,
+          seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(accepted, churned) text arrays for campaign rows: row i is customer ``customers.iloc[
+    pos[i]]`` offered (``treat[i]``) or held out with offer id ``offer[i]``."""
+    n = len(pos)
+    rng = np.random.default_rng([seed, 11])
+    u_accept, u_churn = rng.random(n), rng.random(n)
+    prob = np.zeros(n)
+    accepted = np.zeros(n, dtype=bool)
+    if n:
+        # the customer parts once per distinct customer, the offer parts once per offer
+        upos, inv = np.unique(pos, return_inverse=True)
+        p0_u, traits_u, dog_u = _customer_parts(customers.iloc[upos])
+        p0 = p0_u[inv]
+        pc = p0.copy()
+        cut = np.zeros(n)
+        codes, offers = pd.factorize(np.asarray(offer, dtype=object))
+        for j, o in enumerate(offers):
+            rows = np.flatnonzero(codes == j)
+            a, rr, push = _offer_parts(traits_u[inv[rows]], dog_u[inv[rows]], str(o))
+            accepted[rows] = treat[rows] & (u_accept[rows] < a)
+            pc[rows] = p0[rows] + (1.0 - p0[rows]) * push
+            cut[rows] = rr
+        prob = np.where(treat, np.where(accepted, pc * (1.0 - cut), pc), p0)
+    answers = np.array(["No", "Yes", ""], dtype=object)  # shared objects: no string per row
+    return (answers[np.where(treat, accepted.astype(np.int8), 2)],
+            answers[(u_churn < prob).astype(np.int8)])
 
 
 def simulate_outcomes(campaign: pd.DataFrame, customers: pd.DataFrame, *,
@@ -256,7 +307,8 @@ def simulate_outcomes(campaign: pd.DataFrame, customers: pd.DataFrame, *,
     cid = _text(campaign[schema.ID])
     offer = _text(campaign["offer_id"])
     if "group" in campaign.columns:
-        group = pd.Series(_text(campaign["group"])).str.lower().to_numpy(dtype=object)
+        codes, uniques = pd.factorize(_text(campaign["group"]))
+        group = np.array([u.lower() for u in uniques], dtype=object)[codes]
         bad = ~np.isin(group, GROUPS)
         if bad.any():
             first = np.flatnonzero(bad)[:3]
@@ -281,27 +333,8 @@ def simulate_outcomes(campaign: pd.DataFrame, customers: pd.DataFrame, *,
                          f"{shown}. Pass the customers the campaign was built from (--customers "
                          f"FILE: the active base or the file given to `python -m churn campaign "
                          f"--data`)")
+    accepted, churned = _draw(feats, pos, offer, group == "treatment", seed)
     out = campaign.copy()
-    n = len(out)
-    offers = list(dict.fromkeys(offer))
-    rng = np.random.default_rng([seed, 11])
-    u_accept, u_churn = rng.random(n), rng.random(n)
-    accepted = np.zeros(n, dtype=bool)
-    prob = np.zeros(n)
-    if n:
-        sub = feats.iloc[pos]
-        p0, acc, rr, push = _parts(sub, offers)
-        col = pd.Index(offers).get_indexer(offer)
-        r = np.arange(n)
-        a, cut, pu = acc[r, col], rr[r, col], push[r, col]
-        treat = group == "treatment"
-        accepted = treat & (u_accept < a)
-        pc = p0 + (1.0 - p0) * pu
-        prob = np.where(treat, np.where(accepted, pc * (1.0 - cut), pc), p0)
-        treat_text = np.where(accepted, "Yes", "No")
-        out["accepted"] = np.where(treat, treat_text, "").astype(object)
-    else:
-        out["accepted"] = pd.Series(dtype=object)
-    out["churned"] = np.where(u_churn < prob, "Yes", "No").astype(object) if n \
-        else pd.Series(dtype=object)
+    out["accepted"] = accepted
+    out["churned"] = churned
     return out

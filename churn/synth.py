@@ -70,10 +70,12 @@ two customers with identical columns do not share one probability.
 Labels are drawn by systematic sampling in order of probability (each customer churns with
 exactly its probability, but the overall count stays within one of its expectation).
 
-Offer history (``generate_offer_history``)
------------------------------------------
+Hidden traits and offer acceptance
+----------------------------------
 Each customer has three hidden traits, partly explained by observed columns (centred on their
-population means, ``_TRAIT_CENTRE``) plus idiosyncratic noise N(0, 0.8²):
+population means, ``_TRAIT_CENTRE``) plus idiosyncratic noise N(0, 0.8²) (``TRAIT_NOISE``; in
+``churn.simulate`` the noise is a keyed hash of the customer ID, so a customer keeps their traits
+in every file):
 
 - price sensitivity: 0.8·(MonthlyCharges - 64.76)/30.09 + 0.7·[Electronic check]
   + 0.3·[Mailed check] + 0.4·[Month-to-month]
@@ -83,12 +85,15 @@ population means, ``_TRAIT_CENTRE``) plus idiosyncratic noise N(0, 0.8²):
 
 Each offer has a base popularity and loadings on the traits (``OFFER_PROFILES``; offers not listed
 there get loadings derived from a hash of their id), and
-``P(accept) = sigmoid(base + traits · loadings)``. About 60% of customers with tenure >= 1
-received 1-6 past offers (``HISTORY_COUNT_P``), drawn without replacement among the offers whose
-``applies_when`` condition holds for them. The rating (1..5) is
-``round(3 ± 1.4 + 0.45 × traits·loadings + N(0, 0.75²))`` (+ if accepted), clipped: accepted
-offers are rated mostly 4-5, refused ones mostly 1-2. Dates are uniform over the 730 days
-before ``REFERENCE_DATE`` (never before the customer joined, at 30.4 days a month).
+``P(accept) = sigmoid(base + traits · loadings)``. What an accepted (or merely made) offer does
+to the customer's churn is the hidden model of ``churn.simulate``.
+
+Active base and campaign history
+--------------------------------
+``generate_active_base``: the snapshot's survivors one month later plus new joiners (no Churn).
+``generate_campaign_history``: past randomised campaigns on the snapshot's customers with
+control groups (``CAMPAIGNS``), outcomes drawn from ``churn.simulate``. ``write_sample`` writes
+customers.csv, active.csv and campaign_history.csv. Each function's docstring has the details.
 """
 from __future__ import annotations
 
@@ -107,11 +112,7 @@ from churn import schema
 from churn.config import SAMPLE_ROWS, SAMPLE_SEED, Paths
 from churn.config import paths as _default_paths
 
-REFERENCE_DATE = np.datetime64("2024-12-31", "D")
-HISTORY_DAYS = 730
-HISTORY_SHARE = 0.60
-HISTORY_COUNT_P = np.array([0.14, 0.16, 0.18, 0.18, 0.17, 0.17])  # 1..6 past offers
-HISTORY_COLUMNS = ["customerID", "offer_id", "date", "accepted", "rating"]
+REFERENCE_DATE = np.datetime64("2024-12-31", "D")  # the snapshot's date
 
 MC_MEAN, MC_SD = 64.76, 30.09
 _ID_SPACE = 10 ** 4 * 26 ** 5
@@ -418,7 +419,7 @@ def generate_customers(n: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> pd.Data
     return pd.DataFrame(out, copy=False)  # fresh arrays: no copy, no block consolidation
 
 
-# --- offer history -----------------------------------------------------------------------------
+# --- hidden traits and offer acceptance (used by churn.simulate) -------------------------------
 # offer id -> (base popularity, loading on price sensitivity, family affinity, support need)
 OFFER_PROFILES: dict[str, tuple[float, float, float, float]] = {
     "contract_upgrade": (-1.2, 1.8, 0.4, -0.6),
@@ -473,69 +474,6 @@ def _catalogue_offers(catalogue) -> list[tuple[str, str]]:
                              f"give every [[offer]] an id")
         out.append((str(o["id"]), str(o.get("applies_when", "always"))))
     return out
-
-
-def generate_offer_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED,
-                           offer_ids=None, *, catalogue=None) -> pd.DataFrame:
-    """Past retention offers to these customers, with acceptance and rating; deterministic.
-
-    Inputs: ``customers``, a canonical frame (e.g. from ``generate_customers``); ``seed``
-    (int >= 0); ``offer_ids``: the offers to draw from (default: every offer in the catalogue);
-    ids not in the catalogue apply to every customer. ``catalogue``: the offers TOML (default:
-    ``config.paths().catalogue``). Output: DataFrame with columns customerID, offer_id,
-    date (ISO text YYYY-MM-DD), accepted (int 0/1), rating (int 1..5), sorted by customer (in
-    the input order), then date, then offer. About 60% of customers with tenure >= 1 have 1-6
-    rows (never the same offer twice); the latent model is in the module docstring.
-    """
-    seed = _check_count("seed", seed, 0)
-    missing = [c for c in schema.FEATURES + [schema.ID] if c not in customers.columns]
-    if missing:
-        raise ValueError(f"customers lacks column(s) {', '.join(missing)}; pass a canonical "
-                         f"customer frame such as generate_customers() returns")
-    from churn.conditions import mask
-
-    known = dict(_catalogue_offers(catalogue or _default_paths().catalogue))
-    ids = list(known) if offer_ids is None else [str(o) for o in offer_ids]
-    if not ids:
-        raise ValueError("offer_ids is empty; pass at least one offer id, or None for every "
-                         "offer in the catalogue")
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"offer_ids has duplicates: {ids!r}; list each offer once")
-    n, m = len(customers), len(ids)
-    rng = np.random.default_rng([seed, 3])
-    applicable = np.stack([mask(known.get(o, "always"), customers) for o in ids], axis=1)
-    tenure = customers["tenure"].to_numpy(dtype=np.int64)
-    has = (rng.random(n) < HISTORY_SHARE) & (tenure >= 1)
-    count = rng.choice(np.arange(1, 7), size=n, p=HISTORY_COUNT_P / HISTORY_COUNT_P.sum())
-    count = np.minimum(count, applicable.sum(axis=1)) * has
-    noise = rng.standard_normal((n, 3)) * TRAIT_NOISE
-    sel = np.flatnonzero(count > 0)
-    keys = rng.random((len(sel), m)) + 2.0 * ~applicable[sel]  # non-applicable offers sort last
-    order = np.argsort(keys, axis=1)  # a random order of each customer's applicable offers
-    pos = np.arange(m)[None, :] < count[sel][:, None]
-    r_idx, p_idx = np.nonzero(pos)
-    rows = sel[r_idx]
-    offer = order[r_idx, p_idx]
-    traits = (_observed_traits(customers) + noise)[rows]
-    prof = np.array([_offer_profile(o) for o in ids])
-    liking = np.einsum("ij,ij->i", traits, prof[offer, 1:])
-    k = len(rows)
-    accepted = rng.random(k) < _sigmoid(prof[offer, 0] + liking)
-    raw = 3.0 + 1.4 * np.where(accepted, 1.0, -1.0) + 0.45 * liking + rng.normal(0.0, 0.75, k)
-    rating = np.clip(np.rint(raw), 1, 5).astype(np.int64)
-    window = np.minimum(HISTORY_DAYS, np.floor(tenure[rows] * 30.4)).astype(np.int64)
-    days = np.floor(rng.random(k) * window).astype(np.int64)  # days before REFERENCE_DATE
-    # by customer (already in input order), then date, then offer; rows is sorted, so the
-    # stable sort of this combined key is fast
-    srt = np.argsort((rows * (HISTORY_DAYS + 1) + (HISTORY_DAYS - days)) * m + offer, kind="stable")
-    iso = (REFERENCE_DATE - np.arange(HISTORY_DAYS + 1).astype("timedelta64[D]")).astype(str)
-    return pd.DataFrame({
-        "customerID": customers[schema.ID].to_numpy(dtype=object)[rows[srt]],
-        "offer_id": np.asarray(ids, dtype=object)[offer[srt]],
-        "date": iso.astype(object)[days[srt]],
-        "accepted": accepted[srt].astype(np.int64),
-        "rating": rating[srt],
-    }, columns=HISTORY_COLUMNS, copy=False)
 
 
 # --- active base -------------------------------------------------------------------------------
@@ -593,7 +531,7 @@ def _joiners(n: int, seed: int, taken: set) -> pd.DataFrame:
         return schema.empty_frame()[cols]
     parts, have, k = [], 0, 0
     while have < n:
-        pool = generate_customers(max(20 * n, 1000), seed + 7919 * (k + 1))
+        pool = generate_customers(12 * n + 1000, seed + 7919 * (k + 1))
         pool = pool[pool["tenure"] <= 1]
         parts.append(pool)
         have += len(pool)
@@ -690,16 +628,21 @@ def generate_campaign_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED, 
         offer = np.asarray(offer_ids, dtype=object)[np.argmin(keys, axis=1)]
         group = np.full(k, "treatment", dtype=object)
         group[rng.permutation(k)[:int(round(control_share * k))]] = "control"
-        day = np.datetime64(start, "D") + rng.integers(0, CAMPAIGN_SPREAD_DAYS, k)
-        frames.append(pd.DataFrame({
-            "customerID": customers[schema.ID].to_numpy(dtype=object)[target],
-            "campaign_id": c_id, "date": day.astype(str).astype(object),
-            "offer_id": offer, "group": group}))
+        days = np.datetime64(start, "D") + np.arange(CAMPAIGN_SPREAD_DAYS)
+        day = days.astype(str).astype(object)[rng.integers(0, CAMPAIGN_SPREAD_DAYS, k)]
+        frames.append((target, c_id, day, offer, group))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS})
-    plan = pd.concat(frames, ignore_index=True)
-    done = simulate.simulate_outcomes(plan, customers, seed=seed)
-    return done[HISTORY_COLUMNS]
+    pos = np.concatenate([f[0] for f in frames])
+    offer = np.concatenate([f[3] for f in frames])
+    group = np.concatenate([f[4] for f in frames])
+    accepted, churned = simulate._draw(customers, pos, offer, group == "treatment", seed)
+    return pd.DataFrame({
+        "customerID": customers[schema.ID].to_numpy(dtype=object)[pos],
+        "campaign_id": np.repeat(np.array([f[1] for f in frames], dtype=object),
+                                 [len(f[0]) for f in frames]),
+        "date": np.concatenate([f[2] for f in frames]), "offer_id": offer, "group": group,
+        "accepted": accepted, "churned": churned}, columns=HISTORY_COLUMNS)
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -770,8 +713,6 @@ def _write_extras(customers: pd.DataFrame, files: SampleFiles, seed: int, catalo
     history = generate_campaign_history(customers, seed, catalogue=catalogue)
     _write_csv_atomic(history, files.campaign_history)
     del history
-    _write_csv_atomic(generate_offer_history(customers, seed, catalogue=catalogue),
-                      files.customers.with_name("offer_history.csv"))
     _write_csv_atomic(schema.to_file_frame(generate_active_base(customers, seed)), files.active)
 
 
@@ -781,16 +722,22 @@ def ensure_sample(paths: Paths | None = None) -> Paths:
     Missing ``customers.csv``: the whole default sample (SAMPLE_ROWS, SAMPLE_SEED) is written.
     ``customers.csv`` present but ``active.csv`` or ``campaign_history.csv`` missing (a data
     folder from before they existed, or the user's own snapshot): the two are generated from the
-    customers in it (they must have Churn) and added; an existing file is never overwritten.
+    valid customers in it and added; an existing file is never overwritten. Raises ValueError
+    when that file cannot be read or has no Churn column.
     """
     p = paths if paths is not None else _default_paths()
     if not p.customers_csv.exists():
         write_sample(p.sample_dir, SAMPLE_ROWS, SAMPLE_SEED, catalogue=p.catalogue)
-    elif not (p.active_csv.exists() and p.campaign_history_csv.exists()
-              and p.offer_history_csv.exists()):
-        from churn.validate import load_customers
+    elif not (p.active_csv.exists() and p.campaign_history_csv.exists()):
+        from churn.validate import validate
 
-        customers = load_customers(p.customers_csv, require_target=True)
+        report = validate(p.customers_csv, require_target=True)
+        if report.fatal or any(e.row is None and e.column == schema.TARGET
+                               for e in report.errors):
+            raise ValueError(f"{p.customers_csv} cannot give the sample's active base and "
+                             f"campaign history: it needs readable customers with Churn "
+                             f"(Yes/No); run `python -m churn validate {p.customers_csv}`")
+        customers = report.frame.drop(columns="row")  # the good rows; bad ones are left out
         files = SampleFiles(p.customers_csv, p.active_csv, p.campaign_history_csv)
         if not p.campaign_history_csv.exists():
             _write_csv_atomic(generate_campaign_history(customers, SAMPLE_SEED,
@@ -799,7 +746,5 @@ def ensure_sample(paths: Paths | None = None) -> Paths:
         if not p.active_csv.exists():
             _write_csv_atomic(schema.to_file_frame(generate_active_base(customers, SAMPLE_SEED)),
                               files.active)
-        if not p.offer_history_csv.exists():
-            _write_csv_atomic(generate_offer_history(customers, SAMPLE_SEED,
-                                                     catalogue=p.catalogue), p.offer_history_csv)
+
     return p
