@@ -89,7 +89,11 @@ with left:
     if offers is None or len(offers) == 0:
         st.info("No offer in the catalogue applies to this customer.")
     else:
-        st.dataframe(cache.offers_table(offers), hide_index=True, key="whatif_offers")
+        if cache.offers_note(offers):
+            st.warning(cache.offers_note(offers))
+        st.dataframe(cache.offers_table(offers), hide_index=True, key="whatif_offers",
+                     column_config={c: st.column_config.Column(c, help=h)
+                                    for c, h in cache.OFFERS_HELP.items()})
 with right:
     st.subheader("Real vs changed")
     table = whatif.compare(original, changed)

@@ -14,6 +14,7 @@ from churn import models
 from ui import context, errors, state
 from ui import format as F
 from ui import model_report as R
+from ui import uplift_report
 
 st.title("Model report")
 st.caption("How well each churn model predicts on customers it has not seen, which one the app "
@@ -246,6 +247,9 @@ with errors.guard("the offer recommender evaluation"):
         st.caption(R.recommender_note(evaluation))
     else:
         st.caption("The offer recommender has no evaluation to show.")
+
+with errors.guard("the uplift section"):
+    uplift_report.show()
 
 # --- honesty notes ------------------------------------------------------------------------------
 st.subheader("How the figures are kept honest")

@@ -59,11 +59,26 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 RANKED_COLUMNS = [ID, "rank", "offer_id", "offer_name", "offer_cost", "p_accept", "rule_reason",
                   "from_rules", "expected_saved_value", "expected_net_value", "ranking_score"]
 
+#: Columns :func:`rank_offers` adds after ``RANKED_COLUMNS``: ``uplift`` (the drop in churn
+#: probability the offer brings, 0..1: learned from campaign history, or implied by the assumed
+#: formula P(churn) × P(accept) × risk_reduction), ``basis`` ("learned" / "assumed") and
+#: ``sleeping_dog`` (True when every learned offer makes this customer more likely to leave).
+UPLIFT_COLUMNS = ["uplift", "basis", "sleeping_dog"]
+LEARNED, ASSUMED = "learned", "assumed"
+#: What the ``value_basis`` column of a campaign list means (tooltips, README).
+VALUE_BASIS_HELP = ("learned: the expected value rests on what this offer did for similar customers "
+                    "in past campaigns with a control group (uplift × lifetime value − cost). "
+                    "assumed: too little campaign history for this offer, so the catalogue's "
+                    "risk reduction × P(churn) × P(accept) is used.")
+#: Why a sleeping dog gets no offer (the engine's table and the what-if page show it).
+SLEEPING_DOG_REASON = ("No offer: past campaigns show that every offer we could make would make "
+                       "this customer more likely to leave (a \"sleeping dog\"); leave them alone.")
+
 #: Columns of a campaign list (:attr:`Campaign.rows`), in order. ``group`` is "treatment" (gets
 #: the offer) or "control" (held out at random to measure the effect; see `assign_control`).
 CAMPAIGN_COLUMNS = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "offer", "offer_id",
                     "offer_cost", "reason", "expected_net_value", "expected_saved_value",
-                    "cumulative_cost", "group"]
+                    "cumulative_cost", "group", "value_basis"]
 
 TREATMENT, CONTROL = "treatment", "control"
 #: Share of the list held out as a control group unless the user chooses otherwise.
@@ -74,7 +89,7 @@ NO_CONTROL_WARNING = ("No control group (control share 0): every customer on the
                       "offer, so what the campaign saved cannot be measured afterwards, only "
                       "assumed. Hold out a control group (10% is usual) to measure it.")
 
-_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason", "group"]
+_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason", "group", "value_basis"]
 _MONEY_COLUMNS = ["clv", "revenue_at_risk", "offer_cost", "expected_net_value",
                   "expected_saved_value", "cumulative_cost"]
 
@@ -152,7 +167,8 @@ def _candidate_matrix(candidates: pd.DataFrame | None, ids: pd.Index, offer_ids:
 
 def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame,
                 candidates: pd.DataFrame | None, catalogue, top_n: int | None = 3, *,
-                unproposed_weight: float = UNPROPOSED_WEIGHT) -> pd.DataFrame:
+                unproposed_weight: float = UNPROPOSED_WEIGHT,
+                uplift: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank the applicable offers of every customer by expected value (the hybrid ranking).
 
     Inputs:
@@ -167,8 +183,22 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         ``.applicable(customers)`` → bool frame rows × offer ids).
       top_n: offers kept per customer (None: every applicable offer).
       unproposed_weight: weight of the saved value of offers no rule proposed (0..1).
+      uplift: learned uplift (``uplift.UpliftModel.predict``): the drop in churn probability if
+        the offer is made, rows = customers (indexed by customerID or in the same order), one
+        column per offer; NaN or a missing column = not learned. None: every offer is assumed.
 
-    Output: long frame, ``RANKED_COLUMNS``, ordered by customer (input order) then rank (1 = best).
+    Learned offers (a number in ``uplift``) are valued on evidence, with no rule weighting::
+
+        expected_saved_value = uplift × CLV;   expected_net_value = saved − cost (= ranking_score)
+
+    the others by the assumed formula above (``basis`` says which). A customer whose best
+    applicable *learned* uplift is below zero is a **sleeping dog**: every offer the history
+    knows about pushes them out, so their assumed offers are dropped and only the learned
+    (negative-value) ones remain, flagged ``sleeping_dog`` — a campaign never picks them (their
+    net value is negative) and the engine shows :data:`SLEEPING_DOG_REASON` instead of an offer.
+
+    Output: long frame, ``RANKED_COLUMNS`` + ``UPLIFT_COLUMNS``, ordered by customer (input
+    order) then rank (1 = best).
     ``p_accept`` is the collaborative part; ``rule_reason`` (empty when no rule proposed it) and
     ``from_rules`` are the rule part. Formulas in the module docstring. Only applicable offers
     appear; a customer with no applicable offer has no row.
@@ -212,9 +242,22 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
 
     cost = offers["cost"].to_numpy()
     reduction = offers["risk_reduction"].to_numpy()
+    effect = prob[:, None] * pa * reduction[None, :]          # assumed drop in churn probability
     saved = (prob * value)[:, None] * pa * reduction[None, :]
+    learned, dog = np.zeros((n, m), dtype=bool), np.zeros(n, dtype=bool)
+    if uplift is not None:
+        up = _align_rows(uplift, ids, "uplift").reindex(columns=list(offer_ids))
+        up = up.to_numpy(dtype=float)
+        learned = ~np.isnan(up)
+        effect = np.where(learned, up, effect)
+        saved = np.where(learned, up * value[:, None], saved)
+        known = learned & appl
+        best = np.where(known, up, -np.inf).max(axis=1) if m else np.zeros(n)
+        dog = known.any(axis=1) & (best < 0)
+        appl = appl & ~(dog[:, None] & ~learned)              # sleeping dogs: learned offers only
+        proposed &= appl
     net = saved - cost[None, :]
-    score = np.where(proposed, saved, unproposed_weight * saved) - cost[None, :]
+    score = np.where(proposed | learned, saved, unproposed_weight * saved) - cost[None, :]
     score = np.where(appl, score, -np.inf)
 
     # Per-row order: score desc, then rule-backed, then cheaper, then catalogue order.
@@ -239,6 +282,9 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         "expected_saved_value": saved[r, c],
         "expected_net_value": net[r, c],
         "ranking_score": score[r, c],
+        "uplift": effect[r, c],
+        "basis": np.where(learned[r, c], LEARNED, ASSUMED).astype(object),
+        "sleeping_dog": dog[r],
     })
     return out
 
@@ -487,6 +533,23 @@ def _check_share(share) -> float:
     return s
 
 
+def _learned_reason(e: pd.DataFrame, reasons: list) -> list:
+    """The reason of each campaign row: for an offer valued on learned uplift, what past
+    campaigns showed (the rule's reason after it when a rule proposed it too); else ``reasons``."""
+    if "basis" not in e.columns:
+        return reasons
+    out = list(reasons)
+    basis = e["basis"].astype(str).to_numpy()
+    uplift = e["uplift"].to_numpy(dtype=float)
+    rule = e["rule_reason"].astype(str).to_numpy()
+    proposed = e["from_rules"].to_numpy(dtype=bool)
+    for i in np.flatnonzero(basis == LEARNED):
+        text = (f"Past campaigns: this offer cuts the churn risk of customers like this one by "
+                f"{100 * uplift[i]:.1f} points")
+        out[i] = f"{text}; {rule[i]}" if proposed[i] and rule[i] else text
+    return out
+
+
 def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *, tiers=None,
                    segment: dict | None = None, min_clv: float = 0.0, offers_allowed=None,
                    control_share: float = DEFAULT_CONTROL_SHARE, seed: int = 0,
@@ -549,14 +612,17 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
         "offer": e["offer_name"].astype(str).to_numpy(),
         "offer_id": e["offer_id"].astype(str).to_numpy(),
         "offer_cost": paid / 100.0,
-        "reason": _reason(e["from_rules"].to_numpy(), e["rule_reason"].to_numpy(),
-                          e["p_accept"].to_numpy(dtype=float)),
+        "reason": _learned_reason(e, _reason(e["from_rules"].to_numpy(),
+                                             e["rule_reason"].to_numpy(),
+                                             e["p_accept"].to_numpy(dtype=float))),
         "expected_net_value": np.round(e["expected_net_value"].to_numpy(dtype=float), 2)
         * zero_if_control + 0.0,
         "expected_saved_value": np.round(e["expected_saved_value"].to_numpy(dtype=float), 2)
         * zero_if_control + 0.0,
         "cumulative_cost": np.cumsum(paid) / 100.0,
         "group": np.where(control, CONTROL, TREATMENT).astype(object),
+        "value_basis": (e["basis"].astype(str).to_numpy() if "basis" in e.columns
+                        else np.full(len(e), ASSUMED, dtype=object)),
     }, columns=CAMPAIGN_COLUMNS)
     rows["reason"] = rows["reason"].astype(object)
     if business_settings is not None and hasattr(business_settings, "to_dict"):
@@ -839,6 +905,8 @@ def reopen_campaign(store, campaign_id) -> Campaign:
     df = df.reset_index(drop=True)
     if "group" not in df.columns:  # saved before control groups existed: everyone was treated
         df["group"] = TREATMENT
+    if "value_basis" not in df.columns:  # saved before uplift models: every value was assumed
+        df["value_basis"] = ASSUMED
     rows = df[CAMPAIGN_COLUMNS].copy()
     for col in CAMPAIGN_COLUMNS:
         if col in _TEXT_COLUMNS:

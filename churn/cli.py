@@ -245,6 +245,7 @@ def cmd_train(args) -> int:
         return 1
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    _train_uplift(p)
     seconds = round(time.perf_counter() - t0, 2)
     fams = result.metadata["families"]
     if args.json:
@@ -273,6 +274,28 @@ def cmd_train(args) -> int:
     print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
           f"Version {result.version}, {how} in {seconds:.1f} s, now active.")
     return 0
+
+
+def _train_uplift(p) -> None:
+    """With a campaign history in the data folder, fit (or load from the cache) the uplift model
+    the engine uses, and say on stderr what it learned."""
+    from churn import uplift as U
+
+    if not U.history_path(p).exists():
+        return
+    from churn.offers import load_catalogue
+    from churn.scoring import uplift_part
+    from churn.validate import load_customers
+
+    try:
+        model = uplift_part(p, load_customers(p.customers_csv), load_catalogue(p.catalogue))
+    except (OSError, ValueError) as exc:
+        print(f"warning: the uplift model was not trained: {exc}", file=sys.stderr)
+        return
+    assumed = [o for o in model.offers_ if o not in model.learned_]
+    print(f"Uplift model ({U.LEARNERS[model.learner_]}, from {U.history_path(p)}): learned "
+          f"{', '.join(model.learned_) or 'no offer'}; assumed {', '.join(assumed) or 'none'}.",
+          file=sys.stderr)
 
 
 def cmd_models(args) -> int:
@@ -453,6 +476,86 @@ def cmd_campaign(args) -> int:
         print(f"Warning: {camp.warning}", file=sys.stderr)
     return 0
 
+
+# --- uplift ------------------------------------------------------------------------------------
+def cmd_uplift(args) -> int:
+    """Learn each offer's uplift from a campaign history and write it for every customer.
+
+    OUT (CSV) has exactly the columns customerID, offer_id, uplift: one row per customer of
+    CUSTOMERS (file order) and offer of the history (sorted); uplift is the learned drop in churn
+    probability if the offer is made (0.05 = 5 points; negative = the offer makes leaving more
+    likely), blank for offers with too little history (their assumed effect from the catalogue
+    applies). Problems with the history go to stderr, one line each. `--json` prints the held-out
+    evaluation (`UpliftModel.evaluation_json`) on stdout. Exit 0: written; 1: nothing to learn
+    from or bad arguments; 2: a file cannot be read at all.
+    """
+    import os
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    from churn import uplift as U
+    from churn.campaign import escape_formula
+    from churn.validate import validate
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".csv":
+        print(f"--out {args.out}: the file name must end in .csv.", file=sys.stderr)
+        return 1
+    report = validate(args.customers)
+    if report.fatal:
+        print(f"{args.customers}: cannot be read. {report.fatal}", file=sys.stderr)
+        return 2
+    if report.errors:
+        print(f"{args.customers}: {report.rejected_rows:,} of {report.rows:,} rows fail validation "
+              f"and are left out (run `python -m churn validate {args.customers}` for the list).",
+              file=sys.stderr)
+    customers = report.frame.drop(columns="row")
+    try:
+        history = U.read_history(args.history)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        print(f"{args.history}: cannot be read as a CSV file ({type(exc).__name__}: {exc}).",
+              file=sys.stderr)
+        return 2
+    try:
+        from churn.config import paths
+        from churn.offers import load_catalogue
+
+        catalogue_ids = load_catalogue(paths().catalogue).ids
+    except (OSError, ValueError):
+        catalogue_ids = None
+    try:
+        model = U.UpliftModel().fit(history, customers, catalogue_ids=catalogue_ids)
+    except ValueError as exc:
+        print(f"{args.history}: {exc}", file=sys.stderr)
+        return 1
+    for message in model.warnings_:
+        print(f"{args.history}: {message}", file=sys.stderr)
+    if not model.offers_:
+        print(f"{args.history}: no usable rows, so there is nothing to learn from; "
+              f"{args.out} was not written.", file=sys.stderr)
+        return 1
+    pred = model.predict(customers).round(6)
+    ids = pd.Series(pred.index.astype(str)).map(escape_formula).to_numpy()
+    offers = list(pred.columns)
+    long = pd.DataFrame({U.ID: np.repeat(ids, len(offers)),
+                         "offer_id": pd.Series(np.tile(np.asarray(offers, dtype=object), len(ids)),
+                                               dtype=object).map(escape_formula).to_numpy(),
+                         "uplift": pred.to_numpy().reshape(-1)})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    long.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, out)
+    learned = ", ".join(model.learned_) or "none"
+    assumed = [o for o in model.offers_ if o not in model.learned_]
+    if args.json:
+        print(json.dumps(model.evaluation_json()))
+    else:
+        print(f"Wrote {out}: {len(ids):,} customers × {len(offers)} offers. Learned "
+              f"({U.LEARNERS[model.learner_]}): {learned}. Assumed (too little history, uplift "
+              f"left blank): {', '.join(assumed) or 'none'}.")
+    return 0
 
 def _default_active(engine):
     """The customers a decision is about when no file is given: the sample's active base when
@@ -648,6 +751,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(0.1 or 10%%; 0 allowed, then results cannot be measured; default 0.1)")
     s.add_argument("--seed", type=int, default=0, help="seed of the control draw (default 0)")
     s.set_defaults(func=cmd_campaign)
+
+    s = sub.add_parser("uplift", help="learn what each offer really does from a campaign history")
+    s.add_argument("--history", required=True, help="campaign history CSV (treatment/control)")
+    s.add_argument("--customers", required=True, help="customer file (features, by customerID)")
+    s.add_argument("--out", required=True, help="output CSV: customerID, offer_id, uplift")
+    s.add_argument("--json", action="store_true", help="print the held-out evaluation as JSON")
+    s.set_defaults(func=cmd_uplift)
 
     s = sub.add_parser("results", help="measure what a campaign saved, from its outcomes")
     s.add_argument("file", help="the exported campaign with churned (and optionally accepted) "

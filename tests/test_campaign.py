@@ -124,7 +124,7 @@ def test_only_applicable_offers_are_ranked(ranked):
     offers = ranked.groupby(C.ID)["offer_id"].apply(set).to_dict()
     assert offers == {IDS[0]: {"upgrade", "support", "credit"}, IDS[1]: {"support", "credit"},
                       IDS[2]: {"credit"}, IDS[3]: {"upgrade", "credit"}}
-    assert list(ranked.columns) == C.RANKED_COLUMNS
+    assert list(ranked.columns) == C.RANKED_COLUMNS + C.UPLIFT_COLUMNS
 
 
 def test_rule_part_and_collaborative_part(ranked):

@@ -138,15 +138,54 @@ def customer_view(eng, row: pd.Series, settings):
 
 
 def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
-    """The ranked offers of one customer as the page shows them (text columns, dollars, %)."""
+    """The ranked offers of one customer as the page shows them (text columns, dollars, %).
+
+    The value and what it rests on come first (the table sits in half the page): rank, offer,
+    expected net value, learned or assumed, the change in this customer's churn risk, then the
+    chance of acceptance and the reason.
+    """
     from ui import format as fmt
 
     reason = offers["rule_reason"].fillna("").astype(str)
     reason = reason.where(reason != "", "Similar customers accepted it")
-    return pd.DataFrame({
-        "Rank": offers["rank"].astype(int).to_numpy(),
-        "Offer": offers["offer_name"].astype(str).to_numpy(),
-        "Chance of acceptance": [fmt.pct(v) for v in offers["p_accept"]],
-        "Expected net value": [fmt.money(v) for v in offers["expected_net_value"]],
-        "Why": reason.to_numpy(),
-    })
+    out = {"Rank": offers["rank"].astype(int).to_numpy(),
+           "Offer": offers["offer_name"].astype(str).to_numpy(),
+           "Net value": [fmt.money(v) for v in offers["expected_net_value"]]}
+    out.update(_basis_columns(offers))
+    out["Chance of acceptance"] = [fmt.pct(v) for v in offers["p_accept"]]
+    out["Why"] = reason.to_numpy()
+    return pd.DataFrame(out)
+
+
+#: How the offers table names the basis of each figure (``campaign.rank_offers``'s ``basis``).
+BASIS_TEXT = {"learned": "learned", "assumed": "assumed"}
+#: Tooltips of the what-if offers table's columns (the page passes them to st.dataframe).
+OFFERS_HELP = {
+    "Net value": "Expected net value: the churn the offer prevents × lifetime value − its cost, "
+                 "in dollars.",
+    "Basis": "learned: measured in past campaigns with a control group, for customers like "
+             "this one. assumed: the catalogue's risk reduction × chance of acceptance (too "
+             "little campaign history for this offer).",
+    "Risk change": "How much making the offer changes this customer's chance of leaving, in "
+                   "percentage points (negative = fewer leave).",
+}
+
+
+def _basis_columns(offers: pd.DataFrame) -> dict:
+    """The offer's effect on this customer's churn risk and what that figure rests on."""
+    from ui import format as fmt
+
+    if "basis" not in offers.columns:
+        return {}
+    return {"Basis": offers["basis"].map(BASIS_TEXT).fillna("").to_numpy(),
+            "Risk change": [fmt.pp(-v) for v in offers["uplift"]]}
+
+
+def offers_note(offers: pd.DataFrame) -> str | None:
+    """The sentence to show above a customer's offers when they should get none (a sleeping
+    dog), else None."""
+    from churn.campaign import SLEEPING_DOG_REASON
+
+    if "sleeping_dog" in offers.columns and bool(offers["sleeping_dog"].any()):
+        return SLEEPING_DOG_REASON
+    return None
