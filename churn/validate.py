@@ -578,7 +578,7 @@ def _read_tolerant(data: bytes, sep: str, width: int, name: str | None) -> _Raw:
 
     Records come from `record_ends`. A record with fewer values than the header is padded with
     blanks; one with more is cut to the header's width (an error when a cut value is not
-    blank); a record with a stray quote, control characters or bytes that are not UTF-8 is
+    blank, or when the row has more than `MAX_COLUMNS` fields at all); a record with a stray quote, control characters or bytes that are not UTF-8 is
     rewritten clean. Such rows carry a flag (`_Raw.flags`) that the checker turns into a row
     error; every other record reaches the parser byte for byte. The cleaned text is then parsed
     by the fast reader (or, should it still refuse, record by record).
@@ -636,6 +636,8 @@ def _read_tolerant(data: bytes, sep: str, width: int, name: str | None) -> _Raw:
             flags[r] = ("control", {"byte": control[r]})
         if len(values) > width:
             last = max((i for i, v in enumerate(values) if v != ""), default=-1) + 1
+            if len(values) > MAX_COLUMNS:
+                last = max(last, len(values))   # empty or not, that many fields is damage
             if last > width and r not in flags:
                 flags[r] = ("extra", {"count": last})
             values = values[:width]

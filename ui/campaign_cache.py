@@ -139,4 +139,6 @@ def save(campaign: C.Campaign, name: str, kind: str) -> None:
         return
     settings = dict(campaign.settings, export=kind)
     cid = C.save_campaign(store, C.Campaign(campaign.rows, settings), name or "Campaign")
-    st.session_state["campaign_saved"] = f"Saved as campaign {cid} ({name}, {kind.upper()})."
+    from ui.text import md
+
+    st.session_state["campaign_saved"] = f"Saved as campaign {cid} ({md(name)}, {kind.upper()})."
