@@ -392,12 +392,57 @@ def _remove(*paths: Path) -> None:
 _WORKER_ENGINE = None
 
 
-def _worker_init(engine_bytes: bytes, threads: int) -> None:
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:                          # no /proc (not Linux): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def _die_with(parent_pid: int | None, every: float = 0.5) -> None:
+    """End this worker as soon as the scoring process ends, even when it is killed with
+    SIGKILL (no clean-up code runs then): the kernel kills the worker when its own parent (the
+    forkserver) dies (``prctl(PR_SET_PDEATHSIG)``, Linux), and a watcher thread ends it within
+    ``every`` seconds of the scoring process ``parent_pid`` ending. Workers then release the
+    forkserver and the resource tracker, which end by themselves."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)       # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):               # pragma: no cover - not Linux
+        pass
+    if parent_pid is None:
+        return
+
+    def watch() -> None:
+        while _alive(parent_pid):
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="churn-parent-watch", daemon=True).start()
+
+
+def _worker_init(engine_bytes: bytes, threads: int, parent_pid: int | None = None) -> None:
     """Set up a scoring process: its copy of the engine, its thread limits, Ctrl-C ignored (the
-    parent stops the workers and cleans up)."""
+    parent stops the workers and cleans up), and its end tied to the parent's (`_die_with`)."""
     import signal
 
     global _WORKER_ENGINE
+    _die_with(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from threadpoolctl import threadpool_limits
@@ -463,7 +508,7 @@ class _Scorer:
             method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
             self.pool = ProcessPoolExecutor(
                 workers, mp_context=mp.get_context(method), initializer=_worker_init,
-                initargs=(blob, threads))
+                initargs=(blob, threads, os.getpid()))
 
     def submit(self, frame: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
         """Queue one frame; yields (rows, table) of the frames that are done, in order."""

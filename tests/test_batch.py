@@ -494,3 +494,77 @@ def test_output_and_rejects_paths():
     assert batch.rejects_path("a/scores.parquet").as_posix() == "a/scores.rejects.csv"
     assert batch.partial_path("a/scores.csv").as_posix() == "a/scores.csv.partial"
     assert batch.output_kind("X.PARQUET") == "parquet"
+
+
+# --- workers end with the scoring process ---------------------------------------------------------
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _running(proc) -> bool:
+    import psutil
+
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_kill_9_of_score_leaves_no_worker_forkserver_or_tracker_behind(tmp_path):
+    """A real `python -m churn score` on a file big enough for worker processes, killed with
+    SIGKILL once its workers run: within a few seconds none of its child processes is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _explain_fakes import trained_data_dir
+
+    from churn import config, synth
+
+    folder = trained_data_dir()
+    Engine.prepare(config.paths(folder))                     # the command loads it at once
+    sample = synth.ensure_sample(config.paths(folder)).customers_csv
+    head, *body = sample.read_text().splitlines()
+    big = tmp_path / "big.csv"
+    with open(big, "w") as fh:                                # 30 copies, IDs made unique
+        fh.write(head + "\n")
+        for k in range(30):
+            fh.write("\n".join(f"{k:02d}{line[2:]}" for line in body) + "\n")
+    assert batch.default_workers(big) >= 2
+    env = dict(os.environ, CHURN_DATA_DIR=str(folder))
+    log = open(tmp_path / "score.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "churn", "score", str(big), "--out",
+                             str(tmp_path / "scores.csv")], env=env, stdout=log, stderr=log,
+                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    kids = []
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = _descendants(proc.pid)        # resource tracker, forkserver, 2 workers
+            if len(kids) >= 4:
+                break
+            time.sleep(0.2)
+        assert len(kids) >= 4, (proc.poll(), (tmp_path / "score.log").read_text()[-2000:])
+        time.sleep(1.0)                           # the workers are scoring now
+        kids = _descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5 and any(_running(k) for k in kids):
+            time.sleep(0.1)
+        survivors = [(k.pid, " ".join(k.cmdline())[:120]) for k in kids if _running(k)]
+        assert survivors == []
+        assert not (tmp_path / "scores.csv").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for k in kids + _descendants(proc.pid):       # never leave a process of ours behind
+            if _running(k):
+                k.kill()
+        log.close()
