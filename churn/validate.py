@@ -459,7 +459,10 @@ def _split_fields(text: str, sep: str) -> list[str]:
     """The values of one record (quote-aware, like every CSV reader)."""
     import csv
 
-    return next(csv.reader([text], delimiter=sep, strict=False), [""])
+    try:
+        return next(csv.reader([text], delimiter=sep, strict=False), [""])
+    except csv.Error:           # e.g. a line break right after a closing quote: split plainly
+        return text.split(sep)
 
 
 def header_shape(buf: bytes, eof: bool = True) -> tuple[str, int] | None:
@@ -632,6 +635,8 @@ def _read_tolerant(data: bytes, sep: str, width: int, name: str | None) -> _Raw:
         values = text.split(sep) if r in stray else _split_fields(text, sep)
         if r in stray:
             flags[r] = ("stray", {})
+        elif r in recs.spans:         # joined over lines and damaged too: say what it took in
+            flags[r] = ("span", {"lines": recs.spans[r]})
         elif r in control:
             flags[r] = ("control", {"byte": control[r]})
         if len(values) > width:
@@ -960,6 +965,7 @@ class _Checker:
         pos = np.searchsorted(self.records, np.fromiter(self.raw.flags, np.int64))
         kinds = {"stray": (MSG_STRAY_QUOTE, "a quote mark that is never closed"),
                  "control": (MSG_CONTROL, "control characters"),
+                 "span": (MSG_LINE_BREAK, "a value that runs over several lines"),
                  "extra": (MSG_EXTRA_VALUES, "more values than the header has columns")}
         found: dict[str, tuple[list, dict]] = {}
         for p, (rec, (kind, fields)) in zip(pos.tolist(), self.raw.flags.items()):

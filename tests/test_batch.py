@@ -568,3 +568,54 @@ def test_kill_9_of_score_leaves_no_worker_forkserver_or_tracker_behind(tmp_path)
             if _running(k):
                 k.kill()
         log.close()
+
+
+# --- hostile input (issue 17) ---------------------------------------------------------------------
+def test_a_huge_id_is_one_rejected_row_and_the_rejects_header_is_escaped(engine, tmp_path):
+    lines = _lines(_customers(30, 8))
+    lines[0] += ',"=HYPERLINK(""http://evil/"",""hdr"")"'
+    lines[1:] = [ln + ",x" for ln in lines[1:]]
+    lines[5] = _set(lines[5], schema.ID, "A" * 1_048_576)           # row 6
+    path = tmp_path / "huge.csv"
+    path.write_text("\n".join(lines) + "\n")
+    res = batch.score_file(path, tmp_path / "o.csv", engine=engine)
+    assert (res.rows, res.scored, res.rejected) == (30, 29, 1)
+    assert res.first_rejects == [
+        "Row 6: customerID: the value is 1,048,576 characters long; at most 64 are allowed."]
+    header = (tmp_path / "o.rejects.csv").read_text().split("\n")[0]
+    assert header.endswith(',"\'=HYPERLINK(""http://evil/"",""hdr"")"')
+    assert len(_read_scores(tmp_path / "o.csv")) == 29
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7, 100])
+def test_damaged_rows_cost_only_themselves_in_pieces_as_in_the_whole_file(chunk_rows, tmp_path):
+    lines = _lines(_customers(14, 6))
+    lines[3] = _set(lines[3], "Partner", '"Yes')                     # stray quote: row 4
+    lines[6] = _set(lines[6], "gender", "Fe\x00male")                 # NUL byte: row 7
+    lines[9] = lines[9] + "," * 5000                                  # 5,021 fields: row 10
+    lines[11] = _set(lines[11], "Contract", '"One\nyear"')            # quoted line break: row 12
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    whole = validate(path)
+    assert (whole.rows, whole.valid_rows) == (14, 10)
+    assert [str(p) for p in whole.errors] == [
+        'Row 4: a quote mark (") in this row is never closed, so its values cannot be told '
+        'apart; the row was left out and the rows after it were read as usual.',
+        "Row 7: the row holds a control character (byte 0x00) that customer data never has; "
+        "the file is probably damaged here.",
+        "Row 10: the row has 5,021 values but the header has only 21 columns.",
+        "Row 12, Contract: the value runs over 2 lines of the file, so a quote mark is probably "
+        "missing or stray there; the row (all 2 lines) was left out."]
+    seen: dict = {}
+    frames, rejected, rows = [], [], 0
+    for piece in batch._pieces(path, chunk_rows, block=64):
+        rep = validate_chunk(piece.data, row_offset=piece.row_offset, seen_ids=seen)
+        rows += rep.rows
+        frames.append(rep.frame)
+        rejected.append(rep.rejected_frame())
+    assert rows == 14
+    pd.testing.assert_frame_equal(pd.concat([f for f in frames if len(f)], ignore_index=True),
+                                  whole.frame)
+    pd.testing.assert_frame_equal(pd.concat(rejected, ignore_index=True),
+                                  whole.rejected_frame())
+    assert whole.frame["row"].tolist() == [2, 3, 5, 6, 8, 9, 11, 13, 14, 15]
