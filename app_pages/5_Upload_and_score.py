@@ -13,9 +13,9 @@ st.title("Upload & score")
 st.caption("Upload a customer file in the IBM Telco layout (CSV or Excel). Every problem is "
            "reported by row before anything is scored; only the valid customers are scored.")
 
-PROBLEM_COLUMNS = {"row": st.column_config.TextColumn("Row", width="small"),
-                   "column": st.column_config.TextColumn("Column", width="small"),
-                   "reason": st.column_config.TextColumn("Reason", width="large")}
+PROBLEM_COLUMNS = {"row": st.column_config.TextColumn("Row", width=90),
+                   "column": st.column_config.TextColumn("Column", width=140),
+                   "reason": st.column_config.TextColumn("Reason", width=1000)}
 
 memo = state.upload_memo()
 flash = memo.pop("flash", None)

@@ -122,7 +122,7 @@ MSG_SUMMARY = "{count} in all have {what}; the first {listed} are listed."
 # One row.
 MSG_EXTRA_VALUES = "the row has {count:,} values but the header has only {width:,} columns."
 MSG_STRAY_QUOTE = ('a quote mark (") in this row is never closed, so its values cannot be told '
-                   'apart; the row was left out and the rows after it were read as usual.')
+                   'apart; only this row was left out.')
 MSG_CONTROL = ("the row holds a control character (byte 0x{byte:02X}) that customer data never "
                "has; the file is probably damaged here.")
 MSG_LINE_BREAK = ("the value runs over {lines:,} lines of the file, so a quote mark is probably "

@@ -600,7 +600,7 @@ def test_damaged_rows_cost_only_themselves_in_pieces_as_in_the_whole_file(chunk_
     assert (whole.rows, whole.valid_rows) == (14, 10)
     assert [str(p) for p in whole.errors] == [
         'Row 4: a quote mark (") in this row is never closed, so its values cannot be told '
-        'apart; the row was left out and the rows after it were read as usual.',
+        'apart; only this row was left out.',
         "Row 7: the row holds a control character (byte 0x00) that customer data never has; "
         "the file is probably damaged here.",
         "Row 10: the row has 5,021 values but the header has only 21 columns.",

@@ -628,3 +628,95 @@ def test_a_blank_line_before_the_header_is_skipped_and_rows_keep_their_file_numb
     assert report.fatal is None and report.errors == []
     assert (report.rows, report.valid_rows) == (20, 20)
     assert list(report.frame["row"][:3]) == [3, 4, 5]  # blank line = row 1, header = row 2
+
+
+# --- damaged and hostile files (issue 17) --------------------------------------------------------
+def _lines(data=None) -> list[bytes]:
+    return csv_bytes(data).split(b"\n")
+
+
+def test_a_stray_quote_costs_only_its_row():
+    lines = _lines()
+    lines[3] = lines[3].replace(b",Male,", b',"Male,', 1)              # row 4
+    r = validate(b"\n".join(lines))
+    assert msgs(r.errors) == ['Row 4: a quote mark (") in this row is never closed, so its '
+                              'values cannot be told apart; only this row was left out.']
+    assert r.frame["row"].tolist() == [2, 3, 5, 6, 7]
+    assert r.rejected_frame()["gender"].tolist() == ['"Male']
+
+
+def test_a_nul_byte_costs_only_its_row_and_never_makes_the_file_binary():
+    lines = _lines()
+    lines[2] = lines[2].replace(b"Male", b"Ma\x00le", 1)                # row 3
+    r = validate(b"\n".join(lines))
+    assert msgs(r.errors) == ["Row 3: the row holds a control character (byte 0x00) that "
+                              "customer data never has; the file is probably damaged here."]
+    assert (r.rows, r.valid_rows) == (6, 5)
+
+
+def test_extra_values_and_absurdly_wide_rows_are_one_error_each():
+    lines = _lines()
+    lines[1] += b",surprise"                                           # row 2: a value too many
+    lines[2] += b"," * 5000                                            # row 3: 5,000 empty fields more
+    lines[3] += b",,"                                                  # row 4: Excel's trailing
+    r = validate(b"\n".join(lines))
+    assert msgs(r.errors) == [
+        "Row 2: the row has 22 values but the header has only 21 columns.",
+        "Row 3: the row has 5,021 values but the header has only 21 columns."]
+    assert r.frame["row"].tolist() == [4, 5, 6, 7]
+
+
+def test_absurd_headers_are_refused_at_once():
+    wide = ",".join(HEADER + [f"x{i}" for i in range(2000)]).encode() + b"\n"
+    r = validate(wide + csv_bytes().split(b"\n", 1)[1])
+    assert r.fatal == ("The first row has 2,021 columns, but a customer file has 21 (at most "
+                       "1,000 are read); check that this is a customer table and that its first "
+                       "row is the header.")
+    long = b",".join([b"h" * 70_000] + [h.encode() for h in HEADER]) + b"\n"
+    r = validate(long + b"a,b\n")
+    assert r.fatal == ("The first row is longer than 65,536 bytes, far too long for a header of "
+                       "customer columns; check that this is a customer table.")
+
+
+def test_values_longer_than_the_schema_allows_are_row_errors():
+    data = rows(customerID=[(2, "7" * 65)], Contract=[(3, "x" * 300)])
+    r = validate(csv_bytes(data))
+    assert msgs(r.errors) == [
+        "Row 2, customerID: the value is 65 characters long; at most 64 are allowed.",
+        "Row 3, Contract: the value is 300 characters long; at most 256 are allowed."]
+    assert schema.max_length("customerID") == 64 and schema.max_length("gender") == 256
+
+
+def test_a_quoted_value_over_lines_in_a_customer_column_is_rejected_saying_so():
+    data = rows(Contract=[(3, '"One\nyear"')])
+    r = validate(csv_bytes(data))
+    assert msgs(r.errors) == [
+        "Row 3, Contract: the value runs over 2 lines of the file, so a quote mark is probably "
+        "missing or stray there; the row (all 2 lines) was left out."]
+    assert r.frame["row"].tolist() == [2, 4, 5, 6, 7]
+
+
+def test_huge_and_infinite_numbers_are_rejected_without_numpy_warnings():
+    import warnings
+
+    data = rows(MonthlyCharges=[(2, "1e308")], tenure=[(3, "1e308")], TotalCharges=[(4, "inf")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = validate(csv_bytes(data))
+    assert msgs(r.errors) == [
+        'Row 2, MonthlyCharges: "1e308" is outside the allowed range of 0 to 1,000 dollars.',
+        'Row 3, tenure: "1e308" is outside the allowed range of 0 to 120 months.',
+        'Row 4, TotalCharges: "inf" is not an amount in dollars.']
+
+
+def test_latin1_lines_in_a_utf8_file_are_read_and_said():
+    lines = _lines()
+    lines[2] = lines[2].replace(b"Mailed check", "Mailed chéck".encode("latin-1"))
+    lines[4] = lines[4].replace(b"Male", "Mâle".encode("utf-8"))
+    r = validate(b"\n".join(lines))
+    assert msgs(r.warnings) == ["The file is not in UTF-8; it was read as Latin-1 (Western "
+                                "European), so check that accented letters look right."]
+    rejected = r.rejected_frame()                 # both rows read, each in its own encoding
+    assert rejected["row"].tolist() == [3, 5]
+    assert rejected["PaymentMethod"].tolist() == ["Mailed chéck", "Bank transfer (automatic)"]
+    assert rejected["gender"].tolist() == ["Male", "Mâle"]

@@ -18,14 +18,21 @@ import re
 _INLINE = re.compile(r"([\\`*_{}\[\]()<>!|~$:&#])")
 # Markup that only counts at the start of a line: lists, quotes, headings, ordered lists.
 _LINE_START = re.compile(r"^(\s*)([-+>=]|\d+[.)])")
+# Streamlit's markdown turns bare URLs and e-mail addresses into links after escapes are read,
+# so a backslash cannot stop it: a zero-width space (invisible) breaks the pattern instead.
+_AUTOLINK = re.compile(r"(?i)\b(h)(ttps?)|\b(w)(ww)|\b(f)(tp)|(@)")
+ZWSP = "\u200b"
 
 
 def md(value) -> str:
     """``value`` as text that markdown shows literally: markup characters backslash-escaped,
-    line breaks turned into spaces (a name is one line). None gives ""."""
+    bare URLs and e-mail addresses broken by an invisible zero-width space (no link), line
+    breaks turned into spaces (a name is one line). None gives ""."""
     if value is None:
         return ""
     text = " ".join(str(value).split())
+    text = _AUTOLINK.sub(lambda m: (m.group(1) or m.group(3) or m.group(5) or "") + ZWSP
+                         + (m.group(2) or m.group(4) or m.group(6) or m.group(7) or ""), text)
     text = _INLINE.sub(r"\\\1", text)
     return _LINE_START.sub(lambda m: m.group(1) + "".join("\\" + c if not c.isdigit() else c
                                                            for c in m.group(2)), text)

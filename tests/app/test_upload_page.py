@@ -216,7 +216,7 @@ def test_file_level_problems_say_whole_file_or_all_rows_not_none(data_dir):
 
 
 HOSTILE = "![t](http://127.0.0.1:8501/_stcore/health?b)"
-HOSTILE_MD = r"\!\[t\]\(http\://127.0.0.1\:8501/\_stcore/health?b\)"
+HOSTILE_MD = "\\!\\[t\\]\\(h\u200bttp\\://127.0.0.1\\:8501/\\_stcore/health?b\\)"
 
 
 def test_markdown_in_names_and_file_names_is_shown_as_text(data_dir):
@@ -244,7 +244,8 @@ def test_markdown_in_names_and_file_names_is_shown_as_text(data_dir):
 
 @pytest.mark.parametrize("text, shown", [
     ("march customers", "march customers"),
-    ("[click](http://evil)", r"\[click\]\(http\://evil\)"),
+    ("[click](http://evil)", "\\[click\\]\\(h\u200bttp\\://evil\\)"),
+    ("www.evil.com or me@evil.com", "w\u200bww.evil.com or me\u200b@evil.com"),
     ("$x$ :red[hot] <b>", r"\$x\$ \:red\[hot\] \<b\>"),
     ("- first\n# second", r"\- first \# second"),
     ("1. one", r"1\. one"),
