@@ -41,6 +41,11 @@ Decisions worth knowing:
   ``python -m churn score``): each piece is the header line plus a run of records, row numbers
   stay the whole file's, and duplicate IDs are found across pieces through a shared dict of the
   IDs already seen.
+- One damaged row never costs the file (`record_ends`, `_read_tolerant`): a stray quote mark,
+  control characters (a NUL byte...), more values than the header (or more than `MAX_COLUMNS`
+  fields at all), or a value longer than `schema.max_length` make that row an error and nothing
+  else; a header longer than `HEAD_BYTES` or wider than `MAX_COLUMNS` is refused before anything
+  else is read. Clean files take pyarrow's fast path; time and memory are linear in the size.
 - ``Churn`` is needed only for training: with ``require_target=False`` a missing column is fine
   and a column with unusable values is dropped with a warning; with ``require_target=True`` the
   missing column is a file error and every unusable value is a row error.

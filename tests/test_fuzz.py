@@ -124,6 +124,7 @@ def _ids(line: bytes) -> str:
 
 
 def _csv_cells(data: bytes) -> list[str]:
+    csv.field_size_limit(max(csv.field_size_limit(), len(data) + 1))   # huge cells are the point
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
     return [c for r in rows for c in r]
 
