@@ -7,14 +7,15 @@ from churn import config, drift
 from ui import context, format as fmt, state
 from ui import upload as U
 from ui.navigation import MODEL_REPORT
+from ui.text import md
 
 st.title("Upload & score")
 st.caption("Upload a customer file in the IBM Telco layout (CSV or Excel). Every problem is "
            "reported by row before anything is scored; only the valid customers are scored.")
 
-PROBLEM_COLUMNS = {"row": st.column_config.NumberColumn("Row", format="%d", width="small"),
-                   "column": st.column_config.TextColumn("Column", width="small"),
-                   "reason": st.column_config.TextColumn("Reason", width="large")}
+PROBLEM_COLUMNS = {"row": st.column_config.TextColumn("Row", width=90),
+                   "column": st.column_config.TextColumn("Column", width=140),
+                   "reason": st.column_config.TextColumn("Reason", width=1000)}
 
 memo = state.upload_memo()
 flash = memo.pop("flash", None)
@@ -43,9 +44,9 @@ report = up.report
 
 # --- 1. the validation report, first --------------------------------------------------------------
 st.subheader("1. Check")
-if report.fatal:
+if problem := U.unusable(report):
     with st.container(key="upload-fatal"):
-        st.error(f"**{up.file_name}** cannot be read: {report.fatal}",
+        st.error(f"**{md(up.file_name)}** {problem[0]}: {md(problem[1])}",
                  icon=":material/error:")
     st.stop()
 
@@ -166,7 +167,7 @@ saved = context.saved_batches()
 exists = name in set(saved["name"])
 replace = True
 if exists:
-    replace = st.checkbox(f'Replace the saved batch "{name}"', key="upload_replace",
+    replace = st.checkbox(f'Replace the saved batch "{md(name)}"', key="upload_replace",
                           help="A batch with this name is already saved. Tick to replace it "
                                "for everyone, or choose another name.")
 left, right = st.columns(2)
@@ -179,7 +180,7 @@ save = right.button("Save for everyone", key="upload_save", icon=":material/save
                          "for every user, also after a restart.")
 if use:
     ref = state.add_batch(name, accepted)
-    memo["flash"] = (f'"{ref.name}" ({fmt.count(ref.rows)} customers) is now the data set in '
+    memo["flash"] = (f'"{md(ref.name)}" ({fmt.count(ref.rows)} customers) is now the data set in '
                      "use in this session.")
     st.rerun()
 if save:
@@ -192,7 +193,7 @@ if save:
             db.save_batch(name, accepted, kind="upload", source=up.file_name,
                           rejected=report.rejected_rows)
         state.select_dataset(state.DatasetRef("saved", name, len(accepted)).key)
-        memo["flash"] = (f'Saved "{name}" ({fmt.count(len(accepted))} customers). Everyone can '
+        memo["flash"] = (f'Saved "{md(name)}" ({fmt.count(len(accepted))} customers). Everyone can '
                          "now choose it in the sidebar; it is the data set in use here.")
         st.rerun()
 
@@ -224,7 +225,7 @@ if trained is None or trained["fingerprint"] != up.fingerprint:
                                   activate=False)
         except ValueError as exc:
             bar.empty()
-            st.error(f"The model could not be trained on this file: {exc}",
+            st.error(f"The model could not be trained on this file: {md(exc)}",
                      icon=":material/error:")
             st.stop()
         bar.empty()

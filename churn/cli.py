@@ -174,13 +174,23 @@ def cmd_simulate_outcomes(args) -> int:
 # --- train / models ----------------------------------------------------------------------------
 def _store_or_none():
     """The workbench store when churn.store is available, else None (recording is optional)."""
+    return _open_store()[0]
+
+
+def _open_store():
+    """(store, None), or (None, why) when another process (normally the app) holds the store
+    (`churn.store.StoreBusy`: one process per store), or (None, None) when there is none."""
     try:
         from churn.config import paths
-        from churn.store import Store
-
-        return Store(paths().store)
-    except Exception:  # no store module or an unusable database: train anyway
-        return None
+        from churn.store import Store, StoreBusy
+    except Exception:  # noqa: BLE001 - no store module: recording is optional
+        return None, None
+    try:
+        return Store(paths().store), None
+    except StoreBusy as exc:
+        return None, str(exc)
+    except Exception:  # noqa: BLE001 - an unusable database: train anyway
+        return None, None
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -238,8 +248,13 @@ def cmd_train(args) -> int:
     if not args.json:
         print(f"Training {', '.join(names)} with {config.folds}-fold cross-validation on "
               f"{len(frame):,} customers (cached versions load at once)…", file=sys.stderr)
+    store, busy = _open_store()
+    if busy:
+        print(f"Note: {busy}. The model is trained and saved, but not made active: the store's "
+              "record of the model in use cannot be updated now, and the two must agree.",
+              file=sys.stderr)
     try:
-        result = models.train(frame, config, p.models_dir, store=_store_or_none())
+        result = models.train(frame, config, p.models_dir, store=store, activate=busy is None)
     except ValueError as exc:
         print(f"{source}: {exc}", file=sys.stderr)
         return 1
@@ -271,6 +286,12 @@ def cmd_train(args) -> int:
     how = "loaded from the cache" if result.cached else "trained"
     from churn.metrics import LABELS
 
+    if busy:
+        print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
+              f"Version {result.version}, {how} in {seconds:.1f} s, NOT active (the store is in "
+              "use). Put it in use on the app's Model report page, or stop the app and run "
+              f"`python -m churn models --activate {result.version}`.")
+        return 0
     print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
           f"Version {result.version}, {how} in {seconds:.1f} s, now active.")
     return 0
@@ -305,6 +326,12 @@ def cmd_models(args) -> int:
 
     folder = paths().models_dir
     if args.activate:
+        store, busy = _open_store()
+        if busy:
+            print(f"{busy}, so version {args.activate} was not activated (the store's record of "
+                  "the model in use must change with it). Activate it on the app's Model report "
+                  "page, or stop the app and run this command again.", file=sys.stderr)
+            return 1
         try:
             models.activate(args.activate, folder)
         except ValueError as exc:
@@ -313,11 +340,16 @@ def cmd_models(args) -> int:
         except models.ModelCacheError as exc:
             print(f"{exc}. Train again with `python -m churn train`.", file=sys.stderr)
             return 1
-        store = _store_or_none()
         if store is not None:
             try:
                 store.set_active_model(args.activate)
-            except Exception:  # not recorded there (e.g. trained before the store existed)
+            except ValueError:  # not recorded there (trained while the store was busy, or
+                try:            # before it existed): record it now, so both records agree
+                    meta = models.load_version(args.activate, folder).metadata
+                    store.record_model_run(args.activate, meta, active=True)
+                except Exception:  # noqa: BLE001 - the models folder stays the reference
+                    pass
+            except Exception:  # noqa: BLE001 - the models folder stays the reference
                 pass
         print(f"Activated model version {args.activate}.")
         return 0

@@ -20,8 +20,14 @@ columns both come back as None).
 Concurrency: one DuckDB connection per process and file (a module-level registry guarded by a
 lock), one cursor per thread, and every write in a transaction (BEGIN ... COMMIT, ROLLBACK on any
 exception) under a per-file write lock, so several Streamlit sessions of one server can read and
-write at once and an interrupted write leaves nothing half-written. DuckDB allows one writing
-process per file: a second process (e.g. the CLI while the app runs) should use its own file.
+write at once and an interrupted write leaves nothing half-written.
+
+One process per data folder writes the store: DuckDB locks the file for the first process that
+opens it (normally the app), and a second process can open it neither for writing nor for
+reading while that lock is held. Opening it then raises :class:`StoreBusy`, whose message names
+the file and the process holding it; callers say what they could not write (the command line
+does, see ``churn.cli``), and they never record anything elsewhere instead, so the store and the
+models folder cannot come to disagree.
 """
 from __future__ import annotations
 
@@ -67,12 +73,37 @@ _OFFER_HISTORY = "offer_history"
 _CAMPAIGN_HISTORY = "campaign_history"
 
 
+class StoreBusy(RuntimeError):
+    """The store file is locked by another process (DuckDB: one process per file).
+
+    path: the store file; holder: what DuckDB says holds it ("PID 1234"), or None.
+    """
+
+    def __init__(self, path: Path, holder: str | None):
+        self.path, self.holder = path, holder
+        who = f"process {holder.removeprefix('PID ')}" if holder else "another process"
+        super().__init__(f"The workbench store {path} is in use by {who} (normally the app), "
+                         "and only one process at a time can open it")
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        import re
+
+        m = re.search(r"\(PID (\d+)\)", str(exc))
+        raise StoreBusy(path, f"PID {m.group(1)}" if m else None) from None
+
+
 class _Shared:
     """The process-wide state for one database file."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.con = duckdb.connect(str(path))
+        self.con = _connect(path)
         self.write_lock = threading.RLock()
         self.local = threading.local()
         self.closed = False
