@@ -522,3 +522,24 @@ def test_sweep_with_real_tree_models_equals_one_off_rescores(engine, settings, f
             assert sw["churn_prob"].iloc[i] == pytest.approx(view.prob, abs=1e-9)
             assert sw["clv"].iloc[i] == pytest.approx(view.clv, abs=1e-6)
             assert sw["offer_id"].iloc[i] == view.offers["offer_id"].iloc[0]
+
+
+def test_sweep_highlights():
+    sw = pd.DataFrame({
+        "feature": "tenure", "value": [0, 12, 24, 36, 48],
+        "value_display": ["0 months", "12 months", "24 months", "36 months", "48 months"],
+        "is_current": [False, True, False, False, False],
+        "risk_tier": ["High", "High", "Low", "Medium", "Low"],
+        "offer_name": ["A", "B", "C", "D", "E"],
+        "offer_net_value": [5.0, 40.0, 12.0, -3.0, -8.0]})
+    assert W.sweep_highlights(sw) == [
+        "At 48 months or more the risk tier is Low (now High).",
+        "The best offer pays most at 12 months: B, expected net value $40."]
+    none = sw.assign(offer_net_value=[-1.0, -2.0, np.nan, -4.0, 0.0],
+                     risk_tier=["High"] * 5)
+    assert W.sweep_highlights(none) == [
+        "No value of tenure makes any offer worth making (every expected net value "
+        "is $0 or less)."]
+    cat = sw.assign(feature="Contract", value=["a", "b", "c", "d", "e"])
+    assert W.sweep_highlights(cat) == [
+        "The best offer pays most at 12 months: B, expected net value $40."]

@@ -136,7 +136,7 @@ def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what
              for n, lab, d in zip(names, rows["label"], rows["value_display"])]
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=list(rows["measure"]), y=names, x=list(rows["pp"]),
-        text=text, textposition="outside",
+        text=text, textposition="outside", cliponaxis=False,
         increasing=dict(marker=dict(color=RAISE)), decreasing=dict(marker=dict(color=LOWER)),
         totals=dict(marker=dict(color=NEUTRAL)),
         hovertemplate="%{y}<br>%{text}<extra></extra>"))
@@ -147,4 +147,7 @@ def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(title=title, xaxis_title="Churn probability (%)",
                       height=max(320, 34 * len(rows) + 90), showlegend=False, **_LAYOUT)
+    # Labels drawn outside the bars never clip: room on the right for the last one.
+    fig.update_layout(margin=dict(l=10, r=60, t=40, b=10))
+    fig.update_yaxes(automargin=True)
     return fig

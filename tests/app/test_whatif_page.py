@@ -92,3 +92,99 @@ def test_pick_from_the_highest_risk_list(at):
     assert not _metric(at, "Churn probability").delta
     table = next(d.value for d in at.dataframe if "changed_flag" in d.value.columns)
     assert not table["changed_flag"].any()
+
+
+def _table(app: AppTest, column: str):
+    return next(d.value for d in app.dataframe if column in d.value.columns)
+
+
+def test_leaving_for_another_page_and_coming_back_keeps_the_form(at):
+    """Issue 17: Streamlit drops the state of widgets not drawn on the last run; coming back
+    to the what-if page said "Something went wrong" (KeyError 'whatif_gender')."""
+    second = at.selectbox(key="whatif_top").options[1].split(" · ")[0]
+    at.selectbox(key="whatif_top").set_value(second).run()
+    at.slider(key="whatif_tenure").set_value(5).run()
+    at.selectbox(key="whatif_sweep_feature").set_value("Contract").run()
+    at.slider(key="whatif_depth").set_value(4).run()
+    _ok(at)
+    prob = _prob(at)
+    for other in ("app_pages/1_Overview.py", "app_pages/4_Retention_campaign.py",
+                  "app_pages/6_Model_report.py"):
+        at.switch_page(other).run()
+        _ok(at)
+        at.switch_page(PAGE).run()
+        _ok(at)
+        assert at.selectbox(key="whatif_customer").value == second
+        assert at.slider(key="whatif_tenure").value == 5
+        assert at.selectbox(key="whatif_sweep_feature").value == "Contract"
+        assert at.slider(key="whatif_depth").value == 4
+        assert _prob(at) == prob
+        assert _metric(at, "Churn probability").delta  # still the edited customer
+
+
+def test_offers_table_says_why_each_offer_ranks_where_it_does(at):
+    from churn.config import BusinessSettings
+    from churn.scoring import Engine
+
+    offers = _table(at, "Why this rank")
+    assert list(offers.columns[:7]) == ["Rank", "Offer", "Expected net value", "Cost",
+                                        "Chance of acceptance", "Why this rank", "Why this offer"]
+    assert offers["Why this rank"].str.contains("ranking value").all()
+    # the "no offer is worth making" message appears exactly when every net value is ≤ $0
+    cust = at.selectbox(key="whatif_customer").value
+    eng = Engine.load()
+    row = eng.customers[eng.customers["customerID"] == cust]
+    view = eng.customer_view(row, BusinessSettings())
+    worth = (view.offers["expected_net_value"] > 0).any()
+    warned = any("No offer is worth making" in w.value for w in at.warning)
+    assert warned == (not worth)
+
+
+def test_sweep_section_draws_for_every_kind_of_feature(at):
+    for feature in ("tenure", "Contract", "SeniorCitizen", "OnlineSecurity", "MonthlyCharges"):
+        at.selectbox(key="whatif_sweep_feature").set_value(feature).run()
+        _ok(at)
+        lines = [m.value for m in at.markdown if "offer" in m.value and m.value.startswith("- ")]
+        assert any("pays most at" in t or "makes any offer worth making" in t for t in lines)
+    at.selectbox(key="whatif_InternetService").set_value("No").run()
+    at.selectbox(key="whatif_sweep_feature").set_value("OnlineSecurity").run()
+    _ok(at)
+    assert any("needs internet service" in i.value for i in at.info)
+
+
+def test_pin_compare_and_unpin(at):
+    at.button(key="whatif_pin").click().run()
+    _ok(at)
+    cust = at.selectbox(key="whatif_customer").value
+    t = _table(at, f"1. {cust}")
+    assert list(t.columns) == [f"1. {cust}"]
+    assert list(t.index[:8]) == ["Churn probability", "Risk tier", "Lifetime value",
+                                 "Top driver 1", "Top driver 2", "Top driver 3", "Best offer",
+                                 "Best offer's net value"]
+    assert t.loc["Churn probability"].iloc[0] == _metric(at, "Churn probability").value
+    at.selectbox(key="whatif_Contract").set_value("Two year").run()
+    at.button(key="whatif_pin").click().run()
+    _ok(at)
+    t = _table(at, f"1. {cust}")
+    assert list(t.columns) == [f"1. {cust}", f"2. {cust} (edited)"]
+    assert t.loc["Contract"].tolist() == [t.loc["Contract"].iloc[0], "Two year"]
+    assert t.loc["Churn probability"].iloc[1] == _metric(at, "Churn probability").value
+    # pinning the same values twice adds nothing
+    at.button(key="whatif_pin").click().run()
+    assert list(_table(at, f"1. {cust}").columns) == [f"1. {cust}", f"2. {cust} (edited)"]
+    # up to four: then the button is disabled
+    for tenure in (40, 50):  # far from any top-risk customer's own tenure
+        at.slider(key="whatif_tenure").set_value(tenure).run()
+        at.button(key="whatif_pin").click().run()
+    assert len(_table(at, f"1. {cust}").columns) == 4
+    assert at.button(key="whatif_pin").disabled
+    at.button(key="whatif_unpin_0").click().run()
+    _ok(at)
+    t = _table(at, f"1. {cust} (edited)")  # the real customer is gone; the rest move up
+    assert list(t.columns) == [f"{i}. {cust} (edited)" for i in (1, 2, 3)]
+    assert t.loc["Contract"].tolist() == ["Two year"] * 3
+    assert not at.button(key="whatif_pin").disabled
+    for _ in range(3):
+        at.button(key="whatif_unpin_0").click().run()
+    _ok(at)
+    assert not any(f"1. {cust}" in str(d.value.columns) for d in at.dataframe)
