@@ -54,18 +54,22 @@ def table(profiles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return shown, mask
 
 
+def _pin(label: str, customer: pd.Series) -> None:
+    """The pin button's callback (runs before the page, so the button and table agree)."""
+    if not whatif_state.pin(label, customer):
+        st.toast("This customer, with these values, is pinned already.")
+
+
 def show(eng, changed: pd.Series, is_changed: bool, settings) -> None:
     """Pin button, the side-by-side table and the unpin buttons."""
     pins = whatif_state.pins()
     cid = str(changed.get(schema.ID, ""))
     label = f"{cid} (edited)" if is_changed else cid
     full = len(pins) >= W.MAX_PINS
-    if st.button(f"Pin {label}", key=PIN, icon=":material/push_pin:", disabled=full,
-                 help="Keep this customer, as now shown, for the side-by-side comparison "
-                      f"(up to {W.MAX_PINS})."):
-        if not whatif_state.pin(label, changed):
-            st.toast("This customer, with these values, is pinned already.")
-        pins = whatif_state.pins()
+    st.button(f"Pin {label}", key=PIN, icon=":material/push_pin:", disabled=full,
+              on_click=_pin, args=(label, changed),
+              help="Keep this customer, as now shown, for the side-by-side comparison "
+                   f"(up to {W.MAX_PINS}).")
     if full:
         st.caption(f"{W.MAX_PINS} customers pinned: unpin one to pin another.")
     if not pins:
