@@ -67,13 +67,10 @@ with form_col:
 with result_col:
     whatif_results.waterfall(view)
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Best offers")
-    whatif_results.offers(view)
-with right:
-    st.subheader("Real vs changed")
-    table = whatif.compare(original, changed)
+st.subheader("Best offers")
+whatif_results.offers(view)
+table = whatif.compare(original, changed)
+with st.expander(f"Real vs changed ({int(table['changed_flag'].sum())} features changed)"):
     st.dataframe(table.drop(columns=["feature"]), hide_index=True, key="whatif_compare",
                  column_config={"label": "Feature", "original": "Real value",
                                 "changed": "What-if value",

@@ -486,6 +486,48 @@ def partial_dependence(model, customers: pd.DataFrame, feature: str, *,
                          "churn_prob": mean, "customers": counts.astype(int)})
 
 
+def sweep_highlights(sweep: pd.DataFrame) -> list[str]:
+    """Plain sentences a retention agent reads off a sweep (`sweep` output), e.g. "At 38 months
+    or more the risk tier is Low (now High)." and "The best offer pays most at Two year: Contract
+    upgrade discount, expected net value $212." Numeric features: the first value above the
+    current one from which the tier stays at the lowest tier reached above it (when that is
+    lower than now). Every feature: where the best offer is worth most, or that no swept value
+    makes any offer worth making."""
+    if len(sweep) == 0:
+        return []
+    feature = str(sweep["feature"].iloc[0])
+    order = {"Low": 0, "Medium": 1, "High": 2}
+    out = []
+    now = sweep.index[sweep["is_current"]]
+    col = schema.BY_NAME[feature]
+    if len(now) and col.kind in ("integer", "money"):
+        i = sweep.index.get_loc(now[0])
+        tier_now = str(sweep["risk_tier"].iloc[i])
+        after = sweep.iloc[i + 1:]
+        if len(after):
+            rank = after["risk_tier"].map(order).fillna(2).to_numpy()
+            best = rank.min()
+            if best < order.get(tier_now, 2):
+                # the first value from which the tier never rises above `best` again
+                bad = np.flatnonzero(rank > best)
+                start = 0 if len(bad) == 0 else bad[-1] + 1
+                if start < len(after):
+                    name = {v: k for k, v in order.items()}[best]
+                    out.append(f"At {after['value_display'].iloc[start]} or more the risk tier "
+                               f"is {name} (now {tier_now}).")
+    net = sweep["offer_net_value"].to_numpy(float)
+    if np.isfinite(net).any() and np.nanmax(net) > 0:
+        j = int(np.nanargmax(net))
+        out.append(f"The best offer pays most at {sweep['value_display'].iloc[j]}: "
+                   f"{sweep['offer_name'].iloc[j]}, expected net value ${net[j]:,.0f}.")
+    else:
+        from churn.explain import short_label
+
+        out.append(f"No value of {short_label(feature).lower()} makes any offer worth making "
+                   "(every expected net value is $0 or less).")
+    return out
+
+
 def value_from_point(feature: str, point: dict):
     """The canonical value of a clicked sweep point (a Plotly selection point: its
     ``customdata[0]`` when present, else its ``x``); ValueError when it is not allowed."""
@@ -508,22 +550,26 @@ def offer_worth_making(offers: pd.DataFrame | None) -> bool:
         (offers["expected_net_value"].to_numpy(float) > 0).any())
 
 
+def _dollars(x: float) -> str:
+    return f"-${-x:,.0f}" if round(x) < 0 else f"${x:,.0f}"
+
+
 def rank_reasons(offers: pd.DataFrame, unproposed_weight: float | None = None) -> pd.Series:
     """Why each offer sits where it does in the ranking (`campaign.rank_offers`), in words.
 
     The ranking sorts by the *ranking value* (``ranking_score``), not the expected net value: a
     rule-backed offer (one of the customer's risk drivers calls for it) counts its saved value in
     full, an offer no rule proposed counts it at ``UNPROPOSED_WEIGHT`` (80%). So an offer
-    worth $59 may rank below one worth $48. Output: one text per row, same index.
+    worth $59 may rank below one worth $48. Output: one text per row, same index, e.g.
+    "Rule-backed: ranks on $48" or "No rule: ranks on $43 (saving × 80%)".
     """
     from churn import campaign
 
     w = campaign.UNPROPOSED_WEIGHT if unproposed_weight is None else unproposed_weight
     rules = offers["from_rules"].astype(bool).to_numpy()
     score = offers["ranking_score"].to_numpy(float)
-    text = [f"Rule-backed: counted in full (ranking value ${s:,.0f})" if r else
-            f"No risk driver calls for it: saved value counted at {w:.0%} "
-            f"(ranking value ${s:,.0f})" for r, s in zip(rules, score)]
+    text = [f"Rule-backed: ranks on {_dollars(s)}" if r else
+            f"No rule: ranks on {_dollars(s)} (saving × {w:.0%})" for r, s in zip(rules, score)]
     return pd.Series(text, index=offers.index, dtype=object)
 
 

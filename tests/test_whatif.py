@@ -442,9 +442,11 @@ def test_rank_reasons_explain_an_order_that_disagrees_with_the_net_value():
                                        campaign.UNPROPOSED_WEIGHT
                                        * offers["expected_saved_value"]) - offers["offer_cost"]
     assert offers["ranking_score"].tolist() == pytest.approx([48.0, 43.2])  # $48 ranks first
-    assert W.rank_reasons(offers).tolist() == [
-        "Rule-backed: counted in full (ranking value $48)",
-        "No risk driver calls for it: saved value counted at 80% (ranking value $43)"]
+    assert W.rank_reasons(offers).tolist() == ["Rule-backed: ranks on $48",
+                                               "No rule: ranks on $43 (saving × 80%)"]
+    losing = offers.assign(ranking_score=[-11.4, -2.0])
+    assert W.rank_reasons(losing).tolist() == ["Rule-backed: ranks on -$11",
+                                               "No rule: ranks on -$2 (saving × 80%)"]
     assert W.offer_worth_making(offers)
     assert not W.offer_worth_making(offers.assign(expected_net_value=[-1.0, 0.0]))
     assert not W.offer_worth_making(offers.iloc[:0]) and not W.offer_worth_making(None)
@@ -456,8 +458,8 @@ def test_rank_reasons_match_the_engine_ranking(engine, settings):
     assert (np.diff(o["ranking_score"].to_numpy()) <= 1e-9).all()  # the ranking's own order
     text = W.rank_reasons(o)
     for r, t in zip(o.itertuples(), text):
-        assert t.startswith("Rule-backed" if r.from_rules else "No risk driver calls for it")
-        assert f"${r.ranking_score:,.0f})" in t
+        assert t.startswith("Rule-backed: ranks on " if r.from_rules else "No rule: ranks on ")
+        assert f"${abs(r.ranking_score):,.0f}" in t
 
 
 # --- waterfall depth and order ---------------------------------------------------------------------

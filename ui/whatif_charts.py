@@ -79,22 +79,23 @@ def sweep_figure(sweep: pd.DataFrame, pd_curve: pd.DataFrame | None = None) -> g
         customdata=cd, text=[f"{s}<br>{o}" for s, o in zip(shown, offer)],
         hovertemplate="%{text}<br>expected net value $%{y:,.0f}<extra></extra>"), row=3, col=1)
     fig.add_hline(y=0, line_color=NEUTRAL, line_width=1, row=3, col=1)
+    fig.update_annotations(font=dict(size=14, color="#262730"))  # the panel titles
     current = sweep.index[sweep["is_current"]]
     if len(current):
         i = sweep.index.get_loc(current[0])
         for r in (1, 2, 3):
             fig.add_vline(x=x[i] if numeric else i, line_color=CURRENT, line_dash="dash",
                           line_width=1, row=r, col=1)
-        fig.add_annotation(x=x[i] if numeric else i, y=1.0, yref="paper", yanchor="bottom",
-                           text=f"now: {shown[i]}", showarrow=False,
-                           font=dict(color=CURRENT, size=13))
+        now = dict(x=x[i] if numeric else i, y=1.0, yref="paper", yanchor="bottom",
+                   text=f"now: {shown[i]}", showarrow=False)
+        fig.add_annotation(**now, font=dict(color=CURRENT, size=13))
     axis = schema.label(feature)
     if not numeric:
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=x)
     fig.update_xaxes(title=axis, row=3, col=1)
     fig.update_yaxes(ticksuffix="%", row=1, col=1)
-    fig.update_yaxes(tickprefix="$", tickformat=",.0f", row=2, col=1)
-    fig.update_yaxes(tickprefix="$", tickformat=",.0f", row=3, col=1)
+    fig.update_yaxes(tickformat="$,.0f", row=2, col=1)   # d3's "$": −$20, not $−20
+    fig.update_yaxes(tickformat="$,.0f", row=3, col=1)
     fig.update_layout(height=620, margin=dict(l=10, r=20, t=60, b=10), template="plotly_white",
                       font=dict(size=13), clickmode="event+select", dragmode=False,
                       legend=dict(orientation="h", x=0, y=-0.12),

@@ -145,7 +145,7 @@ def draw(original: pd.Series, changed: pd.Series, key: str = "whatif") -> None:
                 st.slider(spec.label, min_value=lo, max_value=hi, step=spec.step, key=wkey,
                           help=spec.help, format=spec.format)
             else:
-                st.checkbox("Set total charges by hand", key=k["override"],
+                st.checkbox("Set by hand", key=k["override"],
                             help="Normally total charges follow tenure × monthly charges when "
                                  "either changes. Tick to type your own figure.")
                 st.number_input(spec.label, min_value=spec.min_value, max_value=spec.max_value,

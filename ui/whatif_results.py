@@ -52,7 +52,7 @@ def waterfall(view) -> None:
     order = c2.radio("Order", list(ORDERS), key=ORDER, format_func=ORDERS.get, horizontal=True,
                      help="Largest effect first, or the shown features in the form's order.")
     rows = W.waterfall_rows(view.explanation, 0, k=k, order=order)
-    st.plotly_chart(explain_charts.waterfall(rows), key="whatif_waterfall",
+    st.plotly_chart(explain_charts.waterfall(rows, two_lines=True), key="whatif_waterfall",
                     config={"displayModeBar": False})
     st.caption(E.UNIT_NOTE)
     expl = view.explanation
@@ -66,8 +66,7 @@ def waterfall(view) -> None:
 #: The ranked-offers columns the table shows under business names, in order. Any other column
 #: the engine adds (e.g. whether P(accept) is learned or assumed) is shown after them.
 KNOWN = {"rank": "Rank", "offer_name": "Offer", "expected_net_value": "Expected net value",
-         "offer_cost": "Cost", "p_accept": "Chance of acceptance", "rank_reason": "Why this rank",
-         "rule_reason": "Why this offer"}
+         "offer_cost": "Cost", "p_accept": "Chance of acceptance", "rule_reason": "Why this offer"}
 HIDDEN = {schema.ID, "offer_id", "from_rules", "ranking_score", "expected_saved_value"}
 
 
@@ -79,9 +78,9 @@ def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
         "Rank": offers["rank"].astype(int).to_numpy(),
         "Offer": offers["offer_name"].astype(str).to_numpy(),
         "Expected net value": [fmt.money(v) for v in offers["expected_net_value"]],
+        "Why this rank": W.rank_reasons(offers).to_numpy(),
         "Cost": [fmt.money(v) for v in offers["offer_cost"]],
         "Chance of acceptance": [fmt.pct(v) for v in offers["p_accept"]],
-        "Why this rank": W.rank_reasons(offers).to_numpy(),
         "Why this offer": reason.where(reason != "", "Similar customers accepted it").to_numpy(),
     })
     for c in offers.columns:
@@ -99,8 +98,8 @@ def offers(view) -> None:
     if not W.offer_worth_making(ranked):
         st.warning(W.NO_OFFER_WORTH, icon=":material/money_off:")
     st.dataframe(offers_table(ranked), hide_index=True, key="whatif_offers",
-                 column_config={"Why this rank": st.column_config.TextColumn(width="large"),
-                                "Why this offer": st.column_config.TextColumn(width="large")})
+                 column_config={"Why this rank": st.column_config.TextColumn(width="medium"),
+                                "Why this offer": st.column_config.TextColumn(width="medium")})
     st.caption("Offers are ranked by their ranking value: the expected saved revenue minus the "
                "cost, with the saved revenue of an offer no risk driver calls for counted at "
                "80%. So a rule-backed offer can rank above one with a higher net value.")
