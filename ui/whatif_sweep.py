@@ -18,6 +18,7 @@ from ui import whatif_charts, whatif_form
 from ui.whatif_state import keep
 
 FEATURE = "whatif_sweep_feature"
+ON = "whatif_sweep_on"
 CHART = "whatif_sweep_chart"
 DEFAULT = "tenure"
 
@@ -49,22 +50,38 @@ def partial_dependence(eng, customers: pd.DataFrame, feature: str) -> pd.DataFra
                                eng.model, customers)
 
 
+APPLIED = "whatif.sweep_applied"
+
+
 def _apply_clicked_point(form_key: str) -> None:
-    """on_select callback: the clicked point's value goes into the form."""
+    """on_select callback: the clicked point's value goes into the form, once per click (a
+    selection the chart sends again, e.g. after a reset redrew it, is not applied again)."""
     event = st.session_state.get(CHART)
     points = (event or {}).get("selection", {}).get("points", [])
     feature = st.session_state.get(FEATURE, DEFAULT)
-    if points:
-        try:
-            whatif_form.apply(feature, W.value_from_point(feature, points[0]), form_key)
-        except ValueError:
-            pass  # a point of the faint population curve carries no value: nothing to apply
+    if not points:
+        st.session_state.pop(APPLIED, None)
+        return
+    try:
+        value = W.value_from_point(feature, points[0])
+    except ValueError:
+        return  # a point of the faint population curve carries no value: nothing to apply
+    if st.session_state.get(APPLIED) == (feature, value):
+        return
+    st.session_state[APPLIED] = (feature, value)
+    whatif_form.apply(feature, value, form_key)
 
 
 def show(eng, changed: pd.Series, customers: pd.DataFrame, settings,
          form_key: str = "whatif") -> None:
-    """Draw the sweep section for the customer as edited in the form."""
-    keep(FEATURE)
+    """Draw the sweep section for the customer as edited in the form, when switched on (off by
+    default: every change in the form sweeps again, about one more rescoring, so the plain
+    what-if stays instant unless the user asks for the sweep)."""
+    keep(FEATURE, ON)
+    if not st.toggle("Show how this customer's figures change across one feature", key=ON,
+                     help="Churn probability, lifetime value and the best offer at every value "
+                          "of one feature. Every change in the form recomputes it."):
+        return
     if FEATURE not in st.session_state:
         st.session_state[FEATURE] = DEFAULT
     feature = st.selectbox(

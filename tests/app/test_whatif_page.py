@@ -104,6 +104,7 @@ def test_leaving_for_another_page_and_coming_back_keeps_the_form(at):
     second = at.selectbox(key="whatif_top").options[1].split(" · ")[0]
     at.selectbox(key="whatif_top").set_value(second).run()
     at.slider(key="whatif_tenure").set_value(5).run()
+    at.toggle(key="whatif_sweep_on").set_value(True).run()
     at.selectbox(key="whatif_sweep_feature").set_value("Contract").run()
     at.slider(key="whatif_depth").set_value(4).run()
     _ok(at)
@@ -141,6 +142,9 @@ def test_offers_table_says_why_each_offer_ranks_where_it_does(at):
 
 
 def test_sweep_section_draws_for_every_kind_of_feature(at):
+    assert not at.toggle(key="whatif_sweep_on").value  # off by default: the plain what-if
+    assert not any(w.key == "whatif_sweep_feature" for w in at.selectbox)
+    at.toggle(key="whatif_sweep_on").set_value(True).run()
     for feature in ("tenure", "Contract", "SeniorCitizen", "OnlineSecurity", "MonthlyCharges"):
         at.selectbox(key="whatif_sweep_feature").set_value(feature).run()
         _ok(at)

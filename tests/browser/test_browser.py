@@ -290,13 +290,15 @@ def test_every_page_works_after_leaving_it_and_coming_back(page, server):
     _via_sidebar(page, whatif)
     prob = _metric_value(page, "Churn probability")
     tenure = page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+    real_tenure = tenure.input_value()
     tenure.focus()
     for _ in range(12):
         page.keyboard.press("ArrowRight")
-    edited = tenure.input_value()
     expect(page.get_by_test_id("stMetric").filter(has_text="Churn probability")
            .get_by_test_id("stMetricDelta")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)  # the slider sends its last value after a short pause
     wait_idle(page)
+    edited = tenure.input_value()
     changed = _metric_value(page, "Churn probability")
     assert changed != prob
     _via_sidebar(page, PAGES[0])
@@ -307,6 +309,7 @@ def test_every_page_works_after_leaving_it_and_coming_back(page, server):
     assert _metric_value(page, "Churn probability") == changed
 
     # the sweep: a chart of three panels; clicking a point puts its value into the form
+    page.get_by_text("Show how this customer's figures change across one feature").click()
     chart = page.locator(".st-key-whatif_sweep_chart")
     chart.scroll_into_view_if_needed()
     expect(chart.locator(".main-svg").first).to_be_visible(timeout=60_000)
@@ -325,6 +328,8 @@ def test_every_page_works_after_leaving_it_and_coming_back(page, server):
         timeout=60_000)
     wait_idle(page)
     page.get_by_role("button", name="Reset to the real values").first.click()
+    expect(page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+           ).to_have_value(real_tenure, timeout=60_000)
     wait_idle(page)
     page.get_by_role("button", name=re.compile(r"^Pin ")).first.click()
     expect(page.get_by_test_id("stButton").filter(has_text="Unpin 2")).to_be_visible(
