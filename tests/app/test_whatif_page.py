@@ -193,3 +193,78 @@ def test_pin_compare_and_unpin(at):
         at.button(key="whatif_unpin_0").click().run()
     _ok(at)
     assert not any(f"1. {cust}" in str(d.value.columns) for d in at.dataframe)
+
+
+# --- the what-if UI helpers (pure functions, no app run) -------------------------------------
+def test_offers_table_keeps_columns_it_does_not_know():
+    import pandas as pd
+
+    from ui import whatif_results
+
+    ranked = pd.DataFrame({
+        "customerID": ["A", "A"], "rank": [1, 2], "offer_id": ["x", "y"],
+        "offer_name": ["Loyalty credit", "Autopay incentive"], "offer_cost": [20.0, 10.0],
+        "p_accept": [0.4412, 0.3], "rule_reason": ["Tenure is 1 month: …", ""],
+        "from_rules": [True, False], "expected_saved_value": [68.0, 50.0],
+        "expected_net_value": [48.0, 40.0], "ranking_score": [48.0, 30.0],
+        "acceptance_source": ["learned", "assumed"]})  # e.g. a column another branch adds
+    t = whatif_results.offers_table(ranked)
+    assert list(t.columns) == ["Rank", "Offer", "Expected net value", "Why this rank", "Cost",
+                               "Chance of acceptance", "Why this offer", "Acceptance source"]
+    assert t["Acceptance source"].tolist() == ["learned", "assumed"]
+    assert t["Expected net value"].tolist() == ["$48", "$40"]
+    assert t["Chance of acceptance"].tolist() == ["44.1%", "30.0%"]
+    assert t["Why this offer"].tolist() == ["Tenure is 1 month: …",
+                                            "Similar customers accepted it"]
+    assert t["Why this rank"].tolist() == ["Rule-backed: ranks on $48",
+                                           "No rule: ranks on $30 (saving × 80%)"]
+
+
+def test_sweep_figure_marks_the_current_value_and_carries_values_for_clicks():
+    import pandas as pd
+
+    from ui import whatif_charts
+
+    sw = pd.DataFrame({"feature": "Contract",
+                       "value": ["Month-to-month", "One year", "Two year"],
+                       "value_display": ["Month-to-month", "One year", "Two year"],
+                       "is_current": [False, True, False], "churn_prob": [0.5, 0.3, 0.1],
+                       "risk_tier": ["High", "Medium", "Low"], "clv": [500.0, 800.0, 1200.0],
+                       "offer_id": ["a", "b", ""], "offer_name": ["A", "B", ""],
+                       "offer_net_value": [12.0, -3.0, float("nan")],
+                       "offer_worth_making": [True, False, False]})
+    curve = pd.DataFrame({"value": sw["value"], "value_display": sw["value_display"],
+                          "churn_prob": [0.4, 0.25, 0.15], "customers": [300] * 3})
+    fig = whatif_charts.sweep_figure(sw, curve)
+    pd_trace, prob, clv, offer = fig.data
+    assert list(pd_trace.y) == [40.0, 25.0, 15.0] and pd_trace.opacity < 0.5
+    assert list(prob.y) == [50.0, 30.0, 10.0] and list(clv.y) == [500.0, 800.0, 1200.0]
+    assert [c[0] for c in prob.customdata] == ["Month-to-month", "One year", "Two year"]
+    assert list(prob.marker.size) == [7, 13, 7]  # the current value is the big point
+    assert list(offer.marker.color) == [whatif_charts.WORTH, whatif_charts.NOT_WORTH,
+                                        whatif_charts.NOT_WORTH]
+    assert any(a.text == "now: One year" for a in fig.layout.annotations)
+
+
+def test_compare_table_highlights_differences_from_the_first_customer():
+    import pandas as pd
+
+    from churn import schema
+    from ui import whatif_compare
+
+    base = {f: "No" for f in schema.FEATURES}
+    prof = pd.DataFrame([
+        {"label": "A", "churn_prob": 0.5, "risk_tier": "High", "clv": 900.0,
+         "driver_1": "Tenure: 1 month (+17.5 pp)", "driver_2": "", "driver_3": "",
+         "offer_name": "X", "offer_net_value": 48.0, **base, "tenure": 1},
+        {"label": "A (edited)", "churn_prob": 0.3, "risk_tier": "High", "clv": 950.0,
+         "driver_1": "Tenure: 1 month (+17.5 pp)", "driver_2": "", "driver_3": "",
+         "offer_name": "X", "offer_net_value": 48.0, **base, "tenure": 30}])
+    shown, mask = whatif_compare.table(prof)
+    assert list(shown.columns) == ["1. A", "2. A (edited)"]
+    assert shown.loc["Churn probability"].tolist() == ["50.0%", "30.0%"]
+    assert shown.loc["Tenure (months)"].tolist() == ["1 month", "30 months"]
+    assert "Gender" not in shown.index  # the same for both: not listed
+    assert mask.loc["Churn probability"].tolist() == [False, True]
+    assert mask.loc["Risk tier"].tolist() == [False, False]
+    assert shown.loc["Top driver 2"].tolist() == ["—", "—"]
