@@ -6,6 +6,7 @@ from ui import context, empty, state
 from ui import explain_cache as cache
 from ui import format as fmt
 from ui import whatif_compare, whatif_form, whatif_results, whatif_sweep
+from ui.text import md
 from ui.whatif_state import keep
 
 st.title("Customer what-if")
@@ -46,7 +47,7 @@ c2.selectbox("Or pick one of the 20 highest-risk customers", top["customerID"].t
 
 match = customers.index[ids.to_numpy() == st.session_state[PICK]]
 if len(match) == 0:
-    st.warning(f"No customer with ID {st.session_state[PICK]!r} in this data set.")
+    st.warning(f"No customer with ID “{md(st.session_state[PICK])}” in this data set.")
     st.stop()
 original = customers.loc[match[0]]
 
