@@ -70,11 +70,12 @@ if totals["customers"] == 0:
 
 # --- the page -----------------------------------------------------------------------------------
 pages = -(-totals["customers"] // page_size)
-page_no = st.number_input(f"Page (of {fmt.count(pages)})", min_value=1, max_value=pages, value=1,
-                          step=1, key=f"customers_page_{hash(filters)}_{page_size}")
+nav = st.columns([1, 4], vertical_alignment="bottom")
+page_no = nav[0].number_input(f"Page (of {fmt.count(pages)})", min_value=1, max_value=pages,
+                              value=1, step=1, key=f"customers_page_{hash(filters)}_{page_size}")
 found = cl.page(source, filters, int(page_no), page_size)
 first = (found.page - 1) * page_size + 1
-st.caption(f"Customers {fmt.count(first)}–{fmt.count(first + len(found.rows) - 1)} of "
+nav[1].caption(f"Customers {fmt.count(first)}–{fmt.count(first + len(found.rows) - 1)} of "
            f"{fmt.count(found.total)}, sorted by {cl.SORTS[sort].lower()} "
            f"({'largest' if descending else 'smallest'} first).")
 st.dataframe(
@@ -84,14 +85,14 @@ st.dataframe(
                   "tenure", "MonthlyCharges"],
     column_config={
         "customerID": st.column_config.TextColumn("Customer ID", pinned=True),
-        "risk_tier": st.column_config.TextColumn("Risk tier"),
-        "churn_prob": st.column_config.NumberColumn("Churn risk", format="percent",
+        "risk_tier": st.column_config.TextColumn("Risk tier", width="small"),
+        "churn_prob": st.column_config.NumberColumn("Churn risk", format="percent", width="small",
                                                     help="Probability of leaving."),
         "revenue_at_risk": st.column_config.NumberColumn(
             "Revenue at risk", format="dollar", help="Churn risk × lifetime value."),
         "clv": st.column_config.NumberColumn("Lifetime value", format="dollar"),
-        "offer_name": st.column_config.TextColumn("Best offer", width="medium"),
-        "driver_1_text": st.column_config.TextColumn("Main reason for the risk", width="large"),
+        "offer_name": st.column_config.TextColumn("Best offer", width=200),
+        "driver_1_text": st.column_config.TextColumn("Main reason for the risk", width=430),
         "Contract": st.column_config.TextColumn("Contract"),
         "InternetService": st.column_config.TextColumn("Internet"),
         "PaymentMethod": st.column_config.TextColumn("Payment method"),
