@@ -552,7 +552,8 @@ class CatBoostFamily(Family):
     """CatBoost on the raw categories (``cat_features``), auto_class_weights="Balanced".
 
     ``max_ctr_complexity=1`` (no category combinations) keeps fitting fast on two cores; the
-    contributions come from ``get_feature_importance(type="ShapValues")``. Saved as ``model.cbm``.
+    contributions are CatBoost's exact ``ShapValues``, computed from per-tree leaf tables
+    (`churn.catboost_shap`, checked against CatBoost on first use). Saved as ``model.cbm``.
     """
 
     name = "cat"
