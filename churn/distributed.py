@@ -57,10 +57,6 @@ from churn.config import BusinessSettings
 #: Progress callback: (pieces done, pieces in all, rows scored, seconds since the start).
 Progress = Callable[[int, int, int, float], None]
 
-#: Times Dask re-runs a task whose worker died before giving up (Dask's own mechanism).
-ALLOWED_FAILURES = 3
-
-
 @dataclass(frozen=True)
 class _Spec:
     """One piece of the input, as a worker gets it.
