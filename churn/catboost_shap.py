@@ -106,12 +106,13 @@ class ShapTables:
 
     def values(self, leaves: np.ndarray, n_features: int) -> np.ndarray:
         """SHAP values (rows × n_features) from ``model.calc_leaf_indexes`` (rows × trees)."""
-        out = np.zeros((leaves.shape[0], n_features))
+        by_tree = np.ascontiguousarray(np.asarray(leaves).T)   # trees × rows: contiguous reads
+        out = np.zeros((n_features, by_tree.shape[1]))          # features × rows: contiguous adds
         for t, (feats, table) in enumerate(self.trees):
-            rows = table[leaves[:, t]]                  # rows × the tree's features
+            leaf = by_tree[t]
             for a, j in enumerate(feats):
-                out[:, j] += rows[:, a]
-        return out
+                out[j] += table[:, a][leaf]
+        return out.T
 
     def check(self, model, pool, n_features: int) -> bool:
         """True when these tables give CatBoost's own SHAP values (and base) on ``pool``."""
