@@ -18,7 +18,7 @@ if source is None or source.rows == 0:
     st.info("This data set has no customers to list. Pick another one in the sidebar.",
             icon=":material/group_off:")
     st.stop()
-facets = cl.facets(source)
+facets = ui_list.facets(source)
 
 # --- filters ------------------------------------------------------------------------------------
 top = st.columns([2, 2, 3])

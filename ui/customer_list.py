@@ -43,3 +43,14 @@ def source() -> cl.Source | None:
     fingerprint = context.frame_fingerprint(frame)
     table = context.scored(frame, fingerprint=fingerprint).table
     return _frame_source(fingerprint, version, context.settings_key(), frame, table)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _facets(relation: str, rows: int, _source: cl.Source) -> dict:
+    return cl.facets(_source)
+
+
+def facets(source: cl.Source) -> dict:
+    """`churn.customer_list.facets`, remembered per list (a distinct-value scan of a million
+    rows takes a few tenths of a second; the values only change with the list)."""
+    return _facets(source.relation, source.rows, source)
