@@ -389,10 +389,19 @@ def cmd_score(args) -> int:
         return Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}",
                                                                 file=sys.stderr))
 
-    bar = batch.ProgressBar(sys.stderr)
+    if getattr(args, "dask", None):
+        from churn import distributed
+
+        bar = distributed.ProgressLine(sys.stderr)
+    else:
+        bar = batch.ProgressBar(sys.stderr)
     try:
-        result = batch.score_file(args.file, args.out, engine=load, chunk_rows=args.chunk_rows,
-                                  progress=bar)
+        if getattr(args, "dask", None):
+            result = distributed.score_dask(args.file, args.out, args.dask, engine=load,
+                                            chunk_rows=args.chunk_rows, progress=bar)
+        else:
+            result = batch.score_file(args.file, args.out, engine=load,
+                                      chunk_rows=args.chunk_rows, progress=bar)
     except ValueError as exc:
         bar.finish()
         print(str(exc), file=sys.stderr)
@@ -772,6 +781,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     s.add_argument("--chunk-rows", type=int, default=100_000)
+    s.add_argument("--dask", metavar="ADDRESS",
+                   help="score on a Dask cluster: tcp://HOST:PORT of a scheduler, or local[:N] "
+                        "for N local workers; FILE may then be a folder or glob of Parquet "
+                        "files, and OUT is Parquet (a folder for a folder input)")
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("campaign", help="build a budgeted retention campaign list")

@@ -320,6 +320,27 @@ class Store:
                                     [batch, version]).fetchall()
         return self._read_frame(found[0][0], offset, limit) if found else None
 
+    def scores_table(self, batch: str, version: str) -> tuple[str, dict, int] | None:
+        """For SQL over a stored score frame without loading it: (table name, {column name:
+        column in that table}, rows), or None when nothing is stored for (batch, version).
+        Only string column names are listed (the table's own names are c0, c1, ...)."""
+        cur = self._cur()
+        found = cur.execute("SELECT tbl, rows FROM scores WHERE batch = ? AND version = ?",
+                            [batch, version]).fetchall()
+        if not found:
+            return None
+        tbl, rows = found[0]
+        meta = cur.execute("SELECT meta FROM frame_meta WHERE tbl = ?", [tbl]).fetchall()
+        if not meta:
+            return None
+        names = [m["name"] for m in json.loads(meta[0][0])["columns"]]
+        return tbl, {n: f"c{j}" for j, n in enumerate(names) if isinstance(n, str)}, int(rows)
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of this store for read-only queries in this thread (writes go through the
+        store's methods, which hold its write lock)."""
+        return self._cur()
+
     def list_scores(self) -> pd.DataFrame:
         """batch, version, created (UTC), rows of every stored score frame."""
         return self._query("SELECT batch, version, created, rows FROM scores "

@@ -19,6 +19,7 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/1_Overview.py", "Overview", "overview", ":material/dashboard:", default=True),
+    PageSpec("app_pages/9_Customers.py", "Customers", "customers", ":material/groups:"),
     PageSpec("app_pages/2_Why_customers_churn.py", "Why customers churn", "why-customers-churn",
              ":material/insights:"),
     PageSpec("app_pages/3_Customer_what_if.py", "Customer what-if", "customer-what-if",
