@@ -4,7 +4,7 @@ retrain the model on them (when the file says who left)."""
 import streamlit as st
 
 from churn import config, drift
-from ui import context, format as fmt, state
+from ui import admin, context, format as fmt, state
 from ui import upload as U
 from ui.navigation import MODEL_REPORT
 from ui.text import md
@@ -212,7 +212,8 @@ st.caption("The file says who left, so a new model can learn from it. The new mo
 models_dir = config.paths().models_dir
 trained = memo.get("train")
 if trained is None or trained["fingerprint"] != up.fingerprint:
-    if st.button("Train a new model on these customers", key="upload_retrain",
+    if admin.unlocked("upload_retrain_admin", "Training a new model") and st.button(
+            "Train a new model on these customers", key="upload_retrain",
                  icon=":material/model_training:",
                  help="Cross-validates the same model families as the model in use on these "
                       "customers (about a minute for the full comparison)."):
@@ -268,7 +269,8 @@ with st.expander("Model families compared for the new model"):
     cmp = models.comparison_table(new_model.metadata).reset_index()
     st.dataframe(cmp.drop(columns=["params"]), hide_index=True, width="stretch",
                  key="upload_families")
-if st.button("Put the new model in use", key="upload_activate", type="primary",
+if admin.unlocked("upload_activate_admin", "Putting the new model in use") and st.button(
+        "Put the new model in use", key="upload_activate", type="primary",
              icon=":material/published_with_changes:",
              help="Every page and every user switches to the new model. You can switch back on "
                   "the Model report page."):

@@ -11,7 +11,7 @@ import streamlit as st
 from churn import config
 from churn import metrics as M
 from churn import models
-from ui import context, errors, state
+from ui import admin, context, errors, state
 from ui import format as F
 from ui import model_report as R
 from ui import uplift_report
@@ -27,6 +27,8 @@ def _activate() -> None:
     """Button callback: make the chosen version active before the page reruns (the sidebar
     and every cached engine are keyed by the active version, so they follow)."""
     choice = st.session_state.get("report_version")
+    if not admin.allowed():
+        return
     try:
         models.activate(choice, MODELS_DIR)
     except (ValueError, models.ModelCacheError):
@@ -49,6 +51,8 @@ def versions_section() -> None:
     usable = [v for v in versions if v["usable"]]
     if not usable:
         st.warning("No saved version can be used with this installation; train again.")
+        return
+    if not admin.unlocked("report_admin", "Switching the model version in use"):
         return
     by_id = {v["version"]: v for v in usable}
     ids = list(by_id)

@@ -736,6 +736,24 @@ def cmd_bench(args) -> int:
     return 0
 
 
+# --- api ---------------------------------------------------------------------------------------
+def cmd_api(args) -> int:
+    """Serve the REST API (uvicorn), or print a new key (`--new-key NAME`). The `api` package is
+    imported here only, so the core never imports fastapi."""
+    if args.new_key:
+        from api.security import keys_file_entry, new_key
+
+        scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+        key = new_key()
+        print(f"Key for {args.new_key} (shown once; give it to the client):\n  {key}\n"
+              f"Add this to the keys file (CHURN_API_KEYS_FILE):\n")
+        print(keys_file_entry(args.new_key, key, scopes))
+        return 0
+    from api.server import serve
+
+    return serve(args.host, args.port, insecure_local=args.insecure_local)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m churn", description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", help="data folder (default: $CHURN_DATA_DIR or ./data)")
@@ -816,6 +834,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add the outcomes to the campaign history (trains the next model)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_results)
+
+    s = sub.add_parser("api", help="serve the REST API (uvicorn)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--insecure-local", action="store_true",
+                   help="serve without keys when none is configured; binds 127.0.0.1 only")
+    s.add_argument("--new-key", metavar="NAME", help="print a new random key and its keys-file "
+                                                     "entry, then exit")
+    s.add_argument("--scopes", default="read,score", help="scopes of --new-key (read,score,admin)")
+    s.set_defaults(func=cmd_api)
 
     s = sub.add_parser("bench", help="run every benchmark and print figures against targets")
     s.add_argument("--quick", action="store_true")
