@@ -163,20 +163,16 @@ def cmd_models(args) -> int:
     folder = paths().models_dir
     if args.activate:
         try:
-            models.activate(args.activate, folder)
+            warnings = models.activate(args.activate, folder)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 1
         except models.ModelCacheError as exc:
             print(f"{exc}. Train again with `python -m churn train`.", file=sys.stderr)
             return 1
-        store = _store_or_none()
-        if store is not None:
-            try:
-                store.set_active_model(args.activate)
-            except Exception:  # not recorded there (e.g. trained before the store existed)
-                pass
-        print(f"Activated model version {args.activate}.")
+        for warning in warnings or []:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(f"Activated model version {args.activate} (MLflow alias champion moved to it).")
         return 0
     rows = models.list_versions(folder)
     if args.json:
@@ -185,10 +181,13 @@ def cmd_models(args) -> int:
     if not rows:
         print(f"No model versions in {folder} yet: run `python -m churn train`.")
         return 0
-    heads = ["", "version", "created (UTC)", "family", "metric", "score", "rows", "status"]
+    heads = ["", "version", "created (UTC)", "family", "metric", "score", "rows", "MLflow run",
+             "status"]
     table = [["*" if r["active"] else "", r["version"], r["created"] or "?", r["family"] or "?",
               r["selection_metric"] or "?", _fmt(r["score"]),
               f"{r['rows']:,}" if r["rows"] is not None else "?",
+              (f"{r['mlflow_run']} (churn v{r['mlflow_model_version']})"
+               if r.get("mlflow_model_version") else r.get("mlflow_run") or "—"),
               "ok" if r["usable"] else f"unusable: {r['problem']}"] for r in rows]
     widths = [max(len(str(x[i])) for x in table + [heads]) for i in range(len(heads))]
     for r in [heads] + table:
