@@ -172,7 +172,12 @@ def cmd_models(args) -> int:
             return 1
         for warning in warnings or []:
             print(f"warning: {warning}", file=sys.stderr)
-        print(f"Activated model version {args.activate} (MLflow alias champion moved to it).")
+        print(f"Activated model version {args.activate}.")
+        from churn import tracking
+
+        if tracking.enabled() and not warnings:
+            print(f"MLflow: alias champion of model {tracking.MODEL_NAME} now points at it "
+                  f"({tracking.tracking_uri(folder.parent)}).")
         return 0
     rows = models.list_versions(folder)
     if args.json:
