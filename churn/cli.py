@@ -201,6 +201,36 @@ def cmd_models(args) -> int:
     return 0
 
 
+# --- retrain -----------------------------------------------------------------------------------
+def cmd_retrain(args) -> int:
+    """One logged retraining decision (`churn.retrain.retrain`); the exit code says what
+    happened: 0 promoted, 10 kept the champion, 20/21/22 skipped (unchanged data / too few rows /
+    no drift with --if-drift), 2 invalid data, 1 failed. `--json` prints the decision."""
+    from churn import retrain
+
+    quiet = args.json
+    try:
+        decision = retrain.retrain(
+            args.data, min_rows=args.min_rows, if_drift=args.if_drift,
+            metric=args.promote_if_better, margin=args.margin,
+            progress=None if quiet else
+            lambda f, m: print(f"[{float(f):4.0%}] {m}", file=sys.stderr))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for warning in decision.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        from churn.models import jsonable
+
+        print(json.dumps(jsonable(decision.to_dict())))
+    else:
+        for reason in decision.reasons[:-1]:
+            print(f"  {reason}")
+        print(decision.message)
+    return decision.exit_code
+
+
 # --- score -------------------------------------------------------------------------------------
 def cmd_score(args) -> int:
     """Score a customer file in chunks (`churn.batch.score_file`); counts on stdout.
@@ -344,6 +374,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--activate", metavar="ID")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("retrain", help="one logged retraining decision (for cron); the exit "
+                       "code says what happened",
+                       description=cmd_retrain.__doc__)
+    s.add_argument("--data", help="customer file with Churn (default: the workbench customers)")
+    s.add_argument("--min-rows", type=int, default=1000,
+                   help="skip with fewer valid labelled customers (default 1000)")
+    s.add_argument("--if-drift", action="store_true",
+                   help="retrain only when some feature has shifted (PSI >= 0.1)")
+    s.add_argument("--promote-if-better", metavar="METRIC", default="pr_auc",
+                   help="metric the challenger must beat the champion on (default pr_auc)")
+    s.add_argument("--margin", type=float, default=0.005,
+                   help="by how much, in the metric's units (default 0.005)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_retrain)
 
     s = sub.add_parser("score", help="score a customer file of any size, in chunks")
     s.add_argument("file")
