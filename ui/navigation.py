@@ -28,8 +28,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/5_Upload_and_score.py", "Upload & score", "upload-and-score",
              ":material/upload_file:"),
     PageSpec("app_pages/6_Model_report.py", "Model report", "model-report", ":material/analytics:"),
+    PageSpec("app_pages/8_Model_health.py", "Model health", "model-health",
+             ":material/monitor_heart:"),
 )
 
 BY_FILE: dict[str, PageSpec] = {p.file: p for p in PAGES}
 MODEL_REPORT = "app_pages/6_Model_report.py"
 UPLOAD = "app_pages/5_Upload_and_score.py"
+MODEL_HEALTH = "app_pages/8_Model_health.py"
