@@ -2,6 +2,8 @@
 #   docker build -t churn-workbench .
 #   docker run --rm -p 8501:8501 -v churn-data:/app/data churn-workbench
 # then open http://localhost:8501. Trained models, uploads and campaigns live in /app/data.
+# One retraining decision as a one-off container on the same volume (exit code = outcome):
+#   docker run --rm -v churn-data:/app/data churn-workbench python -m churn retrain --if-drift
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

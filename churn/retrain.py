@@ -149,7 +149,7 @@ def compare(champion, challenger, holdout: pd.DataFrame, metric: str = "pr_auc",
     a = M.summary(y, champion.predict_proba(holdout), threshold)
     b = M.summary(y, challenger.predict_proba(holdout), threshold)
     rows = []
-    for m in dict.fromkeys([metric, *REPORT_METRICS]):
+    for m in dict.fromkeys([*REPORT_METRICS, metric]):
         sign = 1.0 if M.HIGHER_IS_BETTER[m] else -1.0
         d = sign * (b[m] - a[m])
         rows.append({"metric": m, "label": M.LABELS[m], "champion": a[m], "challenger": b[m],
@@ -158,6 +158,33 @@ def compare(champion, challenger, holdout: pd.DataFrame, metric: str = "pr_auc",
     sign = 1.0 if M.HIGHER_IS_BETTER[metric] else -1.0
     return Comparison(pd.DataFrame(rows), metric, float(a[metric]), float(b[metric]),
                       float(sign * (b[metric] - a[metric])), len(y))
+
+
+def train_challenger(frame: pd.DataFrame, champion, models_dir, *, config=None,
+                     holdout: float = DEFAULT_HOLDOUT,
+                     progress: Callable[[float, str], None] | None = None):
+    """Train a challenger on the new customers minus the held-out share (never activated; it
+    gets the MLflow alias challenger). Returns the ``models.TrainResult``.
+
+    frame: canonical frame with Churn. champion: the active ``ChurnModel`` or None (its settings
+    are reused so the comparison is like for like; defaults when None). config: overrides them.
+    Raises ValueError when the data cannot be trained on (e.g. too few churners).
+    """
+    from churn import models
+
+    cfg = config if config is not None else _champion_config(champion)
+    train_part, _ = holdout_split(frame, holdout, seed=cfg.seed)
+    return models.train(train_part, cfg, models_dir, activate=False, progress=progress)
+
+
+def compare_with_champion(champion, challenger, frame: pd.DataFrame, metric: str = "pr_auc",
+                          holdout: float = DEFAULT_HOLDOUT) -> Comparison:
+    """`compare` on the customers `train_challenger` held out of the same frame (same split:
+    the challenger's own seed)."""
+    seed = int(challenger.metadata.get("config", {}).get("seed", 42))
+    threshold = float(challenger.metadata.get("config", {}).get("threshold", 0.5))
+    _, held = holdout_split(frame, holdout, seed=seed)
+    return compare(champion, challenger, held, metric, threshold)
 
 
 def _source_name(source) -> str:
@@ -262,12 +289,12 @@ def _decide(source, p, min_rows, if_drift, metric, margin, holdout, config, prog
 
     # 3. the challenger
     cfg = config if config is not None else _champion_config(champion)
-    train_part, held = holdout_split(frame, holdout, seed=cfg.seed)
-    dec.holdout_rows = len(held)
-    say(0.05, f"Training a challenger on {len(train_part):,} customers")
+    n_held = len(holdout_split(frame, holdout, seed=cfg.seed)[1])
+    dec.holdout_rows = n_held
+    say(0.05, f"Training a challenger on {dec.rows - n_held:,} customers")
     try:
-        result = models.train(train_part, cfg, p.models_dir, activate=False,
-                              progress=lambda f, m: say(0.05 + 0.9 * float(f), m))
+        result = train_challenger(frame, champion, p.models_dir, config=cfg, holdout=holdout,
+                                  progress=lambda f, m: say(0.05 + 0.9 * float(f), m))
     except ValueError as exc:
         return finish(INVALID, f"Cannot retrain: {exc}")
     except Exception as exc:  # noqa: BLE001 - the decision says what broke; champion untouched
@@ -277,7 +304,7 @@ def _decide(source, p, min_rows, if_drift, metric, margin, holdout, config, prog
     challenger = result.model
     dec.challenger = challenger.version
     dec.reasons.append(f"Challenger {challenger.version} ({models.FAMILIES[challenger.family].label}"
-                       f") trained on {len(train_part):,} customers; {len(held):,} held out.")
+                       f") trained on {dec.rows - n_held:,} customers; {n_held:,} held out.")
 
     # 4-5. compare and decide
     label = M.LABELS[metric]
@@ -288,7 +315,7 @@ def _decide(source, p, min_rows, if_drift, metric, margin, holdout, config, prog
     if challenger.version == champion.version:
         return finish(SKIPPED_UNCHANGED, f"Skipped: the challenger is the champion "
                                          f"{champion.version} itself; nothing changed.")
-    cmp = compare(champion, challenger, held, metric, cfg.threshold)
+    cmp = compare_with_champion(champion, challenger, frame, metric, holdout)
     dec.scores = {f"{who}_{r['metric']}": float(r[who]) for r in cmp.table.to_dict("records")
                   for who in ("champion", "challenger")}
     said = (f"{label} {cmp.challenger_value:.3f} against {cmp.champion_value:.3f} on the same "

@@ -73,9 +73,25 @@ def _artifact_root(data_dir) -> str | None:
 
 
 def _quiet_mlflow() -> None:
-    for name in ("mlflow", "alembic", "mlflow.store.db.utils"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("mlflow", "alembic", "mlflow.store.db.utils", "mlflow.tracking._model_registry",
+                 "mlflow.pyfunc"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _skip_dependency_scan() -> None:
+    """MLflow checks a logged model's pip requirements against the installed packages by mapping
+    every installed distribution to its modules first (seconds to tens of seconds on a large
+    environment). Our requirements are the pinned ones this environment was installed from, so
+    the map is left empty: each requirement is then checked by its distribution name only."""
+    try:
+        from mlflow.utils import requirements_utils as ru
+    except ImportError:
+        return
+    if getattr(ru, "_MODULES_TO_PACKAGES", "absent") is None:
+        ru._MODULES_TO_PACKAGES = {}
+    if getattr(ru, "_PACKAGES_TO_MODULES", "absent") is None:
+        ru._PACKAGES_TO_MODULES = {}
 
 
 @contextmanager
@@ -260,6 +276,7 @@ def _log(models_dir: Path, folder: Path) -> dict:
         if can_register:
             import mlflow.pyfunc
 
+            _skip_dependency_scan()
             model_info = mlflow.pyfunc.log_model(
                 name="model", python_model=_pyfunc_class()(),
                 artifacts={"model": str(folder), "customers": str(p.customers_csv),

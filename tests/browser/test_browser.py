@@ -272,23 +272,28 @@ def test_model_health_after_saving_a_labelled_batch(page, server, sample_data_di
     raw = pd.read_csv(paths(sample_data_dir).customers_csv, dtype=str, keep_default_na=False)
     batch = raw.sample(800, random_state=7).copy()
     batch["Contract"] = "Month-to-month"
-    file = tmp_path / "autumn_outcomes.csv"
+    file = tmp_path / "autumn outcomes.csv"   # the page names the batch after the file
     batch.to_csv(file, index=False)
+    spec = next(p for p in PAGES if p.url_path == "model-health")
+    goto_page(page, server, spec, timeout=900_000)   # trains the models if this runs first
+    expect(page.get_by_test_id("stSidebar").get_by_text("Model in use:")).to_be_visible(
+        timeout=900_000)
+    wait_idle(page, 600_000)
+    assert_no_errors(page)
+    screenshot(page, "model-health-empty")
     goto_page(page, server, next(p for p in PAGES if p.url_path == "upload-and-score"),
               timeout=600_000)
     page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(file))
     expect(page.get_by_test_id("stMetricLabel").get_by_text("Accepted", exact=True)).to_be_visible(
         timeout=120_000)
     wait_idle(page, 300_000)
-    name = page.get_by_label("Name")
-    name.fill("autumn outcomes")
-    name.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Save for everyone").click()
+    screenshot(page, "model-health-upload")
+    save = page.get_by_role("button", name="Save for everyone")
+    expect(save).to_be_visible(timeout=120_000)
+    save.click()
     expect(page.get_by_text('Saved "autumn outcomes"', exact=False)).to_be_visible(timeout=60_000)
     wait_idle(page)
 
-    spec = next(p for p in PAGES if p.url_path == "model-health")
     goto_page(page, server, spec, timeout=300_000)
     advice = page.locator(".st-key-health-advice")
     expect(advice).to_contain_text("Contract", timeout=60_000)
