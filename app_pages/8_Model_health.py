@@ -34,14 +34,15 @@ c1.metric("Largest drift (PSI)", f"{last['max_psi']:.2f}",
                f"Below {drift.MODERATE}: stable; {drift.MODERATE}–{drift.DRIFTED}: moderate "
                f"shift; {drift.DRIFTED} or more: drifted.")
 c2.metric("Mean predicted churn", fmt.pct(last["mean_prob"]),
-          delta=fmt.pp(100 * (last["mean_prob"] - rep.training["churn_rate"])) + " vs training",
+          delta=fmt.pp(last["mean_prob"] - rep.training["churn_rate"]) + " vs training",
           delta_color="off",
           help="Average churn probability the model gives these customers, against the churn "
                "rate of the customers it learned from.")
 c3.metric("Expected precision", fmt.pct(last["expected_precision"], 0),
           help=f"Of the customers at or above the {rep.training['threshold']:.0%} threshold, "
                "the share expected to churn: the average of their (calibrated) probabilities. "
-               "An estimate that needs no outcomes.")
+               "An estimate that needs no outcomes; the Performance tab sets it beside the "
+               "actual share once outcomes are in.")
 if last["roc_auc"] == last["roc_auc"]:
     c4.metric("ROC-AUC (actual)", f"{last['roc_auc']:.2f}",
               delta=f"{last['roc_auc'] - rep.training['roc_auc']:+.2f} vs training",
@@ -76,7 +77,8 @@ with perf_tab:
         st.plotly_chart(charts.performance_chart(rep), key="health_performance_chart")
         st.caption("Dots: figures measured on the batches saved with outcomes (Churn), with "
                    "their 95% bootstrap interval; dotted lines: the same figures at training "
-                   "(cross-validated). Dashed: expected precision, estimated before outcomes.")
+                   "(cross-validated). Orange: precision at the decision threshold as estimated "
+                   "from the probabilities alone (dashed) and as it turned out (diamond).")
     else:
         st.info("No batch has outcomes yet. Save an upload that includes the Churn column to "
                 "see how well the model actually ranked customers.", icon=":material/info:")

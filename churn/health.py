@@ -78,7 +78,7 @@ ROW_COLUMNS = ["batch", "created", "customers", "labelled", "max_psi", "drifted"
                "mean_prob", "high", "medium", "low", "expected_precision", "expected_recall",
                "roc_auc", "roc_auc_low", "roc_auc_high", "ece", "ece_low", "ece_high",
                "observed_rate", "precision_at_10", "precision_at_10_low",
-               "precision_at_10_high", "drift_status", "performance_status", "status",
+               "precision_at_10_high", "precision_at_threshold", "drift_status", "performance_status", "status",
                "why"]
 
 
@@ -157,6 +157,8 @@ def batch_row(name: str, created, frame: pd.DataFrame, model, reference: pd.Data
         y = frame[schema.TARGET].to_numpy(float)
         if 0 < y.sum() < len(y):
             row.update(realised(y, p))
+            flagged = p >= training["threshold"]
+            row["precision_at_threshold"] = float(y[flagged].mean()) if flagged.any() else np.nan
         else:
             row["observed_rate"] = float(y.mean())
     _judge(row, training)
@@ -205,31 +207,39 @@ def _names(features: list[str]) -> str:
 
 
 def advice(rows: pd.DataFrame, training: dict) -> tuple[str, str]:
-    """(status, one sentence of what to do), from the latest batch."""
+    """(status, one sentence of what to do), from the latest batch: its problems first (shifted
+    features, a realised ROC-AUC below training, actual against predicted churn), then, when the
+    ranking still holds, that too."""
     if rows.empty:
         return GREEN, ("No saved batches yet: save an upload on the Upload & score page to follow "
                        "the model's health over time.")
     last = rows.iloc[-1]
     status = last["status"]
-    parts = []
+    problems, context = [], ""
     if last["drifted"] or last["shifted"]:
         feats = list(last["drifted"]) + list(last["shifted"])
         verb = "has" if len(feats) == 1 else "have"
-        parts.append(f"{_names(feats)} {verb} shifted")
-    if last["roc_auc"] == last["roc_auc"]:
-        parts.append(f"realised ROC-AUC {last['roc_auc']:.2f} against "
-                     f"{training['roc_auc']:.2f} at training")
+        problems.append(f"{_names(feats)} {verb} shifted")
+    auc, base = last["roc_auc"], training.get("roc_auc", float("nan"))
+    if auc == auc:
+        if base == base and base - auc < AUC_AMBER:
+            context = (f"the ranking still holds, with a realised ROC-AUC of {auc:.2f} against "
+                       f"{base:.2f} at training")
+        else:
+            problems.append(f"realised ROC-AUC {auc:.2f} against {base:.2f} at training")
     obs = last["observed_rate"]
     if obs == obs and abs(obs - last["mean_prob"]) >= CALIBRATION_AMBER:
-        parts.append(f"{obs:.0%} of customers churned against {last['mean_prob']:.0%} predicted")
+        problems.append(f"{obs:.0%} of customers churned against {last['mean_prob']:.0%} "
+                        "predicted")
     where = f' (latest batch "{last["batch"]}")'
+    tail = f", although {context}" if context else ""
     if status == RED:
-        return RED, "Retrain: " + "; ".join(parts) + where + "."
+        return RED, "Retrain: " + "; ".join(problems) + tail + where + "."
     if status == AMBER:
-        return AMBER, "Watch, no retraining yet: " + "; ".join(parts) + where + "."
-    if last["labelled"] and last["roc_auc"] == last["roc_auc"]:
-        return GREEN, ("No action: the customers look like the training data and the model "
-                       f"ranks them as well as at training ({'; '.join(parts)}){where}.")
+        return AMBER, "Watch, no retraining yet: " + "; ".join(problems) + tail + where + "."
+    if context:
+        return GREEN, ("No action: the customers look like the training data and "
+                       f"{context}{where}.")
     return GREEN, ("No action: the customers look like the training data" + where + "; "
                    "outcomes are not in yet, so performance is estimated from the probabilities.")
 
@@ -281,7 +291,7 @@ def current_figures(data_dir=None, report: HealthReport | None = None) -> dict:
     shifted_features, mean_churn_prob, share_high, share_medium, share_low,
     expected_precision, expected_recall, realised_roc_auc (+ _low/_high), training_roc_auc,
     realised_ece, training_ece, realised_precision_at_10, training_precision_at_10,
-    observed_churn_rate. Raises models.NoModelError when there is no active model.
+    realised_precision_at_threshold (to set beside expected_precision), observed_churn_rate. Raises models.NoModelError when there is no active model.
     """
     r = report if report is not None else report_for(data_dir)
     t = r.training
@@ -304,5 +314,6 @@ def current_figures(data_dir=None, report: HealthReport | None = None) -> dict:
                realised_roc_auc=get("roc_auc"), realised_roc_auc_low=get("roc_auc_low"),
                realised_roc_auc_high=get("roc_auc_high"), realised_ece=get("ece"),
                realised_precision_at_10=get("precision_at_10"),
+               realised_precision_at_threshold=get("precision_at_threshold"),
                observed_churn_rate=get("observed_rate"))
     return {k: float(v) for k, v in out.items()}

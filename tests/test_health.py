@@ -69,6 +69,7 @@ def test_expected_precision_and_recall_by_hand(world):
     pj = world["model"].predict_proba(june)
     y = june["Churn"].to_numpy()
     real_precision = y[pj >= 0.5].mean()
+    assert rows.loc["june", "precision_at_threshold"] == pytest.approx(real_precision)
     assert rows.loc["june", "expected_precision"] == pytest.approx(real_precision, abs=0.06)
 
 
@@ -141,6 +142,17 @@ def test_advice_names_shifted_features():
     assert status == "red"
     assert text == ("Retrain: Tenure and Contract have shifted; realised ROC-AUC 0.71 against "
                     '0.85 at training (latest batch "b").')
+
+
+def test_advice_keeps_a_good_ranking_as_context():
+    rows = pd.DataFrame([{**{c: np.nan for c in health.ROW_COLUMNS}, "batch": "b",
+                          "drifted": ["Contract"], "shifted": [], "labelled": True,
+                          "roc_auc": 0.87, "status": "red", "mean_prob": 0.32,
+                          "observed_rate": 0.26}])
+    status, text = health.advice(rows, {"roc_auc": 0.85})
+    assert text == ("Retrain: Contract has shifted; 26% of customers churned against 32% "
+                    "predicted, although the ranking still holds, with a realised ROC-AUC of 0.87 "
+                    'against 0.85 at training (latest batch "b").')
 
 
 def test_no_batches():

@@ -58,21 +58,21 @@ def table(rep: health.HealthReport) -> pd.DataFrame:
     out = []
     for r in rep.rows.iloc[::-1].to_dict("records"):
         out.append({
-            "Health": LIGHTS[r["status"]], "Batch": r["batch"],
-            "Saved (UTC)": pd.Timestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
-            if r["created"] is not None else "—",
+            "Health": LIGHTS[r["status"]], "Batch": r["batch"], "Why": r["why"],
             "Customers": f"{r['customers']:,}",
             "Drifted (PSI ≥ 0.25)": _features(r["drifted"]),
             "Shifted (PSI 0.10–0.25)": _features(r["shifted"]),
             "Mean predicted churn": _num(r["mean_prob"], ".1%"),
-            "High / Medium / Low risk": " / ".join(_num(r[t], ".0%")
-                                                   for t in ("high", "medium", "low")),
-            "Expected precision": _num(r["expected_precision"], ".0%"),
-            "Expected recall": _num(r["expected_recall"], ".0%"),
             "Churned (actual)": _num(r["observed_rate"], ".1%"),
             "ROC-AUC (95% interval)": _interval(r, "roc_auc", ".2f"),
             "Precision top 10% (95% interval)": _interval(r, "precision_at_10", ".0%"),
-            "Why": r["why"],
+            "Expected precision": _num(r["expected_precision"], ".0%"),
+            "Actual precision": _num(r["precision_at_threshold"], ".0%"),
+            "Expected recall": _num(r["expected_recall"], ".0%"),
+            "High / Medium / Low risk": " / ".join(_num(r[t], ".0%")
+                                                   for t in ("high", "medium", "low")),
+            "Saved (UTC)": pd.Timestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
+            if r["created"] is not None else "—",
         })
     return pd.DataFrame(out)
 
@@ -138,6 +138,9 @@ def performance_chart(rep: health.HealthReport) -> go.Figure:
                           annotation_text=f"{name} at training {base:.2f}",
                           annotation_position="bottom right")
     fig.add_scatter(x=rows["batch"], y=rows["expected_precision"], mode="lines+markers",
-                    name="Expected precision at threshold", line=dict(color="#ef8f00", dash="dash"))
-    fig.update_layout(yaxis=dict(range=[0, 1]))
+                    name="Precision at threshold: expected", line=dict(color="#ef8f00", dash="dash"))
+    fig.add_scatter(x=rows["batch"], y=rows["precision_at_threshold"], mode="markers",
+                    name="Precision at threshold: actual",
+                    marker=dict(color="#ef8f00", size=11, symbol="diamond"))
+    fig.update_layout(yaxis=dict(title="0 to 1 (higher is better)"))
     return _layout(fig, "Performance once outcomes are in (bars: 95% bootstrap interval)")
