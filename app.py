@@ -5,7 +5,7 @@ page. Both run inside `ui.errors.guard`, so a failure becomes a message, never a
 """
 import streamlit as st
 
-from ui import errors, sidebar
+from ui import errors, glossary, sidebar
 from ui.navigation import PAGES
 
 st.set_page_config(page_title="Churn workbench", page_icon=":material/group_remove:",
@@ -16,6 +16,7 @@ page = st.navigation([st.Page(p.file, title=p.title, url_path=p.url_path, icon=p
 
 with errors.guard("the sidebar"):
     sidebar.show()
+    glossary.show()
 
 with errors.guard():
     page.run()

@@ -242,16 +242,14 @@ def test_rank_offers_errors(catalogue):
         C.rank_offers(cust, PROB, CLV, P_ACCEPT, _candidates().drop(columns="reason"), catalogue)
 
 
-def test_rank_offers_is_vectorised_for_100k(catalogue):
+def test_rank_offers_ranks_100k_customers(catalogue):
+    """Its speed is the benchmark `rank_build_100k` (bench/bench_campaign.py), not a timed test."""
     n = 100_000
     rng = np.random.default_rng(1)
     cust = pd.concat([_customers()] * (n // 4), ignore_index=True)
     cust[C.ID] = [f"{i:06d}-X" for i in range(n)]
     pa = pd.DataFrame(rng.uniform(0, 1, (n, 3)), columns=["upgrade", "support", "credit"])
-    import time
-    t0 = time.perf_counter()
     r = C.rank_offers(cust, rng.uniform(0, 1, n), rng.uniform(0, 3000, n), pa, None, catalogue)
-    assert time.perf_counter() - t0 < 10.0  # well under a second normally; generous when busy
     assert r[C.ID].nunique() == n
 
 

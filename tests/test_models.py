@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import numpy as np
 import pandas as pd
@@ -359,12 +358,11 @@ def test_same_seed_same_everything(sample, tmp_path):
 
 
 # --- the cache ------------------------------------------------------------------------------------
-def test_cache_hit_loads_the_same_version_quickly(sample, lr_copy):
+def test_cache_hit_loads_the_same_version(sample, lr_copy):
+    """How fast a cached version loads is the benchmark `load_active` (bench/bench_models.py)."""
     folder, version = lr_copy
-    t0 = time.perf_counter()
     r = models.train(sample, LR_ONLY, folder)
     assert r.cached and r.version == version and r.warnings == []
-    assert time.perf_counter() - t0 < 5
     assert models.active_version(folder) == version
 
 

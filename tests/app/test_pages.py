@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from churn.config import BusinessSettings, paths
+from churn.glossary import TERMS
 from churn.validate import load_customers
 from ui import state
 from ui.navigation import PAGES
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     return at
 
@@ -52,9 +53,13 @@ def test_every_page_renders_with_sidebar(app, spec):
     assert sb.selectbox(key=DATASET_KEY).value == "sample:sample"
     for part in ("margin", "discount", "horizon", "tiers"):
         assert sb.slider(key=f"{SETTINGS_KEY}.{part}").help, part
-    model_line = [c.value for c in sb.caption if ":material/model_training:" in c.value]
+    glossary = [m.value for m in sb.markdown if m.value.startswith("**Uplift**")]
+    assert glossary == [f"**Uplift**  \n{TERMS['Uplift']}"]
+    # The first run may have trained the model after the sidebar was drawn; a rerun must name it.
+    app.run()
+    model_line = [c.value for c in app.sidebar.caption if ":material/model_training:" in c.value]
     assert len(model_line) == 1
-    assert ("No churn model trained yet" in model_line[0]) or ("Model in use:" in model_line[0])
+    assert "Model in use:" in model_line[0], model_line[0]
 
 
 def test_overview_numbers_match_the_sample_file(app, sample_data_dir):
