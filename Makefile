@@ -42,8 +42,9 @@ $(STAMP): requirements.txt | $(PY)
 
 setup: $(STAMP)
 
-# The sample customers (generated, not tracked in git); regenerated when the generator changes.
-$(SAMPLE): churn/synth.py | $(STAMP)
+# The sample customers (generated, not tracked in git); regenerated when the generator or the
+# hidden outcome model of its campaign history changes.
+$(SAMPLE): churn/synth.py churn/simulate.py | $(STAMP)
 	CHURN_DATA_DIR=$(DATA_DIR) $(PY) -m churn synth --out $(DATA_DIR)/sample
 
 sample: $(SAMPLE)

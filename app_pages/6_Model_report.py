@@ -240,25 +240,15 @@ with errors.guard("the offer recommender evaluation"):
     evaluation = getattr(context.engine().recommender, "evaluation_", None) or {}
     rec = R.recommender_frame(evaluation)
     if len(rec):
-        st.dataframe(rec.style.format({"Precision@3": "{:.1%}", "RMSE (rating points)": "{:.2f}",
+        pct = {c: "{:.1%}" for c in ("Accepted when in top 3", "Accepted offers caught")}
+        st.dataframe(rec.style.format({**pct, "Brier score": "{:.3f}",
                                        "Kept": lambda v: "✓ kept" if v else ""}).apply(
                          lambda r: [R.HIGHLIGHT if r["Kept"] else "" for _ in r], axis=1),
                      hide_index=True, column_config={
-                         "Held-out offers": st.column_config.NumberColumn(format="localized"),
-                         "Held-out offers in top 3": st.column_config.NumberColumn(
-                             format="localized"),
-                         "Precision@3": st.column_config.Column(
-                             "Precision@3", help="Of the past offers the method would have put "
-                             "in a customer's top 3, the share the customer accepted. Higher "
-                             "is better."),
-                         "RMSE (rating points)": st.column_config.Column(
-                             "RMSE (rating points)", help="Typical error of the predicted 1–5 "
-                             "rating of an offer. Lower is better.")})
-        kept = R.RECOMMENDER_NAMES.get(evaluation.get("chosen"), evaluation.get("chosen"))
-        st.caption(f"Kept: **{kept}**, the method that puts accepted offers in the top 3 most "
-                   "often (ties: lower RMSE). Evaluated by 5-fold cross-validation on the offer "
-                   "history: each past offer is predicted without its own answer. The most "
-                   "popular offer is the baseline a recommender has to beat.")
+                         c: (st.column_config.NumberColumn(c, help=h, format="localized")
+                             if c.startswith(("Past", "Of which")) else st.column_config.Column(
+                                 c, help=h)) for c, h in R.RECOMMENDER_HELP.items()})
+        st.caption(R.recommender_note(evaluation))
     else:
         st.caption("The offer recommender has no evaluation to show.")
 

@@ -20,7 +20,7 @@ def cmd_synth(args) -> int:
     from churn.synth import write_sample
 
     try:
-        customers_csv, history_csv = write_sample(args.out, rows=args.rows, seed=args.seed)
+        files = write_sample(args.out, rows=args.rows, seed=args.seed)
     except ValueError as exc:
         print(f"synth: {exc}", file=sys.stderr)
         return 1
@@ -29,17 +29,32 @@ def cmd_synth(args) -> int:
         with open(path, "rb") as fh:
             return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
 
-    print(f"Wrote {data_lines(customers_csv):,} customers (seed {args.seed}) to {customers_csv}")
-    print(f"Wrote {data_lines(history_csv):,} past offers to {history_csv}")
+    print(f"Wrote {data_lines(files.customers):,} customers (seed {args.seed}) to "
+          f"{files.customers} (the labelled history)")
+    print(f"Wrote {data_lines(files.active):,} active customers to {files.active} (one month "
+          f"later: survivors and new joiners, no Churn column)")
+    print(f"Wrote {data_lines(files.campaign_history):,} campaign rows to "
+          f"{files.campaign_history} (past randomised campaigns with control groups)")
     return 0
 
 
 # --- validate ----------------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    """Exit 0: no errors; 1: errors (listed); 2: the file cannot be read at all."""
-    from churn.validate import validate
+    """Exit 0: no errors; 1: errors (listed); 2: the file cannot be read at all.
 
-    report = validate(args.file)
+    A file whose header has campaign_id and group is checked as a campaign history
+    (`churn.history`), anything else as a customer file; `--kind` overrides the guess."""
+    kind = args.kind
+    if kind == "auto":
+        kind = "history" if _looks_like_history(args.file) else "customers"
+    if kind == "history":
+        report = _validate_history_file(args)
+        if report is None:
+            return 2
+    else:
+        from churn.validate import validate
+
+        report = validate(args.file)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     elif report.fatal:
@@ -49,6 +64,111 @@ def cmd_validate(args) -> int:
     if report.fatal:
         return 2
     return 1 if report.errors else 0
+
+
+def _looks_like_history(path) -> bool:
+    """True when the file's first line names campaign_id and group (CSV only; else False)."""
+    import csv
+
+    from churn.history import is_history_header
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            line = next((ln for ln in fh if ln.strip()), "")
+    except OSError:
+        return False
+    sep = max((",", ";", "\t", "|"), key=line.count)
+    try:
+        return is_history_header(next(csv.reader([line], delimiter=sep)))
+    except (csv.Error, StopIteration):
+        return False
+
+
+def _validate_history_file(args):
+    """The HistoryReport of args.file, checked against --customers IDs (when given) and the
+    catalogue's offers; None (message printed) when the customer file cannot be read."""
+    from churn import offers
+    from churn.config import paths
+    from churn.history import validate_history
+    from churn.validate import validate
+
+    ids = None
+    if args.customers:
+        cust = validate(args.customers)
+        if cust.fatal:
+            print(f"--customers {args.customers}: cannot be read. {cust.fatal}", file=sys.stderr)
+            return None
+        ids = cust.frame["customerID"].astype(str).tolist()
+        rejected = cust.rejected_frame()  # customers whose other columns have errors still exist
+        if "customerID" in rejected:
+            ids += rejected["customerID"].astype(str).str.strip().tolist()
+    try:
+        offer_ids = offers.load_catalogue(paths().catalogue).ids
+    except ValueError:
+        offer_ids = None
+    return validate_history(args.file, customer_ids=ids, offer_ids=offer_ids)
+
+
+# --- simulate-outcomes -------------------------------------------------------------------------
+def cmd_simulate_outcomes(args) -> int:
+    """Fill in accepted/churned of an exported campaign from the demo's hidden model.
+
+    Exit 0: written; 1: a problem the user can fix (customers not in the customer file, bad
+    group values, missing columns); 2: a file cannot be read at all."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from churn import simulate, synth
+    from churn.campaign import to_csv_bytes
+    from churn.config import paths
+    from churn.validate import validate
+
+    src, out = Path(args.campaign), Path(args.out)
+    try:
+        head = src.read_bytes()[:4]
+        if head.startswith(b"PK\x03\x04"):
+            campaign = pd.read_excel(src, engine="openpyxl", dtype=str).fillna("")
+        else:
+            campaign = pd.read_csv(src, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        print(f"{args.campaign}: cannot be read ({type(exc).__name__}: {exc}).", file=sys.stderr)
+        return 2
+    if campaign.empty:
+        print(f"{args.campaign}: the file has no campaign rows.", file=sys.stderr)
+        return 1
+    if "customerID" in campaign:  # undo the export's formula guard ('+1-2 -> +1-2)
+        guarded = campaign["customerID"].str.match(r"^'[=+\-@\t\r]")
+        campaign.loc[guarded, "customerID"] = campaign.loc[guarded, "customerID"].str[1:]
+    if args.customers:
+        sources = [Path(args.customers)]
+    else:
+        p = synth.ensure_sample(paths())
+        sources = [p.active_csv, p.customers_csv]
+    frames = []
+    for path in sources:
+        report = validate(path)
+        if report.fatal:
+            print(f"{path}: cannot be read. {report.fatal}", file=sys.stderr)
+            return 2
+        frames.append(report.frame.drop(columns="row"))
+    customers = pd.concat(frames, ignore_index=True).drop_duplicates("customerID", keep="first")
+    try:
+        done = simulate.simulate_outcomes(campaign, customers, seed=args.seed)
+    except ValueError as exc:
+        print(f"{args.campaign}: {exc}", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    synth.write_bytes_atomic(to_csv_bytes(done), out)
+    treat = done["group"].str.lower().eq("treatment") if "group" in done else \
+        pd.Series(True, index=done.index)
+    left = done["churned"].eq("Yes")
+    print(f"Wrote {out}: {len(done):,} customers ({int(treat.sum()):,} treatment, "
+          f"{int((~treat).sum()):,} control); simulated outcomes (seed {args.seed}): "
+          f"{int(left[treat].sum()):,} treated and {int(left[~treat].sum()):,} control customers "
+          f"left within {simulate.OUTCOME_WINDOW_DAYS} days. Demo only: real outcomes come from "
+          f"the CRM.")
+    return 0
 
 
 # --- train / models ----------------------------------------------------------------------------
@@ -359,10 +479,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.set_defaults(func=cmd_synth)
 
-    s = sub.add_parser("validate", help="check a customer file and report every problem")
+    s = sub.add_parser("validate", help="check a customer file or a campaign history and report "
+                                        "every problem")
     s.add_argument("file")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--kind", choices=("auto", "customers", "history"), default="auto",
+                   help="auto: a header with campaign_id and group is a campaign history")
+    s.add_argument("--customers", help="history only: customer file whose IDs the history must "
+                                       "use (default: IDs not checked)")
     s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("simulate-outcomes", help="DEMO ONLY: fill in accepted/churned of an "
+                                                 "exported campaign from the sample's hidden model")
+    s.add_argument("campaign", help="exported campaign (.csv or .xlsx)")
+    s.add_argument("--out", required=True, help="output CSV")
+    s.add_argument("--customers", help="customer file of the campaign's customers (default: the "
+                                       "sample's active base, then its history)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_simulate_outcomes)
 
     s = sub.add_parser("train", help="train (or load from cache) and compare the model families")
     s.add_argument("--data", help="customer file with Churn (default: the sample)")

@@ -31,6 +31,16 @@ class Paths:
         return self.sample_dir / "offer_history.csv"
 
     @property
+    def active_csv(self) -> Path:
+        """The active base: customers still here, no ``Churn`` column (``churn.synth``)."""
+        return self.sample_dir / "active.csv"
+
+    @property
+    def campaign_history_csv(self) -> Path:
+        """Past randomised campaigns, one row per customer per campaign (``churn.history``)."""
+        return self.sample_dir / "campaign_history.csv"
+
+    @property
     def store(self) -> Path:
         return self.data_dir / "churn.duckdb"
 

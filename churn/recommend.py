@@ -2,30 +2,33 @@
 
 Inputs
 ------
-- ``history``: past offers, ``DataFrame[customerID, offer_id, date, accepted (0/1), rating
-  (1..5)]`` (``churn.synth.generate_offer_history`` writes one; a CRM export has the same shape).
-  When a customer received the same offer several times only the latest answer (by date) counts.
+- ``history``: the campaign history (``churn.history`` format: customerID, campaign_id, date,
+  offer_id, group, accepted, churned; ``churn.synth.generate_campaign_history`` writes the
+  sample's, ``churn.history.load_history`` reads a file). Only **treatment rows with a known
+  answer** (accepted Yes/No) teach acceptance: control customers were never asked (a frame
+  without ``group``, the old offer-history layout, is read as treatment rows). When a
+  customer was made the same offer several times only the latest answer (by date) counts.
 - ``customers``: a canonical customer frame (``churn.schema``) holding the history's customers;
   their features drive the cold start.
 
+Why one format: the old ``offer_history.csv`` (one row per past offer with a 1-5 rating) and the
+campaign history described the same events twice, and a CRM records whether an offer was
+accepted, not a satisfaction rating. The recommender now reads the campaign history only, so
+campaign results appended to it (``python -m churn results``) train it too.
+
 Model
 -----
-Two scikit-surprise algorithms are trained on the **rating** (1..5, the customer's stated liking
-of the offer): ``SVD`` (biased matrix factorisation) and ``KNNBaseline`` (item-based,
-Pearson-baseline similarity; item-based because ten offers give a 10 × 10 similarity matrix where
-a user-based one would be customers × customers). The rating is used rather than the 0/1
-acceptance because it carries the same information plus the strength of the liking: on the
-default generated sample (5-fold) SVD reached precision@3 0.68 on the rating against 0.53 on the
-0/1 acceptance (KNNBaseline 0.66 against 0.66), and the blended models' RMSE was lower.
-On that sample the defaults give precision@3 0.69 (SVD) / 0.67 (KNNBaseline) against 0.53 for
-the popularity baseline, and RMSE 1.49 / 1.48 against 1.71.
+Two scikit-surprise algorithms are trained on the 0/1 answer as an explicit "rating" on a 0..1
+scale: ``SVD`` (biased matrix factorisation) and ``KNNBaseline`` (item-based, Pearson-baseline
+similarity; item-based because ten offers give a 10 × 10 similarity matrix where a user-based
+one would be customers × customers). Their prediction (clipped to 0..1) is a raw acceptance
+score.
 
 Customers have few past offers (one to six), so a customer's own factors are noisy. Each
-customer's predicted rating is therefore a blend of their own prediction and the average
-prediction of their ``n_neighbors`` most similar customers with history (*feature
-neighbours*)::
+customer's score is therefore a blend of their own prediction and the average prediction of
+their ``n_neighbors`` most similar customers with history (*feature neighbours*)::
 
-    rating(u, i) = w_u · own(u, i) + (1 - w_u) · mean over neighbours v of own(v, i)
+    score(u, i) = w_u · own(u, i) + (1 - w_u) · mean over neighbours v of own(v, i)
     w_u = n_u / (n_u + shrinkage)          n_u = offers u answered in the training history
 
 With the default ``shrinkage=3`` three past answers weigh as much as the neighbourhood.
@@ -39,27 +42,35 @@ Evaluation
 ----------
 ``fit`` runs ``n_folds``-fold cross-validation over the (customer, offer) pairs (seeded): every
 pair is held out once and predicted through the same path as ``predict``. Each algorithm is
-compared with a most-popular-offer baseline (rating: the offer's mean training rating; ranking:
-the offer's training acceptance rate, the same for everyone):
+compared with a most-popular-offer baseline (the offer's acceptance rate in the training folds,
+the same ranking for everyone). Replay evaluation: only offers actually made can be judged, so
+each method ranks all offers for the customer and a held-out offer counts when it is in the
+customer's top 3:
 
-- ``precision_at_3``: share of accepted offers among held-out pairs whose offer is in the
-  customer's top 3 by predicted rating (replay evaluation: only offers actually made can be
-  judged; all offers are ranked, as ``predict`` returns them all).
-- ``rmse``: root mean squared error of the predicted rating on the held-out pairs (rating
-  points, 1..5 scale).
-- ``n_test``: held-out pairs; ``n_top3``: held-out pairs in the top 3 (the precision's base).
+- ``n_test``: held-out offers (every answered (customer, offer) pair once);
+  ``n_accepted``: how many of them were accepted;
+- ``n_top3``: held-out offers that the method put in the customer's top 3; ``n_hits``: those
+  of them the customer accepted;
+- ``precision_at_3`` = n_hits / n_top3: when the method recommends an offer (top 3), how often
+  it was accepted;
+- ``recall_at_3`` = n_hits / n_accepted: the share of all accepted offers that the method had in
+  the top 3. A baseline that puts the three most popular offers in everyone's top 3 judges more
+  offers (larger ``n_top3``) and can catch more accepted offers in count while being right less
+  often; read the counts with the rates.
+- ``brier``: mean squared error of the raw acceptance score against the 0/1 answer (lower is
+  better; the baseline's score is the offer's acceptance rate).
 
-``algorithm="auto"`` keeps the algorithm with the higher precision@3 (ties: lower RMSE) and
+``algorithm="auto"`` keeps the algorithm with the higher precision@3 (ties: lower Brier) and
 refits it on the whole history.
 
 Probability of acceptance
 -------------------------
-Predicted ratings map to P(accept) by Platt scaling: a logistic regression of ``accepted`` on the
-predicted rating, fitted on the cross-validated (out-of-sample) predictions of the chosen
-algorithm, so it is not fooled by the model's in-sample fit. It is monotone: it never changes a
-customer's ranking of offers.
+Raw scores map to P(accept) by Platt scaling: a logistic regression of ``accepted`` on the
+score, fitted on the cross-validated (out-of-sample) predictions of the chosen algorithm, so it
+is not fooled by the model's in-sample fit. It is monotone: it never changes a customer's ranking
+of offers.
 
-Speed: SVD ratings come from the learned factors (``bu``, ``bi``, ``pu``, ``qi``) and
+Speed: SVD scores come from the learned factors (``bu``, ``bi``, ``pu``, ``qi``) and
 KNNBaseline's from its baselines and similarity matrix, both with numpy over all customers × offers
 (the same formulas as surprise's ``estimate``, checked in the tests); predicting is a table
 lookup plus one nearest-neighbour query.
@@ -72,48 +83,66 @@ from sklearn.linear_model import LogisticRegression
 
 from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, one_hot
 
-HISTORY_COLUMNS = ["customerID", "offer_id", "date", "accepted", "rating"]
+from churn.history import HISTORY_COLUMNS
+
+#: Columns the recommender reads from a campaign history.
+USED_COLUMNS = ["customerID", "offer_id", "date", "group", "accepted"]
 ALGORITHMS = ("auto", "svd", "knn")
-RATING_SCALE = (1, 5)
+RATING_SCALE = (0, 1)
 TOP_K = 3
 SVD_PARAMS = dict(n_factors=8, n_epochs=40, lr_all=0.01, reg_all=0.1)
 KNN_PARAMS = dict(k=40, min_k=1, sim_options={"name": "pearson_baseline", "user_based": False},
                   bsl_options={"method": "als"})
+_ANSWER = {"yes": 1, "no": 0, "1": 1, "0": 0, "true": 1, "false": 0}
 
 
 # --- input checks ------------------------------------------------------------------------------
 def check_history(history: pd.DataFrame) -> pd.DataFrame:
-    """Validated history, one row per (customer, offer): the latest answer by date.
+    """The answered offers of a campaign history, one row per (customer, offer): the latest
+    answer by date. Columns: customerID, offer_id, date (datetime), accepted (int 0/1).
 
-    Raises ValueError naming the column and an offending value when the frame is malformed.
+    Treatment rows with accepted Yes/No count; control rows and treatment rows with a blank
+    answer are skipped. A frame without ``group`` (the old offer-history layout: customerID,
+    offer_id, date, accepted 0/1, rating), or rows with a blank group (such rows appended to a
+    campaign history), are read as treatment rows (the rating is ignored), so older exports
+    still train it. Raises ValueError naming the column and an offending value when the
+    frame is malformed, or when no answered offer is left.
     """
     if not isinstance(history, pd.DataFrame):
-        raise ValueError(f"history must be a DataFrame with columns {', '.join(HISTORY_COLUMNS)}, "
-                         f"got {type(history).__name__}")
-    missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
+        raise ValueError(f"history must be a campaign history (DataFrame with columns "
+                         f"{', '.join(HISTORY_COLUMNS)}), got {type(history).__name__}")
+    if "group" not in history.columns:
+        history = history.assign(group="treatment")
+    missing = [c for c in USED_COLUMNS if c not in history.columns]
     if missing:
-        raise ValueError(f"history lacks column(s) {', '.join(missing)}; expected "
-                         f"{', '.join(HISTORY_COLUMNS)}")
-    h = history[HISTORY_COLUMNS].copy()
-    if h.empty:
-        raise ValueError("history has no rows; the recommender needs past offers to learn from")
-    h["customerID"] = h["customerID"].astype(str)
-    h["offer_id"] = h["offer_id"].astype(str)
-    acc = pd.to_numeric(h["accepted"], errors="coerce")
-    bad = ~acc.isin([0, 1])
+        raise ValueError(f"history lacks column(s) {', '.join(missing)}; expected a campaign "
+                         f"history with {', '.join(HISTORY_COLUMNS)}")
+    h = history[USED_COLUMNS].copy()
+    group = h["group"].fillna("").astype(str).str.strip().str.lower()
+    group = group.mask(group == "", "treatment")  # rows in the old layout, appended
+    bad = ~group.isin(["treatment", "control"])
+    if bad.any():
+        v = _plain(h.loc[bad, "group"].iloc[0])
+        raise ValueError(f"history column group must be treatment or control, found {v!r} in "
+                         f"{int(bad.sum())} row(s)")
+    text = h["accepted"].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                             else str(_plain(v)).strip().lower())
+    text = text.replace({"1.0": "1", "0.0": "0"})
+    bad = ~text.isin(list(_ANSWER) + [""])
     if bad.any():
         v = _plain(h.loc[bad, "accepted"].iloc[0])
-        raise ValueError(f"history column accepted must be 0 or 1, found {v!r} in "
+        raise ValueError(f"history column accepted must be Yes, No or blank, found {v!r} in "
                          f"{int(bad.sum())} row(s)")
-    rating = pd.to_numeric(h["rating"], errors="coerce")
-    bad = ~rating.between(*RATING_SCALE)
-    if bad.any():
-        v = _plain(h.loc[bad, "rating"].iloc[0])
-        raise ValueError(f"history column rating must be a number from 1 to 5, found {v!r} in "
-                         f"{int(bad.sum())} row(s)")
-    h["accepted"] = acc.astype(int)
-    h["rating"] = rating.astype(float)
-    h["date"] = pd.to_datetime(h["date"], errors="coerce")
+    answered = (group == "treatment") & (text != "")
+    if not answered.any():
+        raise ValueError("history has no treatment rows with accepted Yes or No; the recommender "
+                         "learns acceptance from offers that were made and answered")
+    h = h[answered.to_numpy()].copy()
+    h["accepted"] = text[answered].map(_ANSWER).astype(int).to_numpy()
+    h["customerID"] = h["customerID"].astype(str)
+    h["offer_id"] = h["offer_id"].astype(str)
+    h["date"] = pd.to_datetime(h["date"], errors="coerce", format="%Y-%m-%d")
+    h = h.drop(columns="group")
     h = h.sort_values("date", kind="stable", na_position="first")
     h = h.drop_duplicates(["customerID", "offer_id"], keep="last")
     return h.sort_index(kind="stable").reset_index(drop=True)
@@ -233,10 +262,10 @@ def _nearest(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, k: int,
 
 
 class _Engine:
-    """A surprise algorithm trained on (customerID, offer_id, rating) pairs, and its table.
+    """A surprise algorithm trained on (customerID, offer_id, accepted 0/1) pairs, and its table.
 
     ``users``: raw customer ids (row order of ``table``); ``table``: users × offers predicted
-    ratings, clipped to 1..5 exactly as ``algo.predict(...).est``; ``counts``: answers per user.
+    scores, clipped to 0..1 exactly as ``algo.predict(...).est``; ``counts``: answers per user.
     """
 
     def __init__(self, name: str, seed: int):
@@ -246,14 +275,18 @@ class _Engine:
     def fit(self, pairs: pd.DataFrame, offer_ids: list[str]) -> "_Engine":
         from surprise import SVD, Dataset, KNNBaseline, Reader
 
-        data = Dataset.load_from_df(pairs[["customerID", "offer_id", "rating"]],
+        data = Dataset.load_from_df(pairs[["customerID", "offer_id", "accepted"]],
                                     Reader(rating_scale=RATING_SCALE))
         ts = data.build_full_trainset()
         if self.name == "svd":
             algo = SVD(random_state=self.seed, **SVD_PARAMS)
         else:
             algo = KNNBaseline(verbose=False, **KNN_PARAMS)
-        algo.fit(ts)
+        try:
+            algo.fit(ts)
+        except ZeroDivisionError:  # surprise's pearson_baseline on answers that never vary
+            raise ValueError("KNNBaseline cannot compare the offers: the answers to some offers "
+                             "do not vary; fit with algorithm='svd' or give more history") from None
         self.algo = algo
         self.trainset = ts
         self.users = pd.Index([ts.to_raw_uid(u) for u in range(ts.n_users)])
@@ -345,7 +378,8 @@ class _Neighbours:
 
 def _blend(engine: _Engine, neigh: _Neighbours, frame: pd.DataFrame,
            shrinkage: float) -> np.ndarray:
-    """Predicted ratings for the customers of ``frame`` (rows × offers), see module docstring.
+    """Raw acceptance scores for the customers of ``frame`` (rows × offers), see module
+    docstring.
 
     ``frame`` rows need ``customerID`` and the schema features, or only ``customerID`` with a
     ``_has_features`` False column for customers whose features are unknown.
@@ -381,9 +415,10 @@ class OfferRecommender:
     n_folds: cross-validation folds for the evaluation and the calibration (>= 2).
 
     Learned attributes: ``algorithm_`` ("svd" or "knn"), ``evaluation_`` (``{"svd": {...},
-    "knn": {...}, "popularity": {...}, "chosen": ..., "target": "rating"}``, each with
-    ``precision_at_3``, ``rmse``, ``n_test``, ``n_top3``), ``offer_ids_``, ``calibration_``
-    (intercept, slope of the logistic on the predicted rating), ``n_customers_`` (customers with
+    "knn": {...}, "popularity": {...}, "chosen": ..., "target": "accepted"}``, each with
+    ``precision_at_3``, ``recall_at_3``, ``brier``, ``n_test``, ``n_accepted``, ``n_top3``,
+    ``n_hits``; see the module docstring), ``offer_ids_``, ``calibration_`` (intercept, slope of
+    the logistic on the raw score), ``n_customers_`` (customers with
     history), ``n_neighbors_`` (neighbours actually used).
 
     See the module docstring for the method.
@@ -413,16 +448,19 @@ class OfferRecommender:
     def fit(self, history: pd.DataFrame, customers: pd.DataFrame,
             offer_ids: list[str] | None = None) -> "OfferRecommender":
         """Cross-validate SVD and KNNBaseline against the popularity baseline, keep the better,
-        calibrate ratings to P(accept), and refit on the whole history.
+        calibrate scores to P(accept), and refit on the whole history.
 
         history: see module docstring. customers: canonical frame with the history's customers.
         offer_ids: the offers to predict (the columns of ``predict``), e.g. ``catalogue.ids``;
         default: the offers in the history, sorted. An offer without history gets the global
-        mean rating plus the customer's bias.
+        mean answer plus the customer's bias.
         Raises ValueError for malformed inputs (message names the column and the value).
         """
         self._check_params()
         pairs = check_history(history)
+        if pairs["accepted"].nunique() < 2:
+            raise ValueError("every offer in the history has the same outcome (all accepted or "
+                             "all refused); acceptance cannot be learned from this history")
         customers = _check_customers(customers)
         if offer_ids is None:
             offer_ids = sorted(pairs["offer_id"].unique())
@@ -468,12 +506,12 @@ class OfferRecommender:
             evaluation[a] = _metrics(est[a][done], c, test_pairs)
         evaluation["popularity"] = _metrics(
             est["popularity"][done], c, test_pairs,
-            rating=_fold_mean_rating(pairs, fold, done, offer_ids, c))
+            score=_fold_rate(pairs, fold, done, offer_ids, c))
         candidates = names if self.algorithm == "auto" else (self.algorithm,)
         chosen = max(candidates, key=lambda a: (evaluation[a]["precision_at_3"],
-                                                -evaluation[a]["rmse"]))
+                                                -evaluation[a]["brier"]))
         evaluation["chosen"] = chosen
-        evaluation["target"] = "rating"
+        evaluation["target"] = "accepted"
         self.evaluation_ = evaluation
         self.algorithm_ = chosen
 
@@ -492,8 +530,9 @@ class OfferRecommender:
         return self
 
     # --- prediction ----------------------------------------------------------------------------
-    def predict_rating(self, customers: pd.DataFrame) -> pd.DataFrame:
-        """Predicted rating (1..5) per customer (rows, same index as ``customers``) × offer."""
+    def predict_score(self, customers: pd.DataFrame) -> pd.DataFrame:
+        """Raw acceptance score (0..1, before calibration) per customer (rows, same index as
+        ``customers``) × offer."""
         self._check_fitted()
         customers = _check_customers(customers)
         est = _blend(self.engine_, self.neighbours_, customers, float(self.shrinkage))
@@ -507,7 +546,7 @@ class OfferRecommender:
         others (new or unknown IDs) take their ``n_neighbors`` most similar customers with
         history. Never raises for a canonical frame; an empty frame gives an empty table.
         """
-        est = self.predict_rating(customers)
+        est = self.predict_score(customers)
         return pd.DataFrame(self._calibrate(est.to_numpy()), index=est.index, columns=est.columns)
 
     def _calibrate(self, est: np.ndarray) -> np.ndarray:
@@ -525,32 +564,36 @@ def _popularity(train: pd.DataFrame, offer_ids: list[str]) -> np.ndarray:
     return train.groupby("offer_id")["accepted"].mean().reindex(offer_ids).fillna(-1.0).to_numpy()
 
 
-def _fold_mean_rating(pairs, fold, done, offer_ids, col) -> np.ndarray:
-    """The popularity baseline's rating for each held-out pair: the offer's mean rating in the
-    other folds (global mean when the offer has none)."""
+def _fold_rate(pairs, fold, done, offer_ids, col) -> np.ndarray:
+    """The popularity baseline's score for each held-out pair: the offer's acceptance rate in
+    the other folds (the overall rate when the offer has none there)."""
     out = np.empty(int(done.sum()))
     f_done = fold[done]
     for f in np.unique(f_done):
         tr = pairs[fold != f]
-        m = tr.groupby("offer_id")["rating"].mean().reindex(offer_ids)
-        m = m.fillna(tr["rating"].mean()).to_numpy()
+        m = tr.groupby("offer_id")["accepted"].mean().reindex(offer_ids)
+        m = m.fillna(tr["accepted"].mean()).to_numpy()
         sel = f_done == f
         out[sel] = m[col[sel]]
     return out
 
 
 def _metrics(est: np.ndarray, col: np.ndarray, test_pairs: pd.DataFrame,
-             rating: np.ndarray | None = None) -> dict:
-    """precision@3 (replay), RMSE and counts for held-out pairs.
+             score: np.ndarray | None = None) -> dict:
+    """Replay figures for held-out pairs (see the module docstring).
 
-    est: pairs × offers scores (ranking); col: each pair's offer column; rating: predicted rating
-    of each pair (default: ``est`` at the pair's offer).
+    est: pairs × offers scores (ranking); col: each pair's offer column; score: the 0..1 score
+    of each pair for the Brier score (default: ``est`` at the pair's offer).
     """
-    if rating is None:
-        rating = est[np.arange(len(col)), col]
+    if score is None:
+        score = est[np.arange(len(col)), col]
     rank = np.argsort(-est, axis=1, kind="stable")[:, :TOP_K]
     in_top = (rank == col[:, None]).any(axis=1)
     acc = test_pairs["accepted"].to_numpy()
-    rmse = float(np.sqrt(np.mean((rating - test_pairs["rating"].to_numpy()) ** 2)))
-    return {"precision_at_3": float(acc[in_top].mean()) if in_top.any() else 0.0,
-            "rmse": rmse, "n_test": int(len(col)), "n_top3": int(in_top.sum())}
+    hits = int(acc[in_top].sum())
+    n_acc = int(acc.sum())
+    return {"precision_at_3": hits / int(in_top.sum()) if in_top.any() else 0.0,
+            "recall_at_3": hits / n_acc if n_acc else 0.0,
+            "brier": float(np.mean((score - acc) ** 2)),
+            "n_test": int(len(col)), "n_accepted": n_acc,
+            "n_top3": int(in_top.sum()), "n_hits": hits}

@@ -10,7 +10,7 @@ The engine's parts are learned once and reused:
 - the churn model: the active version under ``data/models/`` (trained on the sample when there is
   none; ``churn.models`` caches it by fingerprint);
 - the survival model (``churn.ltv``) and the offer recommender (``churn.recommend``): fitted on
-  the training customers and offer history, then kept beside the model in
+  the training customers and the campaign history (``churn.history``), then kept beside the model in
   ``data/models/_parts/<fingerprint>.joblib`` so a restart does not refit them.
 """
 from __future__ import annotations
@@ -121,10 +121,11 @@ class Engine:
     @staticmethod
     def _inputs(p: Paths):
         from churn import offers
+        from churn.history import load_history
         from churn.validate import load_customers
 
         customers = load_customers(p.customers_csv)
-        history = pd.read_csv(p.offer_history_csv, dtype={schema.ID: str, "offer_id": str})
+        history = load_history(p.campaign_history_csv)
         catalogue = offers.load_catalogue(p.catalogue)
         parts_file = p.models_dir / "_parts" / f"{_parts_key(customers, history)}.joblib"
         return customers, history, catalogue, parts_file
@@ -135,7 +136,7 @@ class Engine:
         from churn import models
 
         p = paths or default_paths()
-        if not (p.customers_csv.exists() and p.offer_history_csv.exists()):
+        if not (p.customers_csv.exists() and p.campaign_history_csv.exists()):
             return False
         if models.active_version(p.models_dir) is None:
             return False

@@ -70,10 +70,12 @@ two customers with identical columns do not share one probability.
 Labels are drawn by systematic sampling in order of probability (each customer churns with
 exactly its probability, but the overall count stays within one of its expectation).
 
-Offer history (``generate_offer_history``)
------------------------------------------
+Hidden traits and offer acceptance
+----------------------------------
 Each customer has three hidden traits, partly explained by observed columns (centred on their
-population means, ``_TRAIT_CENTRE``) plus idiosyncratic noise N(0, 0.8²):
+population means, ``_TRAIT_CENTRE``) plus idiosyncratic noise N(0, 0.8²) (``TRAIT_NOISE``; in
+``churn.simulate`` the noise is a keyed hash of the customer ID, so a customer keeps their traits
+in every file):
 
 - price sensitivity: 0.8·(MonthlyCharges - 64.76)/30.09 + 0.7·[Electronic check]
   + 0.3·[Mailed check] + 0.4·[Month-to-month]
@@ -83,12 +85,15 @@ population means, ``_TRAIT_CENTRE``) plus idiosyncratic noise N(0, 0.8²):
 
 Each offer has a base popularity and loadings on the traits (``OFFER_PROFILES``; offers not listed
 there get loadings derived from a hash of their id), and
-``P(accept) = sigmoid(base + traits · loadings)``. About 60% of customers with tenure >= 1
-received 1-6 past offers (``HISTORY_COUNT_P``), drawn without replacement among the offers whose
-``applies_when`` condition holds for them. The rating (1..5) is
-``round(3 ± 1.4 + 0.45 × traits·loadings + N(0, 0.75²))`` (+ if accepted), clipped: accepted
-offers are rated mostly 4-5, refused ones mostly 1-2. Dates are uniform over the 730 days
-before ``REFERENCE_DATE`` (never before the customer joined, at 30.4 days a month).
+``P(accept) = sigmoid(base + traits · loadings)``. What an accepted (or merely made) offer does
+to the customer's churn is the hidden model of ``churn.simulate``.
+
+Active base and campaign history
+--------------------------------
+``generate_active_base``: the snapshot's survivors one month later plus new joiners (no Churn).
+``generate_campaign_history``: past randomised campaigns on the snapshot's customers with
+control groups (``CAMPAIGNS``), outcomes drawn from ``churn.simulate``. ``write_sample`` writes
+customers.csv, active.csv and campaign_history.csv. Each function's docstring has the details.
 """
 from __future__ import annotations
 
@@ -97,6 +102,7 @@ import tomllib
 import uuid
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -106,11 +112,7 @@ from churn import schema
 from churn.config import SAMPLE_ROWS, SAMPLE_SEED, Paths
 from churn.config import paths as _default_paths
 
-REFERENCE_DATE = np.datetime64("2024-12-31", "D")
-HISTORY_DAYS = 730
-HISTORY_SHARE = 0.60
-HISTORY_COUNT_P = np.array([0.14, 0.16, 0.18, 0.18, 0.17, 0.17])  # 1..6 past offers
-HISTORY_COLUMNS = ["customerID", "offer_id", "date", "accepted", "rating"]
+REFERENCE_DATE = np.datetime64("2024-12-31", "D")  # the snapshot's date
 
 MC_MEAN, MC_SD = 64.76, 30.09
 _ID_SPACE = 10 ** 4 * 26 ** 5
@@ -417,7 +419,7 @@ def generate_customers(n: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> pd.Data
     return pd.DataFrame(out, copy=False)  # fresh arrays: no copy, no block consolidation
 
 
-# --- offer history -----------------------------------------------------------------------------
+# --- hidden traits and offer acceptance (used by churn.simulate) -------------------------------
 # offer id -> (base popularity, loading on price sensitivity, family affinity, support need)
 OFFER_PROFILES: dict[str, tuple[float, float, float, float]] = {
     "contract_upgrade": (-1.2, 1.8, 0.4, -0.6),
@@ -474,67 +476,173 @@ def _catalogue_offers(catalogue) -> list[tuple[str, str]]:
     return out
 
 
-def generate_offer_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED,
-                           offer_ids=None, *, catalogue=None) -> pd.DataFrame:
-    """Past retention offers to these customers, with acceptance and rating; deterministic.
+# --- active base -------------------------------------------------------------------------------
+PRICE_CHANGE_SHARE = 0.05     # survivors whose monthly bill changes in the month
+PRICE_CHANGE = np.array([-10.0, -5.0, 5.0, 10.0])  # dollars: a plan change up or down
+PRICE_CHANGE_P = np.array([0.15, 0.25, 0.40, 0.20])
 
-    Inputs: ``customers``, a canonical frame (e.g. from ``generate_customers``); ``seed``
-    (int >= 0); ``offer_ids``: the offers to draw from (default: every offer in the catalogue);
-    ids not in the catalogue apply to every customer. ``catalogue``: the offers TOML (default:
-    ``config.paths().catalogue``). Output: DataFrame with columns customerID, offer_id,
-    date (ISO text YYYY-MM-DD), accepted (int 0/1), rating (int 1..5), sorted by customer (in
-    the input order), then date, then offer. About 60% of customers with tenure >= 1 have 1-6
-    rows (never the same offer twice); the latent model is in the module docstring.
+
+def generate_active_base(customers: pd.DataFrame, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """The customers still here one month after the labelled snapshot ``customers``.
+
+    The snapshot's ``Churn`` is read as "left during the month after the snapshot", so the active
+    base one month later is:
+
+    - the survivors (``Churn`` = 0), same IDs, aged by one month: tenure + 1; MonthlyCharges
+      changed for a random ``PRICE_CHANGE_SHARE`` (5%) of them by a plan change of -$10, -$5,
+      +$5 or +$10 (probabilities ``PRICE_CHANGE_P``; rounded to 5 cents, kept in 18.25..118.75);
+      TotalCharges + the new MonthlyCharges (a customer not billed yet gets their first bill);
+    - new joiners: as many as the snapshot had customers in their first month (tenure 0 or 1),
+      drawn from the same generator (``generate_customers`` with another seed, keeping customers
+      with tenure 0 or 1, so they look like the real file's newest customers), with new IDs
+      that no snapshot customer has.
+
+    Inputs: ``customers``, a canonical frame with ``Churn`` (0/1); ``seed`` (int >= 0).
+    Output: canonical frame without ``Churn``: survivors in snapshot order, then joiners.
+    Deterministic for a seed.
     """
+    seed = _check_count("seed", seed, 0)
+    missing = [c for c in schema.FEATURES + [schema.ID, schema.TARGET] if c not in customers]
+    if missing:
+        raise ValueError(f"customers lacks column(s) {', '.join(missing)}; pass the labelled "
+                         f"snapshot (a canonical frame with Churn, e.g. generate_customers())")
+    rng = np.random.default_rng([seed, 20])
+    stay = customers[customers[schema.TARGET].astype(int) == 0]
+    stay = stay.drop(columns=[schema.TARGET]).reset_index(drop=True)
+    n = len(stay)
+    mc = stay["MonthlyCharges"].to_numpy(dtype=float)
+    change = rng.random(n) < PRICE_CHANGE_SHARE
+    step = rng.choice(PRICE_CHANGE, size=n, p=PRICE_CHANGE_P)
+    new_mc = np.where(change, np.clip(np.round((mc + step) * 20) / 20, 18.25, 118.75), mc)
+    stay["tenure"] = stay["tenure"].to_numpy(dtype=np.int64) + 1
+    stay["MonthlyCharges"] = new_mc
+    old_total = np.nan_to_num(stay["TotalCharges"].to_numpy(dtype=float), nan=0.0)
+    stay["TotalCharges"] = np.round(old_total + new_mc, 2)
+    n_join = int((customers["tenure"].to_numpy() <= 1).sum())
+    join = _joiners(n_join, seed, set(customers[schema.ID].astype(str)))
+    out = pd.concat([stay, join], ignore_index=True)
+    return out[[c.name for c in schema.COLUMNS if c.name != schema.TARGET]]
+
+
+def _joiners(n: int, seed: int, taken: set) -> pd.DataFrame:
+    """n generated customers with tenure 0 or 1 and IDs not in ``taken`` (no Churn column)."""
+    cols = [c.name for c in schema.COLUMNS if c.name != schema.TARGET]
+    if n == 0:
+        return schema.empty_frame()[cols]
+    parts, have, k = [], 0, 0
+    while have < n:
+        pool = generate_customers(12 * n + 1000, seed + 7919 * (k + 1))
+        pool = pool[pool["tenure"] <= 1]
+        parts.append(pool)
+        have += len(pool)
+        k += 1
+    join = pd.concat(parts, ignore_index=True).iloc[:n].drop(columns=[schema.TARGET])
+    ids = _customer_ids(n + len(taken) + 16, np.random.default_rng([seed, 21]))
+    fresh = [i for i in ids if i not in taken]
+    join[schema.ID] = np.asarray(fresh[:n], dtype=object)
+    return join[cols].reset_index(drop=True)
+
+
+# --- campaign history --------------------------------------------------------------------------
+#: Past randomised campaigns of the sample: (campaign_id, start date, share of the eligible
+#: customers targeted, control share, offers tried). The two-offer pilot of 2024-09 is the only
+#: use of fiber_care and family_line, so those two stay under the uplift model's minimum of 300
+#: treated and 300 control rows and its fall-back path is exercised on the sample.
+CAMPAIGNS: tuple[tuple[str, str, float, float, tuple[str, ...]], ...] = (
+    ("C2023-01-contracts", "2023-01-17", 0.60, 0.30,
+     ("contract_upgrade", "loyalty_credit", "autopay_incentive")),
+    ("C2023-06-services", "2023-06-13", 0.60, 0.40,
+     ("tech_support_trial", "security_trial", "onboarding_call", "streaming_bundle")),
+    ("C2023-11-value", "2023-11-07", 0.60, 0.30,
+     ("plan_rightsize", "loyalty_credit", "autopay_incentive", "contract_upgrade")),
+    ("C2024-04-broad", "2024-04-16", 0.70, 0.25,
+     ("contract_upgrade", "tech_support_trial", "security_trial", "plan_rightsize",
+      "streaming_bundle", "onboarding_call")),
+    ("C2024-09-pilot", "2024-09-10", 0.06, 0.50, ("fiber_care", "family_line")),
+    ("C2024-11-winter", "2024-11-05", 0.60, 0.30,
+     ("loyalty_credit", "autopay_incentive", "plan_rightsize", "tech_support_trial",
+      "onboarding_call", "security_trial")),
+)
+CAMPAIGN_SPREAD_DAYS = 14     # a campaign's offers go out over its first two weeks
+
+
+def generate_campaign_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED, *,
+                              catalogue=None) -> pd.DataFrame:
+    """Past randomised retention campaigns on these customers, with their outcomes.
+
+    For each campaign of ``CAMPAIGNS``: the eligible customers are those billed at least once
+    (tenure >= 1) to whom at least one of its offers applies (the catalogue's ``applies_when``,
+    on the snapshot's columns); a random share of them
+    is targeted; each target gets one of the campaign's applicable offers at random (so offers
+    are randomised too); a random share of the targets (the campaign's control share, exactly,
+    rounded) is held out as control and keeps the offer it would have got. Offer dates are
+    spread over the campaign's first 14 days. Outcomes come from the hidden model of
+    ``churn.simulate`` (``simulate_outcomes``): ``accepted`` for treatment rows, ``churned``
+    within 30 days for everyone.
+
+    Simplification, stated plainly: every campaign draws its customers from this one snapshot and
+    evaluates the hidden model on the snapshot's columns (the columns the uplift model joins
+    by customerID, so the history's outcomes and ``simulate.true_effects`` of the snapshot are
+    one and the same truth). So a customer can show ``churned = Yes`` in a past campaign and
+    still be in the snapshot, or have been offered an onboarding call two years before a tenure
+    of 5 months. Read the file as a set of randomised experiments on customers like these, not as
+    one customer's timeline.
+
+    Size: on the default sample (7,043 customers) about 21,000 rows (five campaigns reaching 60-70%
+    of the eligible customers, and a small pilot), so that each of the eight offers used in
+    several campaigns has more than 400 control and 900 treated rows, above the uplift model's
+    minimum of 300 each (issue 12), while the pilot's two offers (family_line, fiber_care) stay
+    below it and take the fall-back path.
+
+    Inputs: ``customers``, a canonical frame; ``seed`` (int >= 0); ``catalogue``: the offers TOML
+    (default ``config.paths().catalogue``); campaign offers missing from it are skipped.
+    Output: DataFrame with ``churn.history.HISTORY_COLUMNS`` (text columns; accepted "" for
+    control rows), by campaign then customer (input order). Deterministic for a seed.
+    """
+    from churn import simulate
+    from churn.conditions import mask
+    from churn.history import HISTORY_COLUMNS
+
     seed = _check_count("seed", seed, 0)
     missing = [c for c in schema.FEATURES + [schema.ID] if c not in customers.columns]
     if missing:
         raise ValueError(f"customers lacks column(s) {', '.join(missing)}; pass a canonical "
                          f"customer frame such as generate_customers() returns")
-    from churn.conditions import mask
-
     known = dict(_catalogue_offers(catalogue or _default_paths().catalogue))
-    ids = list(known) if offer_ids is None else [str(o) for o in offer_ids]
-    if not ids:
-        raise ValueError("offer_ids is empty; pass at least one offer id, or None for every "
-                         "offer in the catalogue")
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"offer_ids has duplicates: {ids!r}; list each offer once")
-    n, m = len(customers), len(ids)
-    rng = np.random.default_rng([seed, 3])
-    applicable = np.stack([mask(known.get(o, "always"), customers) for o in ids], axis=1)
+    customers = customers.reset_index(drop=True)
     tenure = customers["tenure"].to_numpy(dtype=np.int64)
-    has = (rng.random(n) < HISTORY_SHARE) & (tenure >= 1)
-    count = rng.choice(np.arange(1, 7), size=n, p=HISTORY_COUNT_P / HISTORY_COUNT_P.sum())
-    count = np.minimum(count, applicable.sum(axis=1)) * has
-    noise = rng.standard_normal((n, 3)) * TRAIT_NOISE
-    sel = np.flatnonzero(count > 0)
-    keys = rng.random((len(sel), m)) + 2.0 * ~applicable[sel]  # non-applicable offers sort last
-    order = np.argsort(keys, axis=1)  # a random order of each customer's applicable offers
-    pos = np.arange(m)[None, :] < count[sel][:, None]
-    r_idx, p_idx = np.nonzero(pos)
-    rows = sel[r_idx]
-    offer = order[r_idx, p_idx]
-    traits = (_observed_traits(customers) + noise)[rows]
-    prof = np.array([_offer_profile(o) for o in ids])
-    liking = np.einsum("ij,ij->i", traits, prof[offer, 1:])
-    k = len(rows)
-    accepted = rng.random(k) < _sigmoid(prof[offer, 0] + liking)
-    raw = 3.0 + 1.4 * np.where(accepted, 1.0, -1.0) + 0.45 * liking + rng.normal(0.0, 0.75, k)
-    rating = np.clip(np.rint(raw), 1, 5).astype(np.int64)
-    window = np.minimum(HISTORY_DAYS, np.floor(tenure[rows] * 30.4)).astype(np.int64)
-    days = np.floor(rng.random(k) * window).astype(np.int64)  # days before REFERENCE_DATE
-    # by customer (already in input order), then date, then offer; rows is sorted, so the
-    # stable sort of this combined key is fast
-    srt = np.argsort((rows * (HISTORY_DAYS + 1) + (HISTORY_DAYS - days)) * m + offer, kind="stable")
-    iso = (REFERENCE_DATE - np.arange(HISTORY_DAYS + 1).astype("timedelta64[D]")).astype(str)
+    rng = np.random.default_rng([seed, 30])
+    applies = {o: mask(w, customers) for o, w in known.items()}
+    frames = []
+    for c_id, start, share, control_share, offer_ids in CAMPAIGNS:
+        offer_ids = [o for o in offer_ids if o in known]
+        if not offer_ids:
+            continue
+        app = np.stack([applies[o] for o in offer_ids], axis=1)
+        eligible = (tenure >= 1) & app.any(axis=1)
+        target = np.flatnonzero(eligible & (rng.random(len(customers)) < share))
+        k = len(target)
+        if k == 0:
+            continue
+        keys = rng.random((k, len(offer_ids))) + 2.0 * ~app[target]
+        offer = np.asarray(offer_ids, dtype=object)[np.argmin(keys, axis=1)]
+        group = np.full(k, "treatment", dtype=object)
+        group[rng.permutation(k)[:int(round(control_share * k))]] = "control"
+        days = np.datetime64(start, "D") + np.arange(CAMPAIGN_SPREAD_DAYS)
+        day = days.astype(str).astype(object)[rng.integers(0, CAMPAIGN_SPREAD_DAYS, k)]
+        frames.append((target, c_id, day, offer, group))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS})
+    pos = np.concatenate([f[0] for f in frames])
+    offer = np.concatenate([f[3] for f in frames])
+    group = np.concatenate([f[4] for f in frames])
+    accepted, churned = simulate._draw(customers, pos, offer, group == "treatment", seed)
     return pd.DataFrame({
-        "customerID": customers[schema.ID].to_numpy(dtype=object)[rows[srt]],
-        "offer_id": np.asarray(ids, dtype=object)[offer[srt]],
-        "date": iso.astype(object)[days[srt]],
-        "accepted": accepted[srt].astype(np.int64),
-        "rating": rating[srt],
-    }, columns=HISTORY_COLUMNS, copy=False)
+        "customerID": customers[schema.ID].to_numpy(dtype=object)[pos],
+        "campaign_id": np.repeat(np.array([f[1] for f in frames], dtype=object),
+                                 [len(f[0]) for f in frames]),
+        "date": np.concatenate([f[2] for f in frames]), "offer_id": offer, "group": group,
+        "accepted": accepted, "churned": churned}, columns=HISTORY_COLUMNS)
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -555,34 +663,88 @@ def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
         raise
 
 
-def write_sample(out_dir, rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED, *,
-                 catalogue=None) -> tuple[Path, Path]:
-    """Generate ``rows`` customers and their offer history; write both CSVs into ``out_dir``.
+class SampleFiles(NamedTuple):
+    """The files ``write_sample`` writes (paths)."""
 
-    ``customers.csv`` is in the IBM Telco text layout (``schema.to_file_frame``: 21 columns,
-    TotalCharges " " for tenure 0, Churn Yes/No, no quotes); ``offer_history.csv`` has
-    customerID, offer_id, date, accepted, rating. Each file is written to a temporary file and
-    renamed, so readers never see half a file. Returns (customers_csv, history_csv).
+    customers: Path
+    active: Path
+    campaign_history: Path
+
+
+def write_bytes_atomic(data: bytes, path) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_sample(out_dir, rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED, *,
+                 catalogue=None) -> SampleFiles:
+    """Generate the sample and write its three CSVs into ``out_dir``.
+
+    - ``customers.csv``: the labelled history snapshot, ``rows`` customers in the IBM Telco text
+      layout (``schema.to_file_frame``: 21 columns, TotalCharges " " for tenure 0, Churn Yes/No);
+    - ``active.csv``: the active base one month later (``generate_active_base``), same layout
+      without the Churn column;
+    - ``campaign_history.csv``: past randomised campaigns on the snapshot's customers
+      (``generate_campaign_history``; the format of ``churn.history``).
+
+    Each file is written to a temporary file and renamed, so readers never see half a file.
+    Returns ``SampleFiles(customers, active, campaign_history)``.
     """
     rows = _check_count("rows", rows, 1, _ID_SPACE)
     seed = _check_count("seed", seed, 0)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    customers_csv, history_csv = out / "customers.csv", out / "offer_history.csv"
+    files = SampleFiles(out / "customers.csv", out / "active.csv", out / "campaign_history.csv")
     customers = generate_customers(rows, seed)
-    history = generate_offer_history(customers, seed, catalogue=catalogue)
-    _write_csv_atomic(history, history_csv)
+    _write_extras(customers, files, seed, catalogue)
+    _write_csv_atomic(schema.to_file_frame(customers), files.customers)
+    return files
+
+
+def _write_extras(customers: pd.DataFrame, files: SampleFiles, seed: int, catalogue) -> None:
+    """Write the active base and the campaign history of a snapshot."""
+    history = generate_campaign_history(customers, seed, catalogue=catalogue)
+    _write_csv_atomic(history, files.campaign_history)
     del history
-    text = schema.to_file_frame(customers)
-    del customers
-    _write_csv_atomic(text, customers_csv)
-    return customers_csv, history_csv
+    _write_csv_atomic(schema.to_file_frame(generate_active_base(customers, seed)), files.active)
 
 
 def ensure_sample(paths: Paths | None = None) -> Paths:
-    """Write the default sample (SAMPLE_ROWS, SAMPLE_SEED) to ``paths.sample_dir`` if
-    ``customers.csv`` is missing; an existing sample is left alone. Returns the paths used."""
+    """Make sure the sample's files exist in ``paths.sample_dir``; returns the paths used.
+
+    Missing ``customers.csv``: the whole default sample (SAMPLE_ROWS, SAMPLE_SEED) is written.
+    ``customers.csv`` present but ``active.csv`` or ``campaign_history.csv`` missing (a data
+    folder from before they existed, or the user's own snapshot): the two are generated from the
+    valid customers in it and added; an existing file is never overwritten. Raises ValueError
+    when that file cannot be read or has no Churn column.
+    """
     p = paths if paths is not None else _default_paths()
     if not p.customers_csv.exists():
         write_sample(p.sample_dir, SAMPLE_ROWS, SAMPLE_SEED, catalogue=p.catalogue)
+    elif not (p.active_csv.exists() and p.campaign_history_csv.exists()):
+        from churn.validate import validate
+
+        report = validate(p.customers_csv, require_target=True)
+        if report.fatal or any(e.row is None and e.column == schema.TARGET
+                               for e in report.errors):
+            raise ValueError(f"{p.customers_csv} cannot give the sample's active base and "
+                             f"campaign history: it needs readable customers with Churn "
+                             f"(Yes/No); run `python -m churn validate {p.customers_csv}`")
+        customers = report.frame.drop(columns="row")  # the good rows; bad ones are left out
+        files = SampleFiles(p.customers_csv, p.active_csv, p.campaign_history_csv)
+        if not p.campaign_history_csv.exists():
+            _write_csv_atomic(generate_campaign_history(customers, SAMPLE_SEED,
+                                                        catalogue=p.catalogue),
+                              files.campaign_history)
+        if not p.active_csv.exists():
+            _write_csv_atomic(schema.to_file_frame(generate_active_base(customers, SAMPLE_SEED)),
+                              files.active)
+
     return p

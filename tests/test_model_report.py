@@ -225,18 +225,41 @@ def test_segment_frame_reads_the_selected_family_with_readable_values():
     assert R.segment_frame(META, "lr").empty
 
 
+def _recommender_evaluation():
+    def e(hits, top3, brier):
+        return {"precision_at_3": hits / top3, "recall_at_3": hits / 1200, "brier": brier,
+                "n_test": 3000, "n_accepted": 1200, "n_top3": top3, "n_hits": hits}
+
+    return {"svd": e(500, 1000, 0.235), "knn": e(660, 1075, 0.216),
+            "popularity": e(645, 1200, 0.244), "chosen": "knn", "target": "accepted"}
+
+
 def test_recommender_frame_marks_the_kept_method():
-    ev = {"svd": {"precision_at_3": 0.64, "rmse": 1.51, "n_test": 300, "n_top3": 81},
-          "knn": {"precision_at_3": 0.66, "rmse": 1.49, "n_test": 300, "n_top3": 88},
-          "popularity": {"precision_at_3": 0.52, "rmse": 1.69, "n_test": 300, "n_top3": 100},
-          "chosen": "knn", "target": "rating"}
+    ev = _recommender_evaluation()
     f = R.recommender_frame(ev)
     assert f["Method"].tolist() == ["SVD (matrix factorisation)", "KNNBaseline (similar offers)",
                                     "Most popular offer (baseline)"]
     assert f["Kept"].tolist() == [False, True, False]
-    assert f["Precision@3"].tolist() == [0.64, 0.66, 0.52]
-    assert f["RMSE (rating points)"].tolist() == [1.51, 1.49, 1.69]
-    assert f["Held-out offers in top 3"].tolist() == [81, 88, 100]
+    assert f["Accepted when in top 3"].tolist() == [0.5, 660 / 1075, 645 / 1200]
+    assert f["Accepted offers caught"].tolist() == [500 / 1200, 0.55, 645 / 1200]
+    assert f["Past offers in its top 3"].tolist() == [1000, 1075, 1200]
+    assert f["Of which accepted"].tolist() == [500, 660, 645]
+    assert f["Brier score"].tolist() == [0.235, 0.216, 0.244]
+    # every measured column says what it measures (the page shows this as column help)
+    assert set(R.RECOMMENDER_HELP) == set(f.columns) - {"Method", "Kept"}
+
+
+def test_recommender_note_reads_the_counts_plainly():
+    """Issue 16: the baseline's larger "in top 3" count looked like a contradiction; the note
+    says why it is larger and gives the accepted counts and rates side by side."""
+    assert R.recommender_note(_recommender_evaluation()) == (
+        "Kept: **KNNBaseline (similar offers)**, the method whose top 3 offers were accepted most "
+        "often (ties: lower Brier score). Evaluated by 5-fold cross-validation on the 3,000 "
+        "offers made in past campaigns (1,200 accepted; control customers were never asked): "
+        "each is predicted without its own answer, and only offers actually made can be judged. "
+        "The most popular offer baseline shows everyone the same three offers, so more past "
+        "offers fall in its top 3 (1,200 against 1,075); it catches 645 accepted offers against "
+        "660 for the kept method, and is right less often (53.8% against 61.4%).")
 
 
 def test_versions_table_leaves_out_folders_that_are_not_versions():

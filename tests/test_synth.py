@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from churn import config, schema, synth
-from churn.conditions import mask
 
 # Published facts about the IBM file (/work/shared/telco_schema.md): column -> {value: (share %,
 # churn rate within %)}.
@@ -56,13 +55,8 @@ def large():
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """The default sample written to disk: (customers_csv, history_csv)."""
+    """The default sample written to disk: SampleFiles(customers, active, campaign_history)."""
     return synth.write_sample(tmp_path_factory.mktemp("sample"))
-
-
-@pytest.fixture(scope="module")
-def history(sample):
-    return synth.generate_offer_history(sample, config.SAMPLE_SEED)
 
 
 def _gaps(df: pd.DataFrame):
@@ -251,8 +245,8 @@ def test_bad_seed_is_refused():
 
 # --- files -------------------------------------------------------------------------------------
 def test_written_csv_has_the_ibm_layout(written, sample):
-    customers_csv, history_csv = written
-    assert customers_csv.name == "customers.csv" and history_csv.name == "offer_history.csv"
+    customers_csv = written.customers
+    assert [f.name for f in written] == ["customers.csv", "active.csv", "campaign_history.csv"]
     raw = customers_csv.read_bytes()
     assert raw.startswith(b"customerID,gender,SeniorCitizen,Partner,Dependents,tenure,")
     assert b'"' not in raw and b"\r" not in raw
@@ -292,8 +286,8 @@ def test_write_sample_is_byte_deterministic(tmp_path):
     for x, y, z in zip(a, b, c):
         assert x.read_bytes() == y.read_bytes()
         assert x.read_bytes() != z.read_bytes()
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["customers.csv",
-                                                                "offer_history.csv"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        "active.csv", "campaign_history.csv", "customers.csv"]
 
 
 def test_write_sample_refuses_bad_rows(tmp_path):
@@ -306,7 +300,8 @@ def test_write_sample_refuses_bad_rows(tmp_path):
 def test_ensure_sample_writes_once(tmp_path):
     paths = config.paths(tmp_path)
     assert synth.ensure_sample(paths) == paths
-    assert paths.customers_csv.exists() and paths.offer_history_csv.exists()
+    assert paths.customers_csv.exists() and paths.active_csv.exists()
+    assert paths.campaign_history_csv.exists()
     assert len(pd.read_csv(paths.customers_csv)) == config.SAMPLE_ROWS
     paths.customers_csv.write_text("kept\n")
     synth.ensure_sample(paths)
@@ -321,142 +316,191 @@ def test_ensure_sample_default_follows_churn_data_dir(tmp_path, monkeypatch):
     assert (tmp_path / "sample" / "customers.csv").exists()
 
 
-# --- offer history -----------------------------------------------------------------------------
-def test_history_columns_and_references(history, sample):
-    assert list(history.columns) == ["customerID", "offer_id", "date", "accepted", "rating"]
-    assert history["customerID"].isin(sample["customerID"]).all()
-    assert set(history["offer_id"]) == set(CATALOGUE_IDS)
-    assert set(history["accepted"].unique()) == {0, 1}
-    assert history["rating"].between(1, 5).all()
-    assert history["accepted"].dtype == np.int64 and history["rating"].dtype == np.int64
-    assert not history.duplicated(["customerID", "offer_id"]).any()
+# --- active base -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def active(sample):
+    return synth.generate_active_base(sample, config.SAMPLE_SEED)
 
 
-def test_history_counts_dates_and_order(history, sample):
-    per = history.groupby("customerID").size()
-    assert per.between(1, 6).all()
-    eligible = sample["tenure"] >= 1
-    assert abs(len(per) / eligible.sum() - 0.60) < 0.03
-    assert not history["customerID"].isin(sample.loc[~eligible, "customerID"]).any()
-    dates = pd.to_datetime(history["date"], format="%Y-%m-%d")
-    assert dates.max() <= pd.Timestamp("2024-12-31")
-    assert dates.min() >= pd.Timestamp("2024-12-31") - pd.Timedelta(days=730)
-    tenure = history["customerID"].map(sample.set_index("customerID")["tenure"])
-    joined = pd.Timestamp("2024-12-31") - pd.to_timedelta(np.floor(tenure * 30.4), unit="D")
-    assert (dates >= joined).all()
-    # customers in input order, dates ascending within a customer
-    position = history["customerID"].map(pd.Series(np.arange(len(sample)), sample["customerID"]))
-    assert position.is_monotonic_increasing
-    assert (history.groupby("customerID")["date"].apply(lambda d: d.is_monotonic_increasing)).all()
+def test_active_base_has_no_churn_column_and_no_leavers(active, sample):
+    assert list(active.columns) == [c for c in schema.FILE_COLUMNS if c != schema.TARGET]
+    left = sample.loc[sample["Churn"] == 1, "customerID"]
+    assert len(left) > 1000
+    assert not active["customerID"].isin(left).any()
+    assert active["customerID"].is_unique
 
 
-def test_history_offers_are_applicable(history, sample):
-    import tomllib
+def test_survivors_are_aged_exactly_one_month(active, sample):
+    stay = sample[sample["Churn"] == 0].reset_index(drop=True)
+    got = active.iloc[:len(stay)].reset_index(drop=True)
+    assert got["customerID"].tolist() == stay["customerID"].tolist()      # same IDs, same order
+    assert (got["tenure"] == stay["tenure"] + 1).all()
+    unchanged = [c for c in schema.FEATURES if c not in ("tenure", "MonthlyCharges",
+                                                         "TotalCharges")]
+    pd.testing.assert_frame_equal(got[unchanged], stay[unchanged])
+    step = (got["MonthlyCharges"] - stay["MonthlyCharges"]).round(2)
+    changed = step != 0
+    assert 0.03 < changed.mean() < 0.07                                  # PRICE_CHANGE_SHARE 5%
+    clipped = got["MonthlyCharges"].isin([18.25, 118.75])
+    assert step[changed & ~clipped].abs().isin([5.0, 10.0]).all()
+    expected_total = (stay["TotalCharges"].fillna(0.0) + got["MonthlyCharges"]).round(2)
+    np.testing.assert_allclose(got["TotalCharges"], expected_total, atol=1e-9)
+    assert got["TotalCharges"].notna().all()                             # everyone billed now
 
-    with open(config.paths().catalogue, "rb") as fh:
-        rules = {o["id"]: o["applies_when"] for o in tomllib.load(fh)["offer"]}
-    merged = history.merge(sample, on="customerID", how="left")
-    for offer_id, rows in merged.groupby("offer_id"):
-        assert mask(rules[offer_id], rows).all(), offer_id
+
+def test_joiners_are_new_and_in_their_first_month(active, sample):
+    n_stay = int((sample["Churn"] == 0).sum())
+    join = active.iloc[n_stay:]
+    assert len(join) == int((sample["tenure"] <= 1).sum())
+    assert set(join["tenure"]) == {0, 1}
+    assert not join["customerID"].isin(sample["customerID"]).any()
+    assert join["customerID"].str.fullmatch(r"\d{4}-[A-Z]{5}").all()
+    assert (join["TotalCharges"].isna() == (join["tenure"] == 0)).all()
+    # like the real file's newest customers: mostly month-to-month
+    assert (join["Contract"] == "Month-to-month").mean() > 0.7
 
 
-def test_ratings_follow_acceptance(history):
-    accepted = history[history["accepted"] == 1]["rating"]
-    refused = history[history["accepted"] == 0]["rating"]
-    assert (accepted >= 4).mean() > 0.8
-    assert (refused <= 2).mean() > 0.8
-    assert accepted.mean() - refused.mean() > 2.5
-    assert history["rating"].nunique() == 5           # noise: every rating occurs
+def test_active_file_validates_without_problems(written):
+    from churn.validate import validate
+
+    report = validate(written.active)
+    assert report.errors == [] and report.warnings == []
+    assert schema.TARGET not in pd.read_csv(written.active, nrows=0).columns
+    assert report.valid_rows == len(pd.read_csv(written.active))
 
 
-def test_history_has_the_latent_structure(large):
-    h = synth.generate_offer_history(large, 5)
-    c = large.set_index("customerID")
-    h = h.join(c, on="customerID")
+def test_active_base_is_deterministic_and_checks_its_input(sample):
+    a = synth.generate_active_base(sample, 3)
+    pd.testing.assert_frame_equal(a, synth.generate_active_base(sample, 3))
+    assert not a.equals(synth.generate_active_base(sample, 4))
+    with pytest.raises(ValueError) as err:
+        synth.generate_active_base(sample.drop(columns=["Churn"]), 3)
+    assert str(err.value) == ("customers lacks column(s) Churn; pass the labelled snapshot (a "
+                              "canonical frame with Churn, e.g. generate_customers())")
+
+
+# --- campaign history ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def campaigns(sample):
+    return synth.generate_campaign_history(sample, config.SAMPLE_SEED)
+
+
+def test_campaign_history_format(campaigns, sample):
+    from churn.history import HISTORY_COLUMNS
+
+    assert list(campaigns.columns) == HISTORY_COLUMNS
+    tenure = sample.set_index("customerID")["tenure"]
+    assert (tenure[campaigns["customerID"]] >= 1).all()
+    assert not campaigns.duplicated(["customerID", "campaign_id"]).any()
+    treat = campaigns["group"] == "treatment"
+    assert set(campaigns["group"]) == {"treatment", "control"}
+    assert set(campaigns.loc[treat, "accepted"]) == {"Yes", "No"}
+    assert set(campaigns.loc[~treat, "accepted"]) == {""}
+    assert set(campaigns["churned"]) == {"Yes", "No"}
+    assert campaigns["campaign_id"].unique().tolist() == [c[0] for c in synth.CAMPAIGNS]
+
+
+def test_each_campaign_is_randomised_as_declared(campaigns, sample):
+    from churn.offers import load_catalogue
+
+    cat = load_catalogue()
+    applies = cat.applicable(sample).set_index(sample["customerID"])
+    for c_id, start, share, control_share, offer_ids in synth.CAMPAIGNS:
+        rows = campaigns[campaigns["campaign_id"] == c_id]
+        k = len(rows)
+        assert (rows["group"] == "control").sum() == round(control_share * k)
+        assert set(rows["offer_id"]) == set(offer_ids)
+        ok = [applies.at[cid, o] for cid, o in zip(rows["customerID"], rows["offer_id"])]
+        assert all(ok)
+        days = (pd.to_datetime(rows["date"]) - pd.Timestamp(start)).dt.days
+        assert days.between(0, synth.CAMPAIGN_SPREAD_DAYS - 1).all()
+        # the outcome window (30 days) ends before the snapshot
+        assert (pd.to_datetime(rows["date"]) + pd.Timedelta(days=30)).max() <= pd.Timestamp(
+            str(synth.REFERENCE_DATE))
+        eligible = (sample["tenure"] >= 1) & applies.loc[:, list(offer_ids)].any(axis=1).to_numpy()
+        # the target share is a coin flip per eligible customer: within 4 standard errors
+        se = np.sqrt(share * (1 - share) / eligible.sum())
+        assert abs(k / eligible.sum() - share) < 4 * se, (c_id, k, eligible.sum())
+
+
+def test_history_is_large_enough_for_most_offers_and_not_for_the_pilot(campaigns):
+    """Issue 12's minimum: 300 treated and 300 control rows per offer for a learned effect."""
+    n = campaigns.groupby(["offer_id", "group"]).size().unstack(fill_value=0)
+    enough = n[(n["treatment"] >= 300) & (n["control"] >= 300)].index
+    assert sorted(enough) == sorted(set(CATALOGUE_IDS) - {"fiber_care", "family_line"})
+    assert (n.loc[["fiber_care", "family_line"], "control"] < 300).all()
+    assert 18_000 < len(campaigns) < 24_000
+
+
+def test_written_history_validates_without_problems(written, sample):
+    from churn.history import validate_history
+    from churn.offers import load_catalogue
+
+    report = validate_history(written.campaign_history, customer_ids=sample["customerID"],
+                              offer_ids=load_catalogue().ids)
+    assert report.errors == [] and report.warnings == [] and report.fatal is None
+    assert report.valid_rows == report.rows == len(pd.read_csv(written.campaign_history))
+
+
+def test_acceptance_follows_the_hidden_traits(campaigns, sample):
+    h = campaigns[campaigns["group"] == "treatment"].join(sample.set_index("customerID"),
+                                                          on="customerID")
 
     def rate(offer, sel):
         rows = h[(h["offer_id"] == offer) & sel(h)]
-        assert len(rows) > 300
-        return rows["accepted"].mean()
+        assert len(rows) > 100
+        return (rows["accepted"] == "Yes").mean()
 
     price_hi = lambda d: (d["PaymentMethod"] == "Electronic check") & (d["MonthlyCharges"] >= 70)
     price_lo = lambda d: (d["PaymentMethod"] != "Electronic check") & (d["MonthlyCharges"] < 70)
     assert rate("autopay_incentive", price_hi) > rate("autopay_incentive", price_lo) + 0.15
-    fam_hi = lambda d: (d["Partner"] == "Yes") & (d["Dependents"] == "Yes")
-    fam_lo = lambda d: (d["Partner"] == "No") & (d["Dependents"] == "No")
-    assert rate("family_line", fam_hi) > rate("family_line", fam_lo) + 0.15
-    sup_hi = lambda d: (d["SeniorCitizen"] == 1) & (d["InternetService"] == "Fiber optic")
+    sup_hi = lambda d: (d["SeniorCitizen"] == 1) | (d["InternetService"] == "Fiber optic")
     sup_lo = lambda d: (d["SeniorCitizen"] == 0) & (d["InternetService"] == "DSL")
     assert rate("tech_support_trial", sup_hi) > rate("tech_support_trial", sup_lo) + 0.15
-    # hidden traits: a customer's answers to two price offers agree beyond the columns' share
-    both = h[h["offer_id"].isin(["autopay_incentive", "plan_rightsize"])]
-    wide = both.pivot_table(index="customerID", columns="offer_id", values="accepted").dropna()
-    assert len(wide) > 1000
-    assert wide.corr().iloc[0, 1] > 0.15
 
 
-def test_collaborative_filtering_beats_popularity(history):
-    """scikit-surprise SVD predicts held-out ratings better than each offer's mean rating."""
-    from surprise import SVD, Dataset, Reader
-    from surprise.model_selection import train_test_split
-
-    data = Dataset.load_from_df(history[["customerID", "offer_id", "rating"]],
-                                Reader(rating_scale=(1, 5)))
-    train, test = train_test_split(data, test_size=0.2, random_state=0)
-    algo = SVD(n_factors=10, n_epochs=40, lr_all=0.01, reg_all=0.05, random_state=0).fit(train)
-    truth = np.array([r for _, _, r in test])
-    svd_rmse = np.sqrt(np.mean((np.array([p.est for p in algo.test(test)]) - truth) ** 2))
-    item_mean = {}
-    for _, i, r in train.all_ratings():
-        item_mean.setdefault(train.to_raw_iid(i), []).append(r)
-    pop = np.array([np.mean(item_mean[i]) for _, i, _ in test])
-    pop_rmse = np.sqrt(np.mean((pop - truth) ** 2))
-    assert svd_rmse < pop_rmse - 0.08
+def test_campaign_history_is_deterministic_and_seeded(sample):
+    part = sample.iloc[:1500]
+    a = synth.generate_campaign_history(part, 1)
+    pd.testing.assert_frame_equal(a, synth.generate_campaign_history(part, 1))
+    assert not a.equals(synth.generate_campaign_history(part, 2))
 
 
-def test_history_is_deterministic_and_seeded(sample):
-    a = synth.generate_offer_history(sample, 1)
-    b = synth.generate_offer_history(sample, 1)
-    c = synth.generate_offer_history(sample, 2)
-    pd.testing.assert_frame_equal(a, b)
-    assert not a.equals(c)
-
-
-def test_history_with_chosen_offer_ids(sample):
-    h = synth.generate_offer_history(sample, 1, offer_ids=["loyalty_credit", "my_new_offer"])
-    assert set(h["offer_id"]) == {"loyalty_credit", "my_new_offer"}
-    # an id not in the catalogue applies to everyone; both apply, so up to 2 offers each
-    assert h.groupby("customerID").size().max() == 2
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"offer_ids": []}, "offer_ids is empty; pass at least one offer id, or None for every offer "
-                        "in the catalogue"),
-    ({"offer_ids": ["a", "a"]}, "offer_ids has duplicates: ['a', 'a']; list each offer once"),
-    ({"seed": -2}, "seed must be at least 0, got -2"),
-])
-def test_history_bad_arguments(sample, kwargs, message):
-    args = {"seed": 1, **kwargs}
-    with pytest.raises(ValueError) as err:
-        synth.generate_offer_history(sample, **args)
-    assert str(err.value) == message
-
-
-def test_history_needs_customer_columns(sample):
-    with pytest.raises(ValueError) as err:
-        synth.generate_offer_history(sample.drop(columns=["Contract", "tenure"]), 1)
-    assert str(err.value) == ("customers lacks column(s) tenure, Contract; pass a canonical "
-                              "customer frame such as generate_customers() returns")
-
-
-def test_history_reads_the_given_catalogue(sample, tmp_path):
+def test_campaign_history_reads_the_given_catalogue(sample, tmp_path):
     cat = tmp_path / "offers.toml"
-    cat.write_text('[[offer]]\nid = "only_fiber"\napplies_when = \'InternetService == "Fiber '
-                   'optic"\'\n')
-    h = synth.generate_offer_history(sample, 1, catalogue=cat)
-    assert set(h["offer_id"]) == {"only_fiber"}
+    cat.write_text('[[offer]]\nid = "fiber_care"\napplies_when = \'InternetService == "Fiber '
+                   'optic"\'\n[[offer]]\nid = "my_new_offer"\n')
+    h = synth.generate_campaign_history(sample, 1, catalogue=cat)
+    assert set(h["offer_id"]) == {"fiber_care"}          # only the pilot uses it
+    assert set(h["campaign_id"]) == {"C2024-09-pilot"}
     fiber = sample.set_index("customerID")["InternetService"] == "Fiber optic"
     assert fiber[h["customerID"]].all()
+
+
+def test_campaign_history_checks_its_input(sample):
+    with pytest.raises(ValueError) as err:
+        synth.generate_campaign_history(sample.drop(columns=["Contract", "tenure"]), 1)
+    assert str(err.value) == ("customers lacks column(s) tenure, Contract; pass a canonical "
+                              "customer frame such as generate_customers() returns")
+    with pytest.raises(ValueError) as err:
+        synth.generate_campaign_history(sample, -2)
+    assert str(err.value) == "seed must be at least 0, got -2"
+
+
+def test_ensure_sample_adds_the_new_files_to_an_old_folder(tmp_path, written):
+    """A data folder from before the loop (customers.csv only) gets the two files added, made
+    from its own customers; existing files are never overwritten."""
+    paths = config.paths(tmp_path)
+    paths.sample_dir.mkdir(parents=True)
+    paths.customers_csv.write_bytes(written.customers.read_bytes())
+    synth.ensure_sample(paths)
+    assert paths.active_csv.read_bytes() == written.active.read_bytes()
+    assert paths.campaign_history_csv.read_bytes() == written.campaign_history.read_bytes()
+    paths.active_csv.write_text("kept\n")
+    paths.campaign_history_csv.unlink()
+    synth.ensure_sample(paths)
+    assert paths.active_csv.read_text() == "kept\n"
+    assert paths.campaign_history_csv.read_bytes() == written.campaign_history.read_bytes()
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -465,9 +509,14 @@ def test_cli_synth_writes_and_reports(tmp_path, capsys):
 
     assert main(["synth", "--rows", "300", "--seed", "5", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    n_hist = len(pd.read_csv(tmp_path / "offer_history.csv"))
-    assert out == (f"Wrote 300 customers (seed 5) to {tmp_path / 'customers.csv'}\n"
-                   f"Wrote {n_hist:,} past offers to {tmp_path / 'offer_history.csv'}\n")
+    n_active = len(pd.read_csv(tmp_path / "active.csv"))
+    n_hist = len(pd.read_csv(tmp_path / "campaign_history.csv"))
+    assert out == (
+        f"Wrote 300 customers (seed 5) to {tmp_path / 'customers.csv'} (the labelled history)\n"
+        f"Wrote {n_active:,} active customers to {tmp_path / 'active.csv'} (one month later: "
+        f"survivors and new joiners, no Churn column)\n"
+        f"Wrote {n_hist:,} campaign rows to {tmp_path / 'campaign_history.csv'} (past randomised "
+        f"campaigns with control groups)\n")
     assert len(pd.read_csv(tmp_path / "customers.csv")) == 300
 
 
@@ -477,3 +526,17 @@ def test_cli_synth_bad_rows_exit_1(tmp_path, capsys):
     assert main(["synth", "--rows", "0", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
         "synth: rows must be at least 1 and at most 118,813,760,000, got 0\n")
+
+
+def test_ensure_sample_on_a_folder_without_labels_says_why(tmp_path):
+    paths = config.paths(tmp_path)
+    paths.sample_dir.mkdir(parents=True)
+    frame = schema.to_file_frame(synth.generate_customers(50, 1)).drop(columns=["Churn"])
+    frame.to_csv(paths.customers_csv, index=False)
+    with pytest.raises(ValueError) as err:
+        synth.ensure_sample(paths)
+    assert str(err.value) == (
+        f"{paths.customers_csv} cannot give the sample's active base and campaign history: it "
+        f"needs readable customers with Churn (Yes/No); run `python -m churn validate "
+        f"{paths.customers_csv}`")
+    assert not paths.active_csv.exists() and not paths.campaign_history_csv.exists()

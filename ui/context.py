@@ -258,7 +258,7 @@ _PREPARED: set = set()
 
 def _prepared_stamp(p: config.Paths) -> tuple:
     """What `Engine.is_prepared` depends on: the folder, the active version and the size and
-    modification time of the sample, the offer history and the catalogue."""
+    modification time of the sample, the campaign history and the catalogue."""
     from churn.models import active_version
 
     def stamp(path: Path):
@@ -269,7 +269,7 @@ def _prepared_stamp(p: config.Paths) -> tuple:
         return (s.st_size, s.st_mtime_ns)
 
     return (str(p.data_dir), active_version(p.models_dir), stamp(p.customers_csv),
-            stamp(p.offer_history_csv), stamp(p.catalogue))
+            stamp(p.campaign_history_csv), stamp(p.catalogue))
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
@@ -314,7 +314,7 @@ def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: 
     # and the recommender are fitted on.
     k = disk_cache.key("scored", version, fingerprint, settings_key,
                        disk_cache.file_stamp(p.catalogue), disk_cache.file_stamp(p.customers_csv),
-                       disk_cache.file_stamp(p.offer_history_csv))
+                       disk_cache.file_stamp(p.campaign_history_csv))
     found = disk_cache.read("scored", k) if version is not None else None
     if found is not None:
         return found

@@ -191,21 +191,61 @@ RECOMMENDER_NAMES = {"svd": "SVD (matrix factorisation)",
                      "popularity": "Most popular offer (baseline)"}
 
 
+#: Recommender table columns and what each one measures (the page's column help).
+RECOMMENDER_HELP = {
+    "Accepted when in top 3": "Of the past offers this method would have put in the customer's "
+                              "top 3, the share the customer accepted (precision@3). Higher is "
+                              "better.",
+    "Accepted offers caught": "Of all accepted past offers, the share this method had in the "
+                              "customer's top 3 (recall@3). Higher is better.",
+    "Past offers in its top 3": "How many held-out past offers fell in this method's top 3 for "
+                                "their customer: the offers it can be judged on.",
+    "Of which accepted": "How many of those the customer accepted.",
+    "Brier score": "Mean squared error of the predicted chance of acceptance against what "
+                   "happened (0 = perfect). Lower is better.",
+}
+
+
 def recommender_frame(evaluation: dict) -> pd.DataFrame:
-    """The offer recommender's cross-validated comparison: Method, Precision@3, RMSE, Held-out
-    offers, In top 3, Kept (bool). Input: ``OfferRecommender.evaluation_``."""
+    """The offer recommender's cross-validated comparison: Method, Accepted when in top 3,
+    Accepted offers caught, Past offers in its top 3, Of which accepted, Brier score, Kept
+    (bool). Input: ``OfferRecommender.evaluation_`` (see ``churn.recommend``)."""
     chosen = evaluation.get("chosen")
     rows = []
     for key, name in RECOMMENDER_NAMES.items():
         e = evaluation.get(key)
         if not isinstance(e, dict):
             continue
-        rows.append({"Method": name, "Precision@3": float(e.get("precision_at_3", np.nan)),
-                     "RMSE (rating points)": float(e.get("rmse", np.nan)),
-                     "Held-out offers": int(e.get("n_test", 0)),
-                     "Held-out offers in top 3": int(e.get("n_top3", 0)),
+        rows.append({"Method": name,
+                     "Accepted when in top 3": float(e.get("precision_at_3", np.nan)),
+                     "Accepted offers caught": float(e.get("recall_at_3", np.nan)),
+                     "Past offers in its top 3": int(e.get("n_top3", 0)),
+                     "Of which accepted": int(e.get("n_hits", 0)),
+                     "Brier score": float(e.get("brier", np.nan)),
                      "Kept": key == chosen})
     return pd.DataFrame(rows)
+
+
+def recommender_note(evaluation: dict) -> str:
+    """The caption under the recommender table: what was kept, on what data, and how to read the
+    counts (the baseline judges more offers because it shows everyone the same three)."""
+    chosen = evaluation.get("chosen")
+    kept = RECOMMENDER_NAMES.get(chosen, chosen)
+    base = evaluation.get("popularity") or {}
+    e = evaluation.get(chosen) or {}
+    n, acc = int(e.get("n_test", 0)), int(e.get("n_accepted", 0))
+    text = (f"Kept: **{kept}**, the method whose top 3 offers were accepted most often (ties: "
+            f"lower Brier score). Evaluated by 5-fold cross-validation on the {n:,} offers made "
+            f"in past campaigns ({acc:,} accepted; control customers were never asked): each is "
+            "predicted without its own answer, and only offers actually made can be judged.")
+    if base and e:
+        text += (f" The most popular offer baseline shows everyone the same three offers, so "
+                 f"more past offers fall in its top 3 ({int(base.get('n_top3', 0)):,} against "
+                 f"{int(e.get('n_top3', 0)):,}); it catches "
+                 f"{int(base.get('n_hits', 0)):,} accepted offers against "
+                 f"{int(e.get('n_hits', 0)):,} for the kept method, and is right less often "
+                 f"({base.get('precision_at_3', 0):.1%} against {e.get('precision_at_3', 0):.1%}).")
+    return text
 
 
 def model_versions(versions: list[dict]) -> list[dict]:

@@ -161,8 +161,11 @@ def test_segment_and_recommender_tables(at, data_dir):
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
     assert rec["Method"].tolist() == list(R.RECOMMENDER_NAMES.values())
     assert rec.loc[rec["Kept"], "Method"].tolist() == [R.RECOMMENDER_NAMES[ev["chosen"]]]
-    assert rec["Precision@3"].tolist() == pytest.approx(
+    assert rec["Accepted when in top 3"].tolist() == pytest.approx(
         [ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
+    assert rec["Of which accepted"].tolist() == [ev[k]["n_hits"] for k in ("svd", "knn",
+                                                                            "popularity")]
+    assert any(c.value == R.recommender_note(ev) for c in at.caption)
     assert any("Platt" in m.value and "customer ID" in m.value for m in at.markdown)
 
 
