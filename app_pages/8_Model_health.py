@@ -17,6 +17,8 @@ rep = charts.report(context.store(), model, context.sample_frame(), context.sett
 box = {health.RED: st.error, health.AMBER: st.warning, health.GREEN: st.success}[rep.status]
 icon = {health.RED: ":material/report:", health.AMBER: ":material/warning:",
         health.GREEN: ":material/check_circle:"}[rep.status]
+if rep.rows.empty:  # nothing to judge yet: information, not a verdict
+    box, icon = st.info, ":material/info:"
 with st.container(key="health-advice"):
     box(rep.advice, icon=icon)
 for note in rep.notes:

@@ -46,7 +46,7 @@ def data_dir(churn_data_dir):
 
 def test_without_batches_the_page_says_how_to_start(data_dir):
     app = open_page(PAGE)
-    assert [s.value for s in app.success] == [
+    assert [s.value for s in app.info] == [
         "No saved batches yet: save an upload on the Upload & score page to follow the "
         "model's health over time."]
     assert len(app.dataframe) == 0 and not app.error
