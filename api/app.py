@@ -603,10 +603,6 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
             raise HTTPException(404, str(exc)) from None
         except models.ModelCacheError as exc:
             raise HTTPException(409, f"Version {version} cannot be used: {exc}.") from None
-        try:
-            store().set_active_model(version)
-        except Exception:  # noqa: BLE001 - the switch is done; the record is a log entry
-            pass
         engine = holder.load_now()
         out = {"active": engine.version}
         if isinstance(notes, list) and notes:  # e.g. the registry alias could not be moved

@@ -203,12 +203,13 @@ if not up.has_outcomes:
                "model.")
     st.stop()
 
-from churn import models  # noqa: E402 - only needed from here on
+from churn import models, retrain  # noqa: E402 - only needed from here on
 
 st.subheader("5. Retrain on these customers")
 st.caption("The file says who left, so a new model can learn from it. The new model is trained "
-           "with the same settings as the one in use and is **not** put in use until you "
-           "compare it and choose to.")
+           f"with the same settings as the one in use on {1 - retrain.DEFAULT_HOLDOUT:.0%} of "
+           "these customers, and is **not** put in use until you compare the two on the other "
+           f"{retrain.DEFAULT_HOLDOUT:.0%} and choose to.")
 models_dir = config.paths().models_dir
 trained = memo.get("train")
 if trained is None or trained["fingerprint"] != up.fingerprint:
@@ -220,10 +221,9 @@ if trained is None or trained["fingerprint"] != up.fingerprint:
         previous = models.active_version(models_dir)
         bar = st.progress(0.0, text="Training the new model…")
         try:
-            result = models.train(accepted, U.retrain_config(model.metadata), models_dir,
-                                  progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0),
-                                                                     text=m),
-                                  activate=False)
+            result = retrain.train_challenger(
+                accepted, model, models_dir,
+                progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
         except ValueError as exc:
             bar.empty()
             st.error(f"The model could not be trained on this file: {md(exc)}",
@@ -253,18 +253,19 @@ took = ("loaded from the cache" if trained["cached"] else
         "trained in under a second" if seconds < 1 else f"trained in {seconds:,.0f} seconds")
 st.markdown(f"New model: **{new_model.metadata['families'][new_model.family]['label']}**, "
             f"version `{new_version[:8]}` ({took}).")
-table_cmp = U.comparison(model, new_model.metadata, accepted)
+cmp = retrain.compare_with_champion(model, new_model, accepted)
 st.dataframe(
-    table_cmp[["label", "in_use", "new", "better"]], hide_index=True, width="stretch",
-    key="upload_comparison",
+    cmp.table.replace({"better": {"champion": "Model in use", "challenger": "New model",
+                                  "same": "Same"}})[["label", "champion", "challenger", "better"]],
+    hide_index=True, width="stretch", key="upload_comparison",
     column_config={"label": "Metric",
-                   "in_use": st.column_config.NumberColumn("Model in use", format="%.3f"),
-                   "new": st.column_config.NumberColumn("New model", format="%.3f"),
+                   "champion": st.column_config.NumberColumn("Model in use", format="%.3f"),
+                   "challenger": st.column_config.NumberColumn("New model", format="%.3f"),
                    "better": "Better"})
-st.caption("Both measured on the customers in this file: the model in use as it scores them, "
-           "the new model by cross-validation (each customer scored by a model that did not "
-           "see them). Higher is better for ROC-AUC, PR-AUC and lift; lower for Brier score, "
-           "log loss and calibration error.")
+st.caption(f"Both models score the same {cmp.rows:,} customers of this file, which the new model "
+           "did not learn from (the model in use may have, if they were in its training data). "
+           "Higher is better for ROC-AUC, PR-AUC and lift; lower for Brier score, log loss and "
+           "calibration error.")
 with st.expander("Model families compared for the new model"):
     cmp = models.comparison_table(new_model.metadata).reset_index()
     st.dataframe(cmp.drop(columns=["params"]), hide_index=True, width="stretch",

@@ -109,12 +109,7 @@ def train_candidate(frame: pd.DataFrame, models_dir, *, activate: bool = False, 
         table = comparison(active, result.metadata, frame).to_dict("records")
     activated = False
     if activate:
-        models.activate(result.version, models_dir)
-        if store is not None:
-            try:
-                store.set_active_model(result.version)
-            except Exception:  # noqa: BLE001 - the record is a log entry, the switch is done
-                pass
+        models.activate(result.version, models_dir)  # moves the registry's champion alias too
         activated = True
     return Candidate(result.version, previous, result.selected, result.cached,
                           result.seconds, table, activated)

@@ -333,25 +333,21 @@ def cmd_models(args) -> int:
                   "page, or stop the app and run this command again.", file=sys.stderr)
             return 1
         try:
-            models.activate(args.activate, folder)
+            warnings = models.activate(args.activate, folder)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 1
         except models.ModelCacheError as exc:
             print(f"{exc}. Train again with `python -m churn train`.", file=sys.stderr)
             return 1
-        if store is not None:
-            try:
-                store.set_active_model(args.activate)
-            except ValueError:  # not recorded there (trained while the store was busy, or
-                try:            # before it existed): record it now, so both records agree
-                    meta = models.load_version(args.activate, folder).metadata
-                    store.record_model_run(args.activate, meta, active=True)
-                except Exception:  # noqa: BLE001 - the models folder stays the reference
-                    pass
-            except Exception:  # noqa: BLE001 - the models folder stays the reference
-                pass
+        for warning in warnings or []:
+            print(f"warning: {warning}", file=sys.stderr)
         print(f"Activated model version {args.activate}.")
+        from churn import tracking
+
+        if tracking.enabled() and not warnings:
+            print(f"MLflow: alias champion of model {tracking.MODEL_NAME} now points at it "
+                  f"({tracking.tracking_uri(folder.parent)}).")
         return 0
     rows = models.list_versions(folder)
     if args.json:
@@ -360,16 +356,49 @@ def cmd_models(args) -> int:
     if not rows:
         print(f"No model versions in {folder} yet: run `python -m churn train`.")
         return 0
-    heads = ["", "version", "created (UTC)", "family", "metric", "score", "rows", "status"]
+    heads = ["", "version", "created (UTC)", "family", "metric", "score", "rows", "MLflow run",
+             "status"]
     table = [["*" if r["active"] else "", r["version"], r["created"] or "?", r["family"] or "?",
               r["selection_metric"] or "?", _fmt(r["score"]),
               f"{r['rows']:,}" if r["rows"] is not None else "?",
+              (f"{r['mlflow_run']} (churn v{r['mlflow_model_version']})"
+               if r.get("mlflow_model_version") else r.get("mlflow_run") or "—"),
               "ok" if r["usable"] else f"unusable: {r['problem']}"] for r in rows]
     widths = [max(len(str(x[i])) for x in table + [heads]) for i in range(len(heads))]
     for r in [heads] + table:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
     print("* = active. Activate another with `python -m churn models --activate VERSION`.")
     return 0
+
+
+# --- retrain -----------------------------------------------------------------------------------
+def cmd_retrain(args) -> int:
+    """One logged retraining decision (`churn.retrain.retrain`); the exit code says what
+    happened: 0 promoted, 10 kept the champion, 20/21/22 skipped (unchanged data / too few rows /
+    no drift with --if-drift), 2 invalid data, 1 failed. `--json` prints the decision."""
+    from churn import retrain
+
+    quiet = args.json
+    try:
+        decision = retrain.retrain(
+            args.data, min_rows=args.min_rows, if_drift=args.if_drift,
+            metric=args.promote_if_better, margin=args.margin,
+            progress=None if quiet else
+            lambda f, m: print(f"[{float(f):4.0%}] {m}", file=sys.stderr))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for warning in decision.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        from churn.models import jsonable
+
+        print(json.dumps(jsonable(decision.to_dict())))
+    else:
+        for reason in decision.reasons[:-1]:
+            print(f"  {reason}")
+        print(decision.message)
+    return decision.exit_code
 
 
 # --- score -------------------------------------------------------------------------------------
@@ -794,6 +823,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--activate", metavar="ID")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("retrain", help="one logged retraining decision (for cron); the exit "
+                       "code says what happened",
+                       description=cmd_retrain.__doc__)
+    s.add_argument("--data", help="customer file with Churn (default: the workbench customers)")
+    s.add_argument("--min-rows", type=int, default=1000,
+                   help="skip with fewer valid labelled customers (default 1000)")
+    s.add_argument("--if-drift", action="store_true",
+                   help="retrain only when some feature has shifted (PSI >= 0.1)")
+    s.add_argument("--promote-if-better", metavar="METRIC", default="pr_auc",
+                   help="metric the challenger must beat the champion on (default pr_auc)")
+    s.add_argument("--margin", type=float, default=0.005,
+                   help="by how much, in the metric's units (default 0.005)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_retrain)
 
     s = sub.add_parser("score", help="score a customer file of any size, in chunks")
     s.add_argument("file")

@@ -9,7 +9,10 @@ Tables:
 - ``offer_history``: the past offers (whatever columns the frame has; replaced as a whole);
 - ``scores``: one stored frame per (batch, model version) (any columns: probability, tier...);
 - ``campaigns``: id, created, name, settings (JSON), and the campaign rows as a table;
-- ``model_runs``: version, created, metadata (JSON), active flag;
+- ``model_runs``: version, created, metadata (JSON): a log of trained versions (which one is
+  active is not kept here: the models folder's ACTIVE pointer is the one source, see
+  ``churn.models.activate``; a database from before may still have an unused ``active`` column);
+- ``retrain_decisions``: created, outcome, exit code, the decision (JSON) of ``churn.retrain``;
 - ``frame_cache``: key -> any DataFrame (e.g. SHAP values per model version).
 
 Frames of arbitrary shape (scores, campaigns, cache, offer history) are stored as their own
@@ -63,8 +66,10 @@ _SCHEMA_SQL = [
         id BIGINT NOT NULL, created TIMESTAMP NOT NULL, name VARCHAR NOT NULL,
         settings VARCHAR NOT NULL, rows BIGINT NOT NULL, tbl VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS model_runs (
-        version VARCHAR NOT NULL, created TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL,
-        active BOOLEAN NOT NULL)""",
+        version VARCHAR NOT NULL, created TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS retrain_decisions (
+        created TIMESTAMP NOT NULL, outcome VARCHAR NOT NULL, exit_code BIGINT NOT NULL,
+        decision VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS frame_cache (
         key VARCHAR NOT NULL, created TIMESTAMP NOT NULL, rows BIGINT NOT NULL,
         tbl VARCHAR NOT NULL)""",
@@ -388,8 +393,8 @@ class Store:
         return bool(found)
 
     # -- model runs --
-    def record_model_run(self, version: str, metadata: dict, *, active: bool = False) -> None:
-        """Record (or replace) a model run; `active=True` also makes it the only active one."""
+    def record_model_run(self, version: str, metadata: dict) -> None:
+        """Record (or replace) a model run in the log of trained versions."""
         version = _check_name(version, "model version")
         try:
             text = json.dumps(metadata, default=_json_default)
@@ -397,29 +402,34 @@ class Store:
             raise ValueError(f"model metadata must be JSON-serialisable: {exc}.") from None
         with self._write() as cur:
             cur.execute("DELETE FROM model_runs WHERE version = ?", [version])
-            if active:
-                cur.execute("UPDATE model_runs SET active = false WHERE active")
-            cur.execute("INSERT INTO model_runs VALUES (?, ?, ?, ?)",
-                        [version, _now(), text, bool(active)])
-
-    def set_active_model(self, version: str) -> None:
-        with self._write() as cur:
-            n = cur.execute("SELECT count(*) FROM model_runs WHERE version = ?",
-                            [version]).fetchall()[0][0]
-            if not n:
-                raise ValueError(f'No model run "{version}" is recorded in {self.path}.')
-            cur.execute("UPDATE model_runs SET active = (version = ?)", [version])
+            cur.execute("INSERT INTO model_runs (version, created, metadata) VALUES (?, ?, ?)",
+                        [version, _now(), text])
 
     def list_model_runs(self) -> pd.DataFrame:
-        """version, created (UTC), metadata (dict), active; oldest first."""
-        df = self._query("SELECT version, created, metadata, active FROM model_runs "
+        """version, created (UTC), metadata (dict); oldest first."""
+        df = self._query("SELECT version, created, metadata FROM model_runs "
                          "ORDER BY created, version")
         df["metadata"] = [json.loads(m) for m in df["metadata"]]
         return df
 
-    def active_model(self) -> str | None:
-        found = self._cur().execute("SELECT version FROM model_runs WHERE active").fetchall()
-        return found[0][0] if found else None
+    # -- retraining decisions --
+    def record_retrain_decision(self, decision: dict) -> None:
+        """Append a retraining decision (``churn.retrain.Decision.to_dict()``: outcome,
+        exit_code, reasons, ...)."""
+        if not isinstance(decision, dict) or "outcome" not in decision:
+            raise ValueError("a retraining decision is a dict with an 'outcome'.")
+        text = json.dumps(decision, default=_json_default)
+        with self._write() as cur:
+            cur.execute("INSERT INTO retrain_decisions VALUES (?, ?, ?, ?)",
+                        [_now(), str(decision["outcome"]), int(decision.get("exit_code", 0)),
+                         text])
+
+    def list_retrain_decisions(self) -> pd.DataFrame:
+        """created (UTC), outcome, exit_code, decision (dict); newest first."""
+        df = self._query("SELECT created, outcome, exit_code, decision FROM retrain_decisions "
+                         "ORDER BY created DESC, rowid DESC")
+        df["decision"] = [json.loads(m) for m in df["decision"]]
+        return df
 
     # -- frame cache --
     def put_frame(self, key: str, df: pd.DataFrame) -> None:

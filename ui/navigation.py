@@ -31,6 +31,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/5_Upload_and_score.py", "Upload & score", "upload-and-score",
              ":material/upload_file:"),
     PageSpec("app_pages/6_Model_report.py", "Model report", "model-report", ":material/analytics:"),
+    PageSpec("app_pages/8_Model_health.py", "Model health", "model-health",
+             ":material/monitor_heart:"),
 )
 
 BY_FILE: dict[str, PageSpec] = {p.file: p for p in PAGES}
@@ -38,3 +40,4 @@ MODEL_REPORT = "app_pages/6_Model_report.py"
 UPLOAD = "app_pages/5_Upload_and_score.py"
 CAMPAIGN = "app_pages/4_Retention_campaign.py"
 RESULTS = "app_pages/7_Campaign_results.py"
+MODEL_HEALTH = "app_pages/8_Model_health.py"

@@ -1,5 +1,5 @@
 """Helpers of the Upload & score page: the session's memory of an upload, the tables it shows,
-safe downloads, paging, and the comparison of a retrained model with the one in use.
+safe downloads and paging (retraining and its comparison are churn.retrain's).
 
 An uploaded file is validated once per upload (Streamlit gives every upload its own
 ``file_id``); the report, the accepted customers and their fingerprint are kept in this
@@ -18,7 +18,7 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
-from churn import metrics, schema
+from churn import schema
 from churn.spreadsheet import escape_frame
 from churn.validate import MSG_NO_ROWS, Problem, ValidationReport
 
@@ -153,47 +153,3 @@ def shown_page(table: pd.DataFrame, order: np.ndarray, page: int,
     """One page of the scored table (highest risk first), with the page's columns only."""
     start, stop = page_bounds(len(table), page, page_size)
     return table.iloc[order[start:stop]][list(SHOWN_COLUMNS)].reset_index(drop=True)
-
-
-# --- retraining -----------------------------------------------------------------------------------
-COMPARED = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20", "ece")
-
-
-def retrain_config(active_metadata: dict | None):
-    """The `churn.models.TrainConfig` to retrain with: the active model's own settings (so the
-    comparison is like for like), or the defaults when they cannot be read."""
-    from churn.models import TrainConfig
-
-    try:
-        cfg = dict((active_metadata or {})["config"])
-        cfg["families"] = tuple(cfg["families"])
-        return TrainConfig(**cfg).checked()
-    except (KeyError, TypeError, ValueError):
-        return TrainConfig()
-
-
-def comparison(active_model, new_metadata: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """The model in use against a newly trained one, on the same customers (the upload).
-
-    in_use: the active model's metrics when it scores these customers (it never saw their
-    outcomes unless they were in its training data); new: the new model's cross-validated
-    (out-of-fold) metrics on them. Both are honest estimates on the same people.
-    Returns DataFrame[metric, label, in_use, new, better ("New model", "Model in use" or
-    "Same")], one row per metric in `COMPARED`.
-    """
-    y = frame[schema.TARGET].to_numpy(int)
-    threshold = float(new_metadata.get("config", {}).get("threshold", 0.5))
-    in_use = metrics.summary(y, active_model.predict_proba(frame), threshold)
-    new = new_metadata["families"][new_metadata["selected"]]["cv"]
-    rows = []
-    for m in COMPARED:
-        a, b = float(in_use[m]), float(new.get(m, np.nan))
-        if not (np.isfinite(a) and np.isfinite(b)) or round(a, 4) == round(b, 4):
-            better = "Same" if np.isfinite(a) and np.isfinite(b) else "—"
-        elif (b > a) == metrics.HIGHER_IS_BETTER[m]:
-            better = "New model"
-        else:
-            better = "Model in use"
-        rows.append({"metric": m, "label": metrics.LABELS[m], "in_use": a, "new": b,
-                     "better": better})
-    return pd.DataFrame(rows)

@@ -357,9 +357,17 @@ def test_retrain_does_not_activate_until_asked(own_dir):
     versions = {v["version"] for v in models.list_versions(models_dir)}
     assert len(versions) == 2
     new = (versions - {before}).pop()
-    table = _frame(at, ["label", "in_use", "new", "better"])
+    table = _frame(at, ["label", "champion", "challenger", "better"])
     assert table["label"].tolist()[:2] == ["ROC-AUC", "PR-AUC"]
-    assert table["new"].between(0, 100).all() and table["in_use"].between(0, 100).all()
+    # the core comparison on the held-out customers (churn.retrain), shown as is
+    from churn import retrain
+    from churn.validate import validate
+
+    frame = validate(_csv(_customers(600, 31))).frame.drop(columns="row")
+    want = retrain.compare_with_champion(models.load_version(before, models_dir),
+                                         models.load_version(new, models_dir), frame)
+    assert table["challenger"].tolist() == pytest.approx(want.table["challenger"].tolist())
+    assert table["champion"].tolist() == pytest.approx(want.table["champion"].tolist())
     assert any(f"version `{new[:8]}`" in m.value for m in at.markdown)
     at.button(key="upload_activate").click().run()
     _ok(at)
@@ -385,31 +393,3 @@ def test_names():
     assert U.default_name("") == "Uploaded customers"
     assert U.clean_name("  May   batch ") == "May batch"
     assert U.clean_name(None) == ""
-
-
-def test_retrain_config_copies_the_active_settings():
-    cfg = U.retrain_config({"config": {"families": ["lr"], "selection_metric": "roc_auc",
-                                       "threshold": 0.4, "folds": 3, "seed": 1, "grid": "small",
-                                       "n_jobs": 1}})
-    assert cfg == models.TrainConfig(("lr",), "roc_auc", 0.4, 3, 1, "small", 1)
-    assert U.retrain_config(None) == models.TrainConfig()
-    assert U.retrain_config({"config": {"families": ["nope"]}}) == models.TrainConfig()
-
-
-def test_comparison_scores_both_models_on_the_same_customers():
-    class Fixed:
-        def predict_proba(self, df):
-            return np.where(df["Churn"].to_numpy() == 1, 0.9, 0.1)  # a perfect ranking
-
-    frame = pd.DataFrame({"Churn": [1, 0, 0, 1, 0]})
-    meta = {"selected": "lr", "config": {"threshold": 0.5},
-            "families": {"lr": {"cv": {"roc_auc": 0.7, "pr_auc": 0.5, "brier": 0.2,
-                                       "log_loss": 0.6, "lift_at_10": 2.0, "lift_at_20": 1.5,
-                                       "ece": 0.01}}}}
-    t = U.comparison(Fixed(), meta, frame).set_index("metric")
-    assert t.loc["roc_auc", "in_use"] == 1.0 and t.loc["roc_auc", "new"] == 0.7
-    assert t.loc["roc_auc", "better"] == "Model in use"
-    assert t.loc["brier", "in_use"] == pytest.approx(0.01)
-    assert t.loc["brier", "better"] == "Model in use"
-    assert t.loc["ece", "better"] == "New model"   # 0.01 against |0.9-1| and |0.1-0| = 0.1
-    assert t.loc["lift_at_10", "label"] == "Lift in top 10%"

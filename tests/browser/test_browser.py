@@ -391,3 +391,50 @@ def test_every_page_works_after_leaving_it_and_coming_back(page, server):
     wait_idle(page)
     assert_no_errors(page)
     screenshot(page, "whatif-compare")
+
+
+def test_model_health_after_saving_a_labelled_batch(page, server, sample_data_dir, tmp_path):
+    """Save an upload with outcomes whose contract mix has shifted; the Model health page then
+    shows it with a light, the advice sentence, the table and the three chart tabs."""
+    import pandas as pd
+
+    from churn.config import paths
+
+    raw = pd.read_csv(paths(sample_data_dir).customers_csv, dtype=str, keep_default_na=False)
+    batch = raw.sample(800, random_state=7).copy()
+    batch["Contract"] = "Month-to-month"
+    file = tmp_path / "autumn outcomes.csv"   # the page names the batch after the file
+    batch.to_csv(file, index=False)
+    spec = next(p for p in PAGES if p.url_path == "model-health")
+    goto_page(page, server, spec, timeout=900_000)   # trains the models if this runs first
+    expect(page.get_by_test_id("stSidebar").get_by_text("Model in use:")).to_be_visible(
+        timeout=900_000)
+    wait_idle(page, 600_000)
+    assert_no_errors(page)
+    screenshot(page, "model-health-empty")
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "upload-and-score"),
+              timeout=600_000)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(file))
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Accepted", exact=True)).to_be_visible(
+        timeout=120_000)
+    wait_idle(page, 300_000)
+    screenshot(page, "model-health-upload")
+    save = page.get_by_role("button", name="Save for everyone")
+    expect(save).to_be_visible(timeout=120_000)
+    save.click()
+    expect(page.get_by_text('Saved "autumn outcomes"', exact=False)).to_be_visible(timeout=60_000)
+    wait_idle(page)
+
+    goto_page(page, server, spec, timeout=300_000)
+    advice = page.locator(".st-key-health-advice")
+    expect(advice).to_contain_text("Contract", timeout=60_000)
+    expect(advice).to_contain_text('(latest batch "autumn outcomes")')
+    assert page.locator('[data-testid="stException"]').count() == 0 and page.errors == []
+    expect(page.get_by_role("heading", name='Latest batch: "autumn outcomes"')).to_be_visible()
+    assert _metric_value(page, "ROC-AUC (actual)").startswith("0.")
+    for tab in ("Drift", "Predictions", "Performance"):
+        expect(page.get_by_role("tab", name=tab)).to_be_visible()
+    screenshot(page, "model-health")
+    page.get_by_role("tab", name="Performance").click()
+    wait_idle(page)
+    screenshot(page, "model-health-performance")
