@@ -617,15 +617,9 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
 
         engine = holder.get()
         frame = customers_of(body.dataset, engine, need_target=True)
-        db = None
-        try:
-            db = store()
-        except HTTPException:
-            pass
 
         def work(job) -> dict:
-            out = candidate.train_candidate(frame, paths.models_dir, activate=body.activate,
-                                            store=db)
+            out = candidate.train_candidate(frame, paths.models_dir, activate=body.activate)
             if out.activated:
                 holder.load_now()
             return out.to_dict()
