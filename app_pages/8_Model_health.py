@@ -6,6 +6,7 @@ from ui import context, empty
 from ui import format as fmt
 from ui import health_charts as charts
 from ui.navigation import MODEL_REPORT, UPLOAD
+from ui.text import md
 
 st.title("Model health")
 st.caption("For the model in use, every saved batch of customers: have they changed since "
@@ -29,7 +30,7 @@ if rep.rows.empty:
     st.stop()
 
 last = rep.rows.iloc[-1]
-st.subheader(f'Latest batch: "{last["batch"]}"')
+st.subheader(f'Latest batch: "{md(last["batch"])}"')
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Largest drift (PSI)", f"{last['max_psi']:.2f}",
           help=f"Population stability index of the feature that moved most since training. "

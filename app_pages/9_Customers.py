@@ -5,10 +5,11 @@ import streamlit as st
 from churn import customer_list as cl
 from ui import empty, format as fmt, state
 from ui import customer_list as ui_list
+from ui.text import md
 
 st.title("Customers")
 ref = state.dataset()
-st.caption(f"Customers in use: **{ref.label if ref else 'Sample data'}**. Change them in the "
+st.caption(f"Customers in use: **{md(ref.label) if ref else 'Sample data'}**. Change them in the "
            "sidebar. Search, filter and sort every customer; the list shows one page at a time.")
 
 if empty.needs_model("The customer list") is None:

@@ -249,12 +249,11 @@ def cmd_train(args) -> int:
         print(f"Training {', '.join(names)} with {config.folds}-fold cross-validation on "
               f"{len(frame):,} customers (cached versions load at once)…", file=sys.stderr)
     store, busy = _open_store()
-    if busy:
-        print(f"Note: {busy}. The model is trained and saved, but not made active: the store's "
-              "record of the model in use cannot be updated now, and the two must agree.",
-              file=sys.stderr)
+    if busy:   # the models folder (and MLflow) say which model is active; the store only logs runs
+        print(f"Note: {busy}. The model is trained, saved and made active as usual, but this run "
+              "is not written to the store's log of trained versions.", file=sys.stderr)
     try:
-        result = models.train(frame, config, p.models_dir, store=store, activate=busy is None)
+        result = models.train(frame, config, p.models_dir, store=store)
     except ValueError as exc:
         print(f"{source}: {exc}", file=sys.stderr)
         return 1
@@ -286,12 +285,6 @@ def cmd_train(args) -> int:
     how = "loaded from the cache" if result.cached else "trained"
     from churn.metrics import LABELS
 
-    if busy:
-        print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
-              f"Version {result.version}, {how} in {seconds:.1f} s, NOT active (the store is in "
-              "use). Put it in use on the app's Model report page, or stop the app and run "
-              f"`python -m churn models --activate {result.version}`.")
-        return 0
     print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
           f"Version {result.version}, {how} in {seconds:.1f} s, now active.")
     return 0
@@ -326,12 +319,6 @@ def cmd_models(args) -> int:
 
     folder = paths().models_dir
     if args.activate:
-        store, busy = _open_store()
-        if busy:
-            print(f"{busy}, so version {args.activate} was not activated (the store's record of "
-                  "the model in use must change with it). Activate it on the app's Model report "
-                  "page, or stop the app and run this command again.", file=sys.stderr)
-            return 1
         try:
             warnings = models.activate(args.activate, folder)
         except ValueError as exc:

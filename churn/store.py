@@ -29,8 +29,8 @@ One process per data folder writes the store: DuckDB locks the file for the firs
 opens it (normally the app), and a second process can open it neither for writing nor for
 reading while that lock is held. Opening it then raises :class:`StoreBusy`, whose message names
 the file and the process holding it; callers say what they could not write (the command line
-does, see ``churn.cli``), and they never record anything elsewhere instead, so the store and the
-models folder cannot come to disagree.
+does, see ``churn.cli``: ``train`` still trains and activates, since the models folder says which
+model is active, and says its run is not in the store's log).
 """
 from __future__ import annotations
 
