@@ -2,6 +2,12 @@
 #   docker build -t churn-workbench .
 #   docker run --rm -p 8501:8501 -v churn-data:/app/data churn-workbench
 # then open http://localhost:8501. Trained models, uploads and campaigns live in /app/data.
+# The REST API runs from the same image beside the app (same volume, so the same models; its own
+# DuckDB file, because DuckDB allows one writing process per file):
+#   docker run --rm -p 8000:8000 -v churn-data:/app/data -e CHURN_API_KEY=... \
+#     -e CHURN_ADMIN_KEY=... -e CHURN_API_STORE=/app/data/api.duckdb churn-workbench \
+#     python -m churn api --host 0.0.0.0 --port 8000
+# then http://localhost:8000/docs. Keys: python -m churn api --new-key NAME.
 # One retraining decision as a one-off container on the same volume (exit code = outcome):
 #   docker run --rm -v churn-data:/app/data churn-workbench python -m churn retrain --if-drift
 FROM python:3.11-slim-bookworm
@@ -29,7 +35,7 @@ USER app
 RUN python -m churn synth --out /app/data/sample \
  && python -m churn train --data /app/data/sample/customers.csv
 
-EXPOSE 8501
+EXPOSE 8501 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
     CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"

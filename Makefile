@@ -10,18 +10,25 @@ DATA_DIR := $(if $(CHURN_DATA_DIR),$(CHURN_DATA_DIR),data)
 SAMPLE   := $(DATA_DIR)/sample/customers.csv
 ADDRESS  ?= localhost
 PORT     ?= 8501
+# `make api`: where the REST API listens (API_ARGS="--insecure-local" serves without keys, locally)
+API_ADDRESS ?= 127.0.0.1
+API_PORT ?= 8000
+API_ARGS ?=
 CHROMIUM := /usr/bin/chromium
 # What `make test` passes to pytest, e.g. make test PYTEST_ARGS="tests/app -x"
 PYTEST_ARGS ?= tests
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sample run test chromium bench clean distclean
+.PHONY: help setup sample run api test chromium bench fuzz clean distclean
 
 help:
 	@echo "make run    start the app on http://$(ADDRESS):$(PORT) (ADDRESS=0.0.0.0 to share it)"
+	@echo "make api    start the REST API on http://$(API_ADDRESS):$(API_PORT) (needs CHURN_API_KEY and"
+	@echo "           CHURN_ADMIN_KEY, or API_ARGS=--insecure-local); docs at /docs"
 	@echo "make test   run the whole test suite (installs Debian's Chromium if missing);"
 	@echo "           PYTEST_ARGS=\"tests/app -x\" runs a part"
 	@echo "make bench  run the benchmarks and print figures against targets"
+	@echo "make fuzz   the long fuzz run of the validator and scoring (FUZZ_EXAMPLES=2000)"
 	@echo "make clean  remove caches, test artifacts and the generated sample"
 	@echo "make distclean  also remove .venv"
 
@@ -53,6 +60,9 @@ run: setup sample
 	$(PY) -m streamlit run app.py --server.headless true --server.address $(ADDRESS) \
 	  --server.port $(PORT) --browser.gatherUsageStats false
 
+api: setup sample
+	$(PY) -m churn api --host $(API_ADDRESS) --port $(API_PORT) $(API_ARGS)
+
 # Debian's Chromium for the browser test (never `playwright install`).
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
@@ -76,6 +86,11 @@ test: setup sample chromium
 
 bench: setup sample
 	$(PY) -m churn bench
+
+# The fuzz test of tests/test_fuzz.py with many more damaged files than the suite's 40.
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup
+	CHURN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q -p no:cacheprovider
 
 clean:
 	rm -rf .pytest_cache tests/artifacts bench/results $(DATA_DIR)/sample

@@ -3,14 +3,15 @@ much of that is at risk, and how long customers stay by segment."""
 import streamlit as st
 
 from ui import context, empty, format as fmt, overview_charts as oc, state
+from ui.text import md
 from ui.navigation import UPLOAD
 
 st.title("Overview")
 ref = state.dataset()
 frame = context.customers(ref)
 summary = context.summarize(frame)
-st.caption(f"Customers in use: **{ref.label if ref else 'Sample data'}**. Change them in the "
-           "sidebar.")
+st.caption(f"Customers in use: **{md(ref.label) if ref else 'Sample data'}**. Change them in the "
+           f"sidebar. {context.population_line(frame)}")
 
 if summary.customers == 0:
     with st.container(key="overview-empty"):
@@ -70,17 +71,21 @@ with left:
 with model_box:
     model = empty.needs_model("Churn risk and the value at stake")
     scored = version = kpi = None
-    if model is not None:
-        scored = context.scored(frame, fingerprint=fingerprint)
+    # Risk figures are about the customers still here: those who have left are never counted.
+    active = context.active_customers(frame)
+    active_fp = context.frame_fingerprint(active)
+    if model is not None and len(active):
+        scored = context.scored(active, fingerprint=active_fp)
         version = model.version  # the engine's version, without loading the engine
-        kpi = oc.kpis(fingerprint, version, context.settings_key(), frame, scored.table)
+        kpi = oc.kpis(active_fp, version, context.settings_key(), active, scored.table)
         horizon = settings.horizon_months
         cols = st.columns(4)
         cols[0].metric(
             "Predicted churners", fmt.count(kpi["predicted_churners"]), border=True,
-            help=("How many of these customers the model expects to leave: every customer's "
-                  "churn probability added up (a customer at 30% counts as 0.3). That is "
-                  f"{fmt.pct(kpi['predicted_churners'] / kpi['customers'])} of them."))
+            help=("How many of the active customers (those still here) the model expects to leave: "
+                  "every customer's churn probability added up (a customer at 30% counts as "
+                  f"0.3). That is {fmt.pct(kpi['predicted_churners'] / kpi['customers'])} of "
+                  f"{fmt.count(kpi['customers'])} active customers."))
         cols[1].metric(
             "Customer lifetime value", fmt.money_short(kpi["total_clv"]), border=True,
             help=(f"What these customers are expected to bring in over the next {horizon} months: "
@@ -104,14 +109,14 @@ with model_box:
 with right:
     st.markdown("**Where the revenue at risk is**")
     if scored is None:
-        st.info("Revenue at risk by segment needs a trained churn model.",
+        st.info("Revenue at risk by segment needs a trained churn model and active customers.",
                 icon=":material/model_training:")
     else:
-        risk = oc.risk_table(fingerprint, version, context.settings_key(), by, frame,
+        risk = oc.risk_table(active_fp, version, context.settings_key(), by, active,
                              scored.table)
         st.plotly_chart(oc.risk_figure(risk, label), key="overview_risk", width="stretch")
         st.caption("Revenue at risk per segment: churn probability × lifetime value, added up "
-                   "over the segment's customers (dollars of margin over the horizon).")
+                   "over the segment's active customers (dollars of margin over the horizon).")
         with st.expander("Segment figures"):
             st.dataframe(
                 risk[["segment", "customers", "avg_churn_prob", "predicted_churners", "clv",

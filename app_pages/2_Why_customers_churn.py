@@ -11,7 +11,8 @@ st.title("Why customers churn")
 st.caption("What raises or lowers churn risk across your customers, and by how much.")
 model = empty.needs_model("Explaining churn")
 
-customers = context.customers()
+customers = context.history_customers()  # explanations are about the labelled history
+st.caption(context.population_line(customers))
 n = len(customers)
 if n == 0:
     st.info("The chosen data set has no customers.")

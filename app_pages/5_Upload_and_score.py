@@ -4,17 +4,18 @@ retrain the model on them (when the file says who left)."""
 import streamlit as st
 
 from churn import config, drift
-from ui import context, format as fmt, state
+from ui import admin, context, format as fmt, state
 from ui import upload as U
 from ui.navigation import MODEL_REPORT
+from ui.text import md
 
 st.title("Upload & score")
 st.caption("Upload a customer file in the IBM Telco layout (CSV or Excel). Every problem is "
            "reported by row before anything is scored; only the valid customers are scored.")
 
-PROBLEM_COLUMNS = {"row": st.column_config.NumberColumn("Row", format="%d", width="small"),
-                   "column": st.column_config.TextColumn("Column", width="small"),
-                   "reason": st.column_config.TextColumn("Reason", width="large")}
+PROBLEM_COLUMNS = {"row": st.column_config.TextColumn("Row", width=90),
+                   "column": st.column_config.TextColumn("Column", width=140),
+                   "reason": st.column_config.TextColumn("Reason", width=1000)}
 
 memo = state.upload_memo()
 flash = memo.pop("flash", None)
@@ -43,9 +44,9 @@ report = up.report
 
 # --- 1. the validation report, first --------------------------------------------------------------
 st.subheader("1. Check")
-if report.fatal:
+if problem := U.unusable(report):
     with st.container(key="upload-fatal"):
-        st.error(f"**{up.file_name}** cannot be read: {report.fatal}",
+        st.error(f"**{md(up.file_name)}** {problem[0]}: {md(problem[1])}",
                  icon=":material/error:")
     st.stop()
 
@@ -166,7 +167,7 @@ saved = context.saved_batches()
 exists = name in set(saved["name"])
 replace = True
 if exists:
-    replace = st.checkbox(f'Replace the saved batch "{name}"', key="upload_replace",
+    replace = st.checkbox(f'Replace the saved batch "{md(name)}"', key="upload_replace",
                           help="A batch with this name is already saved. Tick to replace it "
                                "for everyone, or choose another name.")
 left, right = st.columns(2)
@@ -179,7 +180,7 @@ save = right.button("Save for everyone", key="upload_save", icon=":material/save
                          "for every user, also after a restart.")
 if use:
     ref = state.add_batch(name, accepted)
-    memo["flash"] = (f'"{ref.name}" ({fmt.count(ref.rows)} customers) is now the data set in '
+    memo["flash"] = (f'"{md(ref.name)}" ({fmt.count(ref.rows)} customers) is now the data set in '
                      "use in this session.")
     st.rerun()
 if save:
@@ -192,7 +193,7 @@ if save:
             db.save_batch(name, accepted, kind="upload", source=up.file_name,
                           rejected=report.rejected_rows)
         state.select_dataset(state.DatasetRef("saved", name, len(accepted)).key)
-        memo["flash"] = (f'Saved "{name}" ({fmt.count(len(accepted))} customers). Everyone can '
+        memo["flash"] = (f'Saved "{md(name)}" ({fmt.count(len(accepted))} customers). Everyone can '
                          "now choose it in the sidebar; it is the data set in use here.")
         st.rerun()
 
@@ -212,7 +213,8 @@ st.caption("The file says who left, so a new model can learn from it. The new mo
 models_dir = config.paths().models_dir
 trained = memo.get("train")
 if trained is None or trained["fingerprint"] != up.fingerprint:
-    if st.button("Train a new model on these customers", key="upload_retrain",
+    if admin.unlocked("upload_retrain_admin", "Training a new model") and st.button(
+            "Train a new model on these customers", key="upload_retrain",
                  icon=":material/model_training:",
                  help="Cross-validates the same model families as the model in use on these "
                       "customers (about a minute for the full comparison)."):
@@ -224,7 +226,7 @@ if trained is None or trained["fingerprint"] != up.fingerprint:
                 progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
         except ValueError as exc:
             bar.empty()
-            st.error(f"The model could not be trained on this file: {exc}",
+            st.error(f"The model could not be trained on this file: {md(exc)}",
                      icon=":material/error:")
             st.stop()
         bar.empty()
@@ -268,7 +270,8 @@ with st.expander("Model families compared for the new model"):
     cmp = models.comparison_table(new_model.metadata).reset_index()
     st.dataframe(cmp.drop(columns=["params"]), hide_index=True, width="stretch",
                  key="upload_families")
-if st.button("Put the new model in use", key="upload_activate", type="primary",
+if admin.unlocked("upload_activate_admin", "Putting the new model in use") and st.button(
+        "Put the new model in use", key="upload_activate", type="primary",
              icon=":material/published_with_changes:",
              help="Every page and every user switches to the new model. You can switch back on "
                   "the Model report page."):

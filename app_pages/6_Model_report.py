@@ -11,9 +11,10 @@ import streamlit as st
 from churn import config
 from churn import metrics as M
 from churn import models
-from ui import context, errors, state
+from ui import admin, context, errors, state
 from ui import format as F
 from ui import model_report as R
+from ui import uplift_report
 
 st.title("Model report")
 st.caption("How well each churn model predicts on customers it has not seen, which one the app "
@@ -26,6 +27,8 @@ def _activate() -> None:
     """Button callback: make the chosen version active before the page reruns (the sidebar
     and every cached engine are keyed by the active version, so they follow)."""
     choice = st.session_state.get("report_version")
+    if not admin.allowed():
+        return
     try:
         st.session_state["report_activate_warnings"] = models.activate(choice, MODELS_DIR)
     except (ValueError, models.ModelCacheError):
@@ -51,6 +54,8 @@ def versions_section() -> None:
     usable = [v for v in versions if v["usable"]]
     if not usable:
         st.warning("No saved version can be used with this installation; train again.")
+        return
+    if not admin.unlocked("report_admin", "Switching the model version in use"):
         return
     by_id = {v["version"]: v for v in usable}
     ids = list(by_id)
@@ -251,6 +256,9 @@ with errors.guard("the offer recommender evaluation"):
         st.caption(R.recommender_note(evaluation))
     else:
         st.caption("The offer recommender has no evaluation to show.")
+
+with errors.guard("the uplift section"):
+    uplift_report.show()
 
 # --- honesty notes ------------------------------------------------------------------------------
 st.subheader("How the figures are kept honest")

@@ -47,24 +47,49 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn.spreadsheet import FORMULA_TRIGGERS, escape_cell, xlsx_text  # noqa: F401 (re-export)
+
 ID = "customerID"
 
 #: Weight of the saved value of an offer no rule proposed, in the ranking score (see module doc).
 UNPROPOSED_WEIGHT = 0.8
 
-#: Characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 #: Columns of :func:`rank_offers`'s output, in order.
 RANKED_COLUMNS = [ID, "rank", "offer_id", "offer_name", "offer_cost", "p_accept", "rule_reason",
                   "from_rules", "expected_saved_value", "expected_net_value", "ranking_score"]
 
-#: Columns of a campaign list (:attr:`Campaign.rows`), in order.
+#: Columns :func:`rank_offers` adds after ``RANKED_COLUMNS``: ``uplift`` (the drop in churn
+#: probability the offer brings, 0..1: learned from campaign history, or implied by the assumed
+#: formula P(churn) × P(accept) × risk_reduction), ``basis`` ("learned" / "assumed") and
+#: ``sleeping_dog`` (True when every learned offer makes this customer more likely to leave).
+UPLIFT_COLUMNS = ["uplift", "basis", "sleeping_dog"]
+LEARNED, ASSUMED = "learned", "assumed"
+#: What the ``value_basis`` column of a campaign list means (tooltips, README).
+VALUE_BASIS_HELP = ("learned: the expected value rests on what this offer did for similar customers "
+                    "in past campaigns with a control group (uplift × lifetime value − cost). "
+                    "assumed: too little campaign history for this offer, so the catalogue's "
+                    "risk reduction × P(churn) × P(accept) is used.")
+#: Why a sleeping dog gets no offer (the engine's table and the what-if page show it).
+SLEEPING_DOG_REASON = ("No offer: past campaigns show that every offer we could make would make "
+                       "this customer more likely to leave (a \"sleeping dog\"); leave them alone.")
+
+#: Columns of a campaign list (:attr:`Campaign.rows`), in order. ``group`` is "treatment" (gets
+#: the offer) or "control" (held out at random to measure the effect; see `assign_control`).
 CAMPAIGN_COLUMNS = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "offer", "offer_id",
                     "offer_cost", "reason", "expected_net_value", "expected_saved_value",
-                    "cumulative_cost"]
+                    "cumulative_cost", "group", "value_basis"]
 
-_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason"]
+TREATMENT, CONTROL = "treatment", "control"
+#: Share of the list held out as a control group unless the user chooses otherwise.
+DEFAULT_CONTROL_SHARE = 0.10
+#: Largest control share allowed: beyond half, most of the list gets nothing.
+MAX_CONTROL_SHARE = 0.5
+NO_CONTROL_WARNING = ("No control group (control share 0): every customer on the list gets the "
+                      "offer, so what the campaign saved cannot be measured afterwards, only "
+                      "assumed. Hold out a control group (10% is usual) to measure it.")
+
+_TEXT_COLUMNS = [ID, "risk_tier", "offer", "offer_id", "reason", "group", "value_basis"]
 _MONEY_COLUMNS = ["clv", "revenue_at_risk", "offer_cost", "expected_net_value",
                   "expected_saved_value", "cumulative_cost"]
 
@@ -142,7 +167,8 @@ def _candidate_matrix(candidates: pd.DataFrame | None, ids: pd.Index, offer_ids:
 
 def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame,
                 candidates: pd.DataFrame | None, catalogue, top_n: int | None = 3, *,
-                unproposed_weight: float = UNPROPOSED_WEIGHT) -> pd.DataFrame:
+                unproposed_weight: float = UNPROPOSED_WEIGHT,
+                uplift: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank the applicable offers of every customer by expected value (the hybrid ranking).
 
     Inputs:
@@ -157,8 +183,22 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         ``.applicable(customers)`` → bool frame rows × offer ids).
       top_n: offers kept per customer (None: every applicable offer).
       unproposed_weight: weight of the saved value of offers no rule proposed (0..1).
+      uplift: learned uplift (``uplift.UpliftModel.predict``): the drop in churn probability if
+        the offer is made, rows = customers (indexed by customerID or in the same order), one
+        column per offer; NaN or a missing column = not learned. None: every offer is assumed.
 
-    Output: long frame, ``RANKED_COLUMNS``, ordered by customer (input order) then rank (1 = best).
+    Learned offers (a number in ``uplift``) are valued on evidence, with no rule weighting::
+
+        expected_saved_value = uplift × CLV;   expected_net_value = saved − cost (= ranking_score)
+
+    the others by the assumed formula above (``basis`` says which). A customer whose best
+    applicable *learned* uplift is below zero is a **sleeping dog**: every offer the history
+    knows about pushes them out, so their assumed offers are dropped and only the learned
+    (negative-value) ones remain, flagged ``sleeping_dog`` — a campaign never picks them (their
+    net value is negative) and the engine shows :data:`SLEEPING_DOG_REASON` instead of an offer.
+
+    Output: long frame, ``RANKED_COLUMNS`` + ``UPLIFT_COLUMNS``, ordered by customer (input
+    order) then rank (1 = best).
     ``p_accept`` is the collaborative part; ``rule_reason`` (empty when no rule proposed it) and
     ``from_rules`` are the rule part. Formulas in the module docstring. Only applicable offers
     appear; a customer with no applicable offer has no row.
@@ -202,9 +242,22 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
 
     cost = offers["cost"].to_numpy()
     reduction = offers["risk_reduction"].to_numpy()
+    effect = prob[:, None] * pa * reduction[None, :]          # assumed drop in churn probability
     saved = (prob * value)[:, None] * pa * reduction[None, :]
+    learned, dog = np.zeros((n, m), dtype=bool), np.zeros(n, dtype=bool)
+    if uplift is not None:
+        up = _align_rows(uplift, ids, "uplift").reindex(columns=list(offer_ids))
+        up = up.to_numpy(dtype=float)
+        learned = ~np.isnan(up)
+        effect = np.where(learned, up, effect)
+        saved = np.where(learned, up * value[:, None], saved)
+        known = learned & appl
+        best = np.where(known, up, -np.inf).max(axis=1) if m else np.zeros(n)
+        dog = known.any(axis=1) & (best < 0)
+        appl = appl & ~(dog[:, None] & ~learned)              # sleeping dogs: learned offers only
+        proposed &= appl
     net = saved - cost[None, :]
-    score = np.where(proposed, saved, unproposed_weight * saved) - cost[None, :]
+    score = np.where(proposed | learned, saved, unproposed_weight * saved) - cost[None, :]
     score = np.where(appl, score, -np.inf)
 
     # Per-row order: score desc, then rule-backed, then cheaper, then catalogue order.
@@ -229,6 +282,9 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         "expected_saved_value": saved[r, c],
         "expected_net_value": net[r, c],
         "ranking_score": score[r, c],
+        "uplift": effect[r, c],
+        "basis": np.where(learned[r, c], LEARNED, ASSUMED).astype(object),
+        "sleeping_dog": dog[r],
     })
     return out
 
@@ -243,7 +299,8 @@ def best_offer(ranked: pd.DataFrame) -> pd.DataFrame:
 class Campaign:
     """A budgeted campaign list and everything needed to rebuild or audit it.
 
-    rows: the list (``CAMPAIGN_COLUMNS``), in greedy order (row 1 = highest value per dollar).
+    rows: the list (``CAMPAIGN_COLUMNS``), in greedy order (row 1 = highest value per dollar);
+      ``group`` says who gets the offer (treatment) and who is held out (control, cost 0).
     settings: every input (budget, filters, business settings, model version, ...), JSON-safe.
     """
 
@@ -267,7 +324,28 @@ class Campaign:
 
     @property
     def customers(self) -> int:
+        """Customers on the list, both groups."""
         return int(len(self.rows))
+
+    @property
+    def treated(self) -> int:
+        """Customers who get the offer (treatment group)."""
+        return int((self._groups() == TREATMENT).sum())
+
+    @property
+    def held_out(self) -> int:
+        """Customers held out as control (no offer; their outcome measures the effect)."""
+        return int((self._groups() == CONTROL).sum())
+
+    @property
+    def warning(self) -> str | None:
+        """A warning to show with the campaign (no control group), else None."""
+        return NO_CONTROL_WARNING if self.held_out == 0 else None
+
+    def _groups(self) -> np.ndarray:
+        if "group" not in self.rows.columns:  # campaigns saved before control groups existed
+            return np.full(len(self.rows), TREATMENT, dtype=object)
+        return self.rows["group"].astype(str).to_numpy()
 
 
 def _cents(values) -> np.ndarray:
@@ -406,34 +484,125 @@ def _reason(row_from_rules: np.ndarray, rule_reason: np.ndarray, p_accept: np.nd
             for fr, rr, pa in zip(row_from_rules, rule_reason, p_accept)]
 
 
+def assign_control(strata: pd.DataFrame, share: float, seed: int = 0) -> np.ndarray:
+    """Which customers of a list to hold out as control: a stratified, reproducible random draw.
+
+    strata: one row per customer *in list order*, with the columns that define the strata (the
+    campaign uses risk tier and offer). share: the share to hold out, 0..MAX_CONTROL_SHARE.
+    seed: the random seed (same inputs and seed → same groups).
+    Returns a boolean array (True: control).
+
+    Method (permuted blocks, per stratum): within each stratum, in list order, customer j (0, 1,
+    ...) falls in block ⌊j × share + u⌋, with a random phase u ~ U(0, 1) per stratum, so blocks
+    hold about 1/share customers. In each block one customer, drawn uniformly at random, is held
+    out; a block cut short by the start or the end of the stratum (m customers, m × share < 1)
+    holds one out with probability m × share only. So every customer is held out with probability
+    (about, exactly when 1/share is whole) `share`, wherever they sit on the list; every stratum
+    holds out its share, and so does every *prefix* of the list (to within about two customers
+    per stratum): whatever part of the list a budget reaches, control and treatment are alike in
+    risk tier, offer and place on the list, and who is held out within a block is pure chance.
+    """
+    share = _check_share(share)
+    n = len(strata)
+    control = np.zeros(n, dtype=bool)
+    if n == 0 or share == 0.0:
+        return control
+    rng = np.random.default_rng(int(seed))
+    keys = strata.reset_index(drop=True).astype(str)
+    groups = keys.groupby(list(keys.columns), sort=True).indices
+    for key in sorted(groups, key=str):
+        pos = np.sort(np.asarray(groups[key]))
+        block = np.floor(np.arange(len(pos)) * share + rng.uniform()).astype(np.int64)
+        starts = np.flatnonzero(np.diff(np.concatenate([[-1], block])) != 0)
+        sizes = np.diff(np.concatenate([starts, [len(pos)]]))
+        chosen = rng.uniform(size=len(starts)) < np.minimum(1.0, sizes * share)
+        picks = starts + np.floor(rng.uniform(size=len(starts)) * sizes).astype(np.int64)
+        control[pos[picks[chosen]]] = True
+    return control
+
+
+def _check_share(share) -> float:
+    try:
+        s = float(share)
+    except (TypeError, ValueError):
+        raise ValueError(f"control_share={share!r} must be a number between 0 and "
+                         f"{MAX_CONTROL_SHARE} (e.g. 0.1 for 10%).") from None
+    if not np.isfinite(s) or not 0.0 <= s <= MAX_CONTROL_SHARE:
+        raise ValueError(f"control_share={share!r} must be between 0 and {MAX_CONTROL_SHARE} "
+                         "(a share of the list, e.g. 0.1 for 10%; not a percentage).")
+    return s
+
+
+def _learned_reason(e: pd.DataFrame, reasons: list) -> list:
+    """The reason of each campaign row: for an offer valued on learned uplift, what past
+    campaigns showed (the rule's reason after it when a rule proposed it too); else ``reasons``."""
+    if "basis" not in e.columns:
+        return reasons
+    out = list(reasons)
+    basis = e["basis"].astype(str).to_numpy()
+    uplift = e["uplift"].to_numpy(dtype=float)
+    rule = e["rule_reason"].astype(str).to_numpy()
+    proposed = e["from_rules"].to_numpy(dtype=bool)
+    for i in np.flatnonzero(basis == LEARNED):
+        text = (f"Past campaigns: this offer cuts the churn risk of customers like this one by "
+                f"{100 * uplift[i]:.1f} points")
+        out[i] = f"{text}; {rule[i]}" if proposed[i] and rule[i] else text
+    return out
+
+
 def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *, tiers=None,
                    segment: dict | None = None, min_clv: float = 0.0, offers_allowed=None,
+                   control_share: float = DEFAULT_CONTROL_SHARE, seed: int = 0,
                    business_settings=None, model_version: str | None = None,
                    extra_settings: dict | None = None) -> Campaign:
-    """The budgeted campaign list: who gets which offer, within ``budget`` dollars.
+    """The budgeted campaign list: who gets which offer, within ``budget`` dollars, and who is
+    held out as a control group to measure what the offers really did.
 
     Inputs:
       scored: one row per customer with customerID, churn_prob (0..1), risk_tier, clv and
-        revenue_at_risk (dollars), plus any customer columns a ``segment`` filter names.
+        revenue_at_risk (dollars), plus any customer columns a ``segment`` filter names. Pass
+        *active* customers only (``population.active``): customers who have left are no targets.
       ranked: :func:`rank_offers` output (use ``top_n=None`` so ``offers_allowed`` can fall back
         to any applicable offer).
-      budget: total offer cost allowed, dollars (≥ 0).
+      budget: total cost of the offers made (treatment group), dollars (≥ 0).
       tiers: risk tiers to include (None: all). segment: {column: allowed values}.
       min_clv: minimum CLV in dollars. offers_allowed: offer ids allowed (None: all).
+      control_share: share of the list held out as control (0..0.5; 0: no control group, and the
+        results cannot be measured — :data:`NO_CONTROL_WARNING` is recorded in the settings).
+      seed: random seed of the control draw (same inputs and seed → same groups).
       business_settings (config.BusinessSettings or dict), model_version, extra_settings: recorded
         in ``settings`` only.
 
     Method: filters first; then each customer's best-ranked allowed offer with positive expected
-    net value; then greedy by expected net value per dollar of offer cost (ties: higher net value,
-    then input order), skipping any offer that no longer fits and continuing with the next ones.
-    The sum of offer costs never exceeds the budget (checked in whole cents).
+    net value, in greedy order (expected net value per dollar of offer cost; ties: higher net
+    value, then input order); then the control draw over that order (:func:`assign_control`,
+    stratified by risk tier and offer). The budget is spent on the **treatment** group: the
+    greedy walk takes treatment customers while their offers fit (skipping any that no longer
+    fits and continuing with cheaper ones), and the control customers met on the way join the
+    list at no cost. So the whole budget goes to customers who get an offer, and the list is
+    about 1/(1 − share) times as long as it would be without a control group — what a retention
+    manager with a budget for offers expects. Control rows carry their would-be offer with
+    ``offer_cost``, ``expected_saved_value`` and ``expected_net_value`` set to 0: budget and
+    expected value count treatment rows only. The treatment's offer cost never exceeds the
+    budget (checked in whole cents).
     """
     b = _check_budget(budget)
+    share = _check_share(control_share)
     filters = _filters(tiers, segment, min_clv, offers_allowed)
     e = _eligible(scored, ranked, filters)
+    control = assign_control(e[["risk_tier", "offer_id"]], share, seed)
     cost_cents = _cents(e["offer_cost"])
-    take = _greedy_take(cost_cents, int(np.floor(b * 100.0 + 1e-6)))
-    e = e[take].reset_index(drop=True)
+    treat_pos = np.flatnonzero(~control)
+    treat_take = _greedy_take(cost_cents[treat_pos], int(np.floor(b * 100.0 + 1e-6)))
+    take = np.zeros(len(e), dtype=bool)
+    take[treat_pos[treat_take]] = True
+    # Control customers join up to the first treatment customer the budget could not reach.
+    missed = treat_pos[~treat_take]
+    reach = int(missed[0]) if len(missed) else len(e)
+    take[np.flatnonzero(control[:reach])] = True
+    e, control = e[take].reset_index(drop=True), control[take]
+    paid = np.where(control, 0, cost_cents[take])
+    zero_if_control = np.where(control, 0.0, 1.0)
     rows = pd.DataFrame({
         ID: e[ID].astype(str).to_numpy(),
         "churn_prob": np.round(e["churn_prob"].to_numpy(dtype=float), 4),
@@ -442,12 +611,18 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
         "revenue_at_risk": np.round(e["revenue_at_risk"].to_numpy(dtype=float), 2),
         "offer": e["offer_name"].astype(str).to_numpy(),
         "offer_id": e["offer_id"].astype(str).to_numpy(),
-        "offer_cost": cost_cents[take] / 100.0,
-        "reason": _reason(e["from_rules"].to_numpy(), e["rule_reason"].to_numpy(),
-                          e["p_accept"].to_numpy(dtype=float)),
-        "expected_net_value": np.round(e["expected_net_value"].to_numpy(dtype=float), 2),
-        "expected_saved_value": np.round(e["expected_saved_value"].to_numpy(dtype=float), 2),
-        "cumulative_cost": np.cumsum(cost_cents[take]) / 100.0,
+        "offer_cost": paid / 100.0,
+        "reason": _learned_reason(e, _reason(e["from_rules"].to_numpy(),
+                                             e["rule_reason"].to_numpy(),
+                                             e["p_accept"].to_numpy(dtype=float))),
+        "expected_net_value": np.round(e["expected_net_value"].to_numpy(dtype=float), 2)
+        * zero_if_control + 0.0,
+        "expected_saved_value": np.round(e["expected_saved_value"].to_numpy(dtype=float), 2)
+        * zero_if_control + 0.0,
+        "cumulative_cost": np.cumsum(paid) / 100.0,
+        "group": np.where(control, CONTROL, TREATMENT).astype(object),
+        "value_basis": (e["basis"].astype(str).to_numpy() if "basis" in e.columns
+                        else np.full(len(e), ASSUMED, dtype=object)),
     }, columns=CAMPAIGN_COLUMNS)
     rows["reason"] = rows["reason"].astype(object)
     if business_settings is not None and hasattr(business_settings, "to_dict"):
@@ -457,41 +632,59 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
         **filters,
         "method": GREEDY_RULE,
         "unproposed_weight": UNPROPOSED_WEIGHT,
+        "control_share": share,
+        "seed": int(seed),
+        "treatment": int((~control).sum()),
+        "control": int(control.sum()),
         "business_settings": business_settings,
         "model_version": model_version,
         **(extra_settings or {}),
     }
+    if share == 0.0:
+        settings["warning"] = NO_CONTROL_WARNING
     return Campaign(rows=rows, settings=settings)
 
 
 def saved_revenue_curve(scored: pd.DataFrame, ranked: pd.DataFrame, budgets=None, *, tiers=None,
                         segment: dict | None = None, min_clv: float = 0.0,
-                        offers_allowed=None) -> pd.DataFrame:
-    """Expected saved revenue against budget, for the same filters as :func:`build_campaign`.
+                        offers_allowed=None, control_share: float = DEFAULT_CONTROL_SHARE,
+                        seed: int = 0) -> pd.DataFrame:
+    """Expected saved revenue against budget, for the same filters and control group as
+    :func:`build_campaign`.
 
     budgets: dollar amounts (None: 41 points from 0 to the cost of offering every eligible
-    customer their offer). Output: DataFrame[budget, expected_saved_revenue, customers] where
-    each row equals ``build_campaign(..., budget)``'s expected_saved_revenue and size. One greedy
-    ordering is computed and walked once per budget (fast even for 100,000 customers).
+    treatment customer their offer). Output: DataFrame[budget, expected_saved_revenue, customers]
+    where each row equals ``build_campaign(..., budget)``'s expected_saved_revenue (treatment)
+    and size (both groups). One greedy ordering and one control draw (which does not depend on
+    the budget) are computed and walked once per budget (fast even for 100,000 customers).
     """
     filters = _filters(tiers, segment, min_clv, offers_allowed)
     e = _eligible(scored, ranked, filters)
-    cost_cents = _cents(e["offer_cost"])
-    saved_cents = _cents(np.round(e["expected_saved_value"].to_numpy(dtype=float), 2))
+    control = assign_control(e[["risk_tier", "offer_id"]], control_share, seed)
+    treat_pos = np.flatnonzero(~control)
+    ctrl_before = np.cumsum(control)  # controls at or before each position
+    cost_cents = _cents(e["offer_cost"])[treat_pos]
+    saved_cents = _cents(np.round(e["expected_saved_value"].to_numpy(dtype=float), 2))[treat_pos]
     if budgets is None:
         budgets = np.linspace(0.0, cost_cents.sum() / 100.0, 41)
     out = []
     for b in np.asarray(budgets, dtype=float).reshape(-1):
         b = _check_budget(b)
         take = _greedy_take(cost_cents, int(np.floor(b * 100.0 + 1e-6)))
-        out.append((b, saved_cents[take].sum() / 100.0, int(take.sum())))
+        missed = treat_pos[~take]
+        reach = int(missed[0]) if len(missed) else len(e)
+        controls = int(ctrl_before[reach - 1]) if reach > 0 else 0
+        out.append((b, saved_cents[take].sum() / 100.0, int(take.sum()) + controls))
     return pd.DataFrame(out, columns=["budget", "expected_saved_revenue", "customers"])
 
 
 def offers_mix(campaign: Campaign) -> pd.DataFrame:
     """How many customers get each offer and what it costs: DataFrame[offer, customers, cost]
-    (cost in dollars), most customers first, then by name."""
+    (cost in dollars), most customers first, then by name. Treatment rows only: the control
+    group gets no offer."""
     rows = campaign.rows
+    if "group" in rows.columns:
+        rows = rows[rows["group"].astype(str) != CONTROL]
     if rows.empty:
         return pd.DataFrame({"offer": pd.Series(dtype=object), "customers": pd.Series(dtype="int64"),
                              "cost": pd.Series(dtype=float)})
@@ -535,25 +728,8 @@ def campaign_inputs(engine, customers: pd.DataFrame, settings=None) -> tuple[pd.
 
 
 # --- step 3: safe exports ------------------------------------------------------------------------
-# Control characters an .xlsx cannot hold (XML 1.0); tab, line feed and carriage return are fine.
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def escape_formula(value):
-    """Make one cell spreadsheet-safe.
-
-    A text value that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
-    read by Excel/LibreOffice/Sheets as a formula (CSV/formula injection); it is prefixed with a
-    single quote ``'`` so it stays text. Control characters an .xlsx cannot store are removed
-    (the same in CSV and Excel so both exports read back the same). Numbers (including negative
-    numbers), booleans and None are returned unchanged: they are numbers, not text.
-    """
-    if not isinstance(value, str):
-        return value
-    value = _ILLEGAL_XML.sub("", value)
-    if value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+#: The one formula-escaping rule of every export (`churn.spreadsheet.escape_cell`).
+escape_formula = escape_cell
 
 
 def export_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -561,7 +737,7 @@ def export_frame(rows: pd.DataFrame) -> pd.DataFrame:
     out = rows.reset_index(drop=True).copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(escape_formula).astype(object)
+            out[col] = out[col].map(escape_cell).astype(object)
     return out
 
 
@@ -581,16 +757,23 @@ _FIXED_TIME = "2000-01-01T00:00:00Z"
 def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
     """The campaign list as an .xlsx workbook (one sheet, header row), via openpyxl.
 
-    Text is escaped (:func:`escape_formula`) and stored as text, numbers as numbers. The bytes
+    Text cells are stored with the text type (`churn.spreadsheet.xlsx_text`: never run as a
+    formula, so an ID such as ``+1-2`` stays exactly ``+1-2``), numbers as numbers. The bytes
     are deterministic: the workbook's created/modified times and the zip entries' times are
     fixed, so the same rows always give the same file.
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
-    out = export_frame(rows)
+    def text(v):
+        cell = WriteOnlyCell(ws, value=xlsx_text(v))
+        cell.data_type = "s"
+        return cell
+
+    out = rows.reset_index(drop=True)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    ws.append([str(c) for c in out.columns])
+    ws.append([text(str(c)) for c in out.columns])
     columns = []
     for col in out.columns:
         s = out[col]
@@ -601,8 +784,8 @@ def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
         elif pd.api.types.is_float_dtype(s):
             columns.append([None if np.isnan(v) else float(v) for v in s])
         else:
-            columns.append([None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                            for v in s])
+            columns.append([None if v is None or (isinstance(v, float) and np.isnan(v))
+                            else text(v) if isinstance(v, str) else v for v in s])
     for row in zip(*columns):
         ws.append(list(row))
     raw = io.BytesIO()
@@ -659,18 +842,62 @@ def read_export(data: bytes, kind: str = "csv") -> pd.DataFrame:
 
 
 # --- persistence ---------------------------------------------------------------------------------
-def save_campaign(store, campaign: Campaign, name: str):
-    """Save the campaign (its rows and settings) in the store; returns the store's campaign id."""
+def save_campaign(store, campaign: Campaign, name: str, *, on: str | None = None):
+    """Save the campaign on purpose (its rows, both groups, and settings) in the store; returns
+    the store's campaign id.
+
+    name: what the user calls it (required). on: the date the offers are made, YYYY-MM-DD
+    (default: today, UTC); recorded as ``settings["date"]`` with the list's sizes, so results
+    coming back later are filed under this campaign and date.
+    """
+    from datetime import datetime, timezone
+
     if not str(name).strip():
         raise ValueError("name must not be empty; give the campaign a name to find it again.")
-    return store.save_campaign(str(name), dict(campaign.settings),
-                               campaign.rows[CAMPAIGN_COLUMNS].copy())
+    settings = dict(campaign.settings)
+    settings["date"] = on or settings.get("date") or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    settings.setdefault("treatment", campaign.treated)
+    settings.setdefault("control", campaign.held_out)
+    rows = campaign.rows.copy()
+    if "group" not in rows.columns:
+        rows["group"] = TREATMENT
+    return store.save_campaign(str(name).strip(), settings, rows[CAMPAIGN_COLUMNS].copy())
+
+
+#: Columns of :func:`saved_campaigns`, in order.
+SAVED_COLUMNS = ["id", "name", "date", "data", "budget", "control_share", "seed", "treatment",
+                 "control", "spent", "model_version"]
+
+
+def saved_campaigns(store) -> pd.DataFrame:
+    """The campaigns saved in the store, newest first, with what a manager needs to recognise
+    them: id, name, date (offers made), data (the customers it was built on), budget (dollars),
+    control_share (0..1), seed, treatment and control sizes, spent (dollars) and model version.
+    Campaigns saved before control groups existed show control 0."""
+    listed = store.list_campaigns()
+    out = []
+    for cid, name, created in zip(listed["id"], listed["name"], listed["created"]):
+        settings, rows = store.load_campaign(int(cid))
+        camp = Campaign(rows, settings)
+        out.append({"id": int(cid), "name": str(name),
+                    "date": settings.get("date") or pd.Timestamp(created).strftime("%Y-%m-%d"),
+                    "data": settings.get("data") or "", "budget": settings.get("budget"),
+                    "control_share": settings.get("control_share", 0.0),
+                    "seed": settings.get("seed"), "treatment": camp.treated,
+                    "control": camp.held_out, "spent": camp.spent,
+                    "model_version": settings.get("model_version") or ""})
+    return pd.DataFrame(out, columns=SAVED_COLUMNS)
 
 
 def reopen_campaign(store, campaign_id) -> Campaign:
     """A saved campaign, exactly as saved: its download bytes equal the original's."""
     settings, df = store.load_campaign(campaign_id)
-    rows = df.reset_index(drop=True)[CAMPAIGN_COLUMNS].copy()
+    df = df.reset_index(drop=True)
+    if "group" not in df.columns:  # saved before control groups existed: everyone was treated
+        df["group"] = TREATMENT
+    if "value_basis" not in df.columns:  # saved before uplift models: every value was assumed
+        df["value_basis"] = ASSUMED
+    rows = df[CAMPAIGN_COLUMNS].copy()
     for col in CAMPAIGN_COLUMNS:
         if col in _TEXT_COLUMNS:
             rows[col] = rows[col].astype(str).astype(object)

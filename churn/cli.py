@@ -174,13 +174,23 @@ def cmd_simulate_outcomes(args) -> int:
 # --- train / models ----------------------------------------------------------------------------
 def _store_or_none():
     """The workbench store when churn.store is available, else None (recording is optional)."""
+    return _open_store()[0]
+
+
+def _open_store():
+    """(store, None), or (None, why) when another process (normally the app) holds the store
+    (`churn.store.StoreBusy`: one process per store), or (None, None) when there is none."""
     try:
         from churn.config import paths
-        from churn.store import Store
-
-        return Store(paths().store)
-    except Exception:  # no store module or an unusable database: train anyway
-        return None
+        from churn.store import Store, StoreBusy
+    except Exception:  # noqa: BLE001 - no store module: recording is optional
+        return None, None
+    try:
+        return Store(paths().store), None
+    except StoreBusy as exc:
+        return None, str(exc)
+    except Exception:  # noqa: BLE001 - an unusable database: train anyway
+        return None, None
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -238,13 +248,19 @@ def cmd_train(args) -> int:
     if not args.json:
         print(f"Training {', '.join(names)} with {config.folds}-fold cross-validation on "
               f"{len(frame):,} customers (cached versions load at once)…", file=sys.stderr)
+    store, busy = _open_store()
+    if busy:
+        print(f"Note: {busy}. The model is trained and saved, but not made active: the store's "
+              "record of the model in use cannot be updated now, and the two must agree.",
+              file=sys.stderr)
     try:
-        result = models.train(frame, config, p.models_dir, store=_store_or_none())
+        result = models.train(frame, config, p.models_dir, store=store, activate=busy is None)
     except ValueError as exc:
         print(f"{source}: {exc}", file=sys.stderr)
         return 1
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    _train_uplift(p)
     seconds = round(time.perf_counter() - t0, 2)
     fams = result.metadata["families"]
     if args.json:
@@ -270,9 +286,37 @@ def cmd_train(args) -> int:
     how = "loaded from the cache" if result.cached else "trained"
     from churn.metrics import LABELS
 
+    if busy:
+        print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
+              f"Version {result.version}, {how} in {seconds:.1f} s, NOT active (the store is in "
+              "use). Put it in use on the app's Model report page, or stop the app and run "
+              f"`python -m churn models --activate {result.version}`.")
+        return 0
     print(f"Selected: {models.FAMILIES[result.selected].label} (best {LABELS[metric]}). "
           f"Version {result.version}, {how} in {seconds:.1f} s, now active.")
     return 0
+
+
+def _train_uplift(p) -> None:
+    """With a campaign history in the data folder, fit (or load from the cache) the uplift model
+    the engine uses, and say on stderr what it learned."""
+    from churn import uplift as U
+
+    if not U.history_path(p).exists():
+        return
+    from churn.offers import load_catalogue
+    from churn.scoring import uplift_part
+    from churn.validate import load_customers
+
+    try:
+        model = uplift_part(p, load_customers(p.customers_csv), load_catalogue(p.catalogue))
+    except (OSError, ValueError) as exc:
+        print(f"warning: the uplift model was not trained: {exc}", file=sys.stderr)
+        return
+    assumed = [o for o in model.offers_ if o not in model.learned_]
+    print(f"Uplift model ({U.LEARNERS[model.learner_]}, from {U.history_path(p)}): learned "
+          f"{', '.join(model.learned_) or 'no offer'}; assumed {', '.join(assumed) or 'none'}.",
+          file=sys.stderr)
 
 
 def cmd_models(args) -> int:
@@ -282,6 +326,12 @@ def cmd_models(args) -> int:
 
     folder = paths().models_dir
     if args.activate:
+        store, busy = _open_store()
+        if busy:
+            print(f"{busy}, so version {args.activate} was not activated (the store's record of "
+                  "the model in use must change with it). Activate it on the app's Model report "
+                  "page, or stop the app and run this command again.", file=sys.stderr)
+            return 1
         try:
             warnings = models.activate(args.activate, folder)
         except ValueError as exc:
@@ -368,10 +418,19 @@ def cmd_score(args) -> int:
         return Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}",
                                                                 file=sys.stderr))
 
-    bar = batch.ProgressBar(sys.stderr)
+    if getattr(args, "dask", None):
+        from churn import distributed
+
+        bar = distributed.ProgressLine(sys.stderr)
+    else:
+        bar = batch.ProgressBar(sys.stderr)
     try:
-        result = batch.score_file(args.file, args.out, engine=load, chunk_rows=args.chunk_rows,
-                                  progress=bar)
+        if getattr(args, "dask", None):
+            result = distributed.score_dask(args.file, args.out, args.dask, engine=load,
+                                            chunk_rows=args.chunk_rows, progress=bar)
+        else:
+            result = batch.score_file(args.file, args.out, engine=load,
+                                      chunk_rows=args.chunk_rows, progress=bar)
     except ValueError as exc:
         bar.finish()
         print(str(exc), file=sys.stderr)
@@ -391,6 +450,8 @@ def cmd_score(args) -> int:
         print(result.summary(), file=sys.stderr)
         return 2 if result.fatal else 1
     print(result.summary())
+    if (line := _score_population(args.file)) is not None:
+        print(line)
     if result.rejected:
         print(f"First rejected rows (all {result.rejected:,} with their reasons are in "
               f"{result.rejects}):")
@@ -402,6 +463,33 @@ def cmd_score(args) -> int:
         for line in result.warnings[:10]:
             print(f"  {line}")
     return 0
+
+
+def _score_population(path) -> str | None:
+    """One line saying whether a scored file was a history (Churn column) or an active base
+    (None when its header cannot be read cheaply, e.g. Excel)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from churn.schema import TARGET
+
+    try:
+        if Path(path).suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            columns = pq.read_schema(path).names
+        elif Path(path).suffix.lower() in (".xlsx", ".xls"):
+            return None
+        else:
+            columns = pd.read_csv(path, nrows=0, sep=None, engine="python").columns
+    except Exception:  # noqa: BLE001 - the line is a courtesy; scoring already succeeded
+        return None
+    if TARGET in {str(c).strip() for c in columns}:
+        return ("History file (it has a Churn column): every valid row is scored, including "
+                "customers who have left; campaigns and risk figures use only those still "
+                "active (Churn = No).")
+    return "Active base (no Churn column): every valid row is a current customer."
 
 
 # --- campaign ----------------------------------------------------------------------------------
@@ -437,18 +525,227 @@ def cmd_campaign(args) -> int:
         customers = report.frame.drop(columns="row")
     engine = Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
     if customers is None:
-        customers = engine.customers
+        customers = _default_active(engine)
+    from churn import population
+
+    print(population.describe(customers).line)
+    customers = population.active(customers)
     settings = BusinessSettings()
     scored, ranked = campaign.campaign_inputs(engine, customers, settings)
-    camp = campaign.build_campaign(scored, ranked, args.budget, business_settings=settings,
+    camp = campaign.build_campaign(scored, ranked, args.budget, control_share=args.control,
+                                   seed=args.seed, business_settings=settings,
                                    model_version=engine.version)
     data = campaign.to_csv_bytes(camp.rows) if kind == "csv" else campaign.to_excel_bytes(camp.rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
-    print(f"Wrote {out}: {camp.customers:,} customers, ${camp.spent:,.2f} of the "
+    print(f"Wrote {out}: {camp.customers:,} customers ({camp.treated:,} get the offer, "
+          f"{camp.held_out:,} held out as control), ${camp.spent:,.2f} of the "
           f"${args.budget:,.2f} budget, expected saved revenue ${camp.expected_saved_revenue:,.2f}, "
           f"expected net value ${camp.expected_net_value:,.2f} ({campaign.GREEDY_RULE}).")
+    if camp.warning:
+        print(f"Warning: {camp.warning}", file=sys.stderr)
     return 0
+
+
+# --- uplift ------------------------------------------------------------------------------------
+def cmd_uplift(args) -> int:
+    """Learn each offer's uplift from a campaign history and write it for every customer.
+
+    OUT (CSV) has exactly the columns customerID, offer_id, uplift: one row per customer of
+    CUSTOMERS (file order) and offer of the history (sorted); uplift is the learned drop in churn
+    probability if the offer is made (0.05 = 5 points; negative = the offer makes leaving more
+    likely), blank for offers with too little history (their assumed effect from the catalogue
+    applies). Problems with the history go to stderr, one line each. `--json` prints the held-out
+    evaluation (`UpliftModel.evaluation_json`) on stdout. Exit 0: written; 1: nothing to learn
+    from or bad arguments; 2: a file cannot be read at all.
+    """
+    import os
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    from churn import uplift as U
+    from churn.campaign import escape_formula
+    from churn.validate import validate
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".csv":
+        print(f"--out {args.out}: the file name must end in .csv.", file=sys.stderr)
+        return 1
+    report = validate(args.customers)
+    if report.fatal:
+        print(f"{args.customers}: cannot be read. {report.fatal}", file=sys.stderr)
+        return 2
+    if report.errors:
+        print(f"{args.customers}: {report.rejected_rows:,} of {report.rows:,} rows fail validation "
+              f"and are left out (run `python -m churn validate {args.customers}` for the list).",
+              file=sys.stderr)
+    customers = report.frame.drop(columns="row")
+    try:
+        history = U.read_history(args.history)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        print(f"{args.history}: cannot be read as a CSV file ({type(exc).__name__}: {exc}).",
+              file=sys.stderr)
+        return 2
+    try:
+        from churn.config import paths
+        from churn.offers import load_catalogue
+
+        catalogue_ids = load_catalogue(paths().catalogue).ids
+    except (OSError, ValueError):
+        catalogue_ids = None
+    try:
+        model = U.UpliftModel().fit(history, customers, catalogue_ids=catalogue_ids)
+    except ValueError as exc:
+        print(f"{args.history}: {exc}", file=sys.stderr)
+        return 1
+    for message in model.warnings_:
+        print(f"{args.history}: {message}", file=sys.stderr)
+    if not model.offers_:
+        print(f"{args.history}: no usable rows, so there is nothing to learn from; "
+              f"{args.out} was not written.", file=sys.stderr)
+        return 1
+    pred = model.predict(customers).round(6)
+    ids = pd.Series(pred.index.astype(str)).map(escape_formula).to_numpy()
+    offers = list(pred.columns)
+    long = pd.DataFrame({U.ID: np.repeat(ids, len(offers)),
+                         "offer_id": pd.Series(np.tile(np.asarray(offers, dtype=object), len(ids)),
+                                               dtype=object).map(escape_formula).to_numpy(),
+                         "uplift": pred.to_numpy().reshape(-1)})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    long.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, out)
+    learned = ", ".join(model.learned_) or "none"
+    assumed = [o for o in model.offers_ if o not in model.learned_]
+    if args.json:
+        print(json.dumps(model.evaluation_json()))
+    else:
+        print(f"Wrote {out}: {len(ids):,} customers × {len(offers)} offers. Learned "
+              f"({U.LEARNERS[model.learner_]}): {learned}. Assumed (too little history, uplift "
+              f"left blank): {', '.join(assumed) or 'none'}.")
+    return 0
+
+def _default_active(engine):
+    """The customers a decision is about when no file is given: the sample's active base when
+    it exists (``Paths.active_csv``), else the training history (whose left customers
+    ``population.active`` drops)."""
+    from churn.config import paths
+
+    active_csv = getattr(paths(), "active_csv", None)
+    if active_csv is not None and active_csv.exists():
+        from churn.validate import load_customers
+
+        return load_customers(active_csv)
+    return engine.customers
+
+
+def _share(text: str) -> float:
+    """--control: a share 0..0.5 (0.1) or a percentage (10%)."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share; give e.g. 0.1 or 10%.") from None
+    from churn.campaign import MAX_CONTROL_SHARE
+
+    if not 0.0 <= value <= MAX_CONTROL_SHARE:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and {MAX_CONTROL_SHARE:g} "
+                                         f"(0% to {MAX_CONTROL_SHARE:.0%}).")
+    return value
+
+
+# --- results ----------------------------------------------------------------------------------
+def cmd_results(args) -> int:
+    """Measure what a campaign saved (`churn.results.measure`). Exit 0: measured; 1: measured
+    with problems (rows left out, no control group, groups too small); 2: unreadable file."""
+    from churn import results
+
+    campaign_rows, campaign_id, date = None, None, None
+    if args.campaign:
+        from churn.campaign import CAMPAIGN_COLUMNS
+
+        frame, problem = results.read_outcomes(args.campaign)
+        if problem is not None:
+            print(f"--campaign: {problem}", file=sys.stderr)
+            return 2
+        campaign_rows = frame[[c for c in frame.columns if c in CAMPAIGN_COLUMNS]]
+    elif args.saved is not None:
+        from churn import campaign
+        from churn.config import paths
+        from churn.store import Store
+
+        try:
+            camp = campaign.reopen_campaign(Store(paths().store), args.saved)
+        except ValueError as exc:
+            print(f"--saved {args.saved}: {exc}", file=sys.stderr)
+            return 1
+        campaign_rows, campaign_id = camp.rows, f"saved-{args.saved}"
+        date = camp.settings.get("date")
+    r = results.measure_file(args.file, campaign_rows)
+    if args.json:
+        print(json.dumps(r.to_dict(), ensure_ascii=False, default=float))
+    else:
+        _print_results(r)
+    if r.fatal:
+        if not args.json:
+            print(r.fatal, file=sys.stderr)
+        return 2
+    if args.record:
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        from churn.config import paths
+        from churn.store import Store
+
+        rows = results.history_rows(
+            r, campaign_id or Path(args.file).stem,
+            date or datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+        total = Store(paths().store).append_campaign_history(rows)
+        print(f"Added {len(rows):,} outcomes to the campaign history ({total:,} rows in all).",
+              file=sys.stderr if args.json else sys.stdout)
+    return 1 if r.problems else 0
+
+
+def _print_results(r) -> None:
+    from churn import results
+
+    o = r.overall
+    print(f"Counted {r.rows_used:,} of {r.rows_read:,} rows.")
+    for p in r.problems:
+        print(f"Problem: {p}")
+    if o is None:
+        return
+    print(results.plain_summary(r))
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    money = lambda v: "—" if v is None else f"${v:,.0f}"  # noqa: E731
+    print(f"Treatment: {o.n_treatment:,} customers, {o.churned_treatment:,} left "
+          f"({pct(o.rate_treatment)}); control: {o.n_control:,} customers, "
+          f"{o.churned_control:,} left ({pct(o.rate_control)}).")
+    if o.measured:
+        print(f"Uplift {o.uplift * 100:+.1f} points, 95% CI [{o.ci95[0] * 100:+.1f}, "
+              f"{o.ci95[1] * 100:+.1f}] ({results.METHOD}).")
+        if o.saved_value is not None:
+            print(f"Saved value {money(o.saved_value)} (95% CI {money(o.saved_value_ci[0])} to "
+                  f"{money(o.saved_value_ci[1])}); cost {money(o.cost)}; ROI "
+                  f"{pct(o.roi)} (95% CI {pct(o.roi_ci[0]) if o.roi_ci else '—'} to "
+                  f"{pct(o.roi_ci[1]) if o.roi_ci else '—'}).")
+    if o.predicted_uplift is not None:
+        print(f"Predicted by the campaign: uplift {o.predicted_uplift * 100:+.1f} points, "
+              f"{o.predicted_saved_customers:,.1f} customers, "
+              f"{money(o.predicted_saved_value)} saved.")
+    for title, items in (("By offer", r.by_offer), ("By risk tier", r.by_tier)):
+        if not items:
+            continue
+        print(f"{title}:")
+        for m in items:
+            head = f"  {m.label}: treatment {m.n_treatment:,}, control {m.n_control:,}"
+            if m.measured:
+                print(f"{head}, uplift {m.uplift * 100:+.1f} points "
+                      f"[{m.ci95[0] * 100:+.1f}, {m.ci95[1] * 100:+.1f}]")
+            else:
+                print(f"{head}: {m.note}")
 
 
 # --- bench -------------------------------------------------------------------------------------
@@ -466,6 +763,24 @@ def cmd_bench(args) -> int:
         print(f"The benchmark runner failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+# --- api ---------------------------------------------------------------------------------------
+def cmd_api(args) -> int:
+    """Serve the REST API (uvicorn), or print a new key (`--new-key NAME`). The `api` package is
+    imported here only, so the core never imports fastapi."""
+    if args.new_key:
+        from api.security import keys_file_entry, new_key
+
+        scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+        key = new_key()
+        print(f"Key for {args.new_key} (shown once; give it to the client):\n  {key}\n"
+              f"Add this to the keys file (CHURN_API_KEYS_FILE):\n")
+        print(keys_file_entry(args.new_key, key, scopes))
+        return 0
+    from api.server import serve
+
+    return serve(args.host, args.port, insecure_local=args.insecure_local)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -528,13 +843,51 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     s.add_argument("--chunk-rows", type=int, default=100_000)
+    s.add_argument("--dask", metavar="ADDRESS",
+                   help="score on a Dask cluster: tcp://HOST:PORT of a scheduler, or local[:N] "
+                        "for N local workers; FILE may then be a folder or glob of Parquet "
+                        "files, and OUT is Parquet (a folder for a folder input)")
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("campaign", help="build a budgeted retention campaign list")
     s.add_argument("--data", help="customer file (default: the sample)")
     s.add_argument("--budget", type=float, required=True, help="dollars")
     s.add_argument("--out", required=True, help="output file (.csv or .xlsx)")
+    s.add_argument("--control", type=_share, default=0.10, metavar="SHARE",
+                   help="share of the list held out as a control group to measure the effect "
+                        "(0.1 or 10%%; 0 allowed, then results cannot be measured; default 0.1)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the control draw (default 0)")
     s.set_defaults(func=cmd_campaign)
+
+    s = sub.add_parser("uplift", help="learn what each offer really does from a campaign history")
+    s.add_argument("--history", required=True, help="campaign history CSV (treatment/control)")
+    s.add_argument("--customers", required=True, help="customer file (features, by customerID)")
+    s.add_argument("--out", required=True, help="output CSV: customerID, offer_id, uplift")
+    s.add_argument("--json", action="store_true", help="print the held-out evaluation as JSON")
+    s.set_defaults(func=cmd_uplift)
+
+    s = sub.add_parser("results", help="measure what a campaign saved, from its outcomes")
+    s.add_argument("file", help="the exported campaign with churned (and optionally accepted) "
+                                "filled in, CSV or .xlsx")
+    s.add_argument("--campaign", metavar="CAMPAIGN_FILE",
+                   help="the exported campaign, when FILE holds only customerID, churned, "
+                        "accepted")
+    s.add_argument("--saved", type=int, metavar="ID",
+                   help="a campaign saved in the store (its id), instead of --campaign")
+    s.add_argument("--record", action="store_true",
+                   help="add the outcomes to the campaign history (trains the next model)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_results)
+
+    s = sub.add_parser("api", help="serve the REST API (uvicorn)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--insecure-local", action="store_true",
+                   help="serve without keys when none is configured; binds 127.0.0.1 only")
+    s.add_argument("--new-key", metavar="NAME", help="print a new random key and its keys-file "
+                                                     "entry, then exit")
+    s.add_argument("--scopes", default="read,score", help="scopes of --new-key (read,score,admin)")
+    s.set_defaults(func=cmd_api)
 
     s = sub.add_parser("bench", help="run every benchmark and print figures against targets")
     s.add_argument("--quick", action="store_true")

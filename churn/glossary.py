@@ -61,6 +61,11 @@ TERMS: dict[str, str] = {
         "History: past customers whose outcome is known (they stayed or left); the model "
         "learns from them. Active base: the customers still here, whom every decision is "
         "about. Customers who have left are never targeted."),
+    "Qini": (
+        "How well an ordering of customers finds those an offer really helps: the area between "
+        "its Qini curve (extra customers kept as more customers are offered, best first) and "
+        "offering at random. Above 0 is better than random; measured on customers held out "
+        "from learning."),
     "Drift (PSI)": (
         "How different a batch of customers is from the customers the model was trained on, "
         "per attribute. The population stability index (PSI) below 0.1 means little change, "

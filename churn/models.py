@@ -554,7 +554,8 @@ class CatBoostFamily(Family):
     """CatBoost on the raw categories (``cat_features``), auto_class_weights="Balanced".
 
     ``max_ctr_complexity=1`` (no category combinations) keeps fitting fast on two cores; the
-    contributions come from ``get_feature_importance(type="ShapValues")``. Saved as ``model.cbm``.
+    contributions are CatBoost's exact ``ShapValues``, computed from per-tree leaf tables
+    (`churn.catboost_shap`, checked against CatBoost on first use). Saved as ``model.cbm``.
     """
 
     name = "cat"
@@ -585,11 +586,35 @@ class CatBoostFamily(Family):
     def _contributions(self, X):
         from catboost import Pool
 
+        pool = Pool(X, cat_features=self.CAT_INDEX)
+        tables = self._shap_tables(X)
+        if tables is not None:   # the same exact values as CatBoost's, from leaf tables
+            leaves = np.asarray(self.estimator_.calc_leaf_indexes(pool, thread_count=self.n_jobs))
+            return tables.base, _close_gap(tables.base, tables.values(leaves, X.shape[1]),
+                                           self.margin(X))
         sv = np.asarray(self.estimator_.get_feature_importance(
-            Pool(X, cat_features=self.CAT_INDEX), type="ShapValues",
-            thread_count=self.n_jobs), dtype=np.float64)
+            pool, type="ShapValues", thread_count=self.n_jobs), dtype=np.float64)
         base = float(sv[0, -1])
         return base, _close_gap(base, sv[:, :-1], self.margin(X))
+
+    def _shap_tables(self, X):
+        """`churn.catboost_shap.ShapTables` of this model, built and checked against CatBoost's
+        own SHAP values on the first rows seen (None, for good, when they differ)."""
+        found = self.__dict__.get("_shap_tables_", False)
+        if found is False:
+            from catboost import Pool
+
+            from churn.catboost_shap import CHECK_ROWS, ShapTables
+
+            try:
+                found = ShapTables.build(self.estimator_, X.shape[1])
+                head = Pool(X.iloc[:CHECK_ROWS], cat_features=self.CAT_INDEX)
+                if found is not None and not found.check(self.estimator_, head, X.shape[1]):
+                    found = None
+            except Exception:  # noqa: BLE001 - anything unexpected: CatBoost's own values
+                found = None
+            self._shap_tables_ = found
+        return found
 
     def save(self, folder):
         self.estimator_.save_model(str(folder / self.model_file), format="cbm")

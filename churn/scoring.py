@@ -11,7 +11,11 @@ The engine's parts are learned once and reused:
   none; ``churn.models`` caches it by fingerprint);
 - the survival model (``churn.ltv``) and the offer recommender (``churn.recommend``): fitted on
   the training customers and the campaign history (``churn.history``), then kept beside the model in
-  ``data/models/_parts/<fingerprint>.joblib`` so a restart does not refit them.
+  ``data/models/_parts/<fingerprint>.joblib`` so a restart does not refit them;
+- the uplift model (``churn.uplift``), when the data folder has a campaign history: what each
+  offer really did for whom, learned from randomised campaigns, kept the same way in
+  ``data/models/_parts/uplift-<fingerprint>.joblib``. Offers it learned are valued on that
+  evidence, the others on the catalogue's assumption (``offer_basis`` says which).
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ SCORE_COLUMNS = [schema.ID, "churn_prob", "risk_tier",
                  "driver_2", "driver_2_pp", "driver_2_text",
                  "driver_3", "driver_3_pp", "driver_3_text",
                  "clv", "expected_months", "revenue_at_risk", "revenue_at_risk_12m",
-                 "offer_id", "offer_name", "offer_reason", "offer_net_value"]
+                 "offer_id", "offer_name", "offer_reason", "offer_net_value", "offer_basis"]
 
 
 def _quiet(fraction: float, message: str) -> None:
@@ -103,15 +107,21 @@ class Engine:
     Build with `Engine.load` (or `Engine(model, survival, recommender, catalogue, customers)` in
     tests). Attributes: ``model`` (``models.ChurnModel``), ``survival`` (``ltv.SurvivalModel``),
     ``recommender`` (``recommend.OfferRecommender``), ``catalogue`` (``offers.Catalogue``),
-    ``customers`` (the training customers, canonical), ``version`` (the model version).
+    ``customers`` (the training customers, canonical), ``version`` (the model version),
+    ``uplift`` (``uplift.UpliftModel`` learned from the campaign history, or None without one).
     """
 
-    def __init__(self, model, survival, recommender, catalogue, customers: pd.DataFrame):
+    def __init__(self, model, survival, recommender, catalogue, customers: pd.DataFrame,
+                 oof_prob: pd.Series | None = None, uplift=None):
         self.model = model
         self.survival = survival
         self.recommender = recommender
         self.catalogue = catalogue
         self.customers = customers
+        # Out-of-fold P(churn) of the customers the model was trained on (by customerID), so a
+        # training customer is never shown or targeted with an in-sample score (population.py).
+        self.oof_prob = oof_prob
+        self.uplift = uplift
 
     @property
     def version(self) -> str:
@@ -126,6 +136,13 @@ class Engine:
 
         customers = load_customers(p.customers_csv)
         history = load_history(p.campaign_history_csv)
+        from churn.results import recorded_history
+
+        # Measured campaign outcomes recorded in the store (Campaign results page, `results
+        # --record`) are campaign history too: the recommender learns from them as well.
+        recorded = recorded_history(p.store)
+        if recorded is not None:
+            history = pd.concat([history, recorded], ignore_index=True)
         catalogue = offers.load_catalogue(p.catalogue)
         parts_file = p.models_dir / "_parts" / f"{_parts_key(customers, history)}.joblib"
         return customers, history, catalogue, parts_file
@@ -141,7 +158,9 @@ class Engine:
         if models.active_version(p.models_dir) is None:
             return False
         try:
-            return cls._inputs(p)[3].exists()
+            customers, _, catalogue, parts_file = cls._inputs(p)
+            uplift = uplift_file(p, customers, catalogue)
+            return parts_file.exists() and (uplift is None or uplift.exists())
         except ValueError:
             return False
 
@@ -174,6 +193,7 @@ class Engine:
                                                            offer_ids=catalogue.ids)
             parts = (survival, recommender)
             _atomic_dump(parts, parts_file)
+        uplift_part(p, customers, catalogue, say)
         say(1.0, "Ready")
         return customers, catalogue, parts
 
@@ -187,7 +207,10 @@ class Engine:
 
         p = paths or default_paths()
         customers, catalogue, (survival, recommender) = cls.prepare(p, progress)
-        return cls(models.load_active(p.models_dir), survival, recommender, catalogue, customers)
+        model = models.load_active(p.models_dir)
+        return cls(model, survival, recommender, catalogue, customers,
+                   oof_prob=training_oof(model, customers, p.models_dir),
+                   uplift=uplift_part(p, customers, catalogue))
 
     # --- scoring --------------------------------------------------------------------------------
     def explain(self, df: pd.DataFrame) -> explain_mod.Explanation:
@@ -206,6 +229,11 @@ class Engine:
 
         expl = self.explain(df)
         prob = expl.prob
+        if self.oof_prob is not None:  # trained-on customers: out-of-fold, never in-sample
+            from churn.population import out_of_fold
+
+            oof = out_of_fold(df, self.customers, self.oof_prob)
+            prob = np.where(np.isnan(oof), prob, oof)
         table = pd.DataFrame({schema.ID: df[schema.ID].astype(str).to_numpy()
                               if schema.ID in df else np.arange(len(df)).astype(str),
                               "churn_prob": prob,
@@ -221,9 +249,13 @@ class Engine:
             p_accept = self.recommender.predict(frame)
             p_accept.index = frame[schema.ID].astype(str).to_numpy()
             candidates = offers_mod.rule_candidates(self.catalogue, frame, expl.pp, top_k=5)
+            learned = None if getattr(self, "uplift", None) is None else self.uplift.predict(frame)
             ranked = campaign.rank_offers(frame, prob, values["clv"].to_numpy(), p_accept,
-                                          candidates, self.catalogue, top_n=top_offers)
-            best = campaign.best_offer(ranked).set_index(schema.ID)
+                                          candidates, self.catalogue, top_n=top_offers,
+                                          uplift=learned)
+            best = campaign.best_offer(ranked)
+            dogs = best.loc[best["sleeping_dog"], schema.ID]
+            best = best[~best["sleeping_dog"]].set_index(schema.ID)
             ids = table[schema.ID]
             table["offer_id"] = ids.map(best["offer_id"]).fillna("").to_numpy()
             table["offer_name"] = ids.map(best["offer_name"]).fillna("").to_numpy()
@@ -231,6 +263,9 @@ class Engine:
                                                "Likely to accept (similar customers said yes)")
             table["offer_reason"] = ids.map(reason).fillna("").to_numpy()
             table["offer_net_value"] = ids.map(best["expected_net_value"]).to_numpy(float)
+            table["offer_basis"] = ids.map(best["basis"]).fillna("").to_numpy()
+            if len(dogs):
+                table.loc[ids.isin(dogs).to_numpy(), "offer_reason"] = campaign.SLEEPING_DOG_REASON
         return Scored(table=table, explanation=expl, ranked=ranked)
 
     def score(self, df: pd.DataFrame, settings: BusinessSettings = BusinessSettings(), *,
@@ -252,6 +287,64 @@ class Engine:
                             revenue_at_risk_12m=float(row["revenue_at_risk_12m"]),
                             offers=scored.ranked if scored.ranked is not None
                             else pd.DataFrame())
+
+
+def training_oof(model, customers: pd.DataFrame, models_dir) -> pd.Series | None:
+    """The model's cross-fitted out-of-fold P(churn) per training customer (indexed by
+    customerID), when the model was trained on exactly `customers`; else None (a model trained
+    on another batch: its training rows are not at hand to recognise them)."""
+    from churn import models
+
+    meta = getattr(model, "metadata", None) or {}
+    try:
+        if meta.get("data_fingerprint") != models.data_fingerprint(customers):
+            return None
+        oof = models.load_oof(model.version, models_dir)
+    except Exception:  # noqa: BLE001 - no usable OOF file: scores stay the model's own
+        return None
+    col = f"p_{model.family}"
+    if col not in oof.columns or schema.ID not in oof.columns:
+        return None
+    return pd.Series(oof[col].to_numpy(dtype=float), index=oof[schema.ID].astype(str))
+
+
+def uplift_file(p: Paths, customers: pd.DataFrame, catalogue) -> Path | None:
+    """Where the uplift model of a data folder is cached, or None without a campaign history:
+    ``models/_parts/uplift-<fingerprint>.joblib`` (fingerprint of the history file, the
+    customers, the catalogue's ids, the code and the libraries)."""
+    from churn import uplift as U
+
+    history_csv = U.history_path(p)
+    if not history_csv.exists():
+        return None
+    import xgboost
+
+    h = hashlib.sha256(history_csv.read_bytes())
+    h.update(pd.util.hash_pandas_object(customers, index=False).to_numpy().tobytes())
+    h.update("|".join(catalogue.ids).encode())
+    h.update(f"{xgboost.__version__}|{np.__version__}|{pd.__version__}".encode())
+    here = Path(__file__).resolve().parent
+    for module in ("uplift.py", "uplift_metrics.py", "schema.py"):
+        h.update((here / module).read_bytes())
+    return p.models_dir / "_parts" / f"uplift-{h.hexdigest()[:16]}.joblib"
+
+
+def uplift_part(p: Paths, customers: pd.DataFrame, catalogue, progress: Progress | None = None):
+    """The uplift model of a data folder (``churn.uplift.UpliftModel``), or None when the folder
+    has no campaign history. Fitted on the campaign history with the features of ``customers``
+    the first time (seconds to a minute), then read from its cache (`uplift_file`)."""
+    from churn import uplift as U
+
+    target = uplift_file(p, customers, catalogue)
+    if target is None:
+        return None
+    model = _load_parts(target) if target.exists() else None
+    if model is None:
+        (progress or _quiet)(0.95, "Learning what each offer really does from the campaign history")
+        model = U.UpliftModel().fit(U.read_history(U.history_path(p)), customers,
+                                    catalogue_ids=catalogue.ids)
+        _atomic_dump(model, target)
+    return model
 
 
 def _load_parts(parts_file: Path):

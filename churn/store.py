@@ -23,8 +23,14 @@ columns both come back as None).
 Concurrency: one DuckDB connection per process and file (a module-level registry guarded by a
 lock), one cursor per thread, and every write in a transaction (BEGIN ... COMMIT, ROLLBACK on any
 exception) under a per-file write lock, so several Streamlit sessions of one server can read and
-write at once and an interrupted write leaves nothing half-written. DuckDB allows one writing
-process per file: a second process (e.g. the CLI while the app runs) should use its own file.
+write at once and an interrupted write leaves nothing half-written.
+
+One process per data folder writes the store: DuckDB locks the file for the first process that
+opens it (normally the app), and a second process can open it neither for writing nor for
+reading while that lock is held. Opening it then raises :class:`StoreBusy`, whose message names
+the file and the process holding it; callers say what they could not write (the command line
+does, see ``churn.cli``), and they never record anything elsewhere instead, so the store and the
+models folder cannot come to disagree.
 """
 from __future__ import annotations
 
@@ -69,6 +75,32 @@ _SCHEMA_SQL = [
         tbl VARCHAR NOT NULL)""",
 ]
 _OFFER_HISTORY = "offer_history"
+_CAMPAIGN_HISTORY = "campaign_history"
+
+
+class StoreBusy(RuntimeError):
+    """The store file is locked by another process (DuckDB: one process per file).
+
+    path: the store file; holder: what DuckDB says holds it ("PID 1234"), or None.
+    """
+
+    def __init__(self, path: Path, holder: str | None):
+        self.path, self.holder = path, holder
+        who = f"process {holder.removeprefix('PID ')}" if holder else "another process"
+        super().__init__(f"The workbench store {path} is in use by {who} (normally the app), "
+                         "and only one process at a time can open it")
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        import re
+
+        m = re.search(r"\(PID (\d+)\)", str(exc))
+        raise StoreBusy(path, f"PID {m.group(1)}" if m else None) from None
 
 
 class _Shared:
@@ -76,7 +108,7 @@ class _Shared:
 
     def __init__(self, path: Path):
         self.path = path
-        self.con = duckdb.connect(str(path))
+        self.con = _connect(path)
         self.write_lock = threading.RLock()
         self.local = threading.local()
         self.closed = False
@@ -242,6 +274,31 @@ class Store:
         """The offer history as saved, or None when none was saved."""
         return self._read_frame(_OFFER_HISTORY)
 
+    # -- campaign history (measured campaign outcomes, appended) --
+    def append_campaign_history(self, df: pd.DataFrame) -> int:
+        """Append campaign outcomes (the campaign history format: customerID, campaign_id, date,
+        offer_id, group, accepted, churned; text columns) to the stored history. A (customer,
+        campaign) already stored is replaced by the new row, so recording the same results twice
+        adds nothing. Returns the number of rows stored in all."""
+        _check_frame(df)
+        need = ["customerID", "campaign_id", "date", "offer_id", "group", "accepted", "churned"]
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise ValueError(f"campaign history rows are missing column(s) {missing}; pass "
+                             "results.history_rows(...).")
+        new = df[need].astype(str).reset_index(drop=True)
+        with self._write() as cur:
+            old = self._read_frame(_CAMPAIGN_HISTORY)
+            both = new if old is None else pd.concat([old[need].astype(str), new],
+                                                     ignore_index=True)
+            both = both.drop_duplicates(["customerID", "campaign_id"], keep="last")
+            _write_frame(cur, _CAMPAIGN_HISTORY, both.reset_index(drop=True))
+        return int(len(both))
+
+    def load_campaign_history(self) -> pd.DataFrame | None:
+        """The campaign outcomes appended so far (text columns), or None when there are none."""
+        return self._read_frame(_CAMPAIGN_HISTORY)
+
     # -- scores --
     def save_scores(self, batch: str, version: str, df: pd.DataFrame) -> None:
         """Store the score frame of `batch` under model `version` (replaces the previous one)."""
@@ -267,6 +324,27 @@ class Store:
         found = self._cur().execute("SELECT tbl FROM scores WHERE batch = ? AND version = ?",
                                     [batch, version]).fetchall()
         return self._read_frame(found[0][0], offset, limit) if found else None
+
+    def scores_table(self, batch: str, version: str) -> tuple[str, dict, int] | None:
+        """For SQL over a stored score frame without loading it: (table name, {column name:
+        column in that table}, rows), or None when nothing is stored for (batch, version).
+        Only string column names are listed (the table's own names are c0, c1, ...)."""
+        cur = self._cur()
+        found = cur.execute("SELECT tbl, rows FROM scores WHERE batch = ? AND version = ?",
+                            [batch, version]).fetchall()
+        if not found:
+            return None
+        tbl, rows = found[0]
+        meta = cur.execute("SELECT meta FROM frame_meta WHERE tbl = ?", [tbl]).fetchall()
+        if not meta:
+            return None
+        names = [m["name"] for m in json.loads(meta[0][0])["columns"]]
+        return tbl, {n: f"c{j}" for j, n in enumerate(names) if isinstance(n, str)}, int(rows)
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of this store for read-only queries in this thread (writes go through the
+        store's methods, which hold its write lock)."""
+        return self._cur()
 
     def list_scores(self) -> pd.DataFrame:
         """batch, version, created (UTC), rows of every stored score frame."""

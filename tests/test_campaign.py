@@ -124,7 +124,7 @@ def test_only_applicable_offers_are_ranked(ranked):
     offers = ranked.groupby(C.ID)["offer_id"].apply(set).to_dict()
     assert offers == {IDS[0]: {"upgrade", "support", "credit"}, IDS[1]: {"support", "credit"},
                       IDS[2]: {"credit"}, IDS[3]: {"upgrade", "credit"}}
-    assert list(ranked.columns) == C.RANKED_COLUMNS
+    assert list(ranked.columns) == C.RANKED_COLUMNS + C.UPLIFT_COLUMNS
 
 
 def test_rule_part_and_collaborative_part(ranked):
@@ -267,7 +267,7 @@ def _reference_greedy(eligible_cost, budget):
 
 
 def test_campaign_by_hand(ranked):
-    camp = C.build_campaign(_scored(), ranked, 1000.0)
+    camp = C.build_campaign(_scored(), ranked, 1000.0, control_share=0)
     rows = camp.rows
     assert list(rows.columns) == C.CAMPAIGN_COLUMNS
     # best positive offers: c1 upgrade (net 100, cost 100 → 1.0/$), c2 support (80/20 → 4.0/$),
@@ -290,36 +290,36 @@ def test_campaign_by_hand(ranked):
 
 def test_budget_skips_what_does_not_fit_and_continues(ranked):
     # budget 60: support (20) fits, upgrade (100) does not, credit (50) does not (40 left)
-    camp = C.build_campaign(_scored(), ranked, 60.0)
+    camp = C.build_campaign(_scored(), ranked, 60.0, control_share=0)
     assert camp.rows["offer_id"].tolist() == ["support"]
     # budget 75: support (20), upgrade skipped, credit (50) fits → 70
-    camp = C.build_campaign(_scored(), ranked, 75.0)
+    camp = C.build_campaign(_scored(), ranked, 75.0, control_share=0)
     assert camp.rows["offer_id"].tolist() == ["support", "credit"]
     assert camp.spent == 70.0
-    assert C.build_campaign(_scored(), ranked, 0).rows.empty
+    assert C.build_campaign(_scored(), ranked, 0, control_share=0).rows.empty
 
 
 def test_filters(ranked):
     scored = _scored()
-    camp = C.build_campaign(scored, ranked, 1000, tiers=["High"], segment={"Contract": ["Month-to-month"]})
+    camp = C.build_campaign(scored, ranked, 1000, tiers=["High"], segment={"Contract": ["Month-to-month"]}, control_share=0)
     assert camp.rows[C.ID].tolist() == [IDS[0], IDS[3]]
-    camp = C.build_campaign(scored, ranked, 1000, min_clv=1200)
+    camp = C.build_campaign(scored, ranked, 1000, min_clv=1200, control_share=0)
     assert sorted(camp.rows[C.ID]) == [IDS[1], IDS[3]]
     # offers_allowed: without upgrade, customer 1 falls back to their next positive offer
-    camp = C.build_campaign(scored, ranked, 1000, offers_allowed=["credit", "support"])
+    camp = C.build_campaign(scored, ranked, 1000, offers_allowed=["credit", "support"], control_share=0)
     got = dict(zip(camp.rows[C.ID], camp.rows["offer_id"]))
     assert got == {IDS[0]: "support", IDS[1]: "support", IDS[3]: "credit"}
     assert camp.settings["offers_allowed"] == ["credit", "support"]
     assert camp.settings["tiers"] is None
-    camp = C.build_campaign(scored, ranked, 1000, tiers=["Low"])
+    camp = C.build_campaign(scored, ranked, 1000, tiers=["Low"], control_share=0)
     assert camp.rows.empty and camp.spent == 0.0
     with pytest.raises(ValueError, match=r"^segment column 'Region' is not in the scored frame; "
                                          r"add the customer columns to it before filtering"):
-        C.build_campaign(scored, ranked, 1000, segment={"Region": ["North"]})
+        C.build_campaign(scored, ranked, 1000, segment={"Region": ["North"]}, control_share=0)
     with pytest.raises(ValueError, match=r"^budget=-5 must be a dollar amount of 0 or more\.$"):
-        C.build_campaign(scored, ranked, -5)
+        C.build_campaign(scored, ranked, -5, control_share=0)
     with pytest.raises(ValueError, match=r"^budget='lots' must be a number of dollars\.$"):
-        C.build_campaign(scored, ranked, "lots")
+        C.build_campaign(scored, ranked, "lots", control_share=0)
 
 
 def _random_case(rng, n):
@@ -349,7 +349,7 @@ def test_budget_never_exceeded_randomized():
     for trial in range(60):
         scored, ranked = _random_case(rng, int(rng.integers(1, 60)))
         budget = float(np.round(rng.uniform(0, 1500), 2))
-        camp = C.build_campaign(scored, ranked, budget)
+        camp = C.build_campaign(scored, ranked, budget, control_share=0)
         rows = camp.rows
         assert camp.spent <= budget + 1e-9
         assert rows["offer_cost"].sum() <= budget + 1e-6
@@ -364,7 +364,7 @@ def test_budget_never_exceeded_randomized():
         tol = 0.005 / cost[~free]
         assert (np.diff(ratio) <= tol[:-1] + tol[1:]).all()
         # same selection as a plain-python greedy walk over every eligible customer
-        everyone = C.build_campaign(scored, ranked, 1e9).rows
+        everyone = C.build_campaign(scored, ranked, 1e9, control_share=0).rows
         take = _reference_greedy(everyone["offer_cost"], budget)
         assert rows[C.ID].tolist() == everyone[C.ID][take].tolist(), trial
         # nothing left out fits in what is left of the budget
@@ -377,26 +377,26 @@ def test_saved_revenue_curve_matches_campaigns():
     rng = np.random.default_rng(3)
     scored, ranked = _random_case(rng, 200)
     budgets = [0, 10, 55.5, 300, 1000, 5000, 1e6]
-    curve = C.saved_revenue_curve(scored, ranked, budgets)
+    curve = C.saved_revenue_curve(scored, ranked, budgets, control_share=0)
     assert list(curve.columns) == ["budget", "expected_saved_revenue", "customers"]
     for b, saved, n in curve.itertuples(index=False):
-        camp = C.build_campaign(scored, ranked, b)
+        camp = C.build_campaign(scored, ranked, b, control_share=0)
         assert saved == pytest.approx(camp.expected_saved_revenue)
         assert n == camp.customers
     assert (np.diff(curve["customers"]) >= 0).all()
-    default = C.saved_revenue_curve(scored, ranked, tiers=["High"])
+    default = C.saved_revenue_curve(scored, ranked, tiers=["High"], control_share=0)
     assert len(default) == 41 and default["budget"].iloc[0] == 0.0
     assert default["customers"].iloc[-1] == C.build_campaign(scored, ranked, 1e9,
-                                                             tiers=["High"]).customers
+                                                             tiers=["High"], control_share=0).customers
 
 
 def test_offers_mix(ranked):
-    camp = C.build_campaign(_scored(), ranked, 1000.0)
+    camp = C.build_campaign(_scored(), ranked, 1000.0, control_share=0)
     mix = C.offers_mix(camp)
     assert mix.to_dict("list") == {"offer": ["Contract upgrade", "Loyalty credit",
                                              "Tech support trial"],
                                    "customers": [1, 1, 1], "cost": [100.0, 50.0, 20.0]}
-    empty = C.offers_mix(C.build_campaign(_scored(), ranked, 0))
+    empty = C.offers_mix(C.build_campaign(_scored(), ranked, 0, control_share=0))
     assert list(empty.columns) == ["offer", "customers", "cost"] and empty.empty
 
 
@@ -418,7 +418,7 @@ def test_escape_formula_leaves_safe_values():
 
 
 def _hostile_rows(ranked) -> pd.DataFrame:
-    rows = C.build_campaign(_scored(), ranked, 1000.0).rows.copy()
+    rows = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows.copy()
     rows.loc[0, C.ID] = "=cmd|' /C calc'!A0"
     rows.loc[1, "reason"] = "+SUM(1,2)"
     rows.loc[2, "offer"] = "@risk\tname"
@@ -439,7 +439,7 @@ def test_csv_round_trip_and_escaping(ranked):
     assert text.splitlines()[0] == ",".join(C.CAMPAIGN_COLUMNS)
     assert "\r" not in text and ",-4.25," in text
     # safe rows round-trip to exactly the original table
-    clean = C.build_campaign(_scored(), ranked, 1000.0).rows
+    clean = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
     pd.testing.assert_frame_equal(C.read_export(C.to_csv_bytes(clean), "csv"), clean)
 
 
@@ -449,20 +449,29 @@ def test_excel_round_trip_and_escaping(ranked):
     rows = _hostile_rows(ranked)
     data = C.to_excel_bytes(rows)
     back = C.read_export(data, "xlsx")
-    pd.testing.assert_frame_equal(back, C.export_frame(rows))
+    # text cells are typed as text (never run as formulas), so they read back exactly as the
+    # rows hold them (no apostrophe; only the control characters an .xlsx cannot hold are gone)
+    from churn.spreadsheet import xlsx_text
+
+    expected = rows.reset_index(drop=True).copy()
+    for col in expected.columns:
+        if expected[col].dtype == object:
+            expected[col] = expected[col].map(lambda v: xlsx_text(v) if isinstance(v, str)
+                                              else v).astype(object)
+    pd.testing.assert_frame_equal(back, expected)
     ws = load_workbook(io.BytesIO(data)).active
     assert [c.value for c in ws[1]] == C.CAMPAIGN_COLUMNS
-    assert ws["A2"].value == "'=cmd|' /C calc'!A0" and ws["A2"].data_type == "s"
+    assert ws["A2"].value == "=cmd|' /C calc'!A0" and ws["A2"].data_type == "s"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     net_col = C.CAMPAIGN_COLUMNS.index("expected_net_value") + 1
     assert ws.cell(row=4, column=net_col).value == -4.25
     assert ws.cell(row=4, column=net_col).data_type == "n"
-    clean = C.build_campaign(_scored(), ranked, 1000.0).rows
+    clean = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
     pd.testing.assert_frame_equal(C.read_export(C.to_excel_bytes(clean), "xlsx"), clean)
 
 
 def test_exports_are_deterministic(ranked):
-    rows = C.build_campaign(_scored(), ranked, 1000.0).rows
+    rows = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
     assert C.to_csv_bytes(rows) == C.to_csv_bytes(rows.copy())
     a = C.to_excel_bytes(rows)
     z = zipfile.ZipFile(io.BytesIO(a))
@@ -484,14 +493,15 @@ def test_saved_campaign_reopens_with_identical_downloads(ranked, tmp_path):
 
     camp = C.build_campaign(_scored(), _hostile_ranked(ranked), 1000.0, tiers=["High"],
                             segment={"Contract": ["Month-to-month", "One year"]},
-                            business_settings=BusinessSettings(), model_version="xgb-abc")
+                            business_settings=BusinessSettings(), model_version="xgb-abc", control_share=0)
     store = Store(tmp_path / "store.duckdb")
     cid = C.save_campaign(store, camp, "May campaign")
     assert store.list_campaigns()[["id", "name", "rows"]].values.tolist() == [[cid, "May campaign",
                                                                                len(camp.rows)]]
     again = C.reopen_campaign(store, cid)
     pd.testing.assert_frame_equal(again.rows, camp.rows)
-    assert again.settings == camp.settings
+    assert again.settings == dict(camp.settings, date=again.settings["date"])
+    assert len(again.settings["date"]) == 10  # YYYY-MM-DD, the day the offers are made
     assert again.settings["business_settings"]["margin"] == 0.6
     assert again.settings["model_version"] == "xgb-abc"
     assert C.to_csv_bytes(again.rows) == C.to_csv_bytes(camp.rows)
@@ -558,7 +568,7 @@ def test_campaign_inputs(engine, inputs):
     r_cold = ranked[ranked[C.ID].isin(cold)]
     assert r_cold[C.ID].nunique() == 300
     assert r_cold["p_accept"].between(0, 1).all() and r_cold["p_accept"].nunique() > 10
-    camp = C.build_campaign(scored, ranked, 5000.0)
+    camp = C.build_campaign(scored, ranked, 5000.0, control_share=0)
     assert camp.rows[C.ID].isin(cold).any()
     assert camp.spent <= 5000.0
     # the campaign's saved value is the hand formula on the scored numbers
@@ -572,25 +582,56 @@ def test_campaign_inputs(engine, inputs):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_cli_writes_the_same_bytes_as_the_page(engine, inputs, tmp_path, monkeypatch, suffix):
-    from churn import cli
+def test_cli_writes_the_same_bytes_as_the_page(engine, tmp_path, monkeypatch, capsys, suffix):
+    from churn import cli, population
     from churn.config import BusinessSettings
     from churn.scoring import Engine
 
     monkeypatch.setattr(Engine, "load", classmethod(lambda cls, paths=None, progress=None: engine))
     out = tmp_path / f"campaign{suffix}"
     assert cli.main(["campaign", "--budget", "2500", "--out", str(out)]) == 0
-    # what the page calls for the same customers, settings and budget
-    scored, ranked = inputs
+    # what the page calls for the same customers (the active ones), settings and budget
+    active = population.active(engine.customers)
+    scored, ranked = C.campaign_inputs(engine, active, BusinessSettings())
     camp = C.build_campaign(scored, ranked, 2500, business_settings=BusinessSettings(),
                             model_version=engine.version)
     expected = C.to_csv_bytes(camp.rows) if suffix == ".csv" else C.to_excel_bytes(camp.rows)
     assert out.read_bytes() == expected
-    assert len(camp.rows) > 0
+    assert len(camp.rows) > 0 and camp.held_out > 0
+    # customers who have left are never on the list, and the output says what it used
+    left = set(engine.customers.loc[engine.customers[schema.TARGET] == 1, C.ID])
+    assert left and not left & set(camp.rows[C.ID])
+    n, k = len(engine.customers), len(left)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (f"History (labelled): {n:,} customers, of whom {k:,} have left; risk "
+                        f"figures and campaigns use the {n - k:,} still active.")
+    assert f"({camp.treated:,} get the offer, {camp.held_out:,} held out as control)" in lines[1]
+
+
+def test_cli_control_share_and_seed(engine, tmp_path, monkeypatch, capsys):
+    from churn import cli
+    from churn.scoring import Engine
+
+    monkeypatch.setattr(Engine, "load", classmethod(lambda cls, paths=None, progress=None: engine))
+    a, b, c = (tmp_path / f"{x}.csv" for x in "abc")
+    assert cli.main(["campaign", "--budget", "3000", "--control", "20%", "--seed", "4",
+                     "--out", str(a)]) == 0
+    assert cli.main(["campaign", "--budget", "3000", "--control", "0.2", "--seed", "4",
+                     "--out", str(b)]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    rows = C.read_export(a.read_bytes())
+    assert (rows["group"] == "control").mean() == pytest.approx(0.2, abs=0.05)
+    capsys.readouterr()
+    assert cli.main(["campaign", "--budget", "3000", "--control", "0", "--out", str(c)]) == 0
+    assert capsys.readouterr().err.strip() == f"Warning: {C.NO_CONTROL_WARNING}"
+    assert set(C.read_export(c.read_bytes())["group"]) == {"treatment"}
+    with pytest.raises(SystemExit):
+        cli.main(["campaign", "--budget", "10", "--control", "0.8", "--out", str(c)])
+    assert "'0.8' must be between 0 and 0.5 (0% to 50%)." in capsys.readouterr().err
 
 
 def test_cli_campaign_from_a_file_and_bad_arguments(engine, tmp_path, monkeypatch, capsys):
-    from churn import cli
+    from churn import cli, population
     from churn.config import BusinessSettings
     from churn.scoring import Engine
 
@@ -600,7 +641,7 @@ def test_cli_campaign_from_a_file_and_bad_arguments(engine, tmp_path, monkeypatc
     schema.to_file_frame(part).to_csv(data, index=False)
     out = tmp_path / "c.csv"
     assert cli.main(["campaign", "--data", str(data), "--budget", "700", "--out", str(out)]) == 0
-    scored, ranked = C.campaign_inputs(engine, part, BusinessSettings())
+    scored, ranked = C.campaign_inputs(engine, population.active(part), BusinessSettings())
     camp = C.build_campaign(scored, ranked, 700)
     assert out.read_bytes() == C.to_csv_bytes(camp.rows)
     assert "Wrote" in capsys.readouterr().out
@@ -611,3 +652,112 @@ def test_cli_campaign_from_a_file_and_bad_arguments(engine, tmp_path, monkeypatc
     (tmp_path / "empty.csv").write_bytes(b"")
     assert cli.main(["campaign", "--data", str(tmp_path / "empty.csv"), "--budget", "10",
                      "--out", str(out)]) == 2
+
+
+# --- control groups ------------------------------------------------------------------------------
+def test_control_share_is_held_out_per_stratum_and_reproducible():
+    rng = np.random.default_rng(1)
+    scored, ranked = _random_case(rng, 4000)
+    camp = C.build_campaign(scored, ranked, 25_000, control_share=0.1, seed=3)
+    rows = camp.rows
+    assert list(rows.columns) == C.CAMPAIGN_COLUMNS
+    assert set(rows["group"]) == {"treatment", "control"}
+    # every stratum (risk tier × offer) holds out its share, to within two customers
+    for (tier, offer), g in rows.groupby(["risk_tier", "offer_id"]):
+        n_ctrl = int((g["group"] == "control").sum())
+        assert abs(n_ctrl - 0.1 * len(g)) < 2.0, (tier, offer, n_ctrl, len(g))
+    # the same seed gives the same groups, another seed other groups of the same sizes
+    again = C.build_campaign(scored, ranked, 25_000, control_share=0.1, seed=3)
+    pd.testing.assert_frame_equal(again.rows, rows)
+    other = C.build_campaign(scored, ranked, 25_000, control_share=0.1, seed=4)
+    assert set(other.rows.loc[other.rows["group"] == "control", C.ID]) != set(
+        rows.loc[rows["group"] == "control", C.ID])
+    assert abs(other.held_out - camp.held_out) <= 6
+    assert camp.settings["control_share"] == 0.1 and camp.settings["seed"] == 3
+    assert camp.settings["treatment"] == camp.treated and camp.settings["control"] == camp.held_out
+
+
+def test_control_rows_cost_nothing_and_treatment_spends_the_budget():
+    rng = np.random.default_rng(2)
+    scored, ranked = _random_case(rng, 3000)
+    budget = 20_000.0
+    camp = C.build_campaign(scored, ranked, budget, control_share=0.2, seed=0)
+    ctrl = camp.rows[camp.rows["group"] == "control"]
+    treat = camp.rows[camp.rows["group"] == "treatment"]
+    assert (ctrl["offer_cost"] == 0).all() and (ctrl["expected_saved_value"] == 0).all()
+    assert (ctrl["expected_net_value"] == 0).all() and (ctrl["offer"] != "").all()
+    assert camp.spent == pytest.approx(treat["offer_cost"].sum())
+    assert camp.spent <= budget
+    assert camp.expected_saved_revenue == pytest.approx(treat["expected_saved_value"].sum())
+    assert camp.rows["cumulative_cost"].iloc[-1] == pytest.approx(camp.spent)
+    # the list is extended: treatment spends about what the list without control spends
+    plain = C.build_campaign(scored, ranked, budget, control_share=0)
+    assert camp.spent >= plain.spent - 120.0
+    assert camp.customers > plain.customers
+    assert camp.held_out / camp.customers == pytest.approx(0.2, abs=0.02)
+    # every control customer sits before the first treatment customer the budget missed,
+    # and every treatment customer is where the plain greedy walk over treatment costs puts it
+    everyone = C.build_campaign(scored, ranked, 1e9, control_share=0.2, seed=0).rows
+    t_all = everyone[everyone["group"] == "treatment"]
+    take = _reference_greedy(t_all["offer_cost"], budget)
+    assert treat[C.ID].tolist() == t_all[C.ID][take].tolist()
+    first_missed = t_all[C.ID][~take].iloc[0]
+    cut = everyone[C.ID].tolist().index(first_missed)
+    assert set(ctrl[C.ID]) == set(everyone.iloc[:cut].query("group == 'control'")[C.ID])
+    # the saved-revenue curve agrees with the campaign for the same control settings
+    curve = C.saved_revenue_curve(scored, ranked, [budget], control_share=0.2, seed=0)
+    assert curve["expected_saved_revenue"].iloc[0] == pytest.approx(camp.expected_saved_revenue)
+    assert curve["customers"].iloc[0] == camp.customers
+
+
+def test_no_control_group_warns_and_bad_shares_are_refused(ranked):
+    camp = C.build_campaign(_scored(), ranked, 1000.0, control_share=0)
+    assert camp.held_out == 0 and camp.warning == C.NO_CONTROL_WARNING
+    assert camp.settings["warning"] == C.NO_CONTROL_WARNING
+    assert (camp.rows["group"] == "treatment").all()
+    for bad in (-0.1, 0.6, 10):
+        with pytest.raises(ValueError, match=rf"^control_share={bad!r} must be between 0 and 0.5 "
+                                             r"\(a share of the list, e.g. 0.1 for 10%; not a "
+                                             r"percentage\)\.$"):
+            C.build_campaign(_scored(), ranked, 1000.0, control_share=bad)
+    with pytest.raises(ValueError, match=r"^control_share='x' must be a number"):
+        C.build_campaign(_scored(), ranked, 1000.0, control_share="x")
+
+
+def test_assign_control_blocks_are_random_within_strata():
+    strata = pd.DataFrame({"risk_tier": ["High"] * 1000, "offer_id": ["a"] * 1000})
+    hits = np.zeros(1000)
+    for seed in range(200):
+        c = C.assign_control(strata, 0.1, seed)
+        assert c.sum() in (99, 100, 101)
+        # every prefix holds out its share to within two customers
+        assert (np.abs(np.cumsum(c) - 0.1 * np.arange(1, 1001)) < 2.0).all()
+        hits += c
+    # each position is held out about 10% of the time, the top of the list too (binomial(200,
+    # 0.1): mean 20, sd 4.2)
+    assert hits.min() >= 5 and hits.max() <= 40
+    assert hits[:50].mean() == pytest.approx(20, abs=3)
+    assert C.assign_control(strata.iloc[:0], 0.1).shape == (0,)
+
+
+def test_saved_campaigns_record_the_settings_and_reopen(ranked, tmp_path):
+    from churn.store import Store
+
+    store = Store(tmp_path / "s.duckdb")
+    camp = C.build_campaign(_scored(), ranked, 1000.0, control_share=0.5, seed=1,
+                            extra_settings={"data": "Sample: active customers"})
+    cid = C.save_campaign(store, camp, " Winter save ", on="2026-12-01")
+    table = C.saved_campaigns(store)
+    assert list(table.columns) == C.SAVED_COLUMNS
+    row = table.iloc[0].to_dict()
+    assert row["id"] == cid and row["name"] == "Winter save" and row["date"] == "2026-12-01"
+    assert row["data"] == "Sample: active customers" and row["budget"] == 1000.0
+    assert row["control_share"] == 0.5 and row["seed"] == 1
+    assert (row["treatment"], row["control"]) == (camp.treated, camp.held_out)
+    again = C.reopen_campaign(store, cid)
+    pd.testing.assert_frame_equal(again.rows, camp.rows)
+    # a campaign saved before control groups existed reopens with everyone treated
+    old = camp.rows.drop(columns="group")
+    oid = store.save_campaign("old", {"budget": 5.0}, old)
+    assert set(C.reopen_campaign(store, oid).rows["group"]) == {"treatment"}
+    assert C.saved_campaigns(store).iloc[0]["control"] == 0

@@ -27,6 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from churn import campaign as C
+from ui.text import md
 
 ID = C.ID
 
@@ -115,9 +116,21 @@ def filters_key(filters: dict) -> str:
 def curve(version: str, data_key: str, settings_key: tuple, filters_json: str,
           _inputs: Inputs, _filters: dict) -> pd.DataFrame:
     """`campaign.saved_revenue_curve` over its default budgets (0 to the cost of offering every
-    eligible customer their offer), once per filter set. Read-only."""
+    eligible treatment customer their offer), once per filter set (control share and seed
+    included). Read-only."""
     return C.saved_revenue_curve(_inputs.scored, _inputs.ranking_for(_filters["offers_allowed"]),
                                  None, **_filters)
+
+
+def curve_for(version: str, data_key: str, settings_key: tuple, inputs: Inputs, filters: dict,
+              budget: float) -> pd.DataFrame:
+    """The curve of `curve`, or, for a budget beyond its end, the curve from 0 to `budget`."""
+    found = curve(version, data_key, settings_key, filters_key(filters), inputs, filters)
+    top = float(found["budget"].iloc[-1]) if len(found) else 0.0
+    if budget <= top:
+        return found
+    return C.saved_revenue_curve(inputs.scored, inputs.ranking_for(filters["offers_allowed"]),
+                                 np.linspace(0.0, budget, 41), **filters)
 
 
 def csv_bytes(rows: pd.DataFrame) -> bytes:
@@ -130,13 +143,22 @@ def xlsx_bytes(rows: pd.DataFrame) -> bytes:
     return C.to_excel_bytes(rows)
 
 
-def save(campaign: C.Campaign, name: str, kind: str) -> None:
-    """Download-button callback: keep the exported campaign (rows and settings) in the store."""
+def save(campaign: C.Campaign, name: str) -> None:
+    """"Save campaign" button: keep the campaign (both groups, settings, sizes and date) in the
+    store, on purpose; downloads never save anything (issue 16). The outcome is left in
+    session state for the page to show."""
     from ui import context
 
     store = context.store()
     if store is None:
+        st.session_state["campaign_saved"] = ("error", "The store cannot be opened right now, so "
+                                              "the campaign was not saved; try again.")
         return
-    settings = dict(campaign.settings, export=kind)
-    cid = C.save_campaign(store, C.Campaign(campaign.rows, settings), name or "Campaign")
-    st.session_state["campaign_saved"] = f"Saved as campaign {cid} ({name}, {kind.upper()})."
+    if not str(name).strip():
+        st.session_state["campaign_saved"] = ("error", "Give the campaign a name to save it.")
+        return
+    cid = C.save_campaign(store, campaign, name)
+    st.session_state["campaign_saved"] = (
+        "ok", f"Saved as campaign {cid}: {md(name.strip())} ({campaign.treated:,} get the offer, "
+              f"{campaign.held_out:,} held out as control). Reopen it below, or measure its "
+              "results on the Campaign results page.")

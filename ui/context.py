@@ -31,7 +31,7 @@ _SAMPLE_LOCK = threading.Lock()  # one generation at a time when several session
 def sample_paths() -> config.Paths:
     """Paths of the current data folder, with the sample generated first if it is missing."""
     p = config.paths()
-    if not p.customers_csv.exists():
+    if not (p.customers_csv.exists() and p.active_csv.exists()):
         from churn.synth import ensure_sample
 
         with _SAMPLE_LOCK, st.spinner("Preparing the sample customers (first start only)…"):
@@ -55,8 +55,48 @@ def read_customers(path: Path) -> pd.DataFrame:
 
 
 def sample_frame() -> pd.DataFrame:
-    """The sample's customers as a canonical frame."""
+    """The sample's customers as a canonical frame (the history: labelled, what models learn)."""
     return read_customers(sample_paths().customers_csv)
+
+
+def sample_active_frame() -> pd.DataFrame:
+    """The sample's active base (customers still here, no Churn column): what decisions are
+    about by default."""
+    return read_customers(sample_paths().active_csv)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _active(fingerprint: str, _frame: pd.DataFrame) -> pd.DataFrame:
+    from churn.population import active
+
+    return active(_frame)
+
+
+def active_customers(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The active customers of `frame` (default: the data set chosen in the sidebar):
+    `churn.population.active` (customers who have left dropped), one shared read-only frame per
+    data set, so pages that decide (Overview's risk figures, the what-if picker, campaigns) never
+    score or target a customer who has left."""
+    frame = customers() if frame is None else frame
+    return _active(frame_fingerprint(frame), frame)
+
+
+def history_customers() -> pd.DataFrame:
+    """The customers the Why page explains: the sample's labelled history when the sample's
+    active base is chosen (explanations and training stay on the history, whose outcomes the
+    page compares with), else the chosen data set (an uploaded batch is explained as it is)."""
+    ref = state.dataset()
+    if ref is None or ref.kind == "active":
+        return sample_frame()
+    return customers(ref)
+
+
+def population_line(frame: pd.DataFrame | None = None) -> str:
+    """One sentence saying whether `frame` (default: the chosen data set) is a history or an
+    active base, and what the risk figures use (`churn.population.describe`)."""
+    from churn.population import describe
+
+    return describe(customers() if frame is None else frame).line
 
 
 # --- the store (batches saved for every session) ----------------------------------------------
@@ -111,7 +151,8 @@ def _saved_frame(path: str, name: str, created: str) -> pd.DataFrame:
 def datasets() -> list[DatasetRef]:
     """Every data set the sidebar offers: the sample first, then this session's uploads, then
     the batches saved to the store (every session sees those)."""
-    refs = [DatasetRef("sample", "sample", len(sample_frame()))]
+    refs = [DatasetRef("active", "active", len(sample_active_frame())),
+            DatasetRef("sample", "sample", len(sample_frame()))]
     refs += [DatasetRef("batch", name, len(frame)) for name, frame in state.batches().items()]
     saved = saved_batches()
     refs += [DatasetRef("saved", str(n), int(r))
@@ -121,7 +162,9 @@ def datasets() -> list[DatasetRef]:
 
 def customers(ref: DatasetRef | None = None) -> pd.DataFrame:
     """The canonical frame of `ref` (default: the data set chosen in the sidebar)."""
-    ref = ref or state.dataset() or DatasetRef("sample", "sample", 0)
+    ref = ref or state.dataset() or DatasetRef("active", "active", 0)
+    if ref.kind == "active":
+        return sample_active_frame()
     if ref.kind == "sample":
         return sample_frame()
     if ref.kind == "saved":
@@ -269,7 +312,7 @@ def _prepared_stamp(p: config.Paths) -> tuple:
         return (s.st_size, s.st_mtime_ns)
 
     return (str(p.data_dir), active_version(p.models_dir), stamp(p.customers_csv),
-            stamp(p.campaign_history_csv), stamp(p.catalogue))
+            stamp(p.campaign_history_csv), stamp(p.catalogue), stamp(p.active_csv))
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
@@ -314,7 +357,9 @@ def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: 
     # and the recommender are fitted on.
     k = disk_cache.key("scored", version, fingerprint, settings_key,
                        disk_cache.file_stamp(p.catalogue), disk_cache.file_stamp(p.customers_csv),
-                       disk_cache.file_stamp(p.campaign_history_csv))
+                       disk_cache.file_stamp(p.campaign_history_csv),
+                       # recorded campaign outcomes (in the store) retrain the recommender
+                       disk_cache.file_stamp(p.store))
     found = disk_cache.read("scored", k) if version is not None else None
     if found is not None:
         return found

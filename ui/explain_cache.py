@@ -135,18 +135,3 @@ def customer_view(eng, row: pd.Series, settings):
     row_key = tuple((str(k), repr(v)) for k, v in row.items())
     settings_key = tuple(sorted(settings.to_dict().items()))
     return _view(eng.version, row_key, settings_key, eng, row, settings)
-
-
-def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
-    """The ranked offers of one customer as the page shows them (text columns, dollars, %)."""
-    from ui import format as fmt
-
-    reason = offers["rule_reason"].fillna("").astype(str)
-    reason = reason.where(reason != "", "Similar customers accepted it")
-    return pd.DataFrame({
-        "Rank": offers["rank"].astype(int).to_numpy(),
-        "Offer": offers["offer_name"].astype(str).to_numpy(),
-        "Chance of acceptance": [fmt.pct(v) for v in offers["p_accept"]],
-        "Expected net value": [fmt.money(v) for v in offers["expected_net_value"]],
-        "Why": reason.to_numpy(),
-    })

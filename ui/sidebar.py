@@ -30,6 +30,10 @@ def show() -> Choice:
         pending = st.session_state.pop(state.PENDING_DATASET, None)
         ref = dataset_picker.show(DATASET_KEY, context.datasets(), pending=pending)
         state.set_dataset(ref)
+        st.caption(f":material/groups: {context.population_line()}",
+                   help="History: labelled customers (who left is known); the model learns from "
+                        "them. Active base: customers still here; every decision is about them. "
+                        "Customers who have left are never targeted or counted at risk.")
         _model_line()
         with st.expander("Business settings", icon=":material/settings:"):
             settings = business_settings.show(SETTINGS_KEY)

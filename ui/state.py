@@ -29,8 +29,10 @@ UPLOAD = "session.upload"
 class DatasetRef:
     """Which customers the pages work on.
 
-    kind: "sample" (the generated sample in the Telco layout), "batch" (a file uploaded in
-    this session) or "saved" (a batch saved to the store: every session sees it).
+    kind: "active" (the sample's active base: customers still here, the default for
+    decisions), "sample" (the sample's history: labelled, what the model learns from), "batch"
+    (a file uploaded in this session) or "saved" (a batch saved to the store: every session
+    sees it).
     name: the batch name (for the sample, "sample"). rows: number of customers.
     """
 
@@ -47,6 +49,10 @@ class DatasetRef:
     def label(self) -> str:
         if self.kind == "saved":
             return f"{self.name} (saved, {self.rows:,} customers)"
+        if self.kind == "active":
+            return f"Sample, active ({self.rows:,})"
+        if self.kind == "sample":
+            return f"Sample, history ({self.rows:,})"
         what = "Sample data" if self.kind == "sample" else self.name
         return f"{what} ({self.rows:,} customers)"
 

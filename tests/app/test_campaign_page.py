@@ -25,9 +25,10 @@ PAGE = "app_pages/4_Retention_campaign.py"
 
 @pytest.fixture(scope="module")
 def core(data_dir):
-    """(scored, ranked) exactly as the page computes them, from the core."""
+    """(scored, ranked) exactly as the page computes them, from the core: the sample's active
+    base (the default data set)."""
     eng = Engine.load(paths(data_dir))
-    customers = load_customers(paths(data_dir).customers_csv)
+    customers = load_customers(paths(data_dir).active_csv)
     return C.campaign_inputs(eng, customers, BusinessSettings())
 
 
@@ -56,8 +57,9 @@ def test_the_list_matches_the_core_campaign_for_the_budget(at, core):
     scored, ranked = core
     at.number_input(key="campaign_budget").set_value(2500.0).run()
     _ok(at)
-    expected = C.build_campaign(scored, ranked, 2500.0)
-    assert int(_metric(at, "Customers to contact").replace(",", "")) == expected.customers
+    expected = C.build_campaign(scored, ranked, 2500.0)  # default control 10%, seed 0
+    assert int(_metric(at, "To contact").replace(",", "")) == expected.treated
+    assert int(_metric(at, "Control group").replace(",", "")) == expected.held_out > 0
     spent = _dollars(_metric(at, "Offer cost"))
     assert spent == pytest.approx(expected.spent, abs=0.5)
     assert spent <= 2500.0
@@ -67,11 +69,11 @@ def test_the_list_matches_the_core_campaign_for_the_budget(at, core):
 
 def test_a_bigger_budget_contacts_more_customers_and_never_overspends(at):
     at.number_input(key="campaign_budget").set_value(500.0).run()
-    small = int(_metric(at, "Customers to contact").replace(",", ""))
+    small = int(_metric(at, "To contact").replace(",", ""))
     assert _dollars(_metric(at, "Offer cost")) <= 500.0
     at.number_input(key="campaign_budget").set_value(5000.0).run()
     _ok(at)
-    big = int(_metric(at, "Customers to contact").replace(",", ""))
+    big = int(_metric(at, "To contact").replace(",", ""))
     assert big > small > 0
     assert _dollars(_metric(at, "Offer cost")) <= 5000.0
 
@@ -91,3 +93,54 @@ def test_top3_shows_the_rule_part_and_the_collaborative_part_separately(at):
     assert 1 <= len(table) <= 3
     assert list(table["Rank"]) == list(range(1, len(table) + 1))
     assert at.get("download_button")  # CSV and Excel exports are offered
+
+
+def test_control_share_and_seed_change_the_groups_and_zero_warns(at, core):
+    scored, ranked = core
+    at.slider(key="campaign_control").set_value(20).run()
+    at.number_input(key="campaign_seed").set_value(3).run()
+    _ok(at)
+    expected = C.build_campaign(scored, ranked, 10_000.0, control_share=0.2, seed=3)
+    shown = _table(at, "group")
+    assert list(shown["customerID"]) == list(expected.rows["customerID"])
+    assert list(shown["group"]) == list(expected.rows["group"])
+    assert int(_metric(at, "Control group").replace(",", "")) == expected.held_out
+    assert not at.warning
+    at.slider(key="campaign_control").set_value(0).run()
+    _ok(at)
+    assert [w.value for w in at.warning] == [C.NO_CONTROL_WARNING]
+    assert _metric(at, "Control group") == "0"
+
+
+def test_customers_who_left_are_never_on_the_list(at, data_dir):
+    """On the labelled history, the list holds active customers only (issue: 260 of 369 had
+    left)."""
+    from ui.sidebar import DATASET_KEY
+
+    at.sidebar.selectbox(key=DATASET_KEY).select("sample:sample").run()
+    _ok(at)
+    history = load_customers(paths(data_dir).customers_csv)
+    left = set(history.loc[history["Churn"] == 1, "customerID"])
+    shown = _table(at, "group")
+    assert len(shown) > 0 and not left & set(shown["customerID"])
+    assert any("History (labelled)" in c.value for c in at.caption)
+
+
+def test_downloads_do_not_save_and_save_campaign_does(at, data_dir):
+    from churn.store import Store
+
+    store = Store(paths(data_dir).store)
+    before = len(store.list_campaigns())
+    at.download_button(key="campaign_csv").click().run()
+    assert len(store.list_campaigns()) == before  # issue 16: no entry per download
+    at.text_input(key="campaign_name").set_value("Winter save").run()
+    at.button(key="campaign_save").click().run()
+    _ok(at)
+    assert any("Saved as campaign" in s.value and "Winter save" in s.value for s in at.success)
+    table = C.saved_campaigns(store)
+    assert len(table) == before + 1
+    row = table.iloc[0]
+    assert row["name"] == "Winter save" and row["budget"] == 10_000.0
+    assert row["control_share"] == 0.1 and row["seed"] == 0 and row["control"] > 0
+    assert row["data"].startswith("Sample, active (")
+    assert _table(at, "control_share")["name"].iloc[0] == "Winter save"

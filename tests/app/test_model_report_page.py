@@ -112,7 +112,8 @@ def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
     columns = at.dataframe[0].proto.columns
     for m, text in R.metric_help(0.5).items():
         assert text in columns, m
-    assert len(at.get("plotly_chart")) == 6  # ROC, PR, calibration, gains, lift, cost
+    # ROC, PR, calibration, gains, lift, cost; then the uplift section's Qini and drivers charts
+    assert len(at.get("plotly_chart")) == 6 + 2
 
 
 def test_threshold_slider_moves_the_confusion_matrix_and_the_cost(at, data_dir):
@@ -171,7 +172,7 @@ def test_segment_and_recommender_tables(at, data_dir):
 
 def test_activating_another_version_switches_every_page(at, data_dir):
     mdir = config.paths(data_dir.path).models_dir
-    versions = at.dataframe[3].value
+    versions = at.dataframe[-1].value  # the last table (after the uplift section's)
     assert sorted(versions["Version"]) == sorted([data_dir.full, data_dir.lr])  # no "_parts"
     try:
         at.selectbox(key="report_version").select(data_dir.lr).run()

@@ -28,16 +28,20 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def expected(data_dir) -> dict:
     """Headline figures computed straight from the core, not through the page or the Engine's
-    scoring: the active model's probabilities and the survival model's lifetime values."""
+    scoring: the active model's probabilities and the survival model's lifetime values, for the
+    default data set (the sample's active base: customers still here, aged a month, so new data
+    for the model)."""
     from churn.scoring import Engine
 
     p = config.paths(data_dir)
-    df = load_customers(p.customers_csv)
+    df = load_customers(p.active_csv)
+    assert "Churn" not in df
     prob = models.load_active(p.models_dir).predict_proba(df)
     survival = Engine.load(p).survival
     value = ltv.clv(survival, df, BusinessSettings())["clv"].to_numpy()
-    return {"rows": len(df), "churned": int(df["Churn"].sum()), "prob": prob, "clv": value,
-            "monthly": df["MonthlyCharges"].to_numpy(), "frame": df}
+    return {"rows": len(df), "prob": prob, "clv": value,
+            "monthly": df["MonthlyCharges"].to_numpy(), "frame": df,
+            "history": load_customers(p.customers_csv), "survival": survival}
 
 
 def _app(batches: dict | None = None, pending: str | None = None) -> AppTest:
@@ -80,7 +84,8 @@ def test_kpis_match_an_independent_computation(data_dir, expected):
     m = _metrics(at)
     n, prob, value = expected["rows"], expected["prob"], expected["clv"]
     assert m["Customers"] == f"{n:,}"
-    assert m["Churn rate"] == f"{expected['churned'] / n * 100:.1f}%"
+    assert m["Churn rate"] == "—"  # an active base: nobody has left yet
+    assert any(f"Active base: {n:,} current customers" in c.value for c in at.caption)
     assert m["Predicted churners"] == f"{round(prob.sum()):,}"
     assert m["Customer lifetime value"] == _millions(value.sum())
     assert m["Revenue at risk"] == _millions((prob * value).sum())
@@ -89,6 +94,31 @@ def test_kpis_match_an_independent_computation(data_dir, expected):
     assert helps["Revenue at risk"].endswith(f"Exactly ${(prob * value).sum():,.0f}.")
     assert "over the next 36 months: 60% of each monthly bill" in helps["Customer lifetime value"]
     assert at.selectbox(key="overview_segment").value == "Contract"
+
+
+def test_on_the_history_risk_figures_count_active_customers_scored_out_of_fold(data_dir,
+                                                                              expected):
+    """The labelled history: the churn rate is the file's, but predicted churners and revenue at
+    risk count only the customers still there (Churn = No), with their out-of-fold scores."""
+    from ui.sidebar import DATASET_KEY
+
+    at = _app()
+    at.sidebar.selectbox(key=DATASET_KEY).select("sample:sample").run()
+    _ok(at)
+    m = _metrics(at)
+    hist = expected["history"]
+    assert m["Customers"] == f"{len(hist):,}"
+    assert m["Churn rate"] == f"{hist['Churn'].mean() * 100:.1f}%"
+    active = hist[hist["Churn"] == 0]
+    version = models.active_version(config.paths(data_dir).models_dir)
+    oof = models.load_oof(version, config.paths(data_dir).models_dir).set_index("customerID")
+    prob = oof.loc[active["customerID"], f"p_{models.load_active(config.paths(data_dir).models_dir).family}"].to_numpy()
+    value = ltv.clv(expected["survival"], active, BusinessSettings())["clv"].to_numpy()
+    assert m["Predicted churners"] == f"{round(prob.sum()):,}"
+    helps = {x.label: x.help for x in at.metric}
+    assert helps["Revenue at risk"].endswith(f"Exactly ${(prob * value).sum():,.0f}.")
+    assert any("History (labelled)" in c.value and f"use the {len(active):,} still active" in c.value
+               for c in at.caption)
 
 
 def test_settings_change_the_value_figures(data_dir, expected):
@@ -110,8 +140,11 @@ def test_segment_switch_redraws_both_charts(data_dir, expected, by):
     km, risk = _charts(at)
     df = expected["frame"]
     groups = (pd.Series(ltv.tenure_band(df["tenure"])) if by == "tenure band" else df[by])
+    hist = expected["history"]  # an active base has no outcomes: the curves are the history's
+    hist_groups = (pd.Series(ltv.tenure_band(hist["tenure"])) if by == "tenure band"
+                   else hist[by])
     names = [t["name"] for t in km["data"] if t.get("name")]
-    assert sorted(names) == sorted(groups.unique())
+    assert sorted(names) == sorted(hist_groups.unique())
     assert km["layout"]["legend"]["title"]["text"] == oc.SEGMENT_LABELS[by]
     bars = risk["data"][0]
     assert sorted(bars["x"]) == sorted(groups.unique())
@@ -121,7 +154,7 @@ def test_segment_switch_redraws_both_charts(data_dir, expected, by):
 
 
 def test_batch_without_churn_shows_training_curves(data_dir, expected):
-    batch = expected["frame"].head(40).drop(columns="Churn").reset_index(drop=True)
+    batch = expected["frame"].head(40).reset_index(drop=True)
     at = _app({"April": batch}, "batch:April")
     m = _metrics(at)
     assert (m["Customers"], m["Churn rate"]) == ("40", "—")
@@ -129,7 +162,7 @@ def test_batch_without_churn_shows_training_curves(data_dir, expected):
                for i in at.info)
     km, _risk = _charts(at)
     # the curves are the sample's: their first step matches the sample's Kaplan-Meier table
-    curves = ltv.km_curves(expected["frame"], "Contract")
+    curves = ltv.km_curves(expected["history"], "Contract")
     first = curves[curves["segment"] == "Month-to-month"]["survival"].to_numpy()
     drawn = next(t for t in km["data"] if t.get("name") == "Month-to-month")
     assert _values(drawn["y"]) == pytest.approx(first)

@@ -50,7 +50,8 @@ def test_every_page_renders_with_sidebar(app, spec):
     _ok(app)
     assert [t.value for t in app.title] == [spec.title]
     sb = app.sidebar
-    assert sb.selectbox(key=DATASET_KEY).value == "sample:sample"
+    assert sb.selectbox(key=DATASET_KEY).value == "active:active"  # the active base by default
+    assert any(c.value.startswith(":material/groups: Active base:") for c in sb.caption)
     for part in ("margin", "discount", "horizon", "tiers"):
         assert sb.slider(key=f"{SETTINGS_KEY}.{part}").help, part
     glossary = [m.value for m in sb.markdown if m.value.startswith("**Uplift**")]
@@ -63,13 +64,23 @@ def test_every_page_renders_with_sidebar(app, spec):
 
 
 def test_overview_numbers_match_the_sample_file(app, sample_data_dir):
+    active = pd.read_csv(paths(sample_data_dir).active_csv)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Customers"] == f"{len(active):,}"
+    assert metrics["Churn rate"] == "—"  # the active base: nobody has left yet
+    label = app.sidebar.selectbox(key=DATASET_KEY).format_func("active:active")
+    assert label == f"Sample, active ({len(active):,})"
+    app.sidebar.selectbox(key=DATASET_KEY).select("sample:sample").run()
+    _ok(app)
     raw = pd.read_csv(paths(sample_data_dir).customers_csv)
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Customers"] == f"{len(raw):,}"
     assert metrics["Churn rate"] == f"{(raw['Churn'] == 'Yes').mean() * 100:.1f}%"
     assert metrics["Average tenure"] == f"{raw['tenure'].mean():.1f} months"
     label = app.sidebar.selectbox(key=DATASET_KEY).format_func("sample:sample")
-    assert label == f"Sample data ({len(raw):,} customers)"
+    assert label == f"Sample, history ({len(raw):,})"
+    assert any(c.value.startswith(":material/groups: History (labelled):")
+               for c in app.sidebar.caption)
 
 
 @pytest.mark.parametrize("spec", [p for p in PAGES if p.title != "Model report"],
@@ -110,7 +121,7 @@ def test_an_uploaded_batch_can_be_chosen(app, sample_data_dir):
     app.run()
     _ok(app)
     box = app.sidebar.selectbox(key=DATASET_KEY)
-    assert box.options[1:] == ["March (3 customers)"]
+    assert box.options[2:] == ["March (3 customers)"]
     assert box.value == "batch:March"
     metrics = {m.label: m.value for m in app.metric}
     assert (metrics["Customers"], metrics["Churn rate"]) == ("3", "33.3%")

@@ -9,6 +9,7 @@ change you expect, then call it); `assert_no_errors(page, errors)` checks a page
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -213,22 +214,74 @@ def test_campaign_csv_download_has_the_listed_rows(page, server, tmp_path):
 
     goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
               timeout=600_000)
-    listed = int(_metric_value(page, "Customers to contact").replace(",", ""))
-    assert listed > 0
-    button = page.get_by_test_id("stDownloadButton").filter(has_text="Download CSV").first
-    with page.expect_download() as download:
-        button.get_by_role("button").click()
-    target = tmp_path / "campaign.csv"
-    download.value.save_as(target)
+    treated = int(_metric_value(page, "To contact").replace(",", ""))
+    held_out = int(_metric_value(page, "Control group").replace(",", ""))
+    assert treated > 0 and held_out > 0
+    target = _download_campaign(page, tmp_path / "campaign.csv")
     rows = pd.read_csv(target, dtype={"customerID": str})
-    assert len(rows) == listed
+    assert len(rows) == treated + held_out
+    assert (rows["group"] == "control").sum() == held_out
     assert list(rows.columns[:10]) == ["customerID", "churn_prob", "risk_tier", "clv",
                                        "revenue_at_risk", "offer", "offer_id", "offer_cost",
                                        "reason", "expected_net_value"]
     assert rows["customerID"].is_unique
     assert rows["offer_cost"].sum() <= 10_000 + 1e-6  # the page's default budget
+    assert rows.loc[rows["group"] == "control", "offer_cost"].eq(0).all()
     wait_idle(page)
     assert_no_errors(page)
+
+
+def _download_campaign(page: Page, target: Path) -> Path:
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first
+    with page.expect_download() as download:
+        button.get_by_role("button").click()
+    download.value.save_as(target)
+    return target
+
+
+def test_the_whole_loop_export_simulate_upload_measure(page, server, browser_data_dir,
+                                                       tmp_path):
+    """Export the default campaign with its control group, save it, fill in outcomes with the
+    demo simulator, upload them on Campaign results: the measured uplift and its interval are on
+    the page, equal to the core's figures for the same file."""
+    import pandas as pd
+
+    from churn import results, simulate
+    from churn.config import paths
+    from churn.validate import load_customers
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
+              timeout=600_000)
+    exported = _download_campaign(page, tmp_path / "campaign.csv")
+    page.get_by_test_id("stTextInput").get_by_role("textbox").fill("Browser loop")
+    page.get_by_role("button", name="Save campaign").click()
+    saved = page.get_by_text("Saved as campaign")
+    expect(saved).to_be_visible(timeout=60_000)
+    expect(saved).to_contain_text("Browser loop")  # the name typed just before the click
+    wait_idle(page)
+    screenshot(page, "campaign-saved")
+    campaign = pd.read_csv(exported, dtype=str, keep_default_na=False)
+    active = load_customers(paths(browser_data_dir).active_csv)
+    outcomes = simulate.simulate_outcomes(campaign, active, seed=2)
+    upload = tmp_path / "outcomes.csv"
+    outcomes.to_csv(upload, index=False)
+    expected = results.measure_file(upload)
+    assert expected.overall.measured
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "campaign-results"),
+              timeout=180_000)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(
+        str(upload))
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Measured uplift", exact=True)
+           ).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    o = expected.overall
+    assert _metric_value(page, "Measured uplift") == f"{o.uplift * 100:+.1f} pts"
+    expect(page.get_by_text(f"95% confidence interval {o.ci95[0] * 100:+.1f} to "
+                            f"{o.ci95[1] * 100:+.1f} points", exact=False)).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(1)  # predicted against measured
+    assert_no_errors(page)
+    screenshot(page, "campaign-results-loop")
 
 
 def test_sidebar_navigation_keeps_the_settings(page, server):
@@ -255,11 +308,89 @@ def test_overview_shows_the_sample(page, server, sample_data_dir):
 
     from churn.config import paths
 
-    rows = len(pd.read_csv(paths(sample_data_dir).customers_csv))
+    rows = len(pd.read_csv(paths(sample_data_dir).active_csv))  # the default: the active base
     goto_page(page, server, PAGES[0])
     values = page.get_by_test_id("stMetricValue").all_inner_texts()
     assert values[0] == f"{rows:,}"
+    expect(page.get_by_test_id("stSidebar").get_by_text(
+        f"Active base: {rows:,} current customers", exact=False)).to_be_visible()
     assert_no_errors(page)
+
+
+def _via_sidebar(page: Page, spec: PageSpec, timeout: float = 180_000) -> None:
+    """Open a page from the sidebar menu (the same session, as a user moves around)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title).click()
+    expect(page.get_by_role("heading", name=spec.title, level=1)).to_be_visible(timeout=timeout)
+    wait_idle(page, timeout)
+
+
+def test_every_page_works_after_leaving_it_and_coming_back(page, server):
+    """Issue 17: the what-if page said "Something went wrong" after a visit to another page
+    (Streamlit drops the state of widgets not drawn on the last run). Every page is left for
+    another one and opened again from the sidebar, in one session; the what-if page must also
+    still hold the user's edit and the sweep, waterfall and comparison must draw (screenshots
+    at 1440 px wide: whatif-sweep, whatif-compare)."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    goto_page(page, server, PAGES[0], timeout=600_000)
+    for spec in PAGES:
+        other = PAGES[1] if spec is PAGES[0] else PAGES[0]
+        _via_sidebar(page, spec, 600_000)
+        assert_no_errors(page)
+        _via_sidebar(page, other)
+        _via_sidebar(page, spec)
+        assert_no_errors(page)
+
+    whatif = next(p for p in PAGES if p.url_path == "customer-what-if")
+    _via_sidebar(page, whatif)
+    prob = _metric_value(page, "Churn probability")
+    tenure = page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+    real_tenure = tenure.input_value()
+    tenure.focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Churn probability")
+           .get_by_test_id("stMetricDelta")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)  # the slider sends its last value after a short pause
+    wait_idle(page)
+    edited = tenure.input_value()
+    changed = _metric_value(page, "Churn probability")
+    assert changed != prob
+    _via_sidebar(page, PAGES[0])
+    _via_sidebar(page, whatif)
+    assert_no_errors(page)
+    expect(page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+           ).to_have_value(edited)
+    assert _metric_value(page, "Churn probability") == changed
+
+    # the sweep: a chart of three panels; clicking a point puts its value into the form
+    page.get_by_text("Show how this customer's figures change across one feature").click()
+    chart = page.locator(".st-key-whatif_sweep_chart")
+    chart.scroll_into_view_if_needed()
+    expect(chart.locator(".main-svg").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Click a point to try that value in the form")).to_be_visible()
+    point = chart.locator(".scatterlayer .trace").nth(1).locator(".points path").first
+    point.click(force=True)
+    expect(page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+           ).to_have_value("0", timeout=60_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    screenshot(page, "whatif-sweep")
+
+    # pin the customer as edited, then the real one: the comparison shows both
+    page.get_by_role("button", name=re.compile(r"^Pin ")).first.click()
+    expect(page.get_by_test_id("stButton").filter(has_text="Unpin 1")).to_be_visible(
+        timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Reset to the real values").first.click()
+    expect(page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+           ).to_have_value(real_tenure, timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile(r"^Pin ")).first.click()
+    expect(page.get_by_test_id("stButton").filter(has_text="Unpin 2")).to_be_visible(
+        timeout=60_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    screenshot(page, "whatif-compare")
 
 
 def test_model_health_after_saving_a_labelled_batch(page, server, sample_data_dir, tmp_path):

@@ -1,0 +1,25 @@
+"""AppTest: the Model report's uplift section on the default sample (its campaign history has
+eight offers with enough randomised history and two without)."""
+from __future__ import annotations
+
+from pagetest import ok, open_page
+
+PAGE = "app_pages/6_Model_report.py"
+
+
+def test_uplift_section_shows_learned_and_assumed_offers(data_dir):
+    app = open_page(PAGE, timeout=300)
+    assert "What offers really do (uplift)" in [s.value for s in app.subheader]
+    table = next(d.value for d in app.dataframe if "Qini: model" in d.value.columns)
+    basis = dict(zip(table["Offer"], table["Effect"]))
+    # the sample's pilot offers have too little history; the others are learned
+    assert basis["Contract upgrade discount"] == "learned"
+    assert basis["Fiber care visit"] == basis["Family add-a-line discount"] == "assumed"
+    metric = next(m for m in app.metric
+                  if m.label.startswith("Budget that risk-only targeting spends"))
+    assert metric.value.endswith("%")
+    box = app.selectbox(key="uplift_offer")
+    assert len(box.options) >= 1
+    box.select_index(len(box.options) - 1).run()
+    ok(app)
+    assert "What offers really do (uplift)" in [s.value for s in app.subheader]
