@@ -165,11 +165,12 @@ def _pyfunc_class():
 
         def load_context(self, context):
             from churn import ltv, models, offers, recommend, scoring, validate
+            from churn.history import load_history
 
             a = context.artifacts
             model = models._load_folder(Path(a["model"]))
             customers = validate.load_customers(a["customers"])
-            history = pd.read_csv(a["offer_history"], dtype={"customerID": str, "offer_id": str})
+            history = load_history(a["campaign_history"])
             catalogue = offers.load_catalogue(a["catalogue"])
             survival = ltv.SurvivalModel().fit(customers)
             recommender = recommend.OfferRecommender().fit(history, customers,
@@ -253,7 +254,7 @@ def _log(models_dir: Path, folder: Path) -> dict:
     data_dir = models_dir.parent
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     p = config_mod.paths(data_dir)
-    can_register = p.customers_csv.is_file() and p.offer_history_csv.is_file()
+    can_register = p.customers_csv.is_file() and p.campaign_history_csv.is_file()
     with _client(data_dir) as (mlflow, client), \
             mlflow.start_run(experiment_id=_experiment_id(client, EXPERIMENT),
                              run_name=f"train {meta['version']}") as run:
@@ -280,7 +281,7 @@ def _log(models_dir: Path, folder: Path) -> dict:
             model_info = mlflow.pyfunc.log_model(
                 name="model", python_model=_pyfunc_class()(),
                 artifacts={"model": str(folder), "customers": str(p.customers_csv),
-                           "offer_history": str(p.offer_history_csv),
+                           "campaign_history": str(p.campaign_history_csv),
                            "catalogue": str(p.catalogue)},
                 code_paths=[str(Path(__file__).resolve().parent)], registered_model_name=MODEL_NAME,
                 pip_requirements=_requirements(), await_registration_for=0)
