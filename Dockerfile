@@ -8,6 +8,8 @@
 #     -e CHURN_ADMIN_KEY=... -e CHURN_API_STORE=/app/data/api.duckdb churn-workbench \
 #     python -m churn api --host 0.0.0.0 --port 8000
 # then http://localhost:8000/docs. Keys: python -m churn api --new-key NAME.
+# One retraining decision as a one-off container on the same volume (exit code = outcome):
+#   docker run --rm -v churn-data:/app/data churn-workbench python -m churn retrain --if-drift
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

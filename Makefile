@@ -19,7 +19,7 @@ CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?= tests
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sample run api test chromium bench clean distclean
+.PHONY: help setup sample run api test chromium bench fuzz clean distclean
 
 help:
 	@echo "make run    start the app on http://$(ADDRESS):$(PORT) (ADDRESS=0.0.0.0 to share it)"
@@ -28,6 +28,7 @@ help:
 	@echo "make test   run the whole test suite (installs Debian's Chromium if missing);"
 	@echo "           PYTEST_ARGS=\"tests/app -x\" runs a part"
 	@echo "make bench  run the benchmarks and print figures against targets"
+	@echo "make fuzz   the long fuzz run of the validator and scoring (FUZZ_EXAMPLES=2000)"
 	@echo "make clean  remove caches, test artifacts and the generated sample"
 	@echo "make distclean  also remove .venv"
 
@@ -85,6 +86,11 @@ test: setup sample chromium
 
 bench: setup sample
 	$(PY) -m churn bench
+
+# The fuzz test of tests/test_fuzz.py with many more damaged files than the suite's 40.
+FUZZ_EXAMPLES ?= 2000
+fuzz: setup
+	CHURN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q -p no:cacheprovider
 
 clean:
 	rm -rf .pytest_cache tests/artifacts bench/results $(DATA_DIR)/sample

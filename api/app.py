@@ -603,10 +603,6 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
             raise HTTPException(404, str(exc)) from None
         except models.ModelCacheError as exc:
             raise HTTPException(409, f"Version {version} cannot be used: {exc}.") from None
-        try:
-            store().set_active_model(version)
-        except Exception:  # noqa: BLE001 - the switch is done; the record is a log entry
-            pass
         engine = holder.load_now()
         out = {"active": engine.version}
         if isinstance(notes, list) and notes:  # e.g. the registry alias could not be moved
@@ -621,15 +617,9 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
 
         engine = holder.get()
         frame = customers_of(body.dataset, engine, need_target=True)
-        db = None
-        try:
-            db = store()
-        except HTTPException:
-            pass
 
         def work(job) -> dict:
-            out = candidate.train_candidate(frame, paths.models_dir, activate=body.activate,
-                                            store=db)
+            out = candidate.train_candidate(frame, paths.models_dir, activate=body.activate)
             if out.activated:
                 holder.load_now()
             return out.to_dict()

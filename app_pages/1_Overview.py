@@ -3,13 +3,14 @@ much of that is at risk, and how long customers stay by segment."""
 import streamlit as st
 
 from ui import context, empty, format as fmt, overview_charts as oc, state
+from ui.text import md
 from ui.navigation import UPLOAD
 
 st.title("Overview")
 ref = state.dataset()
 frame = context.customers(ref)
 summary = context.summarize(frame)
-st.caption(f"Customers in use: **{ref.label if ref else 'Sample data'}**. Change them in the "
+st.caption(f"Customers in use: **{md(ref.label) if ref else 'Sample data'}**. Change them in the "
            f"sidebar. {context.population_line(frame)}")
 
 if summary.customers == 0:

@@ -7,14 +7,15 @@ from churn import config, drift
 from ui import admin, context, format as fmt, state
 from ui import upload as U
 from ui.navigation import MODEL_REPORT
+from ui.text import md
 
 st.title("Upload & score")
 st.caption("Upload a customer file in the IBM Telco layout (CSV or Excel). Every problem is "
            "reported by row before anything is scored; only the valid customers are scored.")
 
-PROBLEM_COLUMNS = {"row": st.column_config.NumberColumn("Row", format="%d", width="small"),
-                   "column": st.column_config.TextColumn("Column", width="small"),
-                   "reason": st.column_config.TextColumn("Reason", width="large")}
+PROBLEM_COLUMNS = {"row": st.column_config.TextColumn("Row", width=90),
+                   "column": st.column_config.TextColumn("Column", width=140),
+                   "reason": st.column_config.TextColumn("Reason", width=1000)}
 
 memo = state.upload_memo()
 flash = memo.pop("flash", None)
@@ -43,9 +44,9 @@ report = up.report
 
 # --- 1. the validation report, first --------------------------------------------------------------
 st.subheader("1. Check")
-if report.fatal:
+if problem := U.unusable(report):
     with st.container(key="upload-fatal"):
-        st.error(f"**{up.file_name}** cannot be read: {report.fatal}",
+        st.error(f"**{md(up.file_name)}** {problem[0]}: {md(problem[1])}",
                  icon=":material/error:")
     st.stop()
 
@@ -166,7 +167,7 @@ saved = context.saved_batches()
 exists = name in set(saved["name"])
 replace = True
 if exists:
-    replace = st.checkbox(f'Replace the saved batch "{name}"', key="upload_replace",
+    replace = st.checkbox(f'Replace the saved batch "{md(name)}"', key="upload_replace",
                           help="A batch with this name is already saved. Tick to replace it "
                                "for everyone, or choose another name.")
 left, right = st.columns(2)
@@ -179,7 +180,7 @@ save = right.button("Save for everyone", key="upload_save", icon=":material/save
                          "for every user, also after a restart.")
 if use:
     ref = state.add_batch(name, accepted)
-    memo["flash"] = (f'"{ref.name}" ({fmt.count(ref.rows)} customers) is now the data set in '
+    memo["flash"] = (f'"{md(ref.name)}" ({fmt.count(ref.rows)} customers) is now the data set in '
                      "use in this session.")
     st.rerun()
 if save:
@@ -192,7 +193,7 @@ if save:
             db.save_batch(name, accepted, kind="upload", source=up.file_name,
                           rejected=report.rejected_rows)
         state.select_dataset(state.DatasetRef("saved", name, len(accepted)).key)
-        memo["flash"] = (f'Saved "{name}" ({fmt.count(len(accepted))} customers). Everyone can '
+        memo["flash"] = (f'Saved "{md(name)}" ({fmt.count(len(accepted))} customers). Everyone can '
                          "now choose it in the sidebar; it is the data set in use here.")
         st.rerun()
 
@@ -202,12 +203,13 @@ if not up.has_outcomes:
                "model.")
     st.stop()
 
-from churn import models  # noqa: E402 - only needed from here on
+from churn import models, retrain  # noqa: E402 - only needed from here on
 
 st.subheader("5. Retrain on these customers")
 st.caption("The file says who left, so a new model can learn from it. The new model is trained "
-           "with the same settings as the one in use and is **not** put in use until you "
-           "compare it and choose to.")
+           f"with the same settings as the one in use on {1 - retrain.DEFAULT_HOLDOUT:.0%} of "
+           "these customers, and is **not** put in use until you compare the two on the other "
+           f"{retrain.DEFAULT_HOLDOUT:.0%} and choose to.")
 models_dir = config.paths().models_dir
 trained = memo.get("train")
 if trained is None or trained["fingerprint"] != up.fingerprint:
@@ -219,13 +221,12 @@ if trained is None or trained["fingerprint"] != up.fingerprint:
         previous = models.active_version(models_dir)
         bar = st.progress(0.0, text="Training the new model…")
         try:
-            result = models.train(accepted, U.retrain_config(model.metadata), models_dir,
-                                  progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0),
-                                                                     text=m),
-                                  activate=False)
+            result = retrain.train_challenger(
+                accepted, model, models_dir,
+                progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
         except ValueError as exc:
             bar.empty()
-            st.error(f"The model could not be trained on this file: {exc}",
+            st.error(f"The model could not be trained on this file: {md(exc)}",
                      icon=":material/error:")
             st.stop()
         bar.empty()
@@ -252,18 +253,19 @@ took = ("loaded from the cache" if trained["cached"] else
         "trained in under a second" if seconds < 1 else f"trained in {seconds:,.0f} seconds")
 st.markdown(f"New model: **{new_model.metadata['families'][new_model.family]['label']}**, "
             f"version `{new_version[:8]}` ({took}).")
-table_cmp = U.comparison(model, new_model.metadata, accepted)
+cmp = retrain.compare_with_champion(model, new_model, accepted)
 st.dataframe(
-    table_cmp[["label", "in_use", "new", "better"]], hide_index=True, width="stretch",
-    key="upload_comparison",
+    cmp.table.replace({"better": {"champion": "Model in use", "challenger": "New model",
+                                  "same": "Same"}})[["label", "champion", "challenger", "better"]],
+    hide_index=True, width="stretch", key="upload_comparison",
     column_config={"label": "Metric",
-                   "in_use": st.column_config.NumberColumn("Model in use", format="%.3f"),
-                   "new": st.column_config.NumberColumn("New model", format="%.3f"),
+                   "champion": st.column_config.NumberColumn("Model in use", format="%.3f"),
+                   "challenger": st.column_config.NumberColumn("New model", format="%.3f"),
                    "better": "Better"})
-st.caption("Both measured on the customers in this file: the model in use as it scores them, "
-           "the new model by cross-validation (each customer scored by a model that did not "
-           "see them). Higher is better for ROC-AUC, PR-AUC and lift; lower for Brier score, "
-           "log loss and calibration error.")
+st.caption(f"Both models score the same {cmp.rows:,} customers of this file, which the new model "
+           "did not learn from (the model in use may have, if they were in its training data). "
+           "Higher is better for ROC-AUC, PR-AUC and lift; lower for Brier score, log loss and "
+           "calibration error.")
 with st.expander("Model families compared for the new model"):
     cmp = models.comparison_table(new_model.metadata).reset_index()
     st.dataframe(cmp.drop(columns=["params"]), hide_index=True, width="stretch",

@@ -30,7 +30,7 @@ def _activate() -> None:
     if not admin.allowed():
         return
     try:
-        models.activate(choice, MODELS_DIR)
+        st.session_state["report_activate_warnings"] = models.activate(choice, MODELS_DIR)
     except (ValueError, models.ModelCacheError):
         pass  # reported in the page body, where messages can be drawn
 
@@ -47,7 +47,10 @@ def versions_section() -> None:
                      "Score", format="%.3f",
                      help="The version's cross-validated value of the metric it was chosen by."),
                      "Customers": st.column_config.NumberColumn("Customers", format="localized",
-                                                                help="Customers it learned from.")})
+                                                                help="Customers it learned from."),
+                     "MLflow run": st.column_config.TextColumn(
+                         "MLflow run", help="The version's run and registered version of the "
+                                            "MLflow model churn (— when not logged).")})
     usable = [v for v in versions if v["usable"]]
     if not usable:
         st.warning("No saved version can be used with this installation; train again.")
@@ -65,8 +68,10 @@ def versions_section() -> None:
                         help="Switch every page to the chosen model version.")
     if clicked:
         if models.active_version(MODELS_DIR) == choice:
-            st.success(f"Version {choice[:8]} is now in use on every page.",
-                       icon=":material/check_circle:")
+            st.success(f"Version {choice[:8]} is now in use on every page (MLflow alias "
+                       "champion follows it).", icon=":material/check_circle:")
+            for warning in st.session_state.pop("report_activate_warnings", None) or []:
+                st.warning(warning, icon=":material/cloud_off:")
         else:
             problem = next((v["problem"] for v in models.list_versions(MODELS_DIR)
                             if v["version"] == choice), None)

@@ -9,6 +9,7 @@ from ui import context, results_charts
 from ui import format as fmt
 from ui import results_view as view
 from ui.navigation import CAMPAIGN
+from ui.text import md
 
 st.title("Campaign results")
 st.caption("Load a campaign's outcomes and see what it really saved: churn among the customers "
@@ -59,12 +60,12 @@ if res is None:
     st.stop()
 
 if res.fatal:
-    st.error(res.fatal, icon=":material/error:")
+    st.error(md(res.fatal), icon=":material/error:")
     st.stop()
-st.caption(f"From {source}: {fmt.count(res.rows_used)} of {fmt.count(res.rows_read)} rows "
+st.caption(f"From {md(source)}: {fmt.count(res.rows_used)} of {fmt.count(res.rows_read)} rows "
            "counted.")
 for problem in res.problems:
-    st.warning(problem.message, icon=":material/warning:")
+    st.warning(md(problem.message), icon=":material/warning:")
 
 o = res.overall
 with st.container(key="results-headline", border=True):

@@ -6,14 +6,22 @@ Cases
   memory does not count) under bench/results/validate/ and reused.
 - ``store_1m``: `Store.save_batch` then `Store.load_batch` of the validated 1,000,000 rows in a
   fresh DuckDB file (information, no target).
+- ``validate_wide_row``: issue 17's wide row, the real-shaped 7,043-row file with 100,000 extra
+  commas on one row (1.07 MB; also 20,000 and 200,000): seconds against 4 x the clean file's
+  seconds per MB, peak memory against 500 MB + 4 x file size.
+- ``validate_damaged_1m``: the 1,000,000-row file with a stray quote, a NUL byte and a
+  5,000-field row (the tolerant reader): target 30 s, peak memory 500 MB + 4 x file size.
+- ``validate_fuzz``: the fuzz test's long run (2,000 examples; ``make fuzz``), 0 failures.
 
 Run: ``python bench/bench_validate.py CASE [--quick]`` (``--quick`` uses 100,000 rows, target
 2 s).
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -98,7 +106,99 @@ def store_1m(quick: bool) -> list[dict]:
             result("store_1m_load", load_s, "s", None, note=f"{rows:,} rows back as a frame")]
 
 
-CASES = {"validate_1m": validate_1m, "store_1m": store_1m}
+WIDE_ROWS = 7_043                 # the size of the real Telco file
+WIDE_COMMAS = 100_000             # issue 17: 1.07 MB, 10 GB and MemoryError before the fix
+
+
+def _hostile(name: str, rows: int, damage) -> Path:
+    """A real-shaped file of `rows` customers with `damage(lines)` applied (made once)."""
+    path = scratch_dir("validate") / f"{name}_{rows}.csv"
+    if not path.exists():
+        clean = _csv(rows)
+        lines = clean.read_bytes().split(b"\n")
+        damage(lines)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(b"\n".join(lines))
+        tmp.replace(path)
+    return path
+
+
+def _wide(commas: int):
+    def damage(lines):
+        lines[100] = lines[100] + b"," * commas
+    return damage
+
+
+def validate_wide_row(quick: bool) -> list[dict]:
+    """Issue 17, failure 2: the real-shaped file with 100,000 extra commas on one row (1.07 MB).
+    Targets: time linear in size (figure: seconds per MB, against the clean file's), peak
+    memory within 500 MB + 4 x file size; one rejected row."""
+    from churn.validate import validate
+
+    clean = _csv(WIDE_ROWS)
+    base_s, _, _ = timed(lambda: validate(clean), repeat=3)
+    out = []
+    for commas in ((20_000, WIDE_COMMAS, 200_000) if not quick else (WIDE_COMMAS,)):
+        path = _hostile(f"wide{commas}", WIDE_ROWS, _wide(commas))
+        seconds, _, report = timed(lambda: validate(path), repeat=3)
+        mb = path.stat().st_size / 1e6
+        name = "validate_wide_row" if commas == WIDE_COMMAS else f"validate_wide_row_{commas}"
+        out.append(result(name, seconds, "s", max(2.0, 4 * base_s / clean.stat().st_size * 1e6
+                                                  * mb),
+                          note=f"{mb:.2f} MB, {commas:,} extra commas on one row: "
+                               f"{report.rejected_rows} rejected of {report.rows:,} "
+                               f"({report.errors[0] if report.errors else 'no error'}); clean "
+                               f"file {base_s:.2f} s; target: 4 x the clean file's s/MB"))
+    size_mb = _hostile(f"wide{WIDE_COMMAS}", WIDE_ROWS, _wide(WIDE_COMMAS)).stat().st_size / 1e6
+    out.append(result("validate_wide_row_peak_mb", peak_rss_mb(), "MB", 500 + 4 * size_mb,
+                      note="peak resident memory of the process (imports included)"))
+    return out
+
+
+def validate_damaged_1m(quick: bool) -> list[dict]:
+    """The 1,000,000-row file with one stray quote, one NUL byte and one 5,000-field row: the
+    tolerant reader's cost (every good row kept). Target: 3 x validate_1m's 10 s."""
+    from churn.validate import validate
+
+    rows = _rows(quick)
+
+    def damage(lines):
+        mid = len(lines) // 2
+        parts = lines[mid].split(b",")
+        parts[3] = b'"' + parts[3]
+        lines[mid] = b",".join(parts)
+        lines[mid + 7] = lines[mid + 7].replace(b",", b",\x00", 1)
+        lines[mid + 11] = lines[mid + 11] + b"," * 5000
+
+    path = _hostile("damaged", rows, damage)
+    seconds, _, report = timed(lambda: validate(path))
+    target = 6.0 if quick else 30.0
+    return [result("validate_damaged_1m", seconds, "s", target,
+                   note=f"{report.rows:,} rows, {report.valid_rows:,} valid, "
+                        f"{report.rejected_rows} rejected (stray quote, NUL, wide row)"),
+            result("validate_damaged_1m_peak_mb", peak_rss_mb(), "MB",
+                   500 + 4 * path.stat().st_size / 1e6,
+                   note="peak resident memory; target 500 MB + 4 x file size")]
+
+
+def validate_fuzz(quick: bool) -> list[dict]:
+    """The fuzz test's long run (`make fuzz`): CHURN_FUZZ_EXAMPLES examples (2,000; quick 200)."""
+    examples = 200 if quick else 2000
+    env = dict(os.environ, CHURN_FUZZ_EXAMPLES=str(examples))
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        str(Path(__file__).resolve().parent.parent / "tests" / "test_fuzz.py")],
+                       env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    last = (p.stdout.strip().splitlines() or ["no output"])[-1]
+    return [result("validate_fuzz", 0.0 if p.returncode == 0 else 1.0, "failures", 0.5,
+                   note=f"{examples:,} validator examples, {max(5, examples // 4):,} score "
+                        f"examples, {seconds:.0f} s: {last}")]
+
+
+CASES = {"validate_1m": validate_1m, "store_1m": store_1m,
+         "validate_wide_row": validate_wide_row, "validate_damaged_1m": validate_damaged_1m,
+         "validate_fuzz": validate_fuzz}
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--make":

@@ -26,9 +26,9 @@ report it for the whole file. CSV pieces are cut at record ends with a quote-awa
 break inside a quoted value does not end a record) and each piece is validated with the file's
 header line in front, so BOM, ``;``/tab delimiters, CRLF and Latin-1 work as in ``validate``.
 
-CSV text cells that Excel would read as a formula (customer IDs and rejected rows' text starting
-with ``=``, ``+``, ``-``, ``@``) are prefixed with ``'`` (``campaign.escape_formula``); Parquet is
-written as is.
+CSV text cells and headers that Excel would read as a formula (customer IDs, rejected rows' text
+and headers starting with ``=``, ``+``, ``-``, ``@``) are prefixed with ``'``
+(``churn.spreadsheet.escape_cell``, the one rule of every export); Parquet is written as is.
 
 Speed: a file of at least `POOL_FROM_ROWS` rows is scored by worker processes (one per core, see
 `default_workers`), each with a pickled copy of the engine, while this process reads, validates
@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import BusinessSettings
+from churn.spreadsheet import escape_series
 
 #: Rows validated and scored at a time (about 0.9 GB at peak per process with the default engine).
 DEFAULT_CHUNK_ROWS = 100_000
@@ -159,14 +160,16 @@ def _record_runs(fh, chunk_rows: int, block: int,
     """Runs of ``chunk_rows`` whole records from a binary CSV stream (the first run ``first``
     records when given, e.g. one more for the header; the last run may be shorter).
 
-    Yields (data, ends): ``ends`` are the exclusive end offsets of each record in ``data``. A
-    record ends at a line feed outside quotes (even number of ``"`` before it, since every
-    quote inside a value is doubled); a last line without a line feed is a record too.
+    Yields (data, ends): ``ends`` are the exclusive end offsets of each record in ``data``.
+    Records are split by `churn.validate.record_ends`, the validator's own reader: a line break
+    inside a quoted value does not end a record, and a stray quote mark breaks only its own line,
+    so the pieces are cut exactly where `validate` would see record ends.
     """
+    from churn.validate import _Fatal, header_shape, record_ends
+
     buf = b""
-    scanned = 0                      # bytes of buf already searched for record ends
-    parity = 0                       # quote parity at buf[scanned] (buf starts at a record end)
     ends = np.empty(0, np.int64)     # record ends found in buf
+    shape = None                     # (delimiter, header fields), from the first non-blank line
     eof = False
     want = first or chunk_rows
     while True:
@@ -174,17 +177,20 @@ def _record_runs(fh, chunk_rows: int, block: int,
             data = fh.read(block)
             if not data:
                 eof = True
-                break
-            buf += data
-            seg = np.frombuffer(buf, np.uint8)[scanned:]
-            nl = np.flatnonzero(seg == 10)
-            quotes = seg == 34
-            if parity or quotes.any():
-                par = np.bitwise_xor.accumulate(quotes.view(np.uint8)) ^ parity
-                nl = nl[par[nl] == 0]
-                parity = int(par[-1])
-            ends = np.concatenate([ends, nl + scanned + 1])
-            scanned = len(buf)
+            elif b"\n" not in data:
+                buf += data
+                continue             # no new line end: nothing new to split
+            else:
+                buf += data
+            if shape is None:
+                try:
+                    shape = header_shape(buf, eof) or ((",", 1) if eof else None)
+                except _Fatal:       # an absurd header: one run, refused by the validator
+                    yield buf + fh.read(), np.array([len(buf)], np.int64)
+                    return
+                if shape is None:
+                    continue
+            ends = record_ends(buf, shape[0], shape[1], eof).ends
         if not buf:
             return
         if len(ends) >= want:
@@ -196,7 +202,6 @@ def _record_runs(fh, chunk_rows: int, block: int,
         yield buf[:cut], run_ends
         buf = buf[cut:]
         ends = ends[take:] - cut
-        scanned -= cut
         want = chunk_rows
         if eof and not buf:
             return
@@ -299,20 +304,6 @@ def _pieces(path: Path, chunk_rows: int, block: int = READ_BLOCK_BYTES) -> Itera
 
 
 # --- writing -------------------------------------------------------------------------------------
-def _escape_text(values: pd.Series) -> pd.Series:
-    """Spreadsheet-safe text (``campaign.escape_formula``) for the cells that need it."""
-    from churn.campaign import FORMULA_TRIGGERS, escape_formula
-
-    text = values.astype(str)
-    risky = text.str.startswith(FORMULA_TRIGGERS) | text.str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f]",
-                                                                      regex=True)
-    if not risky.any():
-        return values
-    out = values.astype(object).copy()
-    out[risky] = text[risky].map(escape_formula)
-    return out
-
-
 class _Sink:
     """A CSV or Parquet file written piece by piece with a fixed schema (pyarrow writers).
 
@@ -334,8 +325,10 @@ class _Sink:
 
             import pyarrow.csv as pacsv
 
-            head = io.StringIO()
-            csv.writer(head, lineterminator="\n").writerow(columns)   # quoted only if needed
+            from churn.spreadsheet import escape_names
+
+            head = io.StringIO()   # quoted only if needed; spreadsheet-safe like every cell
+            csv.writer(head, lineterminator="\n").writerow(escape_names(columns))
             self.fh = open(path, "wb")
             self.fh.write(head.getvalue().encode("utf-8"))
             self.writer = pacsv.CSVWriter(self.fh, self.schema,
@@ -365,7 +358,7 @@ def _scores_frame(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     for c in FLOAT_COLUMNS:
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     if kind == "csv" and len(out):
-        out[SCORE_COLUMNS[0]] = _escape_text(out[SCORE_COLUMNS[0]])
+        out[SCORE_COLUMNS[0]] = escape_series(out[SCORE_COLUMNS[0]])
     return out
 
 
@@ -373,7 +366,7 @@ def _rejects_frame(rejected: pd.DataFrame) -> pd.DataFrame:
     out = rejected.reset_index(drop=True)
     if len(out):
         for c in out.columns[1:]:
-            out[c] = _escape_text(out[c])
+            out[c] = escape_series(out[c])
     return out
 
 
@@ -399,12 +392,57 @@ def _remove(*paths: Path) -> None:
 _WORKER_ENGINE = None
 
 
-def _worker_init(engine_bytes: bytes, threads: int) -> None:
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:                          # no /proc (not Linux): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def _die_with(parent_pid: int | None, every: float = 0.5) -> None:
+    """End this worker as soon as the scoring process ends, even when it is killed with
+    SIGKILL (no clean-up code runs then): the kernel kills the worker when its own parent (the
+    forkserver) dies (``prctl(PR_SET_PDEATHSIG)``, Linux), and a watcher thread ends it within
+    ``every`` seconds of the scoring process ``parent_pid`` ending. Workers then release the
+    forkserver and the resource tracker, which end by themselves."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)       # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):               # pragma: no cover - not Linux
+        pass
+    if parent_pid is None:
+        return
+
+    def watch() -> None:
+        while _alive(parent_pid):
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="churn-parent-watch", daemon=True).start()
+
+
+def _worker_init(engine_bytes: bytes, threads: int, parent_pid: int | None = None) -> None:
     """Set up a scoring process: its copy of the engine, its thread limits, Ctrl-C ignored (the
-    parent stops the workers and cleans up)."""
+    parent stops the workers and cleans up), and its end tied to the parent's (`_die_with`)."""
     import signal
 
     global _WORKER_ENGINE
+    _die_with(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from threadpoolctl import threadpool_limits
@@ -470,7 +508,7 @@ class _Scorer:
             method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
             self.pool = ProcessPoolExecutor(
                 workers, mp_context=mp.get_context(method), initializer=_worker_init,
-                initargs=(blob, threads))
+                initargs=(blob, threads, os.getpid()))
 
     def submit(self, frame: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
         """Queue one frame; yields (rows, table) of the frames that are done, in order."""

@@ -47,13 +47,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn.spreadsheet import FORMULA_TRIGGERS, escape_cell, xlsx_text  # noqa: F401 (re-export)
+
 ID = "customerID"
 
 #: Weight of the saved value of an offer no rule proposed, in the ranking score (see module doc).
 UNPROPOSED_WEIGHT = 0.8
 
-#: Characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 #: Columns of :func:`rank_offers`'s output, in order.
 RANKED_COLUMNS = [ID, "rank", "offer_id", "offer_name", "offer_cost", "p_accept", "rule_reason",
@@ -728,25 +728,8 @@ def campaign_inputs(engine, customers: pd.DataFrame, settings=None) -> tuple[pd.
 
 
 # --- step 3: safe exports ------------------------------------------------------------------------
-# Control characters an .xlsx cannot hold (XML 1.0); tab, line feed and carriage return are fine.
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def escape_formula(value):
-    """Make one cell spreadsheet-safe.
-
-    A text value that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be
-    read by Excel/LibreOffice/Sheets as a formula (CSV/formula injection); it is prefixed with a
-    single quote ``'`` so it stays text. Control characters an .xlsx cannot store are removed
-    (the same in CSV and Excel so both exports read back the same). Numbers (including negative
-    numbers), booleans and None are returned unchanged: they are numbers, not text.
-    """
-    if not isinstance(value, str):
-        return value
-    value = _ILLEGAL_XML.sub("", value)
-    if value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+#: The one formula-escaping rule of every export (`churn.spreadsheet.escape_cell`).
+escape_formula = escape_cell
 
 
 def export_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -754,7 +737,7 @@ def export_frame(rows: pd.DataFrame) -> pd.DataFrame:
     out = rows.reset_index(drop=True).copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(escape_formula).astype(object)
+            out[col] = out[col].map(escape_cell).astype(object)
     return out
 
 
@@ -774,16 +757,23 @@ _FIXED_TIME = "2000-01-01T00:00:00Z"
 def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
     """The campaign list as an .xlsx workbook (one sheet, header row), via openpyxl.
 
-    Text is escaped (:func:`escape_formula`) and stored as text, numbers as numbers. The bytes
+    Text cells are stored with the text type (`churn.spreadsheet.xlsx_text`: never run as a
+    formula, so an ID such as ``+1-2`` stays exactly ``+1-2``), numbers as numbers. The bytes
     are deterministic: the workbook's created/modified times and the zip entries' times are
     fixed, so the same rows always give the same file.
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
-    out = export_frame(rows)
+    def text(v):
+        cell = WriteOnlyCell(ws, value=xlsx_text(v))
+        cell.data_type = "s"
+        return cell
+
+    out = rows.reset_index(drop=True)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    ws.append([str(c) for c in out.columns])
+    ws.append([text(str(c)) for c in out.columns])
     columns = []
     for col in out.columns:
         s = out[col]
@@ -794,8 +784,8 @@ def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
         elif pd.api.types.is_float_dtype(s):
             columns.append([None if np.isnan(v) else float(v) for v in s])
         else:
-            columns.append([None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                            for v in s])
+            columns.append([None if v is None or (isinstance(v, float) and np.isnan(v))
+                            else text(v) if isinstance(v, str) else v for v in s])
     for row in zip(*columns):
         ws.append(list(row))
     raw = io.BytesIO()

@@ -174,13 +174,23 @@ def cmd_simulate_outcomes(args) -> int:
 # --- train / models ----------------------------------------------------------------------------
 def _store_or_none():
     """The workbench store when churn.store is available, else None (recording is optional)."""
+    return _open_store()[0]
+
+
+def _open_store():
+    """(store, None), or (None, why) when another process (normally the app) holds the store
+    (`churn.store.StoreBusy`: one process per store), or (None, None) when there is none."""
     try:
         from churn.config import paths
-        from churn.store import Store
-
-        return Store(paths().store)
-    except Exception:  # no store module or an unusable database: train anyway
-        return None
+        from churn.store import Store, StoreBusy
+    except Exception:  # noqa: BLE001 - no store module: recording is optional
+        return None, None
+    try:
+        return Store(paths().store), None
+    except StoreBusy as exc:
+        return None, str(exc)
+    except Exception:  # noqa: BLE001 - an unusable database: train anyway
+        return None, None
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -238,8 +248,12 @@ def cmd_train(args) -> int:
     if not args.json:
         print(f"Training {', '.join(names)} with {config.folds}-fold cross-validation on "
               f"{len(frame):,} customers (cached versions load at once)…", file=sys.stderr)
+    store, busy = _open_store()
+    if busy:   # the models folder (and MLflow) say which model is active; the store only logs runs
+        print(f"Note: {busy}. The model is trained, saved and made active as usual, but this run "
+              "is not written to the store's log of trained versions.", file=sys.stderr)
     try:
-        result = models.train(frame, config, p.models_dir, store=_store_or_none())
+        result = models.train(frame, config, p.models_dir, store=store)
     except ValueError as exc:
         print(f"{source}: {exc}", file=sys.stderr)
         return 1
@@ -306,20 +320,21 @@ def cmd_models(args) -> int:
     folder = paths().models_dir
     if args.activate:
         try:
-            models.activate(args.activate, folder)
+            warnings = models.activate(args.activate, folder)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 1
         except models.ModelCacheError as exc:
             print(f"{exc}. Train again with `python -m churn train`.", file=sys.stderr)
             return 1
-        store = _store_or_none()
-        if store is not None:
-            try:
-                store.set_active_model(args.activate)
-            except Exception:  # not recorded there (e.g. trained before the store existed)
-                pass
+        for warning in warnings or []:
+            print(f"warning: {warning}", file=sys.stderr)
         print(f"Activated model version {args.activate}.")
+        from churn import tracking
+
+        if tracking.enabled() and not warnings:
+            print(f"MLflow: alias champion of model {tracking.MODEL_NAME} now points at it "
+                  f"({tracking.tracking_uri(folder.parent)}).")
         return 0
     rows = models.list_versions(folder)
     if args.json:
@@ -328,16 +343,49 @@ def cmd_models(args) -> int:
     if not rows:
         print(f"No model versions in {folder} yet: run `python -m churn train`.")
         return 0
-    heads = ["", "version", "created (UTC)", "family", "metric", "score", "rows", "status"]
+    heads = ["", "version", "created (UTC)", "family", "metric", "score", "rows", "MLflow run",
+             "status"]
     table = [["*" if r["active"] else "", r["version"], r["created"] or "?", r["family"] or "?",
               r["selection_metric"] or "?", _fmt(r["score"]),
               f"{r['rows']:,}" if r["rows"] is not None else "?",
+              (f"{r['mlflow_run']} (churn v{r['mlflow_model_version']})"
+               if r.get("mlflow_model_version") else r.get("mlflow_run") or "—"),
               "ok" if r["usable"] else f"unusable: {r['problem']}"] for r in rows]
     widths = [max(len(str(x[i])) for x in table + [heads]) for i in range(len(heads))]
     for r in [heads] + table:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
     print("* = active. Activate another with `python -m churn models --activate VERSION`.")
     return 0
+
+
+# --- retrain -----------------------------------------------------------------------------------
+def cmd_retrain(args) -> int:
+    """One logged retraining decision (`churn.retrain.retrain`); the exit code says what
+    happened: 0 promoted, 10 kept the champion, 20/21/22 skipped (unchanged data / too few rows /
+    no drift with --if-drift), 2 invalid data, 1 failed. `--json` prints the decision."""
+    from churn import retrain
+
+    quiet = args.json
+    try:
+        decision = retrain.retrain(
+            args.data, min_rows=args.min_rows, if_drift=args.if_drift,
+            metric=args.promote_if_better, margin=args.margin,
+            progress=None if quiet else
+            lambda f, m: print(f"[{float(f):4.0%}] {m}", file=sys.stderr))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for warning in decision.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        from churn.models import jsonable
+
+        print(json.dumps(jsonable(decision.to_dict())))
+    else:
+        for reason in decision.reasons[:-1]:
+            print(f"  {reason}")
+        print(decision.message)
+    return decision.exit_code
 
 
 # --- score -------------------------------------------------------------------------------------
@@ -357,10 +405,19 @@ def cmd_score(args) -> int:
         return Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}",
                                                                 file=sys.stderr))
 
-    bar = batch.ProgressBar(sys.stderr)
+    if getattr(args, "dask", None):
+        from churn import distributed
+
+        bar = distributed.ProgressLine(sys.stderr)
+    else:
+        bar = batch.ProgressBar(sys.stderr)
     try:
-        result = batch.score_file(args.file, args.out, engine=load, chunk_rows=args.chunk_rows,
-                                  progress=bar)
+        if getattr(args, "dask", None):
+            result = distributed.score_dask(args.file, args.out, args.dask, engine=load,
+                                            chunk_rows=args.chunk_rows, progress=bar)
+        else:
+            result = batch.score_file(args.file, args.out, engine=load,
+                                      chunk_rows=args.chunk_rows, progress=bar)
     except ValueError as exc:
         bar.finish()
         print(str(exc), file=sys.stderr)
@@ -754,10 +811,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_models)
 
+    s = sub.add_parser("retrain", help="one logged retraining decision (for cron); the exit "
+                       "code says what happened",
+                       description=cmd_retrain.__doc__)
+    s.add_argument("--data", help="customer file with Churn (default: the workbench customers)")
+    s.add_argument("--min-rows", type=int, default=1000,
+                   help="skip with fewer valid labelled customers (default 1000)")
+    s.add_argument("--if-drift", action="store_true",
+                   help="retrain only when some feature has shifted (PSI >= 0.1)")
+    s.add_argument("--promote-if-better", metavar="METRIC", default="pr_auc",
+                   help="metric the challenger must beat the champion on (default pr_auc)")
+    s.add_argument("--margin", type=float, default=0.005,
+                   help="by how much, in the metric's units (default 0.005)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_retrain)
+
     s = sub.add_parser("score", help="score a customer file of any size, in chunks")
     s.add_argument("file")
     s.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     s.add_argument("--chunk-rows", type=int, default=100_000)
+    s.add_argument("--dask", metavar="ADDRESS",
+                   help="score on a Dask cluster: tcp://HOST:PORT of a scheduler, or local[:N] "
+                        "for N local workers; FILE may then be a folder or glob of Parquet "
+                        "files, and OUT is Parquet (a folder for a folder input)")
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("campaign", help="build a budgeted retention campaign list")

@@ -57,7 +57,9 @@ Cache layout (``models_dir``, by default ``config.paths().models_dir``)::
 
     <version>/metadata.json   everything about the version, incl. sha256 of every other file
     <version>/model.(joblib|ubj|cbm), preprocess.joblib (lr/rf/xgb), oof.parquet
-    ACTIVE                    the active version id (written atomically)
+    <version>/mlflow.json     its MLflow run and registered model version (``churn.tracking``)
+    ACTIVE                    the active version id (written atomically): the one source of
+                              truth for the active model; MLflow's ``champion`` alias follows it
 
 ``version`` is the first 16 hex digits of the fingerprint. A version is written into a
 ``.tmp-<version>-<pid>-<random>`` folder and renamed into place only when complete. A folder that
@@ -552,7 +554,8 @@ class CatBoostFamily(Family):
     """CatBoost on the raw categories (``cat_features``), auto_class_weights="Balanced".
 
     ``max_ctr_complexity=1`` (no category combinations) keeps fitting fast on two cores; the
-    contributions come from ``get_feature_importance(type="ShapValues")``. Saved as ``model.cbm``.
+    contributions are CatBoost's exact ``ShapValues``, computed from per-tree leaf tables
+    (`churn.catboost_shap`, checked against CatBoost on first use). Saved as ``model.cbm``.
     """
 
     name = "cat"
@@ -583,11 +586,35 @@ class CatBoostFamily(Family):
     def _contributions(self, X):
         from catboost import Pool
 
+        pool = Pool(X, cat_features=self.CAT_INDEX)
+        tables = self._shap_tables(X)
+        if tables is not None:   # the same exact values as CatBoost's, from leaf tables
+            leaves = np.asarray(self.estimator_.calc_leaf_indexes(pool, thread_count=self.n_jobs))
+            return tables.base, _close_gap(tables.base, tables.values(leaves, X.shape[1]),
+                                           self.margin(X))
         sv = np.asarray(self.estimator_.get_feature_importance(
-            Pool(X, cat_features=self.CAT_INDEX), type="ShapValues",
-            thread_count=self.n_jobs), dtype=np.float64)
+            pool, type="ShapValues", thread_count=self.n_jobs), dtype=np.float64)
         base = float(sv[0, -1])
         return base, _close_gap(base, sv[:, :-1], self.margin(X))
+
+    def _shap_tables(self, X):
+        """`churn.catboost_shap.ShapTables` of this model, built and checked against CatBoost's
+        own SHAP values on the first rows seen (None, for good, when they differ)."""
+        found = self.__dict__.get("_shap_tables_", False)
+        if found is False:
+            from catboost import Pool
+
+            from churn.catboost_shap import CHECK_ROWS, ShapTables
+
+            try:
+                found = ShapTables.build(self.estimator_, X.shape[1])
+                head = Pool(X.iloc[:CHECK_ROWS], cat_features=self.CAT_INDEX)
+                if found is not None and not found.check(self.estimator_, head, X.shape[1]):
+                    found = None
+            except Exception:  # noqa: BLE001 - anything unexpected: CatBoost's own values
+                found = None
+            self._shap_tables_ = found
+        return found
 
     def save(self, folder):
         self.estimator_.save_model(str(folder / self.model_file), format="cbm")
@@ -1066,6 +1093,12 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _run_info(folder: Path) -> dict | None:
+    from churn import tracking
+
+    return tracking.run_info(folder)
+
+
 # --- cache: public API ---------------------------------------------------------------------------
 def _is_version_name(name: str) -> bool:
     """Version ids are the first 16 hex digits of a fingerprint."""
@@ -1082,9 +1115,13 @@ def active_version(models_dir=None) -> str | None:
     return text or None
 
 
-def activate(version: str, models_dir=None) -> None:
+def activate(version: str, models_dir=None) -> list[str]:
     """Make ``version`` the active model (checked first; the pointer is written atomically).
 
+    The ``ACTIVE`` pointer is the one source of truth for the active model; the MLflow registry's
+    ``champion`` alias is then moved to it (``churn.tracking``; MLflow is imported only here).
+    This is the activation the app, the command line and the API all call.
+    Returns warnings (e.g. the tracking server could not be reached; the switch still happened).
     Raises ValueError for an unknown version and ModelCacheError for an unusable one.
     """
     d = _models_dir(models_dir)
@@ -1095,11 +1132,13 @@ def activate(version: str, models_dir=None) -> None:
                          + (", ".join(known) if known else "none (train a model first)") + ".")
     _verify(folder)
     _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
+    return _track(d, str(version), "champion")
 
 
 def list_versions(models_dir=None) -> list[dict]:
     """Every version folder, newest first: version, created, family, selection metric and value,
-    rows, active (bool), usable (bool) and problem (why it is not usable, else None)."""
+    rows, active (bool), usable (bool), problem (why it is not usable, else None), mlflow_run
+    and mlflow_model_version (its MLflow run id and registered ``churn`` version, else None)."""
     d = _models_dir(models_dir)
     if not d.is_dir():
         return []
@@ -1110,7 +1149,10 @@ def list_versions(models_dir=None) -> list[dict]:
             continue  # temp/trash folders and other tools' folders (e.g. "_parts")
         row = {"version": folder.name, "created": None, "family": None, "selection_metric": None,
                "score": None, "rows": None, "active": folder.name == active, "usable": True,
-               "problem": None}
+               "problem": None, "mlflow_run": None, "mlflow_model_version": None}
+        run = _run_info(folder)
+        if run:
+            row.update(mlflow_run=run.get("run_id"), mlflow_model_version=run.get("model_version"))
         try:
             meta = _verify(folder)
         except ModelCacheError as exc:
@@ -1204,8 +1246,11 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
 
     df: canonical frame with Churn 0/1 (extra columns ignored). config: ``TrainConfig()`` by
     default. models_dir: the cache folder (default ``config.paths().models_dir``). store: an
-    optional ``churn.store.Store``; the resulting (active) version is recorded there with
-    ``record_model_run(version, metadata, active=True)``, trained or loaded from the cache.
+    optional ``churn.store.Store``; the resulting version is recorded in its run log with
+    ``record_model_run(version, metadata)``, trained or loaded from the cache.
+    Every version is logged once to MLflow and registered as model ``churn`` (``churn.tracking``);
+    the alias ``champion`` follows the active version, ``challenger`` marks a version trained with
+    ``activate=False``. Tracking problems become warnings; the model is kept whatever MLflow does.
     progress: optional callback(fraction 0..1, message), called after every fit.
     Raises ValueError for caller errors (no Churn column, one class only, bad config).
     """
@@ -1230,7 +1275,8 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
                 raise ModelCacheError(f"model version {version}: fingerprint does not match")
             if activate:
                 _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
-            _record(store, model, warnings, activate)
+            _record(store, model, warnings)
+            warnings += _track(d, version, "champion" if activate else "challenger")
             return TrainResult(model, True, time.perf_counter() - t0, warnings)
         except ModelCacheError as exc:
             warnings.append(f"Cached {exc}; retrained it.")
@@ -1294,16 +1340,25 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
     model = _load_folder(d / version, config.n_jobs)
     if activate:
         _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
-    _record(store, model, warnings, activate)
+    _record(store, model, warnings)
+    warnings += _track(d, version, "champion" if activate else "challenger")
     return TrainResult(model, False, time.perf_counter() - t0, warnings)
 
 
-def _record(store, model: ChurnModel, warnings: list[str], active: bool = True) -> None:
-    """Record the version in the store, if one is given; problems become warnings."""
+def _track(models_dir: Path, version: str, alias: str) -> list[str]:
+    """Log the version to MLflow (once) and point ``alias`` at it; warnings, never an error."""
+    from churn import tracking
+
+    return tracking.log_version(models_dir, version, alias=alias)
+
+
+def _record(store, model: ChurnModel, warnings: list[str]) -> None:
+    """Record the version in the store's run log, if a store is given; problems become warnings.
+    (Which version is active is not recorded there: the ACTIVE pointer is the one source.)"""
     if store is None:
         return
     try:
-        store.record_model_run(model.version, model.metadata, active=active)
+        store.record_model_run(model.version, model.metadata)
     except Exception as exc:  # the model is fine; the log entry is a nice-to-have
         warnings.append(f"Could not record the model run in the store ({type(exc).__name__}: "
                         f"{exc}).")

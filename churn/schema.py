@@ -24,6 +24,11 @@ import pandas as pd
 ID = "customerID"
 TARGET = "Churn"
 
+#: Longest customer ID, and longest value of any other column, a file may hold (characters);
+#: longer values are row errors, so nothing downstream ever sizes memory by a runaway cell.
+MAX_ID_LENGTH = 64
+MAX_TEXT_LENGTH = 256
+
 NO_INTERNET = "No internet service"
 NO_PHONE = "No phone service"
 
@@ -113,6 +118,12 @@ CATEGORICAL_FEATURES: list[str] = [c.name for c in COLUMNS if c.kind == "categor
 NUMERIC_FEATURES: list[str] = [c.name for c in COLUMNS if c.kind in ("flag01", "integer", "money")]
 EDITABLE_FEATURES: list[str] = [c.name for c in COLUMNS if c.is_feature and c.editable]
 DEPENDENT_COLUMNS: list[Column] = [c for c in COLUMNS if c.parent]
+
+
+def max_length(column) -> int:
+    """Most characters a value of ``column`` (a `Column` or its name) may have."""
+    col = BY_NAME.get(column) if isinstance(column, str) else column
+    return MAX_ID_LENGTH if col is not None and col.kind == "id" else MAX_TEXT_LENGTH
 
 
 def label(name: str) -> str:

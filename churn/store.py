@@ -9,7 +9,10 @@ Tables:
 - ``offer_history``: the past offers (whatever columns the frame has; replaced as a whole);
 - ``scores``: one stored frame per (batch, model version) (any columns: probability, tier...);
 - ``campaigns``: id, created, name, settings (JSON), and the campaign rows as a table;
-- ``model_runs``: version, created, metadata (JSON), active flag;
+- ``model_runs``: version, created, metadata (JSON): a log of trained versions (which one is
+  active is not kept here: the models folder's ACTIVE pointer is the one source, see
+  ``churn.models.activate``; a database from before may still have an unused ``active`` column);
+- ``retrain_decisions``: created, outcome, exit code, the decision (JSON) of ``churn.retrain``;
 - ``frame_cache``: key -> any DataFrame (e.g. SHAP values per model version).
 
 Frames of arbitrary shape (scores, campaigns, cache, offer history) are stored as their own
@@ -20,8 +23,14 @@ columns both come back as None).
 Concurrency: one DuckDB connection per process and file (a module-level registry guarded by a
 lock), one cursor per thread, and every write in a transaction (BEGIN ... COMMIT, ROLLBACK on any
 exception) under a per-file write lock, so several Streamlit sessions of one server can read and
-write at once and an interrupted write leaves nothing half-written. DuckDB allows one writing
-process per file: a second process (e.g. the CLI while the app runs) should use its own file.
+write at once and an interrupted write leaves nothing half-written.
+
+One process per data folder writes the store: DuckDB locks the file for the first process that
+opens it (normally the app), and a second process can open it neither for writing nor for
+reading while that lock is held. Opening it then raises :class:`StoreBusy`, whose message names
+the file and the process holding it; callers say what they could not write (the command line
+does, see ``churn.cli``: ``train`` still trains and activates, since the models folder says which
+model is active, and says its run is not in the store's log).
 """
 from __future__ import annotations
 
@@ -57,8 +66,10 @@ _SCHEMA_SQL = [
         id BIGINT NOT NULL, created TIMESTAMP NOT NULL, name VARCHAR NOT NULL,
         settings VARCHAR NOT NULL, rows BIGINT NOT NULL, tbl VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS model_runs (
-        version VARCHAR NOT NULL, created TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL,
-        active BOOLEAN NOT NULL)""",
+        version VARCHAR NOT NULL, created TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS retrain_decisions (
+        created TIMESTAMP NOT NULL, outcome VARCHAR NOT NULL, exit_code BIGINT NOT NULL,
+        decision VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS frame_cache (
         key VARCHAR NOT NULL, created TIMESTAMP NOT NULL, rows BIGINT NOT NULL,
         tbl VARCHAR NOT NULL)""",
@@ -67,12 +78,37 @@ _OFFER_HISTORY = "offer_history"
 _CAMPAIGN_HISTORY = "campaign_history"
 
 
+class StoreBusy(RuntimeError):
+    """The store file is locked by another process (DuckDB: one process per file).
+
+    path: the store file; holder: what DuckDB says holds it ("PID 1234"), or None.
+    """
+
+    def __init__(self, path: Path, holder: str | None):
+        self.path, self.holder = path, holder
+        who = f"process {holder.removeprefix('PID ')}" if holder else "another process"
+        super().__init__(f"The workbench store {path} is in use by {who} (normally the app), "
+                         "and only one process at a time can open it")
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        import re
+
+        m = re.search(r"\(PID (\d+)\)", str(exc))
+        raise StoreBusy(path, f"PID {m.group(1)}" if m else None) from None
+
+
 class _Shared:
     """The process-wide state for one database file."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.con = duckdb.connect(str(path))
+        self.con = _connect(path)
         self.write_lock = threading.RLock()
         self.local = threading.local()
         self.closed = False
@@ -289,6 +325,27 @@ class Store:
                                     [batch, version]).fetchall()
         return self._read_frame(found[0][0], offset, limit) if found else None
 
+    def scores_table(self, batch: str, version: str) -> tuple[str, dict, int] | None:
+        """For SQL over a stored score frame without loading it: (table name, {column name:
+        column in that table}, rows), or None when nothing is stored for (batch, version).
+        Only string column names are listed (the table's own names are c0, c1, ...)."""
+        cur = self._cur()
+        found = cur.execute("SELECT tbl, rows FROM scores WHERE batch = ? AND version = ?",
+                            [batch, version]).fetchall()
+        if not found:
+            return None
+        tbl, rows = found[0]
+        meta = cur.execute("SELECT meta FROM frame_meta WHERE tbl = ?", [tbl]).fetchall()
+        if not meta:
+            return None
+        names = [m["name"] for m in json.loads(meta[0][0])["columns"]]
+        return tbl, {n: f"c{j}" for j, n in enumerate(names) if isinstance(n, str)}, int(rows)
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of this store for read-only queries in this thread (writes go through the
+        store's methods, which hold its write lock)."""
+        return self._cur()
+
     def list_scores(self) -> pd.DataFrame:
         """batch, version, created (UTC), rows of every stored score frame."""
         return self._query("SELECT batch, version, created, rows FROM scores "
@@ -336,8 +393,8 @@ class Store:
         return bool(found)
 
     # -- model runs --
-    def record_model_run(self, version: str, metadata: dict, *, active: bool = False) -> None:
-        """Record (or replace) a model run; `active=True` also makes it the only active one."""
+    def record_model_run(self, version: str, metadata: dict) -> None:
+        """Record (or replace) a model run in the log of trained versions."""
         version = _check_name(version, "model version")
         try:
             text = json.dumps(metadata, default=_json_default)
@@ -345,29 +402,34 @@ class Store:
             raise ValueError(f"model metadata must be JSON-serialisable: {exc}.") from None
         with self._write() as cur:
             cur.execute("DELETE FROM model_runs WHERE version = ?", [version])
-            if active:
-                cur.execute("UPDATE model_runs SET active = false WHERE active")
-            cur.execute("INSERT INTO model_runs VALUES (?, ?, ?, ?)",
-                        [version, _now(), text, bool(active)])
-
-    def set_active_model(self, version: str) -> None:
-        with self._write() as cur:
-            n = cur.execute("SELECT count(*) FROM model_runs WHERE version = ?",
-                            [version]).fetchall()[0][0]
-            if not n:
-                raise ValueError(f'No model run "{version}" is recorded in {self.path}.')
-            cur.execute("UPDATE model_runs SET active = (version = ?)", [version])
+            cur.execute("INSERT INTO model_runs (version, created, metadata) VALUES (?, ?, ?)",
+                        [version, _now(), text])
 
     def list_model_runs(self) -> pd.DataFrame:
-        """version, created (UTC), metadata (dict), active; oldest first."""
-        df = self._query("SELECT version, created, metadata, active FROM model_runs "
+        """version, created (UTC), metadata (dict); oldest first."""
+        df = self._query("SELECT version, created, metadata FROM model_runs "
                          "ORDER BY created, version")
         df["metadata"] = [json.loads(m) for m in df["metadata"]]
         return df
 
-    def active_model(self) -> str | None:
-        found = self._cur().execute("SELECT version FROM model_runs WHERE active").fetchall()
-        return found[0][0] if found else None
+    # -- retraining decisions --
+    def record_retrain_decision(self, decision: dict) -> None:
+        """Append a retraining decision (``churn.retrain.Decision.to_dict()``: outcome,
+        exit_code, reasons, ...)."""
+        if not isinstance(decision, dict) or "outcome" not in decision:
+            raise ValueError("a retraining decision is a dict with an 'outcome'.")
+        text = json.dumps(decision, default=_json_default)
+        with self._write() as cur:
+            cur.execute("INSERT INTO retrain_decisions VALUES (?, ?, ?, ?)",
+                        [_now(), str(decision["outcome"]), int(decision.get("exit_code", 0)),
+                         text])
+
+    def list_retrain_decisions(self) -> pd.DataFrame:
+        """created (UTC), outcome, exit_code, decision (dict); newest first."""
+        df = self._query("SELECT created, outcome, exit_code, decision FROM retrain_decisions "
+                         "ORDER BY created DESC, rowid DESC")
+        df["decision"] = [json.loads(m) for m in df["decision"]]
+        return df
 
     # -- frame cache --
     def put_frame(self, key: str, df: pd.DataFrame) -> None:

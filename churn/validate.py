@@ -41,6 +41,11 @@ Decisions worth knowing:
   ``python -m churn score``): each piece is the header line plus a run of records, row numbers
   stay the whole file's, and duplicate IDs are found across pieces through a shared dict of the
   IDs already seen.
+- One damaged row never costs the file (`record_ends`, `_read_tolerant`): a stray quote mark,
+  control characters (a NUL byte...), more values than the header (or more than `MAX_COLUMNS`
+  fields at all), or a value longer than `schema.max_length` make that row an error and nothing
+  else; a header longer than `HEAD_BYTES` or wider than `MAX_COLUMNS` is refused before anything
+  else is read. Clean files take pyarrow's fast path; time and memory are linear in the size.
 - ``Churn`` is needed only for training: with ``require_target=False`` a missing column is fine
   and a column with unusable values is dropped with a warning; with ``require_target=True`` the
   missing column is a file error and every unusable value is a row error.
@@ -68,6 +73,15 @@ MAX_EXAMPLES = 3         # examples quoted in one aggregated warning
 HEAD_BYTES = 65_536      # bytes looked at to recognise the format and the delimiter
 TOTAL_RATIO_LIMIT = 3.0  # TotalCharges more than 3x away from tenure x MonthlyCharges: warning
 DELIMITERS = (",", ";", "\t", "|")
+MAX_COLUMNS = 1_000      # a header with more fields is refused at once (the schema has 21)
+MAX_JOIN_LINES = 20      # lines one quoted value may span; a quote left open longer is stray
+BINARY_RATIO = 0.01      # control bytes above this share of the first 64 KB: binary, not text
+_CONTROL_BYTES = (*range(0, 9), 11, 12, *range(14, 32))   # tab, line feed, return are text
+_CONTROL_TABLE = np.zeros(256, bool)
+_CONTROL_TABLE[list(_CONTROL_BYTES)] = True
+_CONTROL_RE = re.compile("[" + "".join(f"\\x{b:02x}" for b in _CONTROL_BYTES) + "]")
+# A line of only these bytes (and its line end) holds no value: blank.
+_BLANK_BYTES = b',;\t|" \xef\xbb\xbf'
 
 # --- message templates (Problem.message; the location is not part of it) ------------------------
 # Whole file, fatal: the file cannot be read at all.
@@ -79,8 +93,11 @@ MSG_BAD_EXCEL = ("The file looks like an Excel workbook but could not be opened;
                  "as .xlsx or CSV.")
 MSG_NOT_FOUND = 'The file "{path}" does not exist.'
 MSG_IS_FOLDER = '"{path}" is a folder, not a file.'
-MSG_UNPARSEABLE = "The file could not be read as a table: {detail}."
-MSG_UNCLOSED_QUOTE = 'a quote mark (") opened in row {row} is never closed'
+MSG_HEADER_TOO_LONG = ("The first row is longer than {limit:,} bytes, far too long for a header "
+                       "of customer columns; check that this is a customer table.")
+MSG_TOO_MANY_COLUMNS = ("The first row has {count:,} columns, but a customer file has {expected} "
+                        "(at most {limit:,} are read); check that this is a customer table and "
+                        "that its first row is the header.")
 # Whole file, errors and warnings.
 MSG_NO_ROWS = "The file has a header but no customer rows."
 MSG_NO_SCHEMA_COLUMNS = ("None of the customer columns were found; the first row must be a "
@@ -108,7 +125,14 @@ MSG_TARGET_IGNORED = ("{count} of {total} have no usable value ({examples}), so 
                       "ignored; it is only needed for training.")
 MSG_SUMMARY = "{count} in all have {what}; the first {listed} are listed."
 # One row.
-MSG_EXTRA_VALUES = "the row has {count} values but the header has only {width} columns."
+MSG_EXTRA_VALUES = "the row has {count:,} values but the header has only {width:,} columns."
+MSG_STRAY_QUOTE = ('a quote mark (") in this row is never closed, so its values cannot be told '
+                   'apart; only this row was left out.')
+MSG_CONTROL = ("the row holds a control character (byte 0x{byte:02X}) that customer data never "
+               "has; the file is probably damaged here.")
+MSG_LINE_BREAK = ("the value runs over {lines:,} lines of the file, so a quote mark is probably "
+                  "missing or stray there; the row (all {lines:,} lines) was left out.")
+MSG_TOO_LONG = "the value is {length:,} characters long; at most {limit:,} are allowed."
 MSG_ID_MISSING = "the customer ID is missing."
 MSG_ID_DUPLICATE = 'customer ID "{value}" already appears in row {first}.'
 MSG_ID_PATTERN = ('"{value}" does not look like a customer ID such as 7590-VHVEG (4 digits, a '
@@ -385,22 +409,21 @@ class _Raw:
     notes: list[Problem]         # file-level warnings from reading (encoding, sheets)
     name: str | None
     width: int | None = None     # fields in the header line (None: as wide as the table)
+    flags: dict = field(default_factory=dict)  # record -> (kind, fields): damaged, rejected
+    spans: dict = field(default_factory=dict)  # record -> file lines, when more than one
 
 
 def _read(source) -> _Raw:
     name = _source_name(source)
-    path, data = None, None
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
             raise _Fatal(MSG_NOT_FOUND.format(path=path))
         if path.is_dir():
             raise _Fatal(MSG_IS_FOLDER.format(path=path))
-        with open(path, "rb") as fh:
-            head = fh.read(HEAD_BYTES)
+        data = path.read_bytes()
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        head = data[:HEAD_BYTES]
     elif hasattr(source, "read"):
         if hasattr(source, "seek"):
             try:
@@ -411,41 +434,22 @@ def _read(source) -> _Raw:
         if isinstance(data, str):
             data = data.encode("utf-8")
         data = bytes(data)
-        head = data[:HEAD_BYTES]
     else:
         raise ValueError(f"validate() takes a path, bytes or a binary file object, not "
                          f"{type(source).__name__}; pass the uploaded file or its path.")
-
-    def opener():
-        return path if path is not None else io.BytesIO(data)
-
+    head = data[:HEAD_BYTES]
     if not head.strip():
         raise _Fatal(MSG_EMPTY_FILE)
     if head.startswith(b"PK\x03\x04"):
-        return _read_excel(opener(), name)
+        return _read_excel(io.BytesIO(data), name)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise _Fatal(MSG_OLD_EXCEL)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head.decode("utf-16", errors="replace")
-        sep = _sniff(text)
-        table = _parse_csv(opener, sep, "utf-16")
-        return _Raw(*_code_table(table), [], name, _header_width(text, sep))
-    controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
-    if b"\x00" in head or controls > len(head) * 0.01:
-        raise _Fatal(MSG_BINARY)
-    text = head.decode("utf-8", errors="replace")
-    sep = _sniff(text)
-    width = _header_width(text, sep)
-    fast = _parse_csv_arrow(opener, sep, width)
-    if fast is not None:
-        return _Raw(*fast, [], name, width)
-    notes: list[Problem] = []
-    try:
-        table = _parse_csv(opener, sep, "utf-8", width)
-    except UnicodeDecodeError:
-        table = _parse_csv(opener, sep, "latin-1", width)
-        notes.append(Problem(None, None, MSG_LATIN1))
-    return _Raw(*_code_table(table), notes, name, width)
+        data = data.decode("utf-16", errors="replace").encode("utf-8")
+        head = data[:HEAD_BYTES]
+    elif sum(head.count(bytes([b])) for b in _CONTROL_BYTES) > len(head) * BINARY_RATIO:
+        raise _Fatal(MSG_BINARY)       # a few stray control bytes only cost their own rows
+    return _read_text(data, name)
 
 
 def _sniff(text: str) -> str:
@@ -456,15 +460,235 @@ def _sniff(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _header_width(text: str, sep: str) -> int | None:
-    """Number of fields in the first non-blank line (quote-aware), None if it cannot be told."""
+def _split_fields(text: str, sep: str) -> list[str]:
+    """The values of one record (quote-aware, like every CSV reader)."""
     import csv
 
-    line = next((ln for ln in text.lstrip("\ufeff").splitlines() if ln.strip()), "")
     try:
-        return len(next(csv.reader([line], delimiter=sep)))
-    except (csv.Error, StopIteration):
-        return None
+        return next(csv.reader([text], delimiter=sep, strict=False), [""])
+    except csv.Error:           # e.g. a line break right after a closing quote: split plainly
+        return text.split(sep)
+
+
+def header_shape(buf: bytes, eof: bool = True) -> tuple[str, int] | None:
+    """(delimiter, number of fields) of the header: the first line of ``buf`` that is not blank.
+
+    None when ``buf`` holds no complete non-blank line yet and more data is coming (``eof``
+    False). Raises `_Fatal` when the header is absurd: longer than `HEAD_BYTES` bytes or more
+    than `MAX_COLUMNS` fields, so such a file is refused before anything else is read.
+    """
+    pos = 0
+    while True:
+        nl = buf.find(b"\n", pos)
+        if nl < 0 and not eof:
+            if len(buf) - pos > HEAD_BYTES:
+                raise _Fatal(MSG_HEADER_TOO_LONG.format(limit=HEAD_BYTES))
+            return None
+        line = buf[pos:] if nl < 0 else buf[pos:nl]
+        if line.translate(None, _BLANK_BYTES).strip(b"\r\n"):
+            break
+        if nl < 0:
+            return None
+        pos = nl + 1
+    if len(line) > HEAD_BYTES:
+        raise _Fatal(MSG_HEADER_TOO_LONG.format(limit=HEAD_BYTES))
+    text = line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r")
+    sep = _sniff(text)
+    width = len(_split_fields(text, sep))
+    if width > MAX_COLUMNS:
+        raise _Fatal(MSG_TOO_MANY_COLUMNS.format(count=width, expected=len(FILE_COLUMNS),
+                                                 limit=MAX_COLUMNS))
+    return sep, width
+
+
+@dataclass
+class _Records:
+    """How a run of CSV bytes splits into records (see `record_ends`)."""
+
+    ends: np.ndarray                 # exclusive end offset of each record (line end included)
+    stray: np.ndarray                # records holding a quote mark that is never closed
+    spans: dict[int, int]            # record -> physical lines, for records over several lines
+
+
+def record_ends(buf: bytes, sep: str, width: int, eof: bool = True) -> _Records:
+    """Split ``buf`` (starting at a record start) into records, tolerating stray quote marks.
+
+    A record is one line, unless a quoted value holds a line break: a line with an odd number of
+    quote marks is joined with the lines up to the next such line (at most `MAX_JOIN_LINES`
+    ahead) when the joined text splits into exactly ``width`` values (more only if the extra ones
+    are empty); otherwise its quote mark is stray, and that line alone is a record that cannot be
+    split (``stray``), so a single bad byte never swallows the rows after it. With ``eof`` False
+    only records that later data cannot change are returned (a trailing partial line, or a line
+    whose partner may still come, is left for the next call). Linear in ``len(buf)``: the
+    lines are found with numpy and only lines with an odd number of quotes are looked at one by
+    one. One reader for `validate` and for `churn.batch`'s pieces.
+    """
+    arr = np.frombuffer(buf, np.uint8)
+    line_ends = np.flatnonzero(arr == 10) + 1
+    if eof and len(buf) and (not len(line_ends) or line_ends[-1] != len(buf)):
+        line_ends = np.append(line_ends, len(buf))
+    nothing = np.empty(0, np.int64)
+    qpos = np.flatnonzero(arr == 34)
+    if not len(qpos) or not len(line_ends):
+        return _Records(line_ends.astype(np.int64), nothing, {})
+    qline = np.searchsorted(line_ends, qpos, side="right")
+    counts = np.bincount(qline, minlength=len(line_ends) + 1)[:len(line_ends)]
+    odd = np.flatnonzero(counts & 1)
+    if not len(odd):
+        return _Records(line_ends.astype(np.int64), nothing, {})
+    is_end = np.ones(len(line_ends), bool)
+    stray_lines, joined = [], {}
+    stop = len(line_ends)               # lines from here on are not final yet
+    k = 0
+    while k < len(odd):
+        i = int(odd[k])
+        j = int(odd[k + 1]) if k + 1 < len(odd) else None
+        if j is not None and j - i <= MAX_JOIN_LINES:
+            start = int(line_ends[i - 1]) if i else 0
+            text = buf[start:int(line_ends[j])].decode("latin-1").rstrip("\r\n")
+            values = _split_fields(text, sep)
+            if len(values) == width or (len(values) > width and not any(values[width:])):
+                is_end[i:j] = False
+                joined[i] = j - i + 1
+                k += 2
+                continue
+        elif not eof and len(line_ends) - 1 - i < MAX_JOIN_LINES:
+            stop = i                    # its partner may be in the data still to come
+            break
+        stray_lines.append(i)
+        k += 1
+    end_lines = np.flatnonzero(is_end[:stop])
+    ends = line_ends[end_lines].astype(np.int64)
+    stray = np.searchsorted(end_lines, np.asarray(stray_lines, np.int64))
+    spans = {int(np.searchsorted(end_lines, i)): n for i, n in joined.items()}
+    return _Records(ends, stray.astype(np.int64), spans)
+
+
+def _read_text(data: bytes, name: str | None) -> _Raw:
+    """A CSV file's bytes as coded columns: the fast path when the file is clean, else the
+    tolerant reader (each damaged row rejected on its own, every other row read)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        data = re.sub(rb"\r(?!\n)", b"\n", data)      # old Mac line ends
+    shape = header_shape(data)
+    if shape is None:
+        raise _Fatal(MSG_EMPTY_FILE)
+    sep, width = shape
+    fast = _parse_csv_arrow(data, sep, width)
+    if fast is not None:
+        return _Raw(*fast, [], name, width)
+    return _read_tolerant(data, sep, width, name)
+
+
+def _read_tolerant(data: bytes, sep: str, width: int, name: str | None) -> _Raw:
+    """Read a CSV whatever its damage, in time and memory linear in its size.
+
+    Records come from `record_ends`. A record with fewer values than the header is padded with
+    blanks; one with more is cut to the header's width (an error when a cut value is not
+    blank, or when the row has more than `MAX_COLUMNS` fields at all); a record with a stray quote, control characters or bytes that are not UTF-8 is
+    rewritten clean. Such rows carry a flag (`_Raw.flags`) that the checker turns into a row
+    error; every other record reaches the parser byte for byte. The cleaned text is then parsed
+    by the fast reader (or, should it still refuse, record by record).
+    """
+    import csv
+
+    csv.field_size_limit(max(csv.field_size_limit(), len(data) + 1))
+    recs = record_ends(data, sep, width)
+    ends = recs.ends
+    n = len(ends)
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    arr = np.frombuffer(data, np.uint8)
+    notes: list[Problem] = []
+    # values per record: delimiters outside quotes + 1 (quote parity counted from the record start)
+    dpos = np.flatnonzero(arr == ord(sep))
+    drec = np.searchsorted(ends, dpos, side="right")
+    qpos = np.flatnonzero(arr == 34)
+    if len(qpos):
+        inside = (np.searchsorted(qpos, dpos) - np.searchsorted(qpos, starts)[drec]) & 1
+        drec = drec[inside == 0]
+    fields = np.bincount(drec, minlength=n)[:n] + 1
+    del dpos, drec
+    cpos = np.flatnonzero(_CONTROL_TABLE[arr])
+    control = {}
+    for r, p in zip(np.searchsorted(ends, cpos, side="right").tolist(), cpos.tolist()):
+        control.setdefault(r, int(arr[p]))
+    latin1: set[int] = set()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        for r in np.unique(np.searchsorted(ends, np.flatnonzero(arr >= 128), side="right")):
+            try:
+                data[starts[r]:ends[r]].decode("utf-8")
+            except UnicodeDecodeError:
+                latin1.add(int(r))
+        notes.append(Problem(None, None, MSG_LATIN1))
+    stray = set(recs.stray.tolist())
+    touch = set(np.flatnonzero(fields != width).tolist()) | stray | set(control) | latin1
+    flags: dict[int, tuple] = {}
+    pieces, new_len = [], (ends - starts).astype(np.int64)
+    prev = 0
+    for r in sorted(touch):
+        s, e = int(starts[r]), int(ends[r])
+        pieces.append(data[prev:s])
+        prev = e
+        raw = data[s:e]
+        text = raw.decode("latin-1" if r in latin1 else "utf-8", errors="replace")
+        text = text.rstrip("\r\n")
+        if r in control:
+            text = _CONTROL_RE.sub("", text)
+        values = text.split(sep) if r in stray else _split_fields(text, sep)
+        if r in stray:
+            flags[r] = ("stray", {})
+        elif r in recs.spans:         # joined over lines and damaged too: say what it took in
+            flags[r] = ("span", {"lines": recs.spans[r]})
+        elif r in control:
+            flags[r] = ("control", {"byte": control[r]})
+        if len(values) > width:
+            last = max((i for i, v in enumerate(values) if v != ""), default=-1) + 1
+            if len(values) > MAX_COLUMNS:
+                last = max(last, len(values))   # empty or not, that many fields is damage
+            if last > width and r not in flags:
+                flags[r] = ("extra", {"count": last})
+            values = values[:width]
+        values = values + [""] * (width - len(values))
+        out = io.StringIO()
+        csv.writer(out, delimiter=sep, lineterminator="\n").writerow(values)
+        line = out.getvalue().encode("utf-8")
+        if len(values) == 1 and values[0] == "":
+            line = b'""\n'                     # one blank value, not a line the parser skips
+        pieces.append(line)
+        new_len[r] = len(line)
+    if touch:
+        pieces.append(data[prev:])
+        clean = b"".join(pieces)
+        del pieces
+    else:
+        clean = data
+    new_ends = np.cumsum(new_len)
+    parsed = _parse_csv_arrow(clean, sep, width, rows=n, block=int(new_len.max(initial=0)))
+    if parsed is None:
+        parsed = _parse_records(clean, new_ends, sep, width)
+    return _Raw(*parsed, notes, name, width, flags=flags, spans=recs.spans)
+
+
+def _parse_records(clean: bytes, ends: np.ndarray, sep: str, width: int):
+    """Last resort: every record parsed on its own (slow but never out of step)."""
+    cols: list[list[str]] = [[] for _ in range(width)]
+    start = 0
+    for e in ends.tolist():
+        values = _split_fields(clean[start:e].decode("utf-8", errors="replace").rstrip("\r\n"),
+                               sep)[:width]
+        values += [""] * (width - len(values))
+        for j, v in enumerate(values):
+            cols[j].append(v)
+        start = e
+    codes, uniques = [], []
+    for col in cols:
+        c, u = pd.factorize(np.asarray(col, dtype=object))
+        codes.append(c)
+        uniques.append(np.asarray(u, dtype=object))
+    return codes, uniques, len(ends)
 
 
 def _code_table(table: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray], int]:
@@ -476,27 +700,30 @@ def _code_table(table: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]
     return codes, uniques, len(table)
 
 
-def _parse_csv_arrow(opener, sep: str, width: int | None):
-    """Fast path: pyarrow's multi-threaded reader for well-formed UTF-8 files.
+def _parse_csv_arrow(data: bytes, sep: str, width: int, rows: int | None = None,
+                     block: int = 0):
+    """pyarrow's multi-threaded reader, dictionary-coding every column while parsing.
 
-    Returns (codes, uniques, nrecords), or None whenever the file is not plainly rectangular
-    UTF-8 (ragged rows, bad bytes, an unclosed quote...): the pandas path then reads it and
-    reports exact row numbers.
+    Returns (codes, uniques, nrecords), or None whenever the text is not plainly rectangular
+    UTF-8 with ``width`` columns (ragged rows, bad bytes, an unclosed quote, a line break or a
+    control character inside a value, or not ``rows`` records when given): the tolerant reader
+    then takes over and says which rows were damaged.
     """
-    if width is None:
-        return None
     try:
         import pyarrow.csv as pacsv
 
         text = pa.dictionary(pa.int32(), pa.string())   # dictionary-coded while parsing
         table = pacsv.read_csv(
-            opener(),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, encoding="utf8"),
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, encoding="utf8",
+                                           block_size=max(1 << 20, 2 * block + 1)),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True,
                                              ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"f{i}": text for i in range(width)}))
         if table.num_columns != width or any(t != text for t in table.schema.types):
+            return None
+        if rows is not None and table.num_rows != rows:
             return None
         table = table.unify_dictionaries()
         codes, uniques = [], []
@@ -504,40 +731,15 @@ def _parse_csv_arrow(opener, sep: str, width: int | None):
             enc = table.column(j).combine_chunks()
             if enc.null_count:
                 return None
-            # a line break inside a value may hide an unclosed quote: let pandas judge
-            if pc.any(pc.match_substring_regex(enc.dictionary, "[\r\n]")).as_py():
+            # a line break or control byte inside a value: the tolerant reader judges the row
+            if rows is None and pc.any(pc.match_substring_regex(
+                    enc.dictionary, "[\r\n\x00-\x08\x0b\x0c\x0e-\x1f]")).as_py():
                 return None
             codes.append(enc.indices.to_numpy(zero_copy_only=False))
             uniques.append(enc.dictionary.to_numpy(zero_copy_only=False).astype(object))
     except (pa.ArrowException, OSError, ValueError):
         return None
     return codes, uniques, table.num_rows
-
-
-def _parse_csv(opener, sep: str, encoding: str, width: int | None = None) -> pd.DataFrame:
-    """All records as text with pandas' C parser; rows longer than the header widen the table.
-    ``width``: the header's field count, so a blank first line does not set the table's width."""
-    names = list(range(width)) if width else None
-    for _ in range(20):
-        try:
-            table = pd.read_csv(opener(), sep=sep, header=None, names=names, index_col=False,
-                                dtype=str, na_filter=False, skip_blank_lines=False,
-                                encoding=encoding, encoding_errors="strict", engine="c")
-            table.columns = range(table.shape[1])
-            return table
-        except pd.errors.EmptyDataError:
-            raise _Fatal(MSG_EMPTY_FILE) from None
-        except pd.errors.ParserError as exc:
-            text = str(exc)
-            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-            if m:
-                names = list(range(max(int(m.group(3)), len(names or ()) + 1)))
-                continue
-            m = re.search(r"EOF inside string starting at row (\d+)", text)
-            detail = (MSG_UNCLOSED_QUOTE.format(row=int(m.group(1)) + 1) if m
-                      else text.replace("Error tokenizing data. C error: ", "").rstrip(". \n"))
-            raise _Fatal(MSG_UNPARSEABLE.format(detail=detail)) from None
-    raise _Fatal(MSG_UNPARSEABLE.format(detail="rows have too many different lengths"))
 
 
 def _read_excel(src, name) -> _Raw:
@@ -549,6 +751,9 @@ def _read_excel(src, name) -> _Raw:
         raise _Fatal(MSG_BAD_EXCEL) from None
     if table.empty:
         raise _Fatal(MSG_EMPTY_FILE)
+    if table.shape[1] > MAX_COLUMNS:
+        raise _Fatal(MSG_TOO_MANY_COLUMNS.format(count=table.shape[1], expected=len(FILE_COLUMNS),
+                                                 limit=MAX_COLUMNS))
     table = table.fillna("").astype(str)
     notes = []
     if len(sheets) > 1:
@@ -631,6 +836,7 @@ class _Checker:
         self.header = header
         self.bad = np.zeros(self.n, bool)
         self.skip = np.zeros(self.n, bool)
+        self.records = np.arange(first + 1, raw.nrecords)[keep]   # record of each data row
 
         self.mapping = self._map_header(header)
         if not self.mapping:
@@ -649,7 +855,12 @@ class _Checker:
             elif col.kind == "target" and self.require_target:
                 self.file_errors.append(Problem(None, col.name, MSG_TARGET_REQUIRED))
 
+        self._note_damaged_rows()
         self._check_row_lengths(len(header))
+        for col in COLUMNS:
+            if col.name in self.mapping:
+                j = self.mapping[col.name]
+                self._check_shape(col, self.codes[j], self.uniques[j])
         for col in COLUMNS:
             if col.name not in self.mapping:
                 continue
@@ -749,7 +960,56 @@ class _Checker:
             self._add("error", None, MSG_EXTRA_VALUES,
                       "more values than the header has columns", skip,
                       {"count": last[skip]}, {"width": width})
-            self.skip = skip
+            self.skip |= skip
+
+    def _note_damaged_rows(self) -> None:
+        """Rows the reader found damaged (stray quote, control bytes, extra values): one error
+        each, and no other check (their values cannot be trusted)."""
+        if not self.raw.flags:
+            return
+        pos = np.searchsorted(self.records, np.fromiter(self.raw.flags, np.int64))
+        kinds = {"stray": (MSG_STRAY_QUOTE, "a quote mark that is never closed"),
+                 "control": (MSG_CONTROL, "control characters"),
+                 "span": (MSG_LINE_BREAK, "a value that runs over several lines"),
+                 "extra": (MSG_EXTRA_VALUES, "more values than the header has columns")}
+        found: dict[str, tuple[list, dict]] = {}
+        for p, (rec, (kind, fields)) in zip(pos.tolist(), self.raw.flags.items()):
+            if p >= self.n or self.records[p] != rec:
+                continue                  # the header itself, or a line with no value at all
+            where, vals = found.setdefault(kind, ([], {}))
+            where.append(p)
+            for k, v in fields.items():
+                vals.setdefault(k, []).append(v)
+        for kind, (where, vals) in found.items():
+            template, what = kinds[kind]
+            where = np.asarray(where, np.int64)
+            self._add("error", None, template, what, where, vals,
+                      {"width": len(self.header)} if kind == "extra" else None)
+            self.skip[where] = True
+
+    def _check_shape(self, col, codes: np.ndarray, uniques: np.ndarray) -> None:
+        """Values longer than the schema allows (`schema.max_length`) or spanning lines: one
+        error each, and the row skips every other check (so no message quotes a huge value)."""
+        live = ~self.skip
+        text = pa.array(uniques, type=pa.large_string())
+        length_u = pc.utf8_length(text).to_numpy(zero_copy_only=False)
+        limit = schema.max_length(col)
+        long_rows = live & (length_u > limit)[codes]
+        if long_rows.any():
+            self._add("error", col.name, MSG_TOO_LONG, f"a value longer than {limit} characters",
+                      long_rows, {"length": length_u[codes[long_rows]]}, {"limit": limit})
+            self.skip |= long_rows
+            live = ~self.skip
+        broken_u = pc.match_substring_regex(text, "[\r\n]").to_numpy(zero_copy_only=False)
+        broken = live & broken_u[codes]
+        if broken.any():
+            where = np.flatnonzero(broken)
+            spans = self.raw.spans
+            lines = [spans.get(int(self.records[p]), uniques[codes[p]].count("\n") + 1)
+                     for p in where]
+            self._add("error", col.name, MSG_LINE_BREAK, "a value that runs over several lines",
+                      where, {"lines": lines})
+            self.skip[where] = True
 
     # -- one column --
     def _check_id(self, col, codes: np.ndarray, uniques: np.ndarray) -> None:
@@ -826,6 +1086,8 @@ class _Checker:
     def _check_choice(self, col, codes: np.ndarray, uniques: np.ndarray) -> None:
         """Category, 0/1 flag or target: each distinct text is judged once."""
         exact = {str(v): v for v in col.values}
+        if col.kind == "target":          # the IBM file writes Yes/No; 1/0 is read with a warning
+            exact = {}
         exact.update(_FILE_SPELLINGS.get(col.kind, {}))
         folded = {k.casefold(): v for k, v in exact.items()}
         words: dict[str, object] = {}
@@ -852,10 +1114,13 @@ class _Checker:
                 status[i] = 4
         live = ~self.skip
         row_status = np.where(live, status[codes], 0)
+        shown = canon
+        if col.kind == "target":          # say "1" as "Yes", as the file would write it
+            shown = np.array([{0: "No", 1: "Yes"}.get(v, v) for v in canon], dtype=object)
         for kind, template in ((1, MSG_CASE_SPACES), (2, MSG_RECODED)):
             hit = row_status == kind
             if hit.any():
-                self._normalised(col.name, template, hit, codes, uniques, canon)
+                self._normalised(col.name, template, hit, codes, uniques, shown)
         allowed = ", ".join(_allowed(col))
         if col.kind == "target" and not self.require_target:
             # decided in _report: kept only if every usable row has a value
@@ -909,6 +1174,7 @@ class _Checker:
         """Integer or money column: parse, accept common number formats, check the range."""
         live = ~self.skip
         values_u = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(float)
+        values_u[~np.isfinite(values_u)] = np.nan    # "inf", "1e999": not numbers of anything
         status = np.zeros(len(uniques), np.int8)   # 0 number, 1 blank, 2 reformatted, 3 not one
         for i in np.flatnonzero(np.isnan(values_u)):
             u = uniques[i]
@@ -916,7 +1182,7 @@ class _Checker:
                 status[i] = 1
                 continue
             v = _parse_number_text(u)
-            if v is None:
+            if v is None or not np.isfinite(v):
                 status[i] = 3
             else:
                 values_u[i], status[i] = v, 2
@@ -953,6 +1219,7 @@ class _Checker:
         high = _num(col.maximum) if col.maximum is not None else "any"
         self._add("error", col.name, MSG_OUT_OF_RANGE, f"a value outside {low} to {high} {unit}",
                   out, {"value": uniques[codes[out]]}, {"low": low, "high": high, "unit": unit})
+        values = np.where(out, np.nan, values)     # 1e308 never reaches any arithmetic
         if col.kind == "integer":
             values = np.where(np.isfinite(values), values, 0).astype(np.int64)
         self.canon[col.name] = values
@@ -1003,7 +1270,8 @@ class _Checker:
         tenure, monthly = self.canon[_TENURE], self.canon[_MONTHLY]
         usable = self._usable(_TOTAL, _TENURE, _MONTHLY)
         blank = self.total_blank
-        estimate = schema.total_charges_estimate(tenure, monthly)
+        with np.errstate(over="ignore", invalid="ignore"):   # rejected rows hold NaN
+            estimate = schema.total_charges_estimate(tenure, monthly)
         fill = usable & blank & (tenure > 0)
         self._add("warning", _TOTAL, MSG_TOTAL_ESTIMATED, "a blank total that was estimated",
                   fill, {"tenure": tenure[fill], "monthly": [_money(v) for v in monthly[fill]],

@@ -3,6 +3,7 @@
 - `CHURN_DATA_DIR` points at a fresh temporary folder for the entire test session (autouse), so
   no test reads or writes the user's `data/`. Tests that need their own folder still use
   pytest's `tmp_path`.
+- `CHURN_TRACKING=off`: no MLflow logging, except in the tests of `churn.tracking`.
 - `fast_first_start` (autouse): a data folder without a model trains one on first use
   (`churn.scoring.Engine.prepare`); in-process tests (AppTest) use a small configuration
   (logistic regression, 2 folds) so that takes seconds. The browser test's server is a separate
@@ -21,6 +22,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# MLflow tracking off for the suite (its import and first database cost seconds per process);
+# tests/test_tracking.py and tests/test_retrain.py turn it on where they test it.
+os.environ["CHURN_TRACKING"] = "off"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -499,3 +499,128 @@ def test_output_and_rejects_paths():
     assert batch.rejects_path("a/scores.parquet").as_posix() == "a/scores.rejects.csv"
     assert batch.partial_path("a/scores.csv").as_posix() == "a/scores.csv.partial"
     assert batch.output_kind("X.PARQUET") == "parquet"
+
+
+# --- workers end with the scoring process ---------------------------------------------------------
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _running(proc) -> bool:
+    import psutil
+
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_kill_9_of_score_leaves_no_worker_forkserver_or_tracker_behind(tmp_path):
+    """A real `python -m churn score` on a file big enough for worker processes, killed with
+    SIGKILL once its workers run: within a few seconds none of its child processes is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _explain_fakes import trained_data_dir
+
+    from churn import config, synth
+
+    folder = trained_data_dir()
+    Engine.prepare(config.paths(folder))                     # the command loads it at once
+    sample = synth.ensure_sample(config.paths(folder)).customers_csv
+    head, *body = sample.read_text().splitlines()
+    big = tmp_path / "big.csv"
+    with open(big, "w") as fh:                                # 30 copies, IDs made unique
+        fh.write(head + "\n")
+        for k in range(30):
+            fh.write("\n".join(f"{k:02d}{line[2:]}" for line in body) + "\n")
+    assert batch.default_workers(big) >= 2
+    env = dict(os.environ, CHURN_DATA_DIR=str(folder))
+    log = open(tmp_path / "score.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "churn", "score", str(big), "--out",
+                             str(tmp_path / "scores.csv")], env=env, stdout=log, stderr=log,
+                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    kids = []
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = _descendants(proc.pid)        # resource tracker, forkserver, 2 workers
+            if len(kids) >= 4:
+                break
+            time.sleep(0.2)
+        assert len(kids) >= 4, (proc.poll(), (tmp_path / "score.log").read_text()[-2000:])
+        time.sleep(1.0)                           # the workers are scoring now
+        kids = _descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 5 and any(_running(k) for k in kids):
+            time.sleep(0.1)
+        survivors = [(k.pid, " ".join(k.cmdline())[:120]) for k in kids if _running(k)]
+        assert survivors == []
+        assert not (tmp_path / "scores.csv").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for k in kids + _descendants(proc.pid):       # never leave a process of ours behind
+            if _running(k):
+                k.kill()
+        log.close()
+
+
+# --- hostile input (issue 17) ---------------------------------------------------------------------
+def test_a_huge_id_is_one_rejected_row_and_the_rejects_header_is_escaped(engine, tmp_path):
+    lines = _lines(_customers(30, 8))
+    lines[0] += ',"=HYPERLINK(""http://evil/"",""hdr"")"'
+    lines[1:] = [ln + ",x" for ln in lines[1:]]
+    lines[5] = _set(lines[5], schema.ID, "A" * 1_048_576)           # row 6
+    path = tmp_path / "huge.csv"
+    path.write_text("\n".join(lines) + "\n")
+    res = batch.score_file(path, tmp_path / "o.csv", engine=engine)
+    assert (res.rows, res.scored, res.rejected) == (30, 29, 1)
+    assert res.first_rejects == [
+        "Row 6: customerID: the value is 1,048,576 characters long; at most 64 are allowed."]
+    header = (tmp_path / "o.rejects.csv").read_text().split("\n")[0]
+    assert header.endswith(',"\'=HYPERLINK(""http://evil/"",""hdr"")"')
+    assert len(_read_scores(tmp_path / "o.csv")) == 29
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7, 100])
+def test_damaged_rows_cost_only_themselves_in_pieces_as_in_the_whole_file(chunk_rows, tmp_path):
+    lines = _lines(_customers(14, 6))
+    lines[3] = _set(lines[3], "Partner", '"Yes')                     # stray quote: row 4
+    lines[6] = _set(lines[6], "gender", "Fe\x00male")                 # NUL byte: row 7
+    lines[9] = lines[9] + "," * 5000                                  # 5,021 fields: row 10
+    lines[11] = _set(lines[11], "Contract", '"One\nyear"')            # quoted line break: row 12
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    whole = validate(path)
+    assert (whole.rows, whole.valid_rows) == (14, 10)
+    assert [str(p) for p in whole.errors] == [
+        'Row 4: a quote mark (") in this row is never closed, so its values cannot be told '
+        'apart; only this row was left out.',
+        "Row 7: the row holds a control character (byte 0x00) that customer data never has; "
+        "the file is probably damaged here.",
+        "Row 10: the row has 5,021 values but the header has only 21 columns.",
+        "Row 12, Contract: the value runs over 2 lines of the file, so a quote mark is probably "
+        "missing or stray there; the row (all 2 lines) was left out."]
+    seen: dict = {}
+    frames, rejected, rows = [], [], 0
+    for piece in batch._pieces(path, chunk_rows, block=64):
+        rep = validate_chunk(piece.data, row_offset=piece.row_offset, seen_ids=seen)
+        rows += rep.rows
+        frames.append(rep.frame)
+        rejected.append(rep.rejected_frame())
+    assert rows == 14
+    pd.testing.assert_frame_equal(pd.concat([f for f in frames if len(f)], ignore_index=True),
+                                  whole.frame)
+    pd.testing.assert_frame_equal(pd.concat(rejected, ignore_index=True),
+                                  whole.rejected_frame())
+    assert whole.frame["row"].tolist() == [2, 3, 5, 6, 8, 9, 11, 13, 14, 15]

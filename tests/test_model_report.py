@@ -266,7 +266,8 @@ def test_versions_table_leaves_out_folders_that_are_not_versions():
     versions = [
         {"version": "aced256a6dcd7053", "created": "2026-11-21T20:10:05+00:00", "family": "rf",
          "selection_metric": "pr_auc", "score": 0.66, "rows": 1500, "active": True,
-         "usable": True, "problem": None},
+         "usable": True, "problem": None, "mlflow_run": "1a2b3c4d5e6f7a8b9c0d",
+         "mlflow_model_version": "3"},
         {"version": "_parts", "created": None, "family": None, "selection_metric": None,
          "score": None, "rows": None, "active": False, "usable": False,
          "problem": "model version _parts: metadata.json is missing"},
@@ -280,10 +281,11 @@ def test_versions_table_leaves_out_folders_that_are_not_versions():
     assert f.to_dict("records") == [
         {"Version": "aced256a6dcd7053", "Trained (UTC)": "2026-11-21 20:10",
          "Model": "Random forest", "Chosen by": "PR-AUC", "Score": 0.66, "Customers": 1500,
-         "In use": True, "Status": "usable"},
+         "In use": True, "MLflow run": "churn v3 · run 1a2b3c4d", "Status": "usable"},
         {"Version": "0123456789abcdef", "Trained (UTC)": "2026-11-20 08:00",
          "Model": "Logistic regression", "Chosen by": "Brier score", "Score": 0.13,
-         "Customers": 7043, "In use": False, "Status": "built with other library versions"}]
+         "Customers": 7043, "In use": False, "MLflow run": "—",
+         "Status": "built with other library versions"}]
     assert R.version_label(kept[0]) == "aced256a · Random forest · 2026-11-21 20:10 (in use)"
 
 

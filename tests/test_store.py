@@ -298,22 +298,32 @@ def test_campaign_reopens_identical(st):
 
 
 def test_model_runs(st):
-    st.record_model_run("v1", {"auc": 0.84, "families": ["lr", "xgb"]}, active=True)
+    st.record_model_run("v1", {"auc": 0.84, "families": ["lr", "xgb"]})
     st.record_model_run("v2", {"auc": 0.85})
-    assert st.active_model() == "v1"
-    st.set_active_model("v2")
     runs = st.list_model_runs()
-    assert runs[["version", "active"]].values.tolist() == [["v1", False], ["v2", True]]
+    assert runs.columns.tolist() == ["version", "created", "metadata"]
+    assert runs["version"].tolist() == ["v1", "v2"]
     assert runs["metadata"].tolist() == [{"auc": 0.84, "families": ["lr", "xgb"]}, {"auc": 0.85}]
-    st.record_model_run("v1", {"auc": 0.9}, active=True)
-    assert st.active_model() == "v1"
-    assert len(st.list_model_runs()) == 2 and st.active_model() == "v1"
+    st.record_model_run("v1", {"auc": 0.9})
+    assert len(st.list_model_runs()) == 2
     st.record_model_run("v3", {"auc": np.float64(0.8), "counts": np.array([1, 2])})
     assert st.list_model_runs()["metadata"].iloc[-1] == {"auc": 0.8, "counts": [1, 2]}
-    assert st.active_model() == "v1"
+    # the active model is not kept in the store (the models folder's ACTIVE pointer is the one
+    # source of truth)
+    assert not hasattr(st, "active_model") and not hasattr(st, "set_active_model")
+
+
+def test_retrain_decisions(st):
+    assert st.list_retrain_decisions().empty
+    st.record_retrain_decision({"outcome": "skipped", "exit_code": 10, "reasons": ["same data"]})
+    st.record_retrain_decision({"outcome": "promoted", "exit_code": 0, "reasons": ["better"]})
+    got = st.list_retrain_decisions()
+    assert got["outcome"].tolist() == ["promoted", "skipped"]
+    assert got["exit_code"].tolist() == [0, 10]
+    assert got["decision"].iloc[1]["reasons"] == ["same data"]
     with pytest.raises(ValueError) as e:
-        st.set_active_model("v9")
-    assert str(e.value) == f'No model run "v9" is recorded in {st.path}.'
+        st.record_retrain_decision({"exit_code": 1})
+    assert str(e.value) == "a retraining decision is a dict with an 'outcome'."
 
 
 def test_frame_cache(st):

@@ -13,8 +13,8 @@ import pytest
 
 from churn import schema
 from churn.cli import main as cli_main
-from churn.validate import (MAX_LISTED, Problem, ValidationReport, _code_table, _parse_csv,
-                            _parse_csv_arrow, load_customers, validate)
+from churn.validate import (MAX_LISTED, Problem, ValidationReport, _parse_csv_arrow,
+                            _read_tolerant, load_customers, validate)
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = schema.FILE_COLUMNS
@@ -196,11 +196,12 @@ def test_senior_citizen_yes_no_is_read_as_0_1():
 
 @pytest.mark.parametrize("yes,no,warning", [
     ("Yes", "No", None),
-    ("1", "0", None),
-    ("True", "False", 'Column Churn: 6 values were read in another coding ("False" as 0, '
-                      '"True" as 1).'),
+    ("1", "0", 'Column Churn: 6 values were read in another coding ("0" as "No", '
+               '"1" as "Yes").'),
+    ("True", "False", 'Column Churn: 6 values were read in another coding ("False" as "No", '
+                      '"True" as "Yes").'),
     ("yes", "no", 'Column Churn: 6 values in another case or with extra spaces were read as '
-                  'allowed values ("no" as 0, "yes" as 1).'),
+                  'allowed values ("no" as "No", "yes" as "Yes").'),
 ])
 def test_churn_codings(yes, no, warning):
     data = [r[:-1] + [yes if r[-1] == "Yes" else no] for r in BASE]
@@ -251,9 +252,6 @@ def test_blank_lines_are_skipped_and_row_numbers_stay_file_lines():
     (b"PK\x03\x04not really a workbook",
      "The file looks like an Excel workbook but could not be opened; save it again as .xlsx "
      "or CSV."),
-    (b'customerID,gender\n0001-AAAAA,"Male\n0002-BBBBB,Female\n',
-     'The file could not be read as a table: a quote mark (") opened in row 2 is never '
-     'closed.'),
 ])
 def test_unreadable_files_are_fatal(content, message):
     r = validate(content)
@@ -543,17 +541,13 @@ def test_load_customers(tmp_path):
                             f'list.')
 
 
-def test_arrow_and_pandas_readers_agree():
+def test_fast_and_tolerant_readers_agree():
     data = rows(gender=[(3, " Male")], TotalCharges=[(4, "")])
-    content = csv_bytes(data, sep=";", eol="\r\n", bom=True)
-
-    def opener():
-        return io.BytesIO(content)
-
-    fast = _parse_csv_arrow(opener, ";", len(HEADER))
-    slow = _code_table(_parse_csv(opener, ";", "utf-8"))
-    assert fast is not None and fast[2] == slow[2] == 7
-    for (fc, fu), (sc, su) in zip(zip(fast[0], fast[1]), zip(slow[0], slow[1])):
+    content = csv_bytes(data, sep=";", eol="\r\n")
+    fast = _parse_csv_arrow(content, ";", len(HEADER))
+    slow = _read_tolerant(content, ";", len(HEADER), None)
+    assert fast is not None and fast[2] == slow.nrecords == 7
+    for (fc, fu), (sc, su) in zip(zip(fast[0], fast[1]), zip(slow.codes, slow.uniques)):
         assert fu[fc].tolist() == su[sc].tolist()
 
 
@@ -634,3 +628,95 @@ def test_a_blank_line_before_the_header_is_skipped_and_rows_keep_their_file_numb
     assert report.fatal is None and report.errors == []
     assert (report.rows, report.valid_rows) == (20, 20)
     assert list(report.frame["row"][:3]) == [3, 4, 5]  # blank line = row 1, header = row 2
+
+
+# --- damaged and hostile files (issue 17) --------------------------------------------------------
+def _lines(data=None) -> list[bytes]:
+    return csv_bytes(data).split(b"\n")
+
+
+def test_a_stray_quote_costs_only_its_row():
+    lines = _lines()
+    lines[3] = lines[3].replace(b",Male,", b',"Male,', 1)              # row 4
+    r = validate(b"\n".join(lines))
+    assert msgs(r.errors) == ['Row 4: a quote mark (") in this row is never closed, so its '
+                              'values cannot be told apart; only this row was left out.']
+    assert r.frame["row"].tolist() == [2, 3, 5, 6, 7]
+    assert r.rejected_frame()["gender"].tolist() == ['"Male']
+
+
+def test_a_nul_byte_costs_only_its_row_and_never_makes_the_file_binary():
+    lines = _lines()
+    lines[2] = lines[2].replace(b"Male", b"Ma\x00le", 1)                # row 3
+    r = validate(b"\n".join(lines))
+    assert msgs(r.errors) == ["Row 3: the row holds a control character (byte 0x00) that "
+                              "customer data never has; the file is probably damaged here."]
+    assert (r.rows, r.valid_rows) == (6, 5)
+
+
+def test_extra_values_and_absurdly_wide_rows_are_one_error_each():
+    lines = _lines()
+    lines[1] += b",surprise"                                           # row 2: a value too many
+    lines[2] += b"," * 5000                                            # row 3: 5,000 empty fields more
+    lines[3] += b",,"                                                  # row 4: Excel's trailing
+    r = validate(b"\n".join(lines))
+    assert msgs(r.errors) == [
+        "Row 2: the row has 22 values but the header has only 21 columns.",
+        "Row 3: the row has 5,021 values but the header has only 21 columns."]
+    assert r.frame["row"].tolist() == [4, 5, 6, 7]
+
+
+def test_absurd_headers_are_refused_at_once():
+    wide = ",".join(HEADER + [f"x{i}" for i in range(2000)]).encode() + b"\n"
+    r = validate(wide + csv_bytes().split(b"\n", 1)[1])
+    assert r.fatal == ("The first row has 2,021 columns, but a customer file has 21 (at most "
+                       "1,000 are read); check that this is a customer table and that its first "
+                       "row is the header.")
+    long = b",".join([b"h" * 70_000] + [h.encode() for h in HEADER]) + b"\n"
+    r = validate(long + b"a,b\n")
+    assert r.fatal == ("The first row is longer than 65,536 bytes, far too long for a header of "
+                       "customer columns; check that this is a customer table.")
+
+
+def test_values_longer_than_the_schema_allows_are_row_errors():
+    data = rows(customerID=[(2, "7" * 65)], Contract=[(3, "x" * 300)])
+    r = validate(csv_bytes(data))
+    assert msgs(r.errors) == [
+        "Row 2, customerID: the value is 65 characters long; at most 64 are allowed.",
+        "Row 3, Contract: the value is 300 characters long; at most 256 are allowed."]
+    assert schema.max_length("customerID") == 64 and schema.max_length("gender") == 256
+
+
+def test_a_quoted_value_over_lines_in_a_customer_column_is_rejected_saying_so():
+    data = rows(Contract=[(3, '"One\nyear"')])
+    r = validate(csv_bytes(data))
+    assert msgs(r.errors) == [
+        "Row 3, Contract: the value runs over 2 lines of the file, so a quote mark is probably "
+        "missing or stray there; the row (all 2 lines) was left out."]
+    assert r.frame["row"].tolist() == [2, 4, 5, 6, 7]
+
+
+def test_huge_and_infinite_numbers_are_rejected_without_numpy_warnings():
+    import warnings
+
+    data = rows(MonthlyCharges=[(2, "1e308")], tenure=[(3, "1e308")], TotalCharges=[(4, "inf")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = validate(csv_bytes(data))
+    assert msgs(r.errors) == [
+        'Row 2, MonthlyCharges: "1e308" is outside the allowed range of 0 to 1,000 dollars.',
+        'Row 3, tenure: "1e308" is outside the allowed range of 0 to 120 months.',
+        'Row 4, TotalCharges: "inf" is not an amount in dollars.']
+
+
+def test_latin1_lines_in_a_utf8_file_are_read_and_said():
+    lines = _lines()
+    lines[2] = lines[2].replace(b"Mailed check", "Mailed chéck".encode("latin-1"))
+    lines[4] = lines[4].replace(b"Male", "Mâle".encode("utf-8"))
+    r = validate(b"\n".join(lines))
+    assert msgs(r.warnings) == ["The file is not in UTF-8; it was read as Latin-1 (Western "
+                                "European), so check that accented letters look right."]
+    rejected = r.rejected_frame()                 # both rows read, each in its own encoding
+    assert rejected["row"].tolist() == [3, 5]
+    assert rejected["PaymentMethod"].tolist() == ["Mailed chéck", "Bank transfer (automatic)"]
+    assert rejected["gender"].tolist() == ["Male", "Mâle"]

@@ -27,6 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from churn import campaign as C
+from ui.text import md
 
 ID = C.ID
 
@@ -158,6 +159,6 @@ def save(campaign: C.Campaign, name: str) -> None:
         return
     cid = C.save_campaign(store, campaign, name)
     st.session_state["campaign_saved"] = (
-        "ok", f"Saved as campaign {cid}: {name.strip()} ({campaign.treated:,} get the offer, "
+        "ok", f"Saved as campaign {cid}: {md(name.strip())} ({campaign.treated:,} get the offer, "
               f"{campaign.held_out:,} held out as control). Reopen it below, or measure its "
               "results on the Campaign results page.")

@@ -16,9 +16,9 @@ ALL = "All customers"
 LIST_PAGE = 1_000  # rows of the campaign list shown at a time
 
 #: Key columns first (who, what, why, group), so they are on screen at 1440 px.
-LIST_ORDER = ["customerID", "group", "offer", "reason", "churn_prob", "risk_tier", "clv",
-              "offer_cost", "expected_net_value", "expected_saved_value", "revenue_at_risk",
-              "cumulative_cost"]
+LIST_ORDER = ["customerID", "group", "offer", "reason", "value_basis", "churn_prob", "risk_tier",
+              "clv", "offer_cost", "expected_net_value", "expected_saved_value",
+              "revenue_at_risk", "cumulative_cost"]
 
 
 def list_config() -> dict:
@@ -42,6 +42,7 @@ def list_config() -> dict:
         "expected_saved_value": st.column_config.NumberColumn("Expected saved value",
                                                               format="dollar"),
         "cumulative_cost": st.column_config.NumberColumn("Cumulative cost", format="dollar"),
+        "value_basis": st.column_config.TextColumn("Value basis", help=VALUE_BASIS_HELP),
     }
 
 

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from ui.text import md
+
 log = logging.getLogger("churn.app")
 
 # The error box sits in a container with this key, so tests can tell "the page failed"
@@ -26,21 +28,22 @@ def user_message(exc: BaseException, where: str = "this page") -> str:
     """What to tell a business user about `exc` (no traceback, no internals).
 
     ValueError messages from the core are written for people (they name the value and the
-    likely cause), so they are shown; other exception texts are not.
+    likely cause), so they are shown; other exception texts are not. Texts that may quote
+    user input (error messages, file names) are escaped (`ui.text.md`): the result is markdown.
     """
     if isinstance(exc, FileNotFoundError):
-        name = exc.filename or str(exc)
+        name = md(exc.filename or str(exc))
         return (f"A file {where} needs is missing: {name}. Run `make run` again (it prepares the "
                 "sample data), or check that CHURN_DATA_DIR points at the right folder.")
     if isinstance(exc, PermissionError):
-        name = exc.filename or "the data folder"
+        name = md(exc.filename) if exc.filename else "the data folder"
         return (f"The app is not allowed to read or write {name}. Check the folder's "
                 "permissions, or point CHURN_DATA_DIR at a folder the app can write to.")
     if isinstance(exc, MemoryError):
         return ("This data set is too large to handle here. Score big files from the command "
                 "line with `python -m churn score FILE --out OUT` (it works in chunks).")
     if isinstance(exc, ValueError) and str(exc):
-        return f"{where[0].upper() + where[1:]} could not be shown: {exc}"
+        return f"{where[0].upper() + where[1:]} could not be shown: {md(exc)}"
     return (f"Something went wrong on {where}. Your data are safe: try again, change the "
             "settings or pick another data set.")
 

@@ -257,7 +257,7 @@ def model_versions(versions: list[dict]) -> list[dict]:
 
 def versions_frame(versions: list[dict], labels: dict[str, str] | None = None) -> pd.DataFrame:
     """`churn.models.list_versions` output for display: Version, Trained (UTC), Model, Chosen
-    by, Score, Customers, In use, Status."""
+    by, Score, Customers, In use, MLflow run (`mlflow_label`), Status."""
     from churn.models import FAMILIES
 
     rows = []
@@ -272,9 +272,20 @@ def versions_frame(versions: list[dict], labels: dict[str, str] | None = None) -
                      "Score": v.get("score"),
                      "Customers": v.get("rows"),
                      "In use": bool(v.get("active")),
+                     "MLflow run": mlflow_label(v),
                      "Status": "usable" if v.get("usable") else (v.get("problem") or "unusable")})
     return pd.DataFrame(rows, columns=["Version", "Trained (UTC)", "Model", "Chosen by", "Score",
-                                       "Customers", "In use", "Status"])
+                                       "Customers", "In use", "MLflow run", "Status"])
+
+
+def mlflow_label(v: dict) -> str:
+    """The version's MLflow run: "churn v3 · run 1a2b3c4d" (registered model version and the
+    run id's first 8 characters), "run 1a2b3c4d" when not registered, "—" when not logged."""
+    run = v.get("mlflow_run")
+    if not run:
+        return "—"
+    mv = v.get("mlflow_model_version")
+    return (f"churn v{mv} · " if mv else "") + f"run {str(run)[:8]}"
 
 
 def version_label(v: dict) -> str:

@@ -1,5 +1,5 @@
 """Helpers of the Upload & score page: the session's memory of an upload, the tables it shows,
-safe downloads, paging, and the comparison of a retrained model with the one in use.
+safe downloads and paging (retraining and its comparison are churn.retrain's).
 
 An uploaded file is validated once per upload (Streamlit gives every upload its own
 ``file_id``); the report, the accepted customers and their fingerprint are kept in this
@@ -18,9 +18,9 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
-from churn import metrics, schema
-from churn.campaign import escape_formula
-from churn.validate import Problem, ValidationReport
+from churn import schema
+from churn.spreadsheet import escape_frame
+from churn.validate import MSG_NO_ROWS, Problem, ValidationReport
 
 PAGE_SIZE = 100          # rows of the scored table shown per page
 NAME_MAX = 80            # characters kept of a batch name
@@ -78,45 +78,45 @@ def read(uploaded) -> Upload:
 
 
 # --- tables -------------------------------------------------------------------------------------
+#: What the Row column says for a problem that is not about one row.
+WHOLE_FILE, WHOLE_COLUMN = "whole file", "all rows"
+
+
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:
-    """Problems as a table: row (file row number; blank for the whole file/column), column
-    (blank for a whole row), reason."""
+    """Problems as a table of text: row (the file row number, or `WHOLE_COLUMN` / `WHOLE_FILE`
+    for a problem about a whole column or the whole file), column (blank for a whole row),
+    reason."""
     return pd.DataFrame({
-        "row": pd.array([p.row for p in problems], dtype="Int64"),
+        "row": [str(p.row) if p.row is not None else WHOLE_COLUMN if p.column else WHOLE_FILE
+                for p in problems],
         "column": [p.column or "" for p in problems],
-        "reason": [p.message for p in problems]})
+        "reason": [p.message for p in problems]}, dtype=object)
 
 
-_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
-
-
-def safe_cell(value):
-    """A cell that a spreadsheet will not run as a formula: text starting with = + - @ (etc.)
-    gets a leading quote (`churn.campaign.escape_formula`), except plain numbers such as "-5",
-    which are data, not formulas."""
-    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        return value
-    return escape_formula(value)
+def unusable(report: ValidationReport) -> tuple[str, str] | None:
+    """(what, why) to show as one message instead of the report when the file holds nothing to
+    check: it cannot be read at all, or it has no customer row (a header only). None
+    otherwise."""
+    if report.fatal:
+        return "cannot be read", report.fatal
+    if report.rows == 0:
+        return "has no customers to check", (report.errors[0].message if report.errors
+                                              else MSG_NO_ROWS)
+    return None
 
 
 def rejects_csv(report: ValidationReport) -> bytes:
     """Every rejected row as read, with its file row number and all its reasons, as UTF-8 CSV
-    (header row; cells made spreadsheet-safe with `safe_cell`)."""
-    frame = report.rejected_frame().reset_index(drop=True)
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(safe_cell)
+    (header row and cells made spreadsheet-safe by `churn.spreadsheet.escape_frame`, the rule
+    of every export; the command line's rejects file follows it too)."""
+    out = escape_frame(report.rejected_frame())
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def scores_csv(accepted: pd.DataFrame, table: pd.DataFrame) -> bytes:
     """The scored table (every `churn.scoring.SCORE_COLUMNS` column) as UTF-8 CSV, one row per
-    accepted customer in file order; text cells made spreadsheet-safe."""
-    out = table.reset_index(drop=True).copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(safe_cell)
+    accepted customer in file order; text cells made spreadsheet-safe (`escape_frame`)."""
+    out = escape_frame(table)
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
@@ -153,47 +153,3 @@ def shown_page(table: pd.DataFrame, order: np.ndarray, page: int,
     """One page of the scored table (highest risk first), with the page's columns only."""
     start, stop = page_bounds(len(table), page, page_size)
     return table.iloc[order[start:stop]][list(SHOWN_COLUMNS)].reset_index(drop=True)
-
-
-# --- retraining -----------------------------------------------------------------------------------
-COMPARED = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20", "ece")
-
-
-def retrain_config(active_metadata: dict | None):
-    """The `churn.models.TrainConfig` to retrain with: the active model's own settings (so the
-    comparison is like for like), or the defaults when they cannot be read."""
-    from churn.models import TrainConfig
-
-    try:
-        cfg = dict((active_metadata or {})["config"])
-        cfg["families"] = tuple(cfg["families"])
-        return TrainConfig(**cfg).checked()
-    except (KeyError, TypeError, ValueError):
-        return TrainConfig()
-
-
-def comparison(active_model, new_metadata: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """The model in use against a newly trained one, on the same customers (the upload).
-
-    in_use: the active model's metrics when it scores these customers (it never saw their
-    outcomes unless they were in its training data); new: the new model's cross-validated
-    (out-of-fold) metrics on them. Both are honest estimates on the same people.
-    Returns DataFrame[metric, label, in_use, new, better ("New model", "Model in use" or
-    "Same")], one row per metric in `COMPARED`.
-    """
-    y = frame[schema.TARGET].to_numpy(int)
-    threshold = float(new_metadata.get("config", {}).get("threshold", 0.5))
-    in_use = metrics.summary(y, active_model.predict_proba(frame), threshold)
-    new = new_metadata["families"][new_metadata["selected"]]["cv"]
-    rows = []
-    for m in COMPARED:
-        a, b = float(in_use[m]), float(new.get(m, np.nan))
-        if not (np.isfinite(a) and np.isfinite(b)) or round(a, 4) == round(b, 4):
-            better = "Same" if np.isfinite(a) and np.isfinite(b) else "—"
-        elif (b > a) == metrics.HIGHER_IS_BETTER[m]:
-            better = "New model"
-        else:
-            better = "Model in use"
-        rows.append({"metric": m, "label": metrics.LABELS[m], "in_use": a, "new": b,
-                     "better": better})
-    return pd.DataFrame(rows)

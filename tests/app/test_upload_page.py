@@ -133,7 +133,7 @@ def test_bad_file_shows_exact_counts_messages_and_rejects(data_dir):
     assert _metrics(at) == {"Rows read": "20", "Accepted": "17", "Rejected": "3",
                             "Warnings": "0"}
     errors = _frame(at, ["row", "column", "reason"])
-    assert errors["row"].tolist() == [3, 4, 5]
+    assert errors["row"].tolist() == ["3", "4", "5"]
     assert errors["column"].tolist() == ["Contract", "tenure", "customerID"]
     assert errors["reason"].tolist() == [
         '"Weekly" is not a known value; expected one of Month-to-month, One year, Two year.',
@@ -189,6 +189,87 @@ def test_unreadable_file_gives_a_clear_message(data_dir, name, data, reason):
     assert [e.value for e in at.error] == [f"**{name}** cannot be read: {reason}"]
     assert "Traceback" not in at.error[0].value
     assert not at.metric
+
+
+def test_header_only_file_gives_one_message_like_an_empty_file(data_dir):
+    header = ",".join(schema.FILE_COLUMNS).encode() + b"\n"
+    at = _upload(_page(), "head.csv", header)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "**head.csv** has no customers to check: The file has a header but no customer rows."]
+    assert not at.metric and not at.dataframe
+
+
+def test_file_level_problems_say_whole_file_or_all_rows_not_none(data_dir):
+    f = schema.to_file_frame(_customers(30, 4)).astype(str)
+    f["Churn"] = np.where(f["Churn"] == "Yes", "1", "0")
+    text = f.to_csv(index=False).split("\n")
+    text.insert(3, "")                                   # a blank line: a whole-file warning
+    at = _upload(_page(), "coded.csv", "\n".join(text).encode())
+    _ok(at)
+    warnings = _frame(at, ["row", "column", "reason"])
+    assert warnings["row"].tolist() == ["whole file", "all rows"]
+    assert warnings["column"].tolist() == ["", "Churn"]
+    assert warnings["reason"].iloc[0] == "1 empty row was skipped (row 4)."
+    assert warnings["reason"].iloc[1].startswith("30 values were read in another coding (")
+    assert '"1" as "Yes"' in warnings["reason"].iloc[1]
+
+
+HOSTILE = "![t](http://127.0.0.1:8501/_stcore/health?b)"
+HOSTILE_MD = "\\!\\[t\\]\\(h\u200bttp\\://127.0.0.1\\:8501/\\_stcore/health?b\\)"
+
+
+def test_markdown_in_names_and_file_names_is_shown_as_text(data_dir):
+    from ui.text import md
+
+    assert md(HOSTILE) == HOSTILE_MD
+    # an unreadable file with a hostile name
+    at = _upload(_page(), HOSTILE + ".csv", b"")
+    assert [e.value for e in at.error] == [
+        f"**{HOSTILE_MD}.csv** cannot be read: The file is empty."]
+    # a batch saved under a hostile name: the save message, and Overview's caption
+    a = _upload(_page(), "june.csv", _csv(_customers(25, 6)))
+    a.text_input(key="upload_name").set_value(HOSTILE).run()
+    a.button(key="upload_save").click().run()
+    _ok(a)
+    bodies = [m.value for m in a.success]
+    assert any(b.startswith(f'Saved "{HOSTILE_MD}" (25 customers).') for b in bodies), bodies
+    assert not any("![" in b or "](" in b for b in bodies)
+    a.switch_page("app_pages/1_Overview.py").run()
+    _ok(a)
+    caption = a.caption[0].value
+    assert caption.startswith(f"Customers in use: **{HOSTILE_MD} \\(saved, 25 customers\\)**")
+    assert "![" not in caption and "](" not in caption
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("march customers", "march customers"),
+    ("[click](http://evil)", "\\[click\\]\\(h\u200bttp\\://evil\\)"),
+    ("www.evil.com or me@evil.com", "w\u200bww.evil.com or me\u200b@evil.com"),
+    ("$x$ :red[hot] <b>", r"\$x\$ \:red\[hot\] \<b\>"),
+    ("- first\n# second", r"\- first \# second"),
+    ("1. one", r"1\. one"),
+    ("**bold** `code` _it_", r"\*\*bold\*\* \`code\` \_it\_"),
+    (None, ""),
+])
+def test_md_escapes_every_markup_character(text, shown):
+    from ui.text import md
+
+    assert md(text) == shown
+
+
+def test_rejects_csv_escapes_headers_with_the_same_rule():
+    f = schema.to_file_frame(_customers(3, 2)).astype(str)
+    f['=HYPERLINK("http://evil/","hdr")'] = "x"
+    f.loc[0, "tenure"] = "abc"
+    raw = U.rejects_csv(validate(f.to_csv(index=False).encode()))
+    header = raw.decode().split("\n")[0]
+    assert header.endswith(',"\'=HYPERLINK(""http://evil/"",""hdr"")"')
+    from churn.spreadsheet import is_safe_csv_cell
+
+    back = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    assert all(is_safe_csv_cell(c) for c in back.columns)
+    assert all(is_safe_csv_cell(v) for v in back.to_numpy().ravel())
 
 
 # --- drift ---------------------------------------------------------------------------------------
@@ -276,9 +357,17 @@ def test_retrain_does_not_activate_until_asked(own_dir):
     versions = {v["version"] for v in models.list_versions(models_dir)}
     assert len(versions) == 2
     new = (versions - {before}).pop()
-    table = _frame(at, ["label", "in_use", "new", "better"])
+    table = _frame(at, ["label", "champion", "challenger", "better"])
     assert table["label"].tolist()[:2] == ["ROC-AUC", "PR-AUC"]
-    assert table["new"].between(0, 100).all() and table["in_use"].between(0, 100).all()
+    # the core comparison on the held-out customers (churn.retrain), shown as is
+    from churn import retrain
+    from churn.validate import validate
+
+    frame = validate(_csv(_customers(600, 31))).frame.drop(columns="row")
+    want = retrain.compare_with_champion(models.load_version(before, models_dir),
+                                         models.load_version(new, models_dir), frame)
+    assert table["challenger"].tolist() == pytest.approx(want.table["challenger"].tolist())
+    assert table["champion"].tolist() == pytest.approx(want.table["champion"].tolist())
     assert any(f"version `{new[:8]}`" in m.value for m in at.markdown)
     at.button(key="upload_activate").click().run()
     _ok(at)
@@ -304,31 +393,3 @@ def test_names():
     assert U.default_name("") == "Uploaded customers"
     assert U.clean_name("  May   batch ") == "May batch"
     assert U.clean_name(None) == ""
-
-
-def test_retrain_config_copies_the_active_settings():
-    cfg = U.retrain_config({"config": {"families": ["lr"], "selection_metric": "roc_auc",
-                                       "threshold": 0.4, "folds": 3, "seed": 1, "grid": "small",
-                                       "n_jobs": 1}})
-    assert cfg == models.TrainConfig(("lr",), "roc_auc", 0.4, 3, 1, "small", 1)
-    assert U.retrain_config(None) == models.TrainConfig()
-    assert U.retrain_config({"config": {"families": ["nope"]}}) == models.TrainConfig()
-
-
-def test_comparison_scores_both_models_on_the_same_customers():
-    class Fixed:
-        def predict_proba(self, df):
-            return np.where(df["Churn"].to_numpy() == 1, 0.9, 0.1)  # a perfect ranking
-
-    frame = pd.DataFrame({"Churn": [1, 0, 0, 1, 0]})
-    meta = {"selected": "lr", "config": {"threshold": 0.5},
-            "families": {"lr": {"cv": {"roc_auc": 0.7, "pr_auc": 0.5, "brier": 0.2,
-                                       "log_loss": 0.6, "lift_at_10": 2.0, "lift_at_20": 1.5,
-                                       "ece": 0.01}}}}
-    t = U.comparison(Fixed(), meta, frame).set_index("metric")
-    assert t.loc["roc_auc", "in_use"] == 1.0 and t.loc["roc_auc", "new"] == 0.7
-    assert t.loc["roc_auc", "better"] == "Model in use"
-    assert t.loc["brier", "in_use"] == pytest.approx(0.01)
-    assert t.loc["brier", "better"] == "Model in use"
-    assert t.loc["ece", "better"] == "New model"   # 0.01 against |0.9-1| and |0.1-0| = 0.1
-    assert t.loc["lift_at_10", "label"] == "Lift in top 10%"

@@ -92,3 +92,179 @@ def test_pick_from_the_highest_risk_list(at):
     assert not _metric(at, "Churn probability").delta
     table = next(d.value for d in at.dataframe if "changed_flag" in d.value.columns)
     assert not table["changed_flag"].any()
+
+
+def _table(app: AppTest, column: str):
+    return next(d.value for d in app.dataframe if column in d.value.columns)
+
+
+def test_leaving_for_another_page_and_coming_back_keeps_the_form(at):
+    """Issue 17: Streamlit drops the state of widgets not drawn on the last run; coming back
+    to the what-if page said "Something went wrong" (KeyError 'whatif_gender')."""
+    second = at.selectbox(key="whatif_top").options[1].split(" · ")[0]
+    at.selectbox(key="whatif_top").set_value(second).run()
+    at.slider(key="whatif_tenure").set_value(5).run()
+    at.toggle(key="whatif_sweep_on").set_value(True).run()
+    at.selectbox(key="whatif_sweep_feature").set_value("Contract").run()
+    at.slider(key="whatif_depth").set_value(4).run()
+    _ok(at)
+    prob = _prob(at)
+    for other in ("app_pages/1_Overview.py", "app_pages/4_Retention_campaign.py",
+                  "app_pages/6_Model_report.py"):
+        at.switch_page(other).run()
+        _ok(at)
+        at.switch_page(PAGE).run()
+        _ok(at)
+        assert at.selectbox(key="whatif_customer").value == second
+        assert at.slider(key="whatif_tenure").value == 5
+        assert at.selectbox(key="whatif_sweep_feature").value == "Contract"
+        assert at.slider(key="whatif_depth").value == 4
+        assert _prob(at) == prob
+        assert _metric(at, "Churn probability").delta  # still the edited customer
+
+
+def test_offers_table_says_why_each_offer_ranks_where_it_does(at):
+    from churn.config import BusinessSettings
+    from churn.scoring import Engine
+
+    offers = _table(at, "Why this rank")
+    assert list(offers.columns[:7]) == ["Rank", "Offer", "Expected net value", "Why this rank",
+                                        "Cost", "Chance of acceptance", "Why this offer"]
+    assert offers["Why this rank"].str.contains("ranks on").all()
+    # the "no offer is worth making" message appears exactly when every net value is ≤ $0
+    cust = at.selectbox(key="whatif_customer").value
+    eng = Engine.load()
+    row = eng.customers[eng.customers["customerID"] == cust]
+    view = eng.customer_view(row, BusinessSettings())
+    worth = (view.offers["expected_net_value"] > 0).any()
+    warned = any("No offer is worth making" in w.value for w in at.warning)
+    assert warned == (not worth)
+
+
+def test_sweep_section_draws_for_every_kind_of_feature(at):
+    assert not at.toggle(key="whatif_sweep_on").value  # off by default: the plain what-if
+    assert not any(w.key == "whatif_sweep_feature" for w in at.selectbox)
+    at.toggle(key="whatif_sweep_on").set_value(True).run()
+    for feature in ("tenure", "Contract", "SeniorCitizen", "OnlineSecurity", "MonthlyCharges"):
+        at.selectbox(key="whatif_sweep_feature").set_value(feature).run()
+        _ok(at)
+        lines = [m.value for m in at.markdown if "offer" in m.value and m.value.startswith("- ")]
+        assert any("pays most at" in t or "makes any offer worth making" in t for t in lines)
+    at.selectbox(key="whatif_InternetService").set_value("No").run()
+    at.selectbox(key="whatif_sweep_feature").set_value("OnlineSecurity").run()
+    _ok(at)
+    assert any("needs internet service" in i.value for i in at.info)
+
+
+def test_pin_compare_and_unpin(at):
+    at.button(key="whatif_pin").click().run()
+    _ok(at)
+    cust = at.selectbox(key="whatif_customer").value
+    t = _table(at, f"1. {cust}")
+    assert list(t.columns) == [f"1. {cust}"]
+    assert list(t.index[:8]) == ["Churn probability", "Risk tier", "Lifetime value",
+                                 "Top driver 1", "Top driver 2", "Top driver 3", "Best offer",
+                                 "Best offer's net value"]
+    assert t.loc["Churn probability"].iloc[0] == _metric(at, "Churn probability").value
+    at.selectbox(key="whatif_Contract").set_value("Two year").run()
+    at.button(key="whatif_pin").click().run()
+    _ok(at)
+    t = _table(at, f"1. {cust}")
+    assert list(t.columns) == [f"1. {cust}", f"2. {cust} (edited)"]
+    assert t.loc["Contract"].tolist() == [t.loc["Contract"].iloc[0], "Two year"]
+    assert t.loc["Churn probability"].iloc[1] == _metric(at, "Churn probability").value
+    # pinning the same values twice adds nothing
+    at.button(key="whatif_pin").click().run()
+    assert list(_table(at, f"1. {cust}").columns) == [f"1. {cust}", f"2. {cust} (edited)"]
+    # up to four: then the button is disabled
+    for tenure in (40, 50):  # far from any top-risk customer's own tenure
+        at.slider(key="whatif_tenure").set_value(tenure).run()
+        at.button(key="whatif_pin").click().run()
+    assert len(_table(at, f"1. {cust}").columns) == 4
+    assert at.button(key="whatif_pin").disabled
+    at.button(key="whatif_unpin_0").click().run()
+    _ok(at)
+    t = _table(at, f"1. {cust} (edited)")  # the real customer is gone; the rest move up
+    assert list(t.columns) == [f"{i}. {cust} (edited)" for i in (1, 2, 3)]
+    assert "Contract" not in t.index  # the same for all three now: not listed
+    assert "Tenure (months)" in t.index
+    assert not at.button(key="whatif_pin").disabled
+    for _ in range(3):
+        at.button(key="whatif_unpin_0").click().run()
+    _ok(at)
+    assert not any(f"1. {cust}" in str(d.value.columns) for d in at.dataframe)
+
+
+# --- the what-if UI helpers (pure functions, no app run) -------------------------------------
+def test_offers_table_keeps_columns_it_does_not_know():
+    import pandas as pd
+
+    from ui import whatif_results
+
+    ranked = pd.DataFrame({
+        "customerID": ["A", "A"], "rank": [1, 2], "offer_id": ["x", "y"],
+        "offer_name": ["Loyalty credit", "Autopay incentive"], "offer_cost": [20.0, 10.0],
+        "p_accept": [0.4412, 0.3], "rule_reason": ["Tenure is 1 month: …", ""],
+        "from_rules": [True, False], "expected_saved_value": [68.0, 50.0],
+        "expected_net_value": [48.0, 40.0], "ranking_score": [48.0, 30.0],
+        "acceptance_source": ["learned", "assumed"]})  # e.g. a column another branch adds
+    t = whatif_results.offers_table(ranked)
+    assert list(t.columns) == ["Rank", "Offer", "Expected net value", "Why this rank", "Cost",
+                               "Chance of acceptance", "Why this offer", "Acceptance source"]
+    assert t["Acceptance source"].tolist() == ["learned", "assumed"]
+    assert t["Expected net value"].tolist() == ["$48", "$40"]
+    assert t["Chance of acceptance"].tolist() == ["44.1%", "30.0%"]
+    assert t["Why this offer"].tolist() == ["Tenure is 1 month: …",
+                                            "Similar customers accepted it"]
+    assert t["Why this rank"].tolist() == ["Rule-backed: ranks on $48",
+                                           "No rule: ranks on $30 (saving × 80%)"]
+
+
+def test_sweep_figure_marks_the_current_value_and_carries_values_for_clicks():
+    import pandas as pd
+
+    from ui import whatif_charts
+
+    sw = pd.DataFrame({"feature": "Contract",
+                       "value": ["Month-to-month", "One year", "Two year"],
+                       "value_display": ["Month-to-month", "One year", "Two year"],
+                       "is_current": [False, True, False], "churn_prob": [0.5, 0.3, 0.1],
+                       "risk_tier": ["High", "Medium", "Low"], "clv": [500.0, 800.0, 1200.0],
+                       "offer_id": ["a", "b", ""], "offer_name": ["A", "B", ""],
+                       "offer_net_value": [12.0, -3.0, float("nan")],
+                       "offer_worth_making": [True, False, False]})
+    curve = pd.DataFrame({"value": sw["value"], "value_display": sw["value_display"],
+                          "churn_prob": [0.4, 0.25, 0.15], "customers": [300] * 3})
+    fig = whatif_charts.sweep_figure(sw, curve)
+    pd_trace, prob, clv, offer = fig.data
+    assert list(pd_trace.y) == [40.0, 25.0, 15.0] and pd_trace.opacity < 0.5
+    assert list(prob.y) == [50.0, 30.0, 10.0] and list(clv.y) == [500.0, 800.0, 1200.0]
+    assert [c[0] for c in prob.customdata] == ["Month-to-month", "One year", "Two year"]
+    assert list(prob.marker.size) == [7, 13, 7]  # the current value is the big point
+    assert list(offer.marker.color) == [whatif_charts.WORTH, whatif_charts.NOT_WORTH,
+                                        whatif_charts.NOT_WORTH]
+    assert any(a.text == "now: One year" for a in fig.layout.annotations)
+
+
+def test_compare_table_highlights_differences_from_the_first_customer():
+    import pandas as pd
+
+    from churn import schema
+    from ui import whatif_compare
+
+    base = {f: "No" for f in schema.FEATURES}
+    prof = pd.DataFrame([
+        {"label": "A", "churn_prob": 0.5, "risk_tier": "High", "clv": 900.0,
+         "driver_1": "Tenure: 1 month (+17.5 pp)", "driver_2": "", "driver_3": "",
+         "offer_name": "X", "offer_net_value": 48.0, **base, "tenure": 1},
+        {"label": "A (edited)", "churn_prob": 0.3, "risk_tier": "High", "clv": 950.0,
+         "driver_1": "Tenure: 1 month (+17.5 pp)", "driver_2": "", "driver_3": "",
+         "offer_name": "X", "offer_net_value": 48.0, **base, "tenure": 30}])
+    shown, mask = whatif_compare.table(prof)
+    assert list(shown.columns) == ["1. A", "2. A (edited)"]
+    assert shown.loc["Churn probability"].tolist() == ["50.0%", "30.0%"]
+    assert shown.loc["Tenure (months)"].tolist() == ["1 month", "30 months"]
+    assert "Gender" not in shown.index  # the same for both: not listed
+    assert mask.loc["Churn probability"].tolist() == [False, True]
+    assert mask.loc["Risk tier"].tolist() == [False, False]
+    assert shown.loc["Top driver 2"].tolist() == ["—", "—"]

@@ -9,6 +9,7 @@ change you expect, then call it); `assert_no_errors(page, errors)` checks a page
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -314,3 +315,126 @@ def test_overview_shows_the_sample(page, server, sample_data_dir):
     expect(page.get_by_test_id("stSidebar").get_by_text(
         f"Active base: {rows:,} current customers", exact=False)).to_be_visible()
     assert_no_errors(page)
+
+
+def _via_sidebar(page: Page, spec: PageSpec, timeout: float = 180_000) -> None:
+    """Open a page from the sidebar menu (the same session, as a user moves around)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title).click()
+    expect(page.get_by_role("heading", name=spec.title, level=1)).to_be_visible(timeout=timeout)
+    wait_idle(page, timeout)
+
+
+def test_every_page_works_after_leaving_it_and_coming_back(page, server):
+    """Issue 17: the what-if page said "Something went wrong" after a visit to another page
+    (Streamlit drops the state of widgets not drawn on the last run). Every page is left for
+    another one and opened again from the sidebar, in one session; the what-if page must also
+    still hold the user's edit and the sweep, waterfall and comparison must draw (screenshots
+    at 1440 px wide: whatif-sweep, whatif-compare)."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    goto_page(page, server, PAGES[0], timeout=600_000)
+    for spec in PAGES:
+        other = PAGES[1] if spec is PAGES[0] else PAGES[0]
+        _via_sidebar(page, spec, 600_000)
+        assert_no_errors(page)
+        _via_sidebar(page, other)
+        _via_sidebar(page, spec)
+        assert_no_errors(page)
+
+    whatif = next(p for p in PAGES if p.url_path == "customer-what-if")
+    _via_sidebar(page, whatif)
+    prob = _metric_value(page, "Churn probability")
+    tenure = page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+    real_tenure = tenure.input_value()
+    tenure.focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Churn probability")
+           .get_by_test_id("stMetricDelta")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)  # the slider sends its last value after a short pause
+    wait_idle(page)
+    edited = tenure.input_value()
+    changed = _metric_value(page, "Churn probability")
+    assert changed != prob
+    _via_sidebar(page, PAGES[0])
+    _via_sidebar(page, whatif)
+    assert_no_errors(page)
+    expect(page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+           ).to_have_value(edited)
+    assert _metric_value(page, "Churn probability") == changed
+
+    # the sweep: a chart of three panels; clicking a point puts its value into the form
+    page.get_by_text("Show how this customer's figures change across one feature").click()
+    chart = page.locator(".st-key-whatif_sweep_chart")
+    chart.scroll_into_view_if_needed()
+    expect(chart.locator(".main-svg").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Click a point to try that value in the form")).to_be_visible()
+    point = chart.locator(".scatterlayer .trace").nth(1).locator(".points path").first
+    point.click(force=True)
+    expect(page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+           ).to_have_value("0", timeout=60_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    screenshot(page, "whatif-sweep")
+
+    # pin the customer as edited, then the real one: the comparison shows both
+    page.get_by_role("button", name=re.compile(r"^Pin ")).first.click()
+    expect(page.get_by_test_id("stButton").filter(has_text="Unpin 1")).to_be_visible(
+        timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Reset to the real values").first.click()
+    expect(page.get_by_test_id("stSlider").get_by_role("slider", name="Tenure (months)")
+           ).to_have_value(real_tenure, timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile(r"^Pin ")).first.click()
+    expect(page.get_by_test_id("stButton").filter(has_text="Unpin 2")).to_be_visible(
+        timeout=60_000)
+    wait_idle(page)
+    assert_no_errors(page)
+    screenshot(page, "whatif-compare")
+
+
+def test_model_health_after_saving_a_labelled_batch(page, server, sample_data_dir, tmp_path):
+    """Save an upload with outcomes whose contract mix has shifted; the Model health page then
+    shows it with a light, the advice sentence, the table and the three chart tabs."""
+    import pandas as pd
+
+    from churn.config import paths
+
+    raw = pd.read_csv(paths(sample_data_dir).customers_csv, dtype=str, keep_default_na=False)
+    batch = raw.sample(800, random_state=7).copy()
+    batch["Contract"] = "Month-to-month"
+    file = tmp_path / "autumn outcomes.csv"   # the page names the batch after the file
+    batch.to_csv(file, index=False)
+    spec = next(p for p in PAGES if p.url_path == "model-health")
+    goto_page(page, server, spec, timeout=900_000)   # trains the models if this runs first
+    expect(page.get_by_test_id("stSidebar").get_by_text("Model in use:")).to_be_visible(
+        timeout=900_000)
+    wait_idle(page, 600_000)
+    assert_no_errors(page)
+    screenshot(page, "model-health-empty")
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "upload-and-score"),
+              timeout=600_000)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(str(file))
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Accepted", exact=True)).to_be_visible(
+        timeout=120_000)
+    wait_idle(page, 300_000)
+    screenshot(page, "model-health-upload")
+    save = page.get_by_role("button", name="Save for everyone")
+    expect(save).to_be_visible(timeout=120_000)
+    save.click()
+    expect(page.get_by_text('Saved "autumn outcomes"', exact=False)).to_be_visible(timeout=60_000)
+    wait_idle(page)
+
+    goto_page(page, server, spec, timeout=300_000)
+    advice = page.locator(".st-key-health-advice")
+    expect(advice).to_contain_text("Contract", timeout=60_000)
+    expect(advice).to_contain_text('(latest batch "autumn outcomes")')
+    assert page.locator('[data-testid="stException"]').count() == 0 and page.errors == []
+    expect(page.get_by_role("heading", name='Latest batch: "autumn outcomes"')).to_be_visible()
+    assert _metric_value(page, "ROC-AUC (actual)").startswith("0.")
+    for tab in ("Drift", "Predictions", "Performance"):
+        expect(page.get_by_role("tab", name=tab)).to_be_visible()
+    screenshot(page, "model-health")
+    page.get_by_role("tab", name="Performance").click()
+    wait_idle(page)
+    screenshot(page, "model-health-performance")

@@ -1,0 +1,206 @@
+"""Benchmarks of the app with a saved batch of 1,000,000 active customers (Chromium).
+
+Set-up (cached under bench/results/app_1m/, built once): a data folder with the benchmark
+model (copied from bench/results/data, trained there once when missing), 1,000,000 generated
+customers (``synth.generate_customers(1_000_000, 11)`` without the Churn column: active
+customers) saved to the store as the upload batch ``BATCH_NAME``, and their customer list
+(scored once with ``churn.batch.score_file``, two worker processes) saved in the store's
+``scores`` table under the key the app uses for the default business settings.
+
+Cases (a new ``streamlit run app.py`` server each time; Debian's Chromium through Playwright):
+- ``app_1m_customers_first``: launch the server, open ``/customers`` (the sample at first),
+  choose the saved batch in the sidebar, until the page is idle with the million-customer list
+  and its cards: seconds from the launch (target 10 s).
+- ``app_1m_customers_warm``: then three interactions each rerunning the page on the million
+  customers (search an ID, filter the High tier, go to page 2): median seconds from the action
+  to the page idle (target 2 s).
+- ``app_1m_rss``: the server's resident memory after those (target 2,560 MB).
+
+The other pages are not measured at a million customers: they still score the chosen data set
+in the server's memory (see the README, "The app at a million customers").
+
+Run: ``python bench/bench_app_1m.py CASE`` (the runner skips these in quick mode).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, main, result, scratch_dir  # noqa: E402
+
+QUICK_SKIP = {"app_1m_customers"}
+ROWS = 1_000_000
+SEED = 11
+BATCH_NAME = "bench 1m"
+TARGET_FIRST_S = 10.0
+TARGET_WARM_S = 2.0
+TARGET_RSS_MB = 2560.0
+
+
+def _folder() -> Path:
+    return scratch_dir("app_1m") / "data"
+
+
+def prepare() -> Path:
+    """The data folder with the model, the saved 1M batch and its stored customer list."""
+    from churn import batch, config, schema, synth
+    from churn import customer_list as cl
+    from churn.config import BusinessSettings
+    from churn.models import active_version
+    from churn.scoring import Engine
+    from churn.store import Store
+    from ui import disk_cache
+
+    data_dir = _folder()
+    bench_data = ROOT / "bench" / "results" / "data"
+    os.environ["CHURN_DATA_DIR"] = str(bench_data)
+    Engine.load()                                  # trains the benchmark model once if missing
+    src, dst = config.paths(bench_data), config.paths(data_dir)
+    if not Engine.is_prepared(dst):
+        for a, b in ((src.sample_dir, dst.sample_dir), (src.models_dir, dst.models_dir)):
+            if b.exists():
+                shutil.rmtree(b)
+            shutil.copytree(a, b)
+    os.environ["CHURN_DATA_DIR"] = str(data_dir)
+    engine = Engine.load(dst)
+    version = active_version(dst.models_dir)
+    key = cl.list_key(version, BusinessSettings(), disk_cache.file_stamp(dst.catalogue))
+    store = Store(dst.store)
+    try:
+        found = store.list_batches()
+        if found[found["name"] == BATCH_NAME].empty:
+            df = synth.generate_customers(ROWS, SEED).drop(columns=[schema.TARGET])
+            store.save_batch(BATCH_NAME, df, kind="upload", source="bench_app_1m.py")
+        if cl.from_store(store, BATCH_NAME, key) is None:
+            customers = store.load_batch(BATCH_NAME)
+            work = scratch_dir("app_1m")
+            customers.to_parquet(work / "batch.parquet", index=False)
+            res = batch.score_file(work / "batch.parquet", work / "scores.parquet",
+                                   engine=engine, workers=2)
+            if res.problem or res.scored != ROWS:
+                raise RuntimeError(res.problem or f"only {res.scored} rows scored")
+            import pandas as pd
+
+            table = pd.read_parquet(work / "scores.parquet")
+            cl.save_for_batch(store, BATCH_NAME, key, customers, table)
+    finally:
+        store.close()
+    return data_dir
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory (MB) of a process and its descendants, from /proc."""
+    total, kids = 0.0, {pid}
+    changed = True
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    while changed:
+        changed = False
+        for p, parent in parents.items():
+            if parent in kids and p not in kids:
+                kids.add(p)
+                changed = True
+    for p in kids:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024.0
+        except OSError:
+            continue
+    return total
+
+
+def app_1m_customers(quick: bool) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    import bench_app
+
+    data_dir = prepare()
+    with sync_playwright() as pw:
+        browser = bench_app._launch(pw)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        try:
+            with bench_app.Server(data_dir, scratch_dir("app_1m") / "server.log") as srv:
+                srv.wait_healthy(120)
+                page.goto(srv.base + "/customers")
+                bench_app.wait_page(page, "Customers", 600)
+                sidebar = page.get_by_test_id("stSidebar")
+                sidebar.get_by_test_id("stSelectbox").click()
+                t_click = time.perf_counter()
+                page.get_by_role("option", name=f"{BATCH_NAME} (saved").click()
+                _wait_count(page, f"{ROWS:,}")
+                first = time.perf_counter() - srv.started
+                click_s = time.perf_counter() - t_click
+                page.screenshot(path=str(scratch_dir("app_1m") / "customers_1m.png"),
+                                full_page=True)
+                warm = []
+                ids = page.get_by_test_id("stDataFrame")
+                ids.wait_for()
+                t0 = time.perf_counter()
+                box = page.get_by_role("textbox", name="Search by customer ID")
+                box.fill("0007")
+                box.press("Enter")
+                page.wait_for_function(
+                    """() => ![...document.querySelectorAll('[data-testid="stMetricValue"]')]
+                              .some(e => e.innerText.trim() === '1,000,000')""", timeout=600_000)
+                bench_app.wait_page(page, "Customers", 600)
+                warm.append(time.perf_counter() - t0)
+                box.fill("")
+                box.press("Enter")
+                _wait_count(page, f"{ROWS:,}")
+                t0 = time.perf_counter()
+                page.get_by_role("spinbutton", name="Page (of").fill("2")
+                page.get_by_role("spinbutton", name="Page (of").press("Enter")
+                page.wait_for_function(
+                    """() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+                              .some(e => e.innerText.includes('Customers 26–50'))""",
+                    timeout=600_000)
+                bench_app.wait_page(page, "Customers", 600)
+                warm.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                page.reload()
+                bench_app.wait_page(page, "Customers", 600)
+                warm.append(time.perf_counter() - t0)
+                rss = _tree_rss_mb(srv.proc.pid)
+        finally:
+            browser.close()
+    return [
+        result("app_1m_customers_first", first, "s", TARGET_FIRST_S,
+               note=f"{ROWS:,} saved customers: server launch -> /customers on the sample -> "
+                    f"the saved batch chosen -> its list shown (choosing it: {click_s:.1f} s)"),
+        result("app_1m_customers_warm", statistics.median(warm), "s", TARGET_WARM_S,
+               note="median of: search an ID, page 2, reload: "
+                    + ", ".join(f"{w:.2f}" for w in warm) + " s"),
+        result("app_1m_rss", rss, "MB", TARGET_RSS_MB,
+               note="server process (and children) resident memory after those visits"),
+    ]
+
+
+def _wait_count(page, text: str) -> None:
+    page.wait_for_function(
+        """(t) => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+                    .some(e => e.innerText.trim() === t)""", arg=text, timeout=900_000)
+    import bench_app
+
+    bench_app.wait_page(page, "Customers", 600)
+
+
+CASES = {"app_1m_customers": app_1m_customers}
+
+if __name__ == "__main__":
+    if "--prepare" in sys.argv:
+        print(prepare())
+    else:
+        main(CASES)

@@ -1,0 +1,392 @@
+"""MLflow tracking and registry for the churn models: runs, the registered model ``churn``, aliases.
+
+What and why
+------------
+Data scientists keep their runs and models in MLflow. Every trained model version is logged as
+one MLflow run (parameters and grid, per-family cross-validated metrics, the selected family,
+data fingerprint and row counts, the model-report curves, library versions) and registered as
+version N of the MLflow model ``churn``: a pyfunc whose ``predict`` takes Telco-layout rows and
+returns exactly the columns of ``python -m churn score`` (it wraps ``churn.scoring.Engine``), so
+a team can serve it with ``mlflow models serve -m models:/churn@champion``.
+
+Where: ``$MLFLOW_TRACKING_URI`` when set (a team's server), else the embedded
+``sqlite:///<data folder>/mlflow.db`` with artifacts in ``<data folder>/mlartifacts`` (never a
+``./mlruns`` folder in the working directory). ``CHURN_TRACKING=off`` turns tracking off (the
+test suite does, except the tests of this module).
+
+One source of truth for the active model: the ``ACTIVE`` pointer in the models folder
+(``churn.models.activate``). It is read on every page load in microseconds and works when a
+tracking server is down. The registry's alias ``champion`` is *published from* it on every
+activation (``publish_champion``), and ``challenger`` marks a trained version not activated;
+nothing in the product reads the aliases to decide which model scores. ``check_aliases`` reports
+a registry that disagrees with the pointer (e.g. an alias moved by hand in the MLflow UI).
+
+Which run belongs to which version: ``<models>/<version>/mlflow.json`` (run id, registered
+version, tracking URI), written after logging, so the Model report lists runs without importing
+MLflow (its import costs seconds). A version logged to another tracking URI is logged again.
+
+Failures never lose a model: every public function here returns warnings (strings) instead of
+raising, and training keeps its model whatever MLflow does.
+
+MLflow is imported lazily, only inside the functions that log.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "churn"
+EXPERIMENT = "churn"
+RETRAIN_EXPERIMENT = "churn-retrain"
+CHAMPION, CHALLENGER = "champion", "challenger"
+SIDECAR = "mlflow.json"
+VERSION_TAG = "churn_version"
+
+
+# --- where -------------------------------------------------------------------------------------
+def enabled() -> bool:
+    """False when ``CHURN_TRACKING`` is off/0/false/no."""
+    return os.environ.get("CHURN_TRACKING", "on").strip().lower() not in ("off", "0", "false",
+                                                                            "no")
+
+
+def tracking_uri(data_dir) -> str:
+    """``$MLFLOW_TRACKING_URI``, else ``sqlite:///<data_dir>/mlflow.db`` (absolute path)."""
+    env = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if env:
+        return env
+    return f"sqlite:///{Path(data_dir).resolve() / 'mlflow.db'}"
+
+
+def _artifact_root(data_dir) -> str | None:
+    """Artifacts beside the embedded database; a team's server decides its own."""
+    if os.environ.get("MLFLOW_TRACKING_URI", "").strip():
+        return None
+    return (Path(data_dir).resolve() / "mlartifacts").as_uri()
+
+
+def _quiet_mlflow() -> None:
+    for name in ("mlflow", "alembic", "mlflow.store.db.utils", "mlflow.tracking._model_registry",
+                 "mlflow.pyfunc"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _skip_dependency_scan() -> None:
+    """MLflow checks a logged model's pip requirements against the installed packages by mapping
+    every installed distribution to its modules first (seconds to tens of seconds on a large
+    environment). Our requirements are the pinned ones this environment was installed from, so
+    the map is left empty: each requirement is then checked by its distribution name only."""
+    try:
+        from mlflow.utils import requirements_utils as ru
+    except ImportError:
+        return
+    if getattr(ru, "_MODULES_TO_PACKAGES", "absent") is None:
+        ru._MODULES_TO_PACKAGES = {}
+    if getattr(ru, "_PACKAGES_TO_MODULES", "absent") is None:
+        ru._PACKAGES_TO_MODULES = {}
+
+
+@contextmanager
+def _client(data_dir):
+    """(mlflow module, MlflowClient) pointed at the data folder's tracking URI, for a block.
+
+    ``mlflow.set_tracking_uri`` also writes ``$MLFLOW_TRACKING_URI`` (for subprocesses); that
+    would make every later data folder log into this one's database, so the variables are put
+    back as they were when the block ends.
+    """
+    uri = tracking_uri(data_dir)
+    root = _artifact_root(data_dir)  # before set_tracking_uri writes the variable
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    _quiet_mlflow()
+    import mlflow
+    from mlflow import MlflowClient
+
+    try:
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client.churn_artifact_root = root
+        yield mlflow, client
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _experiment_id(client, name: str) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    root = client.churn_artifact_root
+    return client.create_experiment(name, artifact_location=f"{root}/{name}" if root else None)
+
+
+# --- which run belongs to which version ----------------------------------------------------------
+def run_info(version_folder) -> dict | None:
+    """The version's ``mlflow.json`` ({run_id, experiment_id, model_version, tracking_uri,
+    registered}) when it was logged to the current tracking URI, else None. No MLflow import."""
+    folder = Path(version_folder)
+    try:
+        info = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or info.get("tracking_uri") != tracking_uri(folder.parent.parent):
+        return None
+    return info
+
+
+def _write_sidecar(folder: Path, info: dict) -> None:
+    tmp = folder / f".{SIDECAR}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
+    os.replace(tmp, folder / SIDECAR)
+
+
+# --- the pyfunc ---------------------------------------------------------------------------------
+def _pyfunc_class():
+    """The pyfunc wrapper class (built on demand: it subclasses an MLflow class)."""
+    import mlflow.pyfunc
+
+    class ChurnScorer(mlflow.pyfunc.PythonModel):
+        """``predict(rows)``: Telco-layout rows in, ``python -m churn score``'s columns out.
+
+        Rows are validated like a file (``churn.validate``); rows with errors are left out, as
+        the command line leaves them out of its output (it writes them to a rejects file).
+        """
+
+        def load_context(self, context):
+            from churn import ltv, models, offers, recommend, scoring, validate
+            from churn.history import load_history
+
+            a = context.artifacts
+            model = models._load_folder(Path(a["model"]))
+            customers = validate.load_customers(a["customers"])
+            history = load_history(a["campaign_history"])
+            catalogue = offers.load_catalogue(a["catalogue"])
+            survival = ltv.SurvivalModel().fit(customers)
+            recommender = recommend.OfferRecommender().fit(history, customers,
+                                                           offer_ids=catalogue.ids)
+            self.engine = scoring.Engine(model, survival, recommender, catalogue, customers)
+
+        def predict(self, context, model_input, params=None):
+            return score_rows(self.engine, model_input)
+
+    return ChurnScorer
+
+
+def score_rows(engine, rows: pd.DataFrame) -> pd.DataFrame:
+    """Validate Telco-layout rows and score the valid ones: `scoring.SCORE_COLUMNS`, typed as
+    the command line's Parquet output (``churn.batch``)."""
+    from churn import batch, validate
+
+    if not isinstance(rows, pd.DataFrame):
+        rows = pd.DataFrame(rows)
+    text = rows.astype(object).where(rows.notna(), "").astype(str)
+    report = validate.validate_chunk(text)
+    frame = report.frame.drop(columns="row", errors="ignore")
+    return batch._scores_frame(engine.score(frame), "parquet")
+
+
+# --- logging a version --------------------------------------------------------------------------
+def _flat_params(meta: dict) -> dict:
+    out = {f"config.{k}": (",".join(v) if isinstance(v, list) else v)
+           for k, v in meta.get("config", {}).items()}
+    out["selected"] = meta.get("selected")
+    out["selection_metric"] = meta.get("selection_metric")
+    for fam, d in meta.get("families", {}).items():
+        for k, v in (d.get("params") or {}).items():
+            out[f"{fam}.{k}"] = v
+    for k, v in meta.get("libraries", {}).items():
+        out[f"lib.{k}"] = v
+    return {k: ("" if v is None else str(v))[:500] for k, v in out.items()}
+
+
+def _metrics(meta: dict) -> dict:
+    out = {"n_rows": meta.get("n_rows"), "churn_rate": meta.get("churn_rate"),
+           "train_seconds": meta.get("train_seconds")}
+    sel = meta.get("selected")
+    for fam, d in meta.get("families", {}).items():
+        for k, v in (d.get("cv") or {}).items():
+            out[f"{fam}.cv.{k}"] = v
+            if fam == sel:
+                out[f"cv.{k}"] = v
+        for k, v in (d.get("cv_std") or {}).items():
+            out[f"{fam}.cv_std.{k}"] = v
+    return {k: float(v) for k, v in out.items()
+            if isinstance(v, (int, float)) and v == v and not isinstance(v, bool)}
+
+
+def log_version(models_dir, version: str, *, alias: str | None = None) -> list[str]:
+    """Log a trained version folder as an MLflow run and register it as model ``churn``.
+
+    models_dir: the models folder (its parent is the data folder). version: a version id there.
+    alias: CHAMPION or CHALLENGER to point at the registered version (None: no alias).
+    Does nothing when tracking is off or the version was already logged to this tracking URI
+    (then only the alias moves). Returns warnings (empty when all went well); never raises.
+    """
+    if not enabled():
+        return []
+    models_dir = Path(models_dir)
+    folder = models_dir / version
+    try:
+        if run_info(folder) is None:
+            _log(models_dir, folder)
+        return _set_alias(models_dir, version, alias) if alias else []
+    except Exception as exc:  # noqa: BLE001 - tracking is never allowed to break training
+        msg = (f"MLflow tracking failed for model version {version} ({type(exc).__name__}: "
+               f"{str(exc)[:300]}); the model is saved and usable.")
+        log.warning(msg)
+        return [msg]
+
+
+def _log(models_dir: Path, folder: Path) -> dict:
+    from churn import config as config_mod
+
+    data_dir = models_dir.parent
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    p = config_mod.paths(data_dir)
+    can_register = p.customers_csv.is_file() and p.campaign_history_csv.is_file()
+    with _client(data_dir) as (mlflow, client), \
+            mlflow.start_run(experiment_id=_experiment_id(client, EXPERIMENT),
+                             run_name=f"train {meta['version']}") as run:
+        mlflow.set_tags({VERSION_TAG: meta["version"], "fingerprint": meta.get("fingerprint"),
+                         "data_fingerprint": meta.get("data_fingerprint"),
+                         "selected_family": meta.get("selected"), "kind": "training"})
+        mlflow.log_params(_flat_params(meta))
+        mlflow.log_metrics(_metrics(meta))
+        mlflow.log_dict({f: d.get("grid") for f, d in meta.get("families", {}).items()},
+                        "grid.json")
+        mlflow.log_dict({f: d.get("curves") for f, d in meta.get("families", {}).items()},
+                        "curves/curves.json")
+        mlflow.log_dict({f: d.get("segments") for f, d in meta.get("families", {}).items()},
+                        "curves/segments.json")
+        mlflow.log_dict(meta.get("libraries", {}), "libraries.json")
+        mlflow.log_artifact(str(folder / "metadata.json"))
+        info = {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
+                "model_version": None,
+                "registered": False, "tracking_uri": tracking_uri(data_dir)}
+        if can_register:
+            import mlflow.pyfunc
+
+            _skip_dependency_scan()
+            model_info = mlflow.pyfunc.log_model(
+                name="model", python_model=_pyfunc_class()(),
+                artifacts={"model": str(folder), "customers": str(p.customers_csv),
+                           "campaign_history": str(p.campaign_history_csv),
+                           "catalogue": str(p.catalogue)},
+                code_paths=[str(Path(__file__).resolve().parent)], registered_model_name=MODEL_NAME,
+                pip_requirements=_requirements(), await_registration_for=0)
+            mv = str(model_info.registered_model_version)
+            client.set_model_version_tag(MODEL_NAME, mv, VERSION_TAG, meta["version"])
+            info.update(model_version=mv, registered=True)
+    _write_sidecar(folder, info)
+    return info
+
+
+def _requirements() -> list[str]:
+    """The pinned requirements file's packages the pyfunc needs (no inference: it is slow)."""
+    from churn.config import ROOT
+
+    want = ("numpy", "pandas", "scikit-learn", "xgboost", "catboost", "shap", "lifelines",
+            "scikit-surprise", "pyarrow", "scipy", "joblib", "threadpoolctl", "mlflow")
+    try:
+        lines = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return list(want)
+    out = [ln.strip() for ln in lines
+           if ln.strip() and not ln.startswith("#")
+           and ln.split("==")[0].split(">=")[0].split("[")[0].strip().lower() in want]
+    return out or list(want)
+
+
+def _model_version_of(client, version: str) -> str | None:
+    found = client.search_model_versions(
+        f"name='{MODEL_NAME}' and tags.{VERSION_TAG}='{version}'")
+    if not found:
+        return None
+    return str(max(int(v.version) for v in found))
+
+
+def _set_alias(models_dir: Path, version: str, alias: str) -> list[str]:
+    info = run_info(models_dir / version) or {}
+    with _client(models_dir.parent) as (_, client):
+        mv = info.get("model_version") or _model_version_of(client, version)
+        if mv is None:
+            return [f"Model version {version} is not registered in MLflow (no sample data to "
+                    f"package with it), so the {alias} alias was not moved."]
+        client.set_registered_model_alias(MODEL_NAME, alias, mv)
+        if alias == CHAMPION:
+            try:  # the activated candidate is no longer a challenger
+                ch = client.get_model_version_by_alias(MODEL_NAME, CHALLENGER)
+                if str(ch.version) == str(mv):
+                    client.delete_registered_model_alias(MODEL_NAME, CHALLENGER)
+            except Exception:  # noqa: BLE001 - no challenger alias
+                pass
+    return []
+
+
+def publish_champion(models_dir, version: str) -> list[str]:
+    """Point ``champion`` at ``version`` (logging it first if it never was). Returns warnings."""
+    return log_version(models_dir, version, alias=CHAMPION)
+
+
+def check_aliases(models_dir) -> dict:
+    """{"pointer": active version, "champion": the version the registry's champion alias names
+    (None when unset), "agree": bool, "message": str}. Imports MLflow (seconds)."""
+    from churn import models
+
+    models_dir = Path(models_dir)
+    pointer = models.active_version(models_dir)
+    out = {"pointer": pointer, "champion": None, "agree": False, "message": ""}
+    try:
+        with _client(models_dir.parent) as (_, client):
+            mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+        out["champion"] = (mv.tags or {}).get(VERSION_TAG)
+    except Exception as exc:  # noqa: BLE001
+        out["message"] = f"The registry has no champion alias ({type(exc).__name__})."
+        return out
+    out["agree"] = out["champion"] == pointer
+    out["message"] = ("The registry's champion is the active model." if out["agree"] else
+                      f"The registry's champion is version {out['champion']} but the active model"
+                      f" is {pointer}; run `python -m churn models --activate {pointer}` to "
+                      "publish it.")
+    return out
+
+
+# --- retraining decisions -----------------------------------------------------------------------
+def log_decision(data_dir, decision: dict) -> tuple[str | None, list[str]]:
+    """Log a retraining decision (``churn.retrain.Decision.to_dict()``) as a run of the
+    ``churn-retrain`` experiment. Returns (run id or None, warnings); never raises."""
+    if not enabled():
+        return None, []
+    try:
+        with _client(data_dir) as (mlflow, client), \
+                mlflow.start_run(experiment_id=_experiment_id(client, RETRAIN_EXPERIMENT),
+                                 run_name=f"retrain: {decision['outcome']}") as r:
+            mlflow.set_tags({"outcome": decision["outcome"], "kind": "retrain-decision",
+                             "champion": str(decision.get("champion")),
+                             "challenger": str(decision.get("challenger"))})
+            mlflow.log_params({"exit_code": decision.get("exit_code"),
+                               "metric": decision.get("metric"),
+                               "margin": decision.get("margin"),
+                               "data": str(decision.get("data"))[:500]})
+            nums = {k: float(v) for k, v in (decision.get("scores") or {}).items()
+                    if isinstance(v, (int, float)) and v == v}
+            if nums:
+                mlflow.log_metrics(nums)
+            mlflow.log_dict(decision, "decision.json")
+            mlflow.log_text("\n".join(decision.get("reasons", [])), "reasons.txt")
+        return r.info.run_id, []
+    except Exception as exc:  # noqa: BLE001
+        msg = f"Could not log the decision to MLflow ({type(exc).__name__}: {str(exc)[:300]})."
+        log.warning(msg)
+        return None, [msg]
