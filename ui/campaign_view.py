@@ -42,7 +42,7 @@ def list_config() -> dict:
         "expected_saved_value": st.column_config.NumberColumn("Expected saved value",
                                                               format="dollar"),
         "cumulative_cost": st.column_config.NumberColumn("Cumulative cost", format="dollar"),
-        "value_basis": st.column_config.TextColumn("Value basis", help=VALUE_BASIS_HELP),
+        "value_basis": st.column_config.TextColumn("Value basis", help=C.VALUE_BASIS_HELP),
     }
 
 

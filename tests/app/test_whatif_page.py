@@ -128,8 +128,11 @@ def test_offers_table_says_why_each_offer_ranks_where_it_does(at):
     from churn.scoring import Engine
 
     offers = _table(at, "Why this rank")
-    assert list(offers.columns[:7]) == ["Rank", "Offer", "Expected net value", "Why this rank",
-                                        "Cost", "Chance of acceptance", "Why this offer"]
+    # the sample has a campaign history, so each offer's effect is learned or assumed (Basis)
+    assert list(offers.columns[:9]) == ["Rank", "Offer", "Expected net value", "Basis",
+                                        "Risk change", "Why this rank", "Cost",
+                                        "Chance of acceptance", "Why this offer"]
+    assert set(offers["Basis"]) <= {"learned", "assumed"}
     assert offers["Why this rank"].str.contains("ranks on").all()
     # the "no offer is worth making" message appears exactly when every net value is ≤ $0
     cust = at.selectbox(key="whatif_customer").value
