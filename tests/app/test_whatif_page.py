@@ -135,10 +135,19 @@ def test_offers_table_says_why_each_offer_ranks_where_it_does(at):
     assert set(offers["Basis"]) <= {"learned", "assumed"}
     assert offers["Why this rank"].str.contains("ranks on").all()
     # the "no offer is worth making" message appears exactly when every net value is ≤ $0
+    from churn.campaign import SLEEPING_DOG_REASON
+    from churn.config import paths
+    from churn.validate import load_customers
+
     cust = at.selectbox(key="whatif_customer").value
     eng = Engine.load()
-    row = eng.customers[eng.customers["customerID"] == cust]
+    active = load_customers(paths().active_csv)          # the app shows the active base
+    row = active[active["customerID"] == cust]
+    assert len(row) == 1
     view = eng.customer_view(row, BusinessSettings())
+    if view.offers["sleeping_dog"].any():                # a sleeping dog: that reason instead
+        assert [w.value for w in at.warning if w.value == SLEEPING_DOG_REASON]
+        return
     worth = (view.offers["expected_net_value"] > 0).any()
     warned = any("No offer is worth making" in w.value for w in at.warning)
     assert warned == (not worth)
