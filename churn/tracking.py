@@ -278,13 +278,20 @@ def _log(models_dir: Path, folder: Path) -> dict:
             import mlflow.pyfunc
 
             _skip_dependency_scan()
-            model_info = mlflow.pyfunc.log_model(
-                name="model", python_model=_pyfunc_class()(),
-                artifacts={"model": str(folder), "customers": str(p.customers_csv),
-                           "campaign_history": str(p.campaign_history_csv),
-                           "catalogue": str(p.catalogue)},
-                code_paths=[str(Path(__file__).resolve().parent)], registered_model_name=MODEL_NAME,
-                pip_requirements=_requirements(), await_registration_for=0)
+            import warnings
+
+            with warnings.catch_warnings():
+                # MLflow suggests type hints on predict; the model takes a Telco-layout frame
+                # and says so in its docstring, so the hint would only repeat it on stderr.
+                warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
+                model_info = mlflow.pyfunc.log_model(
+                    name="model", python_model=_pyfunc_class()(),
+                    artifacts={"model": str(folder), "customers": str(p.customers_csv),
+                               "campaign_history": str(p.campaign_history_csv),
+                               "catalogue": str(p.catalogue)},
+                    code_paths=[str(Path(__file__).resolve().parent)],
+                    registered_model_name=MODEL_NAME,
+                    pip_requirements=_requirements(), await_registration_for=0)
             mv = str(model_info.registered_model_version)
             client.set_model_version_tag(MODEL_NAME, mv, VERSION_TAG, meta["version"])
             info.update(model_version=mv, registered=True)
