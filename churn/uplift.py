@@ -296,20 +296,28 @@ class UpliftModel:
         return out
 
     @staticmethod
-    def _effects(models: dict, dm, offers) -> dict:
-        """{offer: uplift array} for a DMatrix (drop in churn probability, 0..1 scale)."""
+    def _effects(models: dict, dm, offers, threads: int | None = None) -> dict:
+        """{offer: uplift array} for a DMatrix (drop in churn probability, 0..1 scale).
+
+        threads: prediction threads of every booster used (None: as they are). One thread for a
+        few rows: a single customer's prediction takes about 0.1 ms instead of about 12 ms,
+        which is spent starting and joining a thread pool on a busy machine."""
+        def predict(booster):
+            if threads is not None:
+                booster.set_param({"nthread": int(threads)})
+            return booster.predict(dm).astype(np.float64)
+
         out = {}
         base = None
         for o in offers:
             m = models[o]
             if models["learner"] == "t":
                 if base is None:
-                    base = models["control"].predict(dm).astype(np.float64)
-                out[o] = base - m.predict(dm).astype(np.float64)
+                    base = predict(models["control"])
+                out[o] = base - predict(m)
             else:
                 tau0, tau1, g = m
-                out[o] = (g * tau0.predict(dm).astype(np.float64)
-                          + (1.0 - g) * tau1.predict(dm).astype(np.float64))
+                out[o] = g * predict(tau0) + (1.0 - g) * predict(tau1)
         return out
 
     def _evaluate(self, test: pd.DataFrame, Z: np.ndarray, fitted: dict) -> None:
@@ -364,8 +372,9 @@ class UpliftModel:
         if not self.learned_ or len(customers) == 0:
             return out
         Z = self.encoder_.transform(schema.feature_frame(customers)).astype(np.float32)
-        dm = xgb.DMatrix(Z, nthread=1 if len(Z) < 2000 else int(self.n_jobs))
-        for o, v in self._effects(self.models_, dm, self.learned_).items():
+        threads = 1 if len(Z) < 2000 else int(self.n_jobs)
+        dm = xgb.DMatrix(Z, nthread=threads)
+        for o, v in self._effects(self.models_, dm, self.learned_, threads).items():
             out[o] = v
         return out
 
