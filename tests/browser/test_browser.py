@@ -295,7 +295,8 @@ def test_sidebar_navigation_keeps_the_settings(page, server):
     wait_idle(page)
     screenshot(page, "sidebar-settings")
     target = PAGES[-1]
-    sidebar.get_by_test_id("stSidebarNav").get_by_role("link", name=target.title, exact=True).click()
+    sidebar.get_by_test_id("stSidebarNav").get_by_role("link", name=target.title,
+                                                       exact=True).click()
     expect(page.get_by_role("heading", name=target.title, level=1)).to_be_visible()
     wait_idle(page)
     assert page.url.endswith(f"/{target.url_path}")
