@@ -173,7 +173,8 @@ def test_first_start_trains_the_models_then_every_page_renders(page, server):
         nav = page.get_by_test_id("stSidebarNav")
         for other in PAGES:
             expect(nav.get_by_role("link", name=other.title, exact=True)).to_be_visible()
-        expect(page.get_by_test_id("stSidebar").get_by_text("Customers", exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stSidebarUserContent").get_by_text(
+            "Customers", exact=True)).to_be_visible()
         assert screenshot(page, f"page-{spec.url_path}").stat().st_size > 10_000
 
 
