@@ -79,7 +79,8 @@ def case_sweep_numeric(quick: bool) -> list[dict]:
                         f"sweeps; model={fam}"),
             result("sweep_numeric_p95", percentile(ms, 0.95), "ms", None, note=f"model={fam}"),
             result("sweep_numeric_cpu_p50", percentile(cpu, 0.5), "ms", TARGET_SWEEP_MS,
-                   note="CPU time of the process (all its threads; what the sweep costs without the "
+                   note="CPU time of the process (all its threads; what the sweep costs "
+                        "without the "
                         "wait for a core on a loaded machine)"),
             result("single_rescore_p50", percentile(one, 0.5), "ms", None,
                    note="one Engine.customer_view, for scale")]

@@ -462,7 +462,7 @@ def test_rank_reasons_match_the_engine_ranking(engine, settings):
         assert f"${abs(r.ranking_score):,.0f}" in t
 
 
-# --- waterfall depth and order ---------------------------------------------------------------------
+# --- waterfall depth and order --------------------------------------------------------------
 def test_waterfall_rows_depth_and_order(model):
     expl = E.explain(model, W.customer_frame(customer()))
     by_effect = W.waterfall_rows(expl, 0, k=5, order="effect")
@@ -481,7 +481,7 @@ def test_waterfall_rows_depth_and_order(model):
         W.waterfall_rows(expl, 0, order="size")
 
 
-# --- pinned customers ------------------------------------------------------------------------------
+# --- pinned customers -----------------------------------------------------------------------
 def test_pinned_profiles_score_each_customer_as_alone(engine, settings):
     a = engine.customers.iloc[3]
     b = W.apply_changes(a, {"Contract": "Two year", "tenure": 60})  # the same ID, edited

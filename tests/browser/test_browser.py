@@ -172,8 +172,9 @@ def test_first_start_trains_the_models_then_every_page_renders(page, server):
         assert_no_errors(page)
         nav = page.get_by_test_id("stSidebarNav")
         for other in PAGES:
-            expect(nav.get_by_role("link", name=other.title)).to_be_visible()
-        expect(page.get_by_test_id("stSidebar").get_by_text("Customers", exact=True)).to_be_visible()
+            expect(nav.get_by_role("link", name=other.title, exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stSidebarUserContent").get_by_text(
+            "Customers", exact=True)).to_be_visible()
         assert screenshot(page, f"page-{spec.url_path}").stat().st_size > 10_000
 
 
@@ -295,7 +296,8 @@ def test_sidebar_navigation_keeps_the_settings(page, server):
     wait_idle(page)
     screenshot(page, "sidebar-settings")
     target = PAGES[-1]
-    sidebar.get_by_test_id("stSidebarNav").get_by_role("link", name=target.title).click()
+    sidebar.get_by_test_id("stSidebarNav").get_by_role("link", name=target.title,
+                                                       exact=True).click()
     expect(page.get_by_role("heading", name=target.title, level=1)).to_be_visible()
     wait_idle(page)
     assert page.url.endswith(f"/{target.url_path}")
@@ -319,7 +321,7 @@ def test_overview_shows_the_sample(page, server, sample_data_dir):
 
 def _via_sidebar(page: Page, spec: PageSpec, timeout: float = 180_000) -> None:
     """Open a page from the sidebar menu (the same session, as a user moves around)."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=spec.title, exact=True).click()
     expect(page.get_by_role("heading", name=spec.title, level=1)).to_be_visible(timeout=timeout)
     wait_idle(page, timeout)
 
