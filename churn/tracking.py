@@ -164,18 +164,23 @@ def _pyfunc_class():
         """
 
         def load_context(self, context):
-            from churn import ltv, models, offers, recommend, scoring, validate
-            from churn.history import load_history
+            """Rebuild a data folder from the packaged sample, model and catalogue, then load
+            the engine exactly as ``python -m churn score`` does (``Engine.load``: out-of-fold
+            probabilities for training customers, survival model, recommender, uplift)."""
+            import shutil
+            import tempfile
+
+            from churn import config, scoring
 
             a = context.artifacts
-            model = models._load_folder(Path(a["model"]))
-            customers = validate.load_customers(a["customers"])
-            history = load_history(a["campaign_history"])
-            catalogue = offers.load_catalogue(a["catalogue"])
-            survival = ltv.SurvivalModel().fit(customers)
-            recommender = recommend.OfferRecommender().fit(history, customers,
-                                                           offer_ids=catalogue.ids)
-            self.engine = scoring.Engine(model, survival, recommender, catalogue, customers)
+            self.data_dir_ = Path(tempfile.mkdtemp(prefix="churn-pyfunc-"))
+            p = config.paths(self.data_dir_)
+            shutil.copytree(a["sample"], p.sample_dir)
+            version = Path(a["model"]).name
+            shutil.copytree(a["model"], p.models_dir / version)
+            (p.models_dir / "ACTIVE").write_text(version + "\n", encoding="utf-8")
+            shutil.copyfile(a["catalogue"], self.data_dir_ / "offers.toml")
+            self.engine = scoring.Engine.load(p)
 
         def predict(self, context, model_input, params=None):
             return score_rows(self.engine, model_input)
@@ -254,7 +259,7 @@ def _log(models_dir: Path, folder: Path) -> dict:
     data_dir = models_dir.parent
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     p = config_mod.paths(data_dir)
-    can_register = p.customers_csv.is_file() and p.campaign_history_csv.is_file()
+    can_register = p.customers_csv.is_file()
     with _client(data_dir) as (mlflow, client), \
             mlflow.start_run(experiment_id=_experiment_id(client, EXPERIMENT),
                              run_name=f"train {meta['version']}") as run:
@@ -286,8 +291,7 @@ def _log(models_dir: Path, folder: Path) -> dict:
                 warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
                 model_info = mlflow.pyfunc.log_model(
                     name="model", python_model=_pyfunc_class()(),
-                    artifacts={"model": str(folder), "customers": str(p.customers_csv),
-                               "campaign_history": str(p.campaign_history_csv),
+                    artifacts={"model": str(folder), "sample": str(p.sample_dir),
                                "catalogue": str(p.catalogue)},
                     code_paths=[str(Path(__file__).resolve().parent)],
                     registered_model_name=MODEL_NAME,
