@@ -19,6 +19,7 @@ from churn import simulate  # noqa: E402
 from churn.config import BusinessSettings, paths  # noqa: E402
 from churn.scoring import Engine  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
+from ui.text import md  # noqa: E402
 
 PAGE = "app_pages/7_Campaign_results.py"
 
@@ -68,9 +69,9 @@ def test_bad_files_get_their_message_and_good_rows_still_count(data_dir, outcome
     data = frame.to_csv(index=False).encode()
     at.file_uploader(key="results_file").upload("partly.csv", data, "text/csv").run()
     _ok(at)
-    assert [w.value for w in at.warning] == [
+    assert [w.value for w in at.warning] == [md(   # shown as text: markdown characters escaped
         "1 row(s) have no churned value yet, e.g. row 2; they are left out until the outcome "
-        "is known."]
+        "is known.")]
     assert any(f"{len(frame) - 1:,} of {len(frame):,} rows counted" in c.value
                for c in at.caption)
 
@@ -91,9 +92,9 @@ def test_a_saved_campaign_checks_ids_and_records_the_outcomes(data_dir, outcomes
     at.file_uploader(key="results_file").upload("crm.csv", slim.to_csv(index=False).encode(),
                                                  "text/csv").run()
     _ok(at)
-    assert [w.value for w in at.warning] == [
+    assert [w.value for w in at.warning] == [md(
         f"1 row(s) name a customer who is not in the campaign, e.g. 0000-NOPE (row "
-        f"{len(slim) + 1}); they are left out."]
+        f"{len(slim) + 1}); they are left out.")]
     expected = R.measure_file(outcomes, name="x").overall
     assert _metric(at, "Measured uplift") == f"{expected.uplift * 100:+.1f} pts"
     at.button(key="results_record").click().run()
