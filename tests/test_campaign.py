@@ -588,6 +588,9 @@ def test_cli_writes_the_same_bytes_as_the_page(engine, tmp_path, monkeypatch, ca
     from churn.scoring import Engine
 
     monkeypatch.setattr(Engine, "load", classmethod(lambda cls, paths=None, progress=None: engine))
+    # a data folder of its own: with no active base there, the CLI acts on the engine's history
+    # (the session's folder may hold a generated sample by the time this runs)
+    monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path / "data"))
     out = tmp_path / f"campaign{suffix}"
     assert cli.main(["campaign", "--budget", "2500", "--out", str(out)]) == 0
     # what the page calls for the same customers (the active ones), settings and budget
