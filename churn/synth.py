@@ -59,7 +59,7 @@ the hidden factor L), as in the real data.
 The coefficients (``CHURN_COEF``, ``TENURE_LOGIT``) were calibrated once by moment matching on
 400,000 generated customers (Newton's method on the moment equations): they make the churn rate
 of every level of every column, and of the five published tenure bands, equal to its target.
-The targets are the published rates (``/work/shared/telco_schema.md``) pulled 3.5% of the way
+The targets are the published rates (``churn/reference/telco_published.json``) pulled 3.5% of the way
 toward the overall 26.5% (at most 0.9 percentage points): the generated columns are a little
 more separable than the real ones, and this keeps 5-fold cross-validated models where careful
 work lands on the real file (logistic regression on the default sample size: ROC-AUC ~0.845,
@@ -149,6 +149,19 @@ CHURN_FLOOR = 0.01
 ADDONS = ("OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
           "StreamingMovies")
 
+
+
+#: The published figures of the IBM Telco file that the generator was calibrated towards (shares
+#: and churn rates by level, tenure bands, overall rate); tests/test_synth.py reads them.
+PUBLISHED_FIGURES = Path(__file__).resolve().parent / "reference" / "telco_published.json"
+
+
+def published_figures() -> dict:
+    """`PUBLISHED_FIGURES` as a dict: customers, churn_rate (%), levels {column: [{value, share
+    (%), churn_rate (%)}]}, tenure_bands [{from, to (months), churn_rate (%)}]."""
+    import json
+
+    return json.loads(PUBLISHED_FIGURES.read_text(encoding="utf-8"))
 
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
