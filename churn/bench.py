@@ -352,10 +352,9 @@ def to_markdown(doc: dict) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from churn.files import write_text
+
+    write_text(path, text)
 
 
 def run(*, quick: bool = False, as_json: bool = False, bench_dir: Path = BENCH_DIR,

@@ -158,8 +158,9 @@ def cmd_simulate_outcomes(args) -> int:
     except ValueError as exc:
         print(f"{args.campaign}: {exc}", file=sys.stderr)
         return 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    synth.write_bytes_atomic(to_csv_bytes(done), out)
+    from churn.files import write_bytes
+
+    write_bytes(out, to_csv_bytes(done))
     treat = done["group"].str.lower().eq("treatment") if "group" in done else \
         pd.Series(True, index=done.index)
     left = done["churned"].eq("Yes")
@@ -546,7 +547,6 @@ def cmd_uplift(args) -> int:
     evaluation (`UpliftModel.evaluation_json`) on stdout. Exit 0: written; 1: nothing to learn
     from or bad arguments; 2: a file cannot be read at all.
     """
-    import os
     from pathlib import Path
 
     import numpy as np
@@ -600,10 +600,10 @@ def cmd_uplift(args) -> int:
                          "offer_id": pd.Series(np.tile(np.asarray(offers, dtype=object), len(ids)),
                                                dtype=object).map(escape_formula).to_numpy(),
                          "uplift": pred.to_numpy().reshape(-1)})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    long.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, out)
+    from churn.files import atomic_path
+
+    with atomic_path(out) as tmp:
+        long.to_csv(tmp, index=False, lineterminator="\n")
     learned = ", ".join(model.learned_) or "none"
     assumed = [o for o in model.offers_ if o not in model.learned_]
     if args.json:

@@ -20,7 +20,6 @@ The engine's parts are learned once and reused:
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -387,7 +386,7 @@ def _load_parts(parts_file: Path):
 
 def _atomic_dump(obj, target: Path) -> None:
     """Write a joblib file so that a killed process never leaves a half-written one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    joblib.dump(obj, tmp)
-    os.replace(tmp, target)
+    from churn.files import atomic_path
+
+    with atomic_path(target) as tmp:
+        joblib.dump(obj, tmp)

@@ -97,9 +97,7 @@ customers.csv, active.csv and campaign_history.csv. Each function's docstring ha
 """
 from __future__ import annotations
 
-import os
 import tomllib
-import uuid
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -665,15 +663,12 @@ def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from churn.files import atomic_path
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     opts = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         pacsv.write_csv(table, str(tmp), write_options=opts)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class SampleFiles(NamedTuple):
@@ -682,18 +677,6 @@ class SampleFiles(NamedTuple):
     customers: Path
     active: Path
     campaign_history: Path
-
-
-def write_bytes_atomic(data: bytes, path) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_sample(out_dir, rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED, *,
