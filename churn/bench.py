@@ -320,11 +320,9 @@ def table_rows(rows: list[Row]) -> list[list[str]]:
 
 def format_table(rows: list[Row]) -> str:
     """Plain-text table for the terminal (columns padded to their widest cell)."""
-    cells = [HEADERS] + table_rows(rows)
-    widths = [max(len(c[i]) for c in cells) for i in range(len(HEADERS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    from churn.console import text_table
+
+    return text_table(HEADERS, table_rows(rows), rule=True)
 
 
 def _md_cell(text: str) -> str:

@@ -277,11 +277,11 @@ def cmd_train(args) -> int:
         rows.append(["*" if n == result.selected else "", n] +
                     [_fmt(cv.get(k)) for k in models.REPORT_METRICS] +
                     [", ".join(f"{k}={v}" for k, v in d["params"].items())])
-    widths = [max(len(str(r[i])) for r in rows + [heads]) for i in range(len(heads))]
+    from churn.console import text_table
+
     print(f"Model comparison: mean of {config.folds}-fold cross-validation, calibrated "
           f"out-of-fold probabilities, {result.metadata['n_rows']:,} customers.")
-    for r in [heads] + rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(text_table(heads, rows))
     metric = result.metadata["selection_metric"]
     how = "loaded from the cache" if result.cached else "trained"
     from churn.metrics import LABELS
@@ -352,9 +352,9 @@ def cmd_models(args) -> int:
               (f"{r['mlflow_run']} (churn v{r['mlflow_model_version']})"
                if r.get("mlflow_model_version") else r.get("mlflow_run") or "—"),
               "ok" if r["usable"] else f"unusable: {r['problem']}"] for r in rows]
-    widths = [max(len(str(x[i])) for x in table + [heads]) for i in range(len(heads))]
-    for r in [heads] + table:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    from churn.console import text_table
+
+    print(text_table(heads, table))
     print("* = active. Activate another with `python -m churn models --activate VERSION`.")
     return 0
 

@@ -1,4 +1,4 @@
-"""churn.files: the one atomic-write mechanism."""
+"""churn.files (the one atomic-write mechanism) and churn.console (the one table printer)."""
 from __future__ import annotations
 
 import pytest
@@ -30,3 +30,13 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_two_writers_never_share_a_temporary_name(tmp_path):
     names = {files.temporary_name(tmp_path / "x.json").name for _ in range(100)}
     assert len(names) == 100
+
+
+def test_text_table_pads_each_column_to_its_widest_cell():
+    from churn.console import text_table
+
+    out = text_table(["", "family", "ROC-AUC"], [["*", "cat", 0.85], ["", "lr", "0.8"]], rule=True)
+    assert out.splitlines() == ["   family  ROC-AUC",
+                                "-  ------  -------",
+                                "*  cat     0.85",
+                                "   lr      0.8"]
