@@ -470,6 +470,24 @@ def test_excel_round_trip_and_escaping(ranked):
     pd.testing.assert_frame_equal(C.read_export(C.to_excel_bytes(clean), "xlsx"), clean)
 
 
+def test_excel_shows_percentages_and_dollars_and_keeps_the_values(ranked):
+    """Issue 16: the Excel file showed 0.9294 instead of 92.9% and money without $."""
+    from openpyxl import load_workbook
+
+    rows = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
+    ws = load_workbook(io.BytesIO(C.to_excel_bytes(rows))).active
+    head = [c.value for c in ws[1]]
+    prob = ws.cell(row=2, column=head.index("churn_prob") + 1)
+    assert prob.number_format == "0.0%" and prob.value == rows["churn_prob"].iloc[0]
+    for col in ("clv", "offer_cost", "expected_net_value", "cumulative_cost"):
+        cell = ws.cell(row=2, column=head.index(col) + 1)
+        assert cell.number_format == '"$"#,##0.00', col
+        assert cell.value == pytest.approx(rows[col].iloc[0], abs=0), col
+    assert ws.cell(row=2, column=head.index("risk_tier") + 1).number_format == "General"
+    assert ws.freeze_panes == "B2"
+    assert ws.column_dimensions["A"].width == 13
+
+
 def test_exports_are_deterministic(ranked):
     rows = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
     assert C.to_csv_bytes(rows) == C.to_csv_bytes(rows.copy())
