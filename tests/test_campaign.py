@@ -538,30 +538,11 @@ def _hostile_ranked(ranked):
 # --- composition and the command line ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine():
-    """A real `scoring.Engine` built from small, quickly fitted parts: a linear churn model with
-    exact contributions, a survival model, an offer recommender, and the shipped catalogue.
-    Customers 0..299 have offer history; 300..599 are cold-start customers."""
-    from _explain_fakes import LinearChurnModel, make_customers
+    """A real `scoring.Engine` built from small, quickly fitted parts (`_explain_fakes.fake_engine`):
+    customers 0..299 have offer history; 300..599 are cold-start customers."""
+    from _explain_fakes import fake_engine
 
-    from churn.ltv import SurvivalModel
-    from churn.offers import load_catalogue
-    from churn.recommend import OfferRecommender
-    from churn.scoring import Engine
-
-    customers = make_customers(600, seed=5)
-    catalogue = load_catalogue()
-    rng = np.random.default_rng(11)
-    rows = []
-    for cid in customers[C.ID].iloc[:300]:
-        for o in rng.choice(catalogue.ids, size=3, replace=False):
-            rating = int(rng.integers(1, 6))
-            rows.append({C.ID: cid, "offer_id": o, "date": "2024-01-01",
-                         "accepted": int(rating >= 4), "rating": rating})
-    history = pd.DataFrame(rows)
-    model = LinearChurnModel().fit(customers)
-    survival = SurvivalModel().fit(customers)
-    recommender = OfferRecommender(n_folds=2).fit(history, customers, offer_ids=catalogue.ids)
-    return Engine(model, survival, recommender, catalogue, customers)
+    return fake_engine(600, 300)
 
 
 @pytest.fixture(scope="module")
