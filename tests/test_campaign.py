@@ -763,3 +763,24 @@ def test_saved_campaigns_record_the_settings_and_reopen(ranked, tmp_path):
     oid = store.save_campaign("old", {"budget": 5.0}, old)
     assert set(C.reopen_campaign(store, oid).rows["group"]) == {"treatment"}
     assert C.saved_campaigns(store).iloc[0]["control"] == 0
+
+
+def test_cli_campaign_on_a_file_with_bad_rows_says_how_many_are_left_out(engine, tmp_path,
+                                                                            monkeypatch, capsys):
+    from churn import cli
+    from churn.scoring import Engine
+
+    monkeypatch.setattr(Engine, "load", classmethod(lambda cls, paths=None, progress=None: engine))
+    monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path / "data"))
+    data = tmp_path / "active.csv"
+    frame = schema.to_file_frame(engine.customers.drop(columns=schema.TARGET).head(20))
+    frame.loc[3, "tenure"] = "soon"
+    frame.to_csv(data, index=False)
+    assert cli.main(["campaign", "--budget", "500", "--data", str(data), "--out",
+                     str(tmp_path / "c.csv")]) == 0
+    err = capsys.readouterr().err
+    assert (f"{data}: 1 of 20 rows fail validation and are left out of the campaign (run "
+            f"`python -m churn validate {data}` for the list).") in err
+    assert cli.main(["campaign", "--budget", "500", "--data", str(tmp_path / "nope.csv"),
+                     "--out", str(tmp_path / "d.csv")]) == 2
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'nope.csv'}: cannot be read. ")
