@@ -60,7 +60,7 @@ from churn import schema
 from churn.config import BusinessSettings
 
 KINDS = ("cox", "weibull")
-SEGMENTS = ("Contract", "InternetService", "PaymentMethod", "tenure band")
+SEGMENTS = (*schema.MAIN_SEGMENTS, "tenure band")
 TENURE_BANDS = (("0-6", 0, 6), ("7-12", 7, 12), ("13-24", 13, 24), ("25-48", 25, 48),
                 ("49-72", 49, 72), ("73+", 73, None))
 MIN_EVENTS = 10          # churned customers needed to fit anything sensible

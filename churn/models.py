@@ -97,7 +97,7 @@ ACTIVE_FILE = "ACTIVE"
 TMP_PREFIX = ".tmp-"
 TRASH_PREFIX = ".trash-"
 #: Columns the per-segment metrics are broken down by.
-SEGMENTS = ("gender", "SeniorCitizen", "Contract")
+SEGMENTS = schema.METRIC_SEGMENTS
 #: Metrics the CLI and the comparison table show, in order.
 REPORT_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20", "ece")
 #: Temp folders older than this (seconds) are stale even if their process id is in use again.

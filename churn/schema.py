@@ -119,6 +119,17 @@ NUMERIC_FEATURES: list[str] = [c.name for c in COLUMNS if c.kind in ("flag01", "
 EDITABLE_FEATURES: list[str] = [c.name for c in COLUMNS if c.is_feature and c.editable]
 DEPENDENT_COLUMNS: list[Column] = [c for c in COLUMNS if c.parent]
 
+# --- segments: the column groups the windows split, filter or break figures down by -------------
+#: The main business segments: the Overview's "split by", the survival curves, the customer
+#: list's filter.
+MAIN_SEGMENTS: tuple[str, ...] = ("Contract", "InternetService", "PaymentMethod")
+#: Columns a campaign list can be limited to (the main segments first).
+CAMPAIGN_SEGMENTS: tuple[str, ...] = MAIN_SEGMENTS + (
+    "PaperlessBilling", "SeniorCitizen", "Partner", "Dependents", "gender", "PhoneService",
+    "TechSupport", "OnlineSecurity")
+#: Columns the model's metrics are broken down by (does it work as well for every group?).
+METRIC_SEGMENTS: tuple[str, ...] = ("gender", "SeniorCitizen", "Contract")
+
 
 def max_length(column) -> int:
     """Most characters a value of ``column`` (a `Column` or its name) may have."""
