@@ -20,7 +20,7 @@ from churn import metrics as M
 from churn.scoring import Engine
 from churn.validate import load_customers
 from ui import format as F
-from ui import model_report as R
+from churn import model_report as MR
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/6_Model_report.py"
@@ -107,10 +107,10 @@ def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
     assert table["Model"].iloc[0] == label
     assert table["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
                                                      ["pr_auc"])
-    assert table["Chosen settings"].iloc[0] == R.params_text(meta["params"])
+    assert table["Chosen settings"].iloc[0] == MR.params_text(meta["params"])
     # every metric column carries its business-words tooltip
     columns = at.dataframe[0].proto.columns
-    for m, text in R.metric_help(0.5).items():
+    for m, text in MR.metric_help(0.5).items():
         assert text in columns, m
     # ROC, PR, calibration, gains, lift, cost; then the uplift section's Qini and drivers charts
     assert len(at.get("plotly_chart")) == 6 + 2
@@ -160,13 +160,13 @@ def test_segment_and_recommender_tables(at, data_dir):
     assert segments["Customers"].groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
     rec = at.dataframe[2].value
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
-    assert rec["Method"].tolist() == list(R.RECOMMENDER_NAMES.values())
-    assert rec.loc[rec["Kept"], "Method"].tolist() == [R.RECOMMENDER_NAMES[ev["chosen"]]]
+    assert rec["Method"].tolist() == list(MR.RECOMMENDER_NAMES.values())
+    assert rec.loc[rec["Kept"], "Method"].tolist() == [MR.RECOMMENDER_NAMES[ev["chosen"]]]
     assert rec["Accepted when in top 3"].tolist() == pytest.approx(
         [ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
     assert rec["Of which accepted"].tolist() == [ev[k]["n_hits"] for k in ("svd", "knn",
                                                                             "popularity")]
-    assert any(c.value == R.recommender_note(ev) for c in at.caption)
+    assert any(c.value == MR.recommender_note(ev) for c in at.caption)
     assert any("Platt" in m.value and "customer ID" in m.value for m in at.markdown)
 
 
@@ -218,3 +218,22 @@ def test_without_a_model_the_page_offers_to_train_one(data_dir, tmp_path, monkey
     assert models.active_version(dst.models_dir) is not None
     assert _metric(app, "Model in use").value == "Logistic regression"
     assert not app.info
+
+
+def test_cost_inputs_start_from_the_data_and_say_where(at, data_dir):
+    from churn.offers import load_catalogue
+
+    p = config.paths(data_dir.path)
+    active = load_customers(p.active_csv)          # the sidebar's default data set
+    clv = Engine.load(p).score_all(active, drivers=0, offers=False).table["clv"].to_numpy(float)
+    costs = [o.cost for o in load_catalogue(p.catalogue).offers]
+    value = at.number_input(key="report_customer_value")
+    offer = at.number_input(key="report_offer_cost")
+    assert value.value == round(clv.mean())
+    assert offer.value == round(sum(costs) / len(costs))
+    assert at.slider(key="report_threshold").value == config.BusinessSettings().high_risk
+    assert (f"the average lifetime value of the {len(clv):,} active customers in use "
+            f"(${clv.mean():,.0f};") in value.help
+    assert (f"the average cost of the {len(costs)} offers in the catalogue "
+            f"(${min(costs):,.0f}–${max(costs):,.0f})") in offer.help
+    assert "High-risk threshold of the business settings" in at.slider(key="report_threshold").help
