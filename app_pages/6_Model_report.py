@@ -69,12 +69,10 @@ st.caption(f"Chosen because it has the best {MR.TITLES.get(metric, metric)} of t
 
 # --- comparison table ---------------------------------------------------------------------------
 st.subheader("The model families compared")
-comparison = MR.comparison_frame(meta)
-st.dataframe(R.style_comparison(comparison), hide_index=True,
-             column_config=R.comparison_column_config(threshold0))
+st.table(R.style_by_metric(MR.comparison_by_metric(meta)))
 st.caption(f"Averages over {folds} cross-validation folds: each customer is predicted by a model "
-           "that never saw them. The highlighted row is the model in use. Hover over a column "
-           "title for what it means.")
+           "that never saw them. The highlighted column is the model in use. Settings chosen "
+           f"by cross-validation: {MR.settings_text(meta)}.")
 with st.expander("What the numbers mean"):
     helps = MR.metric_help(threshold0)
     st.markdown("\n".join(f"- **{MR.TITLES[m]}** — {helps[m].split(': ', 1)[1]}"
@@ -115,17 +113,14 @@ with errors.guard("the threshold and cost section"):
 st.subheader("Does the model serve every group equally?")
 segments = MR.segment_frame(meta)
 if len(segments):
-    st.dataframe(R.style_segments(segments), hide_index=True,
-                 column_config={k: st.column_config.Column(k, help=v) for k, v in {
-                     "Predicted churn rate": "The model's average churn probability for the "
-                                             "group; close to the churn rate means it is "
-                                             "calibrated for that group too.",
-                     **{MR.TITLES[k]: MR.metric_help(threshold0)[k] for k in (
-                         "roc_auc", "pr_auc", "recall_at_threshold", "precision_at_threshold",
-                         "ece")}}.items()})
+    st.table(R.style_segments(segments))
     st.caption("Figures of the model in use for each gender, senior citizens and contract type, "
-               "from its cross-validated predictions. Large gaps between groups mean the model "
-               "ranks or calibrates some customers worse than others.")
+               "from its cross-validated predictions. Predicted churn rate is the model's average "
+               "churn probability for the group: close to the churn rate means it is calibrated "
+               f"for that group too. Recall and precision count customers at a churn probability "
+               f"of {threshold0:.0%} or more; the metrics are explained under \"What the numbers "
+               "mean\" above. Large gaps between groups mean the model ranks or calibrates some "
+               "customers worse than others.")
 else:
     st.caption("This model version saved no per-group figures.")
 

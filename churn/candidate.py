@@ -108,15 +108,19 @@ def how_obtained(cand: Candidate) -> str:
 
 
 def comparison_frame(cand: Candidate) -> pd.DataFrame:
-    """The candidate's comparison with the model in use as a table: label (metric name),
+    """The candidate's comparison with the model in use as a table: label (the metric's name as
+    the Model report titles it, ``churn.model_report.TITLES``),
     champion, challenger (the metric on the held-out customers, its own units) and better
     (`BETTER_WORDS`). Empty (same columns) when there was no model in use."""
+    from churn.model_report import TITLES
+
     cols = ["label", "champion", "challenger", "better"]
     if not cand.comparison:
         return pd.DataFrame(columns=cols)
-    out = pd.DataFrame(cand.comparison)[cols]
+    out = pd.DataFrame(cand.comparison)
+    out["label"] = [TITLES.get(m, label) for m, label in zip(out["metric"], out["label"])]
     out["better"] = out["better"].map(BETTER_WORDS).fillna(out["better"])
-    return out
+    return out[cols]
 
 
 def families_frame(cand: Candidate, models_dir) -> pd.DataFrame:

@@ -128,6 +128,28 @@ def comparison_frame(metadata: dict) -> pd.DataFrame:
     return pd.DataFrame([r for _, r in rows], index=pd.Index([n for n, _ in rows], name="family"))
 
 
+def comparison_by_metric(metadata: dict) -> pd.DataFrame:
+    """`comparison_frame` turned on its side, so four families fit a screen: one row per
+    `TABLE_METRICS` metric (index "Metric": its title), one column per family (the model in use
+    first, its label followed by " (in use)"; cross-validated means, raw units), and "Better":
+    "higher" or "lower" (which direction is better for that metric)."""
+    f = comparison_frame(metadata)
+    cols = {}
+    for _, row in f.iterrows():
+        cols[row["Model"] + (" (in use)" if row["In use"] else "")] = [
+            row[TITLES[m]] for m in TABLE_METRICS]
+    out = pd.DataFrame(cols, index=pd.Index([TITLES[m] for m in TABLE_METRICS], name="Metric"))
+    out["Better"] = ["higher" if M.HIGHER_IS_BETTER[m] else "lower" for m in TABLE_METRICS]
+    return out
+
+
+def settings_text(metadata: dict) -> str:
+    """Each family's settings chosen by cross-validation, in words, the model in use first:
+    "CatBoost: depth 3, trees 300; Logistic regression: regularisation C 1.0"."""
+    f = comparison_frame(metadata)
+    return "; ".join(f"{m}: {s}" for m, s in zip(f["Model"], f["Chosen settings"]))
+
+
 def segment_frame(metadata: dict, family: str | None = None) -> pd.DataFrame:
     """Per-segment metrics of one family (default: the selected one) from its pooled OOF
     predictions: Group, Value, Customers, Churn rate, Predicted churn rate, ROC-AUC, PR-AUC,

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _explain_fakes import trained_data_dir  # noqa: E402
 
 from churn import candidate as R, config, metrics, models, schema  # noqa: E402
+from churn import model_report as MR  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
 
 
@@ -74,6 +75,7 @@ def test_standing_tables_and_put_in_use_follow_the_active_pointer(tmp_path, fram
     # direction (checked against churn.metrics.HIGHER_IS_BETTER directly)
     shown = R.comparison_frame(cand)
     assert list(shown.columns) == ["label", "champion", "challenger", "better"]
+    assert shown["label"].tolist() == [MR.TITLES[r["metric"]] for r in cand.comparison]
     assert shown["label"].tolist()[:2] == ["ROC-AUC", "PR-AUC"]
     for row, raw in zip(shown.to_dict("records"), cand.comparison):
         gain = (raw["challenger"] - raw["champion"]) * (

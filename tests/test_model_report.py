@@ -192,14 +192,27 @@ def test_comparison_frame_puts_the_model_in_use_first_with_its_settings():
                                + ["Chosen settings"])
 
 
-def test_styled_comparison_highlights_only_the_model_in_use_and_formats_units():
-    html = R.style_comparison(MR.comparison_frame(META)).to_html()
+def test_comparison_by_metric_has_one_row_per_metric_and_the_model_in_use_first():
+    f = MR.comparison_by_metric(META)
+    assert f.index.tolist() == [MR.TITLES[m] for m in MR.TABLE_METRICS]
+    assert f.columns.tolist() == ["Random forest (in use)", "Logistic regression", "Better"]
+    wide = MR.comparison_frame(META)
+    for m in MR.TABLE_METRICS:   # the same numbers as the one-row-per-family table
+        assert f.loc[MR.TITLES[m], "Random forest (in use)"] == wide.loc["rf", MR.TITLES[m]]
+        assert f.loc[MR.TITLES[m], "Logistic regression"] == wide.loc["lr", MR.TITLES[m]]
+        assert f.loc[MR.TITLES[m], "Better"] == ("higher" if M.HIGHER_IS_BETTER[m] else "lower")
+    assert MR.settings_text(META) == ("Random forest: trees 100, max depth 6; Logistic "
+                                      "regression: regularisation C 1.0")
+
+
+def test_styled_comparison_formats_each_row_in_its_unit_and_highlights_the_model_in_use():
+    html = R.style_by_metric(MR.comparison_by_metric(META)).to_html()
     css = html.split("</style>")[0]
     assert css.count("background-color: rgba(255, 196, 0, 0.28)") == 1
-    styled_cells = re.findall(r"_row(\d+)_col(\d+)", css)
-    assert {r for r, _ in styled_cells} == {"0"}  # the model in use, first row
-    assert len(styled_cells) == 2 + len(MR.TABLE_METRICS) + 1  # every column of that row
-    for text in ("2.90×", "78.0%", "4.8 pp", "0.660", "✓ in use"):
+    styled = set(re.findall(r"_row(\d+)_col(\d+)", css))
+    assert {c for _, c in styled} == {"0"}          # only the model in use's column
+    assert len(styled) == len(MR.TABLE_METRICS)     # every row of it
+    for text in ("2.90×", "78.0%", "4.8 pp", "0.660", "higher", "lower"):
         assert text in html
 
 
@@ -212,8 +225,6 @@ def test_every_metric_has_a_business_words_help_text():
         assert text.endswith("Higher is better.") == M.HIGHER_IS_BETTER[m], m
         assert text.endswith("Lower is better.") == (not M.HIGHER_IS_BETTER[m]), m
     assert "35%" in helps["recall_at_threshold"]
-    cfg = R.comparison_column_config(0.35)
-    assert cfg["PR-AUC"]["help"] == helps["pr_auc"]
 
 
 def test_segment_frame_reads_the_selected_family_with_readable_values():

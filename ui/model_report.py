@@ -13,27 +13,24 @@ import streamlit as st
 
 from churn import model_report as MR
 from churn import schema
-from churn.model_report import TABLE_METRICS, TITLES, metric_help
+from churn.model_report import TABLE_METRICS, TITLES
 
-HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.28)"
-
-
-def style_comparison(frame: pd.DataFrame):
-    """`comparison_frame` as a pandas Styler: metric formats, the model in use highlighted."""
-    fmt = {TITLES[m]: MR.formatter(m) for m in TABLE_METRICS if TITLES[m] in frame}
-    fmt["In use"] = lambda v: "✓ in use" if v else ""
-    return frame.style.format(fmt).apply(
-        lambda row: [HIGHLIGHT if row["In use"] else "" for _ in row], axis=1)
+HIGHLIGHT_COLOUR = "rgba(255, 196, 0, 0.28)"
+HIGHLIGHT = f"background-color: {HIGHLIGHT_COLOUR}"
 
 
-def comparison_column_config(threshold: float = 0.5) -> dict:
-    """Streamlit column configuration: a business-words tooltip on every metric column."""
-    helps = metric_help(threshold)
-    cfg = {TITLES[m]: st.column_config.Column(TITLES[m], help=helps[m]) for m in TABLE_METRICS}
-    cfg["In use"] = st.column_config.Column("In use", help="The model every page uses now.")
-    cfg["Chosen settings"] = st.column_config.Column(
-        "Chosen settings", help="Hyperparameters picked by cross-validation for this family.")
-    return cfg
+def style_by_metric(frame: pd.DataFrame):
+    """`churn.model_report.comparison_by_metric` as a pandas Styler: each row in its metric's
+    format ("0.662", "2.91×", "67.3%", "4.8 pp"), the model in use's column highlighted."""
+    by_title = {TITLES[m]: m for m in TABLE_METRICS}
+    families = [c for c in frame.columns if c != "Better"]
+    styler = frame.style
+    for title in frame.index:
+        styler = styler.format(MR.formatter(by_title[title]), subset=pd.IndexSlice[[title],
+                                                                                   families])
+    in_use = [c for c in families if c.endswith(" (in use)")]
+    return styler.set_properties(subset=in_use, **{"background-color": HIGHLIGHT_COLOUR,
+                                                   "font-weight": "bold"})
 
 
 def style_segments(frame: pd.DataFrame):
@@ -41,7 +38,8 @@ def style_segments(frame: pd.DataFrame):
     fmt = {"Churn rate": "{:.1%}", "Predicted churn rate": "{:.1%}", "Customers": "{:,}"}
     fmt.update({TITLES[m]: MR.formatter(m) for m in ("roc_auc", "pr_auc", "recall_at_threshold",
                                                      "precision_at_threshold", "ece")})
-    return frame.style.format({k: v for k, v in fmt.items() if k in frame}, na_rep="—")
+    return frame.style.format({k: v for k, v in fmt.items() if k in frame},
+                              na_rep="—").hide(axis="index")
 
 
 @st.cache_data(show_spinner="Reading the cross-validation predictions…", max_entries=4)
@@ -109,9 +107,11 @@ def cost_section(models_dir: str, model, selected: str, label: str) -> None:
                                + d.threshold_source)
     offer_cost = c2.number_input("Offer cost ($ per customer contacted)", min_value=0.0,
                                  value=d.offer_cost, step=5.0, key="report_offer_cost",
+                                 format="%.0f",
                                  help="What one retention offer costs. " + d.offer_cost_source)
     value = c3.number_input("Average customer value ($ lost per churner)", min_value=0.0,
                             value=d.customer_value, step=50.0, key="report_customer_value",
+                            format="%.0f",
                             help="What losing one customer costs. " + d.customer_value_source)
     table = cost(models_dir, model.version, selected, float(offer_cost), float(value))
     row = MR.row_at(table, threshold)

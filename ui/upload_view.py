@@ -19,16 +19,21 @@ PROBLEM_COLUMNS = {"row": st.column_config.TextColumn("Row", width=90),
                    "column": st.column_config.TextColumn("Column", width=140),
                    "reason": st.column_config.TextColumn("Reason", width=1000)}
 
-#: Column settings of the scored table (key columns first, as `ui.upload.SHOWN_COLUMNS`).
+#: Column settings of the scored table (in the order of `ui.upload.SHOWN_COLUMNS`).
 SCORE_COLUMNS = {
-    "customerID": "Customer ID",
+    "customerID": st.column_config.TextColumn("Customer ID", width=95),
     "churn_prob": st.column_config.ProgressColumn("Churn probability", format="percent",
-                                                  min_value=0.0, max_value=1.0),
-    "risk_tier": "Risk", "driver_1_text": "Top reason", "driver_2_text": "Second reason",
-    "driver_3_text": "Third reason",
-    "clv": st.column_config.NumberColumn("Lifetime value", format="dollar"),
-    "revenue_at_risk": st.column_config.NumberColumn("Revenue at risk", format="dollar"),
-    "offer_name": "Best offer", "offer_reason": "Why this offer"}
+                                                  min_value=0.0, max_value=1.0, width=110),
+    "risk_tier": st.column_config.TextColumn("Risk", width=55),
+    "clv": st.column_config.NumberColumn("Lifetime value", format="dollar", width=100),
+    "revenue_at_risk": st.column_config.NumberColumn("Revenue at risk", format="dollar",
+                                                     width=110),
+    "driver_1_text": st.column_config.TextColumn("Top reason", width=320,
+                                                 help="What raises this customer's churn risk "
+                                                      "most, in percentage points."),
+    "offer_name": st.column_config.TextColumn("Best offer", width=190),
+    "offer_reason": st.column_config.TextColumn("Why this offer", width=330),
+    "driver_2_text": "Second reason", "driver_3_text": "Third reason"}
 
 
 def check_cards(report) -> None:
@@ -164,14 +169,10 @@ def retrain_section(up: U.Upload, memo: dict) -> None:
         return
     st.markdown(f"New model: **{candidate.family_label(cand)}**, version `{cand.version[:8]}` "
                 f"({candidate.how_obtained(cand)}).")
-    st.dataframe(candidate.comparison_frame(cand), hide_index=True, width="stretch",
+    st.dataframe(style_comparison(cand), hide_index=True, width="stretch",
                  key="upload_comparison",
-                 column_config={"label": "Metric",
-                                "champion": st.column_config.NumberColumn("Model in use",
-                                                                          format="%.3f"),
-                                "challenger": st.column_config.NumberColumn("New model",
-                                                                            format="%.3f"),
-                                "better": "Better"})
+                 column_config={"label": "Metric", "champion": "Model in use",
+                                "challenger": "New model", "better": "Better"})
     st.caption(f"Both models score the same {fmt.count(cand.holdout_rows)} customers of this file, "
                "which the new model did not learn from (the model in use may have, if they were "
                "in its training data). Higher is better for ROC-AUC, PR-AUC and lift; lower for "
@@ -187,3 +188,16 @@ def retrain_section(up: U.Upload, memo: dict) -> None:
         memo["activate_warnings"] = candidate.put_in_use(cand, models_dir)
         st.rerun()
 
+
+
+def style_comparison(cand: candidate.Candidate):
+    """`churn.candidate.comparison_frame` as a Styler: each metric in the Model report's format
+    ("0.662", "2.91×", "4.8 pp")."""
+    from churn.model_report import formatter
+
+    frame = candidate.comparison_frame(cand)
+    styler = frame.style
+    for i, row in enumerate(cand.comparison):
+        styler = styler.format(formatter(row["metric"]),
+                               subset=(frame.index[i:i + 1], ["champion", "challenger"]))
+    return styler

@@ -80,8 +80,15 @@ def _metric(app: AppTest, label: str):
     return next(m for m in app.metric if m.label == label)
 
 
+def _table(app: AppTest, column: str):
+    """The one st.table with this column."""
+    found = [t.value for t in app.table if column in t.value.columns]
+    assert len(found) == 1, [list(t.value.columns) for t in app.table]
+    return found[0]
+
+
 def _confusion(app: AppTest) -> dict:
-    table = app.table[0].value
+    table = _table(app, "Flagged (offer sent)")
     return {"tp": int(table.loc["Churned", "Flagged (offer sent)"]),
             "fn": int(table.loc["Churned", "Not flagged"]),
             "fp": int(table.loc["Stayed", "Flagged (offer sent)"]),
@@ -100,18 +107,19 @@ def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
     label = meta["families"][meta["selected"]]["label"]
     assert [t.value for t in at.title] == ["Model report"]
     assert _metric(at, "Model in use").value == label
-    table = at.dataframe[0].value
-    assert sorted(table["Model"]) == sorted(["Logistic regression", "Random forest", "XGBoost",
-                                             "CatBoost"])
-    assert table["In use"].tolist() == [True, False, False, False]
-    assert table["Model"].iloc[0] == label
-    assert table["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
-                                                     ["pr_auc"])
-    assert table["Chosen settings"].iloc[0] == MR.params_text(meta["params"])
-    # every metric column carries its business-words tooltip
-    columns = at.dataframe[0].proto.columns
+    table = _table(at, "Better")     # one row per metric, one column per family
+    assert table.columns.tolist()[0] == f"{label} (in use)"
+    assert sorted(c.removesuffix(" (in use)") for c in table.columns) == sorted(
+        ["Logistic regression", "Random forest", "XGBoost", "CatBoost", "Better"])
+    assert table.index.tolist() == [MR.TITLES[m] for m in MR.TABLE_METRICS]
+    assert table.loc["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
+                                                        ["pr_auc"])
+    assert any(MR.params_text(meta["params"]) in c.value and "Settings chosen" in c.value
+               for c in at.caption)
+    # every metric is explained in business words on the page
+    shown = " ".join(e.value for e in at.expander[0].markdown)
     for m, text in MR.metric_help(0.5).items():
-        assert text in columns, m
+        assert text.split(": ", 1)[1] in shown, m
     # ROC, PR, calibration, gains, lift, cost; then the uplift section's Qini and drivers charts
     assert len(at.get("plotly_chart")) == 6 + 2
 
@@ -155,10 +163,10 @@ def test_dollar_inputs_price_the_mistakes_and_move_the_best_threshold(at, data_d
 
 
 def test_segment_and_recommender_tables(at, data_dir):
-    segments = at.dataframe[1].value
+    segments = _table(at, "Predicted churn rate")
     assert segments["Group"].tolist() == ["Gender"] * 2 + ["Senior citizen"] * 2 + ["Contract"] * 3
     assert segments["Customers"].groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
-    rec = at.dataframe[2].value
+    rec = at.dataframe[0].value
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
     assert rec["Method"].tolist() == list(MR.RECOMMENDER_NAMES.values())
     assert rec.loc[rec["Kept"], "Method"].tolist() == [MR.RECOMMENDER_NAMES[ev["chosen"]]]
@@ -181,7 +189,8 @@ def test_activating_another_version_switches_every_page(at, data_dir):
         assert models.active_version(mdir) == data_dir.lr
         assert any(f"Version {data_dir.lr[:8]} is now in use" in s.value for s in at.success)
         assert _metric(at, "Model in use").value == "Logistic regression"
-        assert at.dataframe[0].value["Model"].tolist() == ["Logistic regression"]
+        assert _table(at, "Better").columns.tolist() == ["Logistic regression (in use)",
+                                                           "Better"]
         assert any(data_dir.lr[:8] in c.value for c in at.sidebar.caption)
     finally:
         models.activate(data_dir.full, mdir)
