@@ -68,9 +68,8 @@ def cost(models_dir: str, version: str, family: str, offer_cost: float,
 # --- the page's longer sections ------------------------------------------------------------------
 def cost_defaults() -> MR.CostDefaults:
     """`churn.model_report.cost_defaults` of the data in use: the lifetime values of the active
-    customers chosen in the sidebar (the sample's active base when that data set has none; the
-    scoring is the one every page shares), the catalogue's offer costs and the sidebar's
-    High-risk threshold."""
+    customers chosen in the sidebar (the sample's active base when that data set has none), the
+    catalogue's offer costs and the sidebar's High-risk threshold."""
     from churn import config
     from churn.offers import load_catalogue
     from ui import context, state
@@ -82,8 +81,21 @@ def cost_defaults() -> MR.CostDefaults:
     active = context.active_customers()
     if not len(active):
         active = context.sample_active_frame()
-    clv = context.scored(active, fingerprint=context.frame_fingerprint(active)).table["clv"]
+    eng = context.engine()
+    clv = _lifetime_values(eng.version, context.frame_fingerprint(active),
+                           context.settings_key(), eng, active, state.settings())
     return MR.cost_defaults(clv, costs, state.settings().high_risk)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _lifetime_values(version: str, fingerprint: str, settings_key: tuple, _engine, _frame,
+                     _settings):
+    """Each customer's lifetime value (``churn.ltv.clv`` with the engine's survival model: the
+    figure the scoring puts in its clv column), without the rest of a scoring (drivers,
+    offers), so a first visit to this page stays quick on a large data set."""
+    from churn import ltv
+
+    return ltv.clv(_engine.survival, _frame, _settings)["clv"].to_numpy(float)
 
 
 def cost_section(models_dir: str, model, selected: str, label: str) -> None:
