@@ -581,7 +581,9 @@ def test_campaign_inputs(engine, inputs):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_cli_writes_the_same_bytes_as_the_page(engine, tmp_path, monkeypatch, capsys, suffix):
+def test_cli_writes_the_core_campaigns_bytes(engine, tmp_path, monkeypatch, capsys, suffix):
+    # (the page's own download against the CLI: tests/app/test_campaign_page.py,
+    # test_cli_writes_the_bytes_the_pages_download_gives)
     from churn import cli, population
     from churn.config import BusinessSettings
     from churn.scoring import Engine
@@ -592,7 +594,7 @@ def test_cli_writes_the_same_bytes_as_the_page(engine, tmp_path, monkeypatch, ca
     monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path / "data"))
     out = tmp_path / f"campaign{suffix}"
     assert cli.main(["campaign", "--budget", "2500", "--out", str(out)]) == 0
-    # what the page calls for the same customers (the active ones), settings and budget
+    # the core campaign for the same customers (the active ones), settings and budget
     active = population.active(engine.customers)
     scored, ranked = C.campaign_inputs(engine, active, BusinessSettings())
     camp = C.build_campaign(scored, ranked, 2500, business_settings=BusinessSettings(),

@@ -19,7 +19,6 @@ import pandas as pd
 import streamlit as st
 
 from churn import config
-from churn.schema import TARGET
 from ui import state
 from ui.state import DatasetRef
 
@@ -179,33 +178,6 @@ def customers(ref: DatasetRef | None = None) -> pd.DataFrame:
         raise ValueError(f"the uploaded batch {ref.name!r} is no longer in this session; upload "
                          "it again on the Upload & score page")
     return found
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Headline figures of a customer frame.
-
-    customers: rows; churned / churn_rate: customers with Churn == 1 and their share (None when
-    the file has no Churn column); monthly_revenue: sum of MonthlyCharges in dollars per month;
-    mean_tenure: average months with the company.
-    """
-
-    customers: int
-    churned: int | None
-    churn_rate: float | None
-    monthly_revenue: float
-    mean_tenure: float
-
-
-def summarize(frame: pd.DataFrame) -> Summary:
-    """Headline figures of a canonical frame (see `Summary`)."""
-    n = len(frame)
-    labelled = TARGET in frame and frame[TARGET].notna().all() and n > 0
-    churned = int(frame[TARGET].sum()) if labelled else None
-    return Summary(customers=n, churned=churned,
-                   churn_rate=(churned / n) if labelled else None,
-                   monthly_revenue=float(frame["MonthlyCharges"].sum()),
-                   mean_tenure=float(frame["tenure"].mean()) if n else float("nan"))
 
 
 # --- the active model ---------------------------------------------------------------------------
