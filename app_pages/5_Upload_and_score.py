@@ -3,6 +3,7 @@ they look like the training data, then use them in this session, save them for e
 retrain the model on them (when the file says who left)."""
 import streamlit as st
 
+from churn import schema
 from ui import context, format as fmt, state
 from ui import upload as U
 from ui import upload_view as V
@@ -26,6 +27,11 @@ if model is None:
         st.page_link(MODEL_REPORT, label="Train one on the Model report page",
                      icon=":material/arrow_forward:")
 
+st.download_button("Template CSV", schema.template_csv_bytes(), file_name="customers-template.csv",
+                   mime="text/csv", key="upload_template", on_click="ignore",
+                   icon=":material/download:",
+                   help="Three example customers in the right columns and formats: replace them "
+                        "with yours. Add a Churn column (Yes/No) to retrain or check the model.")
 uploaded = st.file_uploader(
     "Customer file", type=["csv", "txt", "xlsx", "xls"], key="upload_file",
     help="One row per customer with the Telco columns (customerID, gender, SeniorCitizen, ..., "
