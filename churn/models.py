@@ -789,6 +789,17 @@ class ChurnModel:
         return float(a * base + b), pd.DataFrame(a * contrib, columns=self.features, index=df.index)
 
 
+def progress_text(stage: str, elapsed: float, done: int, total: int) -> str:
+    """A training step as a retention manager reads it: "Training model 2 of 4 (Random
+    forest) — about 40 s left". The time left is the time per step so far × the steps left
+    (seconds under a minute, else whole minutes; nothing at the last step)."""
+    left = elapsed / max(done, 1) * max(total - done, 0)
+    if done >= total or left < 1:
+        return stage
+    when = f"about {left:.0f} s left" if left < 60 else f"about {left / 60:.0f} min left"
+    return f"{stage} — {when}"
+
+
 @dataclass
 class TrainResult:
     """What ``train`` returns. ``cached``: loaded from the cache instead of trained; ``seconds``:
@@ -1296,19 +1307,26 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
     folds = fold_ids(y, config.folds, config.seed)
     total = sum(_n_fits(FAMILIES[f], config.grid) for f in config.families) * config.folds + 1
     done = [0]
+    started = time.perf_counter()
 
-    def tick(msg: str) -> None:
+    def tick(stage: str) -> None:
         done[0] += 1
         if progress is not None:
-            progress(min(done[0] / total, 1.0), msg)
+            progress(min(done[0] / total, 1.0),
+                     progress_text(stage, time.perf_counter() - started, done[0], total))
+
+    def family_tick(i: int, name: str):
+        stage = (f"Training model {i + 1} of {len(config.families)} "
+                 f"({FAMILIES[name].label})")
+        return lambda _detail: tick(stage)
 
     from threadpoolctl import threadpool_limits
 
     # Single-threaded BLAS: the fits are small, and OpenBLAS threads on a busy 2-core machine
     # slowed logistic regression ten-fold in measurements.
     with threadpool_limits(limits=1, user_api="blas"):
-        results = {name: _evaluate_family(name, X, y, folds, config, tick)
-                   for name in config.families}
+        results = {name: _evaluate_family(name, X, y, folds, config, family_tick(i, name))
+                   for i, name in enumerate(config.families)}
         metric = config.selection_metric
         selected = None
         for name in config.families:
@@ -1319,7 +1337,7 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
         cls = FAMILIES[selected]
         est = cls.make(best["params"], config.seed, config.n_jobs).fit(X, y)
     a, b = fit_platt(best["margin"], y)
-    tick(f"{cls.label}: refit on all {len(y)} rows")
+    tick(f"Training the chosen model ({cls.label}) on all {len(y):,} customers")
 
     oof = pd.DataFrame({ID: frame[ID] if ID in frame else np.arange(len(y)).astype(str),
                         TARGET: y, "fold": folds})
