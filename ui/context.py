@@ -243,7 +243,8 @@ def _engine(data_dir: str, active_version: str | None):
 def engine():
     """The `churn.scoring.Engine` of the current data folder, keyed by the active model version.
 
-    The first start trains the models: that runs here, outside the cache, under a progress bar
+    The first start trains the models: once per server in the background
+    (`churn.preparation.SharedPreparation`), while this run shows its progress outside the cache
     (a cached function would replay the bar on every later run).
     """
     from churn.models import active_version
@@ -252,15 +253,23 @@ def engine():
     p = config.paths()
     stamp = _prepared_stamp(p)
     if stamp not in _PREPARED and not Engine.is_prepared(p):
+        from churn.preparation import SharedPreparation
+
+        # Once per server, in the background: another page or session shows the same progress,
+        # and leaving the page does not restart the training.
+        job = SharedPreparation.start(p)
         holder = st.empty()
 
         def progress(fraction: float, message: str) -> None:
-            holder.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+            holder.progress(fraction, text=f"First start: {message}. Other pages show the same "
+                                           "progress; the training goes on if you leave.")
 
         try:
-            Engine.prepare(p, progress)
+            progress(job.fraction, job.message)
+            job.wait(progress)
         finally:
             holder.empty()
+        SharedPreparation.forget(p)
         stamp = _prepared_stamp(p)
     _PREPARED.add(stamp)
     return _engine(str(p.data_dir), active_version(p.models_dir))
