@@ -261,17 +261,17 @@ def template_csv_bytes() -> bytes:
     return to_file_frame(template_frame()).to_csv(index=False, lineterminator="\n").encode()
 
 
+#: The dtype of each column in a canonical frame (object for IDs and categories, int64 for
+#: flags, counts and Churn, float64 for money).
+DTYPES: dict[str, str] = {
+    c.name: ("object" if c.kind in ("id", "category")
+             else "int64" if c.kind in ("flag01", "integer", "target") else "float64")
+    for c in COLUMNS}
+
+
 def empty_frame() -> pd.DataFrame:
-    """A canonical frame with no rows and the right dtypes."""
-    dtypes = {}
-    for c in COLUMNS:
-        if c.kind in ("id", "category"):
-            dtypes[c.name] = "object"
-        elif c.kind in ("flag01", "integer", "target"):
-            dtypes[c.name] = "int64"
-        else:
-            dtypes[c.name] = "float64"
-    return pd.DataFrame({k: pd.Series(dtype=v) for k, v in dtypes.items()})
+    """A canonical frame with no rows and the right dtypes (`DTYPES`)."""
+    return pd.DataFrame({k: pd.Series(dtype=v) for k, v in DTYPES.items()})
 
 
 #: One-hot column names ("Contract=Month-to-month"), in CATEGORICAL_FEATURES then value order.
