@@ -169,7 +169,8 @@ def _candidate_matrix(candidates: pd.DataFrame | None, ids: pd.Index, offer_ids:
 def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame,
                 candidates: pd.DataFrame | None, catalogue, top_n: int | None = 3, *,
                 unproposed_weight: float = UNPROPOSED_WEIGHT,
-                uplift: pd.DataFrame | None = None) -> pd.DataFrame:
+                uplift: pd.DataFrame | None = None,
+                applicable: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank the applicable offers of every customer by expected value (the hybrid ranking).
 
     Inputs:
@@ -187,6 +188,8 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
       uplift: learned uplift (``uplift.UpliftModel.predict``): the drop in churn probability if
         the offer is made, rows = customers (indexed by customerID or in the same order), one
         column per offer; NaN or a missing column = not learned. None: every offer is assumed.
+      applicable: ``catalogue.applicable(customers)`` when the caller already has it (the
+        engine computes it once for the rules and the ranking); None: computed here.
 
     Learned offers (a number in ``uplift``) are valued on evidence, with no rule weighting::
 
@@ -234,7 +237,8 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         raise ValueError("p_accept has missing values (NaN); the recommender must give every "
                          "customer (including cold-start ones) a probability for every offer.")
 
-    applicable = catalogue.applicable(customers)
+    if applicable is None:
+        applicable = catalogue.applicable(customers)
     applicable = _align_rows(applicable, ids, "catalogue.applicable(customers)")
     appl = applicable.reindex(columns=list(offer_ids), fill_value=False).to_numpy(dtype=bool)
 

@@ -312,7 +312,7 @@ CANDIDATE_COLUMNS = [ID, "offer_id", "offer_name", "driver", "driver_pp", "reaso
 
 
 def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: pd.DataFrame,
-                    top_k: int = 5) -> pd.DataFrame:
+                    top_k: int = 5, applicable: pd.DataFrame | None = None) -> pd.DataFrame:
     """Offers proposed by the rules for each customer's strongest risk drivers, with reasons.
 
     Inputs:
@@ -321,6 +321,7 @@ def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: p
         (``schema.FEATURES``): the feature's contribution to that customer's churn probability in
         percentage points (positive = raises risk). NaN counts as 0.
       top_k: how many of each customer's largest positive drivers are considered (>= 1).
+      applicable: ``catalogue.applicable(customers)`` when the caller already has it.
 
     For each customer the top_k features with a positive contribution are taken; every rule on
     one of those features whose condition holds for the customer proposes its offers, keeping
@@ -357,7 +358,9 @@ def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: p
 
     ids = catalogue.ids
     col_of = {oid: j for j, oid in enumerate(ids)}
-    applicable = catalogue.applicable(customers).to_numpy(dtype=bool)
+    if applicable is None:  # the caller may pass catalogue.applicable(customers) it already has
+        applicable = catalogue.applicable(customers)
+    applicable = applicable.to_numpy(dtype=bool)
     best_pp = np.full((n, len(ids)), -np.inf)
     best_rule = np.full((n, len(ids)), -1, dtype=np.int64)
     feat_idx = {f: k for k, f in enumerate(FEATURES)}

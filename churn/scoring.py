@@ -256,11 +256,13 @@ class Engine:
             frame = df if schema.ID in df else df.assign(**{schema.ID: table[schema.ID]})
             p_accept = self.recommender.predict(frame)
             p_accept.index = frame[schema.ID].astype(str).to_numpy()
-            candidates = offers_mod.rule_candidates(self.catalogue, frame, expl.pp, top_k=5)
+            applicable = self.catalogue.applicable(frame)  # once, for the rules and the ranking
+            candidates = offers_mod.rule_candidates(self.catalogue, frame, expl.pp, top_k=5,
+                                                    applicable=applicable)
             learned = None if getattr(self, "uplift", None) is None else self.uplift.predict(frame)
             ranked = campaign.rank_offers(frame, prob, values["clv"].to_numpy(), p_accept,
                                           candidates, self.catalogue, top_n=top_offers,
-                                          uplift=learned)
+                                          uplift=learned, applicable=applicable)
             best = campaign.best_offer(ranked)
             dogs = best.loc[best["sleeping_dog"], schema.ID]
             best = best[~best["sleeping_dog"]].set_index(schema.ID)
