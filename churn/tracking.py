@@ -28,13 +28,27 @@ MLflow (its import costs seconds). A version logged to another tracking URI is l
 Failures never lose a model: every public function here returns warnings (strings) instead of
 raising, and training keeps its model whatever MLflow does.
 
-MLflow is imported lazily, only inside the functions that log.
+Off the training's path: MLflow's import and the opening (first time: creation) of its store cost
+seconds, so ``churn.models`` hands the logging to a child process (`start`, a `Job`) started
+*when training starts*: it imports MLflow and opens the store on the other core while the models
+train, then logs the version it is told about once the model is saved and activated. With
+``CHURN_TRACKING=on`` (the default) the trainer then waits for it (about a second: the command
+line, cron and the tests see every warning); with ``CHURN_TRACKING=background`` (what the app
+sets) nobody waits: the app's first start never waits on MLflow and its process never imports
+it. Jobs on one data folder take turns (a lock file), and the ``champion`` alias is always set
+to the version the ``ACTIVE`` pointer names when the job runs, so jobs finishing out of order
+cannot leave the registry behind the pointer.
+
+MLflow is imported lazily, only inside the functions that log (in the child process, when
+training and activation go through `Job`).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,6 +69,12 @@ def enabled() -> bool:
     """False when ``CHURN_TRACKING`` is off/0/false/no."""
     return os.environ.get("CHURN_TRACKING", "on").strip().lower() not in ("off", "0", "false",
                                                                             "no")
+
+
+def background() -> bool:
+    """True when ``CHURN_TRACKING=background``: training and activation hand the logging to a
+    child process and do not wait for it (the app)."""
+    return os.environ.get("CHURN_TRACKING", "on").strip().lower() == "background"
 
 
 def tracking_uri(data_dir) -> str:
@@ -328,6 +348,16 @@ def _model_version_of(client, version: str) -> str | None:
 
 
 def _set_alias(models_dir: Path, version: str, alias: str) -> list[str]:
+    if alias == CHAMPION:
+        # The pointer is the source of truth: a job that runs after a later activation (jobs can
+        # finish out of order) publishes what the pointer names now, not what it was told.
+        from churn import models
+
+        pointer = models.active_version(models_dir)
+        if pointer and pointer != version and (models_dir / pointer).is_dir():
+            if run_info(models_dir / pointer) is None:
+                _log(models_dir, models_dir / pointer)
+            version = pointer
     info = run_info(models_dir / version) or {}
     with _client(models_dir.parent) as (_, client):
         mv = info.get("model_version") or _model_version_of(client, version)
@@ -348,6 +378,172 @@ def _set_alias(models_dir: Path, version: str, alias: str) -> list[str]:
 def publish_champion(models_dir, version: str) -> list[str]:
     """Point ``champion`` at ``version`` (logging it first if it never was). Returns warnings."""
     return log_version(models_dir, version, alias=CHAMPION)
+
+
+# --- the tracking job: a child process that logs while the models train -------------------------
+WORKER_LOG = "mlflow-worker.log"
+LOCK_FILE = "mlflow.lock"
+_PENDING: list["Job"] = []
+
+
+class Job:
+    """A child process that logs one version to MLflow (``log_version``).
+
+    Started before training (`start`): it imports MLflow and opens (or creates) the tracking
+    store while the models train. `submit` then tells it the version and alias; `cancel` lets
+    it exit without logging (training failed). `wait` returns its warnings. Its own output goes
+    to ``<data folder>/mlflow-worker.log``.
+    """
+
+    def __init__(self, models_dir):
+        from churn.config import ROOT
+
+        self.models_dir = Path(models_dir)
+        data_dir = self.models_dir.parent
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = data_dir / WORKER_LOG
+        try:
+            if log_path.stat().st_size > 1_000_000:
+                log_path.unlink()
+        except OSError:
+            pass
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [x for x in [env.get("PYTHONPATH")]
+                                                             if x])
+        self.version: str | None = None
+        self.warnings: list[str] | None = None
+        with open(log_path, "ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from churn.tracking import _worker; _worker()",
+                 str(self.models_dir)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                cwd=str(data_dir), start_new_session=True)
+
+    def submit(self, version: str, alias: str | None) -> None:
+        """Log ``version`` (and point ``alias`` at it) once MLflow is ready."""
+        self.version = str(version)
+        try:
+            self.proc.stdin.write(json.dumps({"version": self.version, "alias": alias}) + "\n")
+            self.proc.stdin.close()
+        except OSError:  # the child died already; wait() reports it
+            pass
+        _PENDING.append(self)
+
+    def cancel(self) -> None:
+        """Nothing to log (training failed): the child exits."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait()
+
+    def done(self) -> bool:
+        return self.proc.poll() is not None
+
+    def wait(self, timeout: float | None = None) -> list[str]:
+        """The job's warnings once it has finished (empty when all went well)."""
+        if self.warnings is not None:
+            return self.warnings
+        try:
+            self.proc.wait(timeout=timeout)  # its stdout is one short line: no pipe to drain
+            out = self.proc.stdout.read()
+            self.proc.stdout.close()
+        except subprocess.TimeoutExpired:
+            return [f"MLflow tracking of model version {self.version} is still running after "
+                    f"{timeout:.0f} s; it goes on in the background."]
+        found = None
+        for line in reversed((out or "").splitlines()):
+            try:
+                found = json.loads(line)
+                break
+            except ValueError:
+                continue
+        if isinstance(found, dict) and isinstance(found.get("warnings"), list):
+            self.warnings = [str(w) for w in found["warnings"]]
+        else:
+            self.warnings = [
+                f"MLflow tracking failed for model version {self.version} (the tracking process "
+                f"exited with code {self.proc.returncode}; see "
+                f"{self.models_dir.parent / WORKER_LOG}); the model is saved and usable."]
+        if self in _PENDING:
+            _PENDING.remove(self)
+        return self.warnings
+
+
+def start(models_dir) -> Job | None:
+    """A `Job` for the data folder of ``models_dir`` (None when tracking is off, or the process
+    cannot start: then `track` logs in this process)."""
+    if not enabled():
+        return None
+    try:
+        return Job(models_dir)
+    except OSError as exc:
+        log.warning("Could not start the MLflow tracking process (%s); logging in-process.", exc)
+        return None
+
+
+def track(models_dir, version: str, alias: str | None, job: Job | None = None) -> list[str]:
+    """Log ``version`` and point ``alias`` at it, through ``job`` (or a new one).
+
+    ``CHURN_TRACKING=background``: returns at once (the job goes on; `wait_pending` waits for
+    it). Otherwise waits for the job and returns its warnings. Never raises.
+    """
+    if not enabled():
+        if job is not None:
+            job.cancel()
+        return []
+    job = job if job is not None else start(models_dir)
+    if job is None:
+        return log_version(models_dir, version, alias=alias)
+    job.submit(version, alias)
+    return [] if background() else job.wait()
+
+
+def wait_pending(timeout: float | None = None) -> list[str]:
+    """Wait for every job this process submitted and not yet waited for; their warnings."""
+    out: list[str] = []
+    for job in list(_PENDING):
+        out += job.wait(timeout)
+    return out
+
+
+@contextmanager
+def _locked(data_dir):
+    """One tracking job at a time per data folder (an exclusive lock on ``mlflow.lock``)."""
+    import fcntl
+
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(data_dir) / LOCK_FILE, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _worker() -> None:
+    """The child process of a `Job`: argv[1] is the models folder; one JSON line on stdin
+    ({"version", "alias"}) says what to log, EOF says nothing; one JSON line on stdout
+    ({"warnings": [...]}) says how it went. MLflow's own output goes to stderr."""
+    models_dir = Path(sys.argv[1])
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # MLflow prints to stdout; only the answer goes there
+    try:
+        with _locked(models_dir.parent), _client(models_dir.parent) as (_, client):
+            _experiment_id(client, EXPERIMENT)  # creates/migrates the database once, now
+        import mlflow.pyfunc  # noqa: F401 - the model logging's own imports, while waiting
+    except Exception as exc:  # noqa: BLE001 - log_version below reports it properly
+        print(f"warm-up: {type(exc).__name__}: {exc}", file=sys.stderr)
+    line = sys.stdin.readline()
+    if not line.strip():
+        return
+    job = json.loads(line)
+    with _locked(models_dir.parent):
+        warnings = log_version(models_dir, job["version"], alias=job.get("alias"))
+    for w in warnings:
+        print(w, file=sys.stderr)
+    out.write(json.dumps({"warnings": warnings}) + "\n")
+    out.flush()
 
 
 def check_aliases(models_dir) -> dict:
