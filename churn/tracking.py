@@ -547,26 +547,93 @@ def _worker() -> None:
 
 
 def check_aliases(models_dir) -> dict:
-    """{"pointer": active version, "champion": the version the registry's champion alias names
-    (None when unset), "agree": bool, "message": str}. Imports MLflow (seconds)."""
+    """Does the registry's ``champion`` alias name the active model (the ``ACTIVE`` pointer)?
+
+    Returns {"pointer": active version, "champion": the version the alias names (None when
+    unset), "agree": bool, "checked": bool (False: tracking off, or the registry could not be
+    read), "message": one sentence for the Model health page (empty when they agree or tracking
+    is off)}. The embedded SQLite registry is read directly, read-only, in milliseconds (no MLflow
+    import); a team's server through MLflow's client. A tracking job still running for this
+    data folder is not a disagreement yet.
+    """
     from churn import models
 
     models_dir = Path(models_dir)
     pointer = models.active_version(models_dir)
-    out = {"pointer": pointer, "champion": None, "agree": False, "message": ""}
-    try:
-        with _client(models_dir.parent) as (_, client):
-            mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
-        out["champion"] = (mv.tags or {}).get(VERSION_TAG)
-    except Exception as exc:  # noqa: BLE001
-        out["message"] = f"The registry has no champion alias ({type(exc).__name__})."
+    out = {"pointer": pointer, "champion": None, "agree": False, "checked": False, "message": ""}
+    if not enabled() or pointer is None:
+        out["agree"] = True
         return out
-    out["agree"] = out["champion"] == pointer
-    out["message"] = ("The registry's champion is the active model." if out["agree"] else
-                      f"The registry's champion is version {out['champion']} but the active model"
-                      f" is {pointer}; run `python -m churn models --activate {pointer}` to "
-                      "publish it.")
+    try:
+        found = _champion_from_sqlite(models_dir.parent)
+        if found is _UNKNOWN:
+            with _client(models_dir.parent) as (_, client):
+                mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+            found = (mv.tags or {}).get(VERSION_TAG)
+    except Exception as exc:  # noqa: BLE001 - no alias, no model, server down
+        found = None
+        if "RESOURCE_DOES_NOT_EXIST" not in str(exc) and "not found" not in str(exc).lower():
+            out["message"] = (f"The MLflow registry could not be read ({type(exc).__name__}), "
+                              "so its champion alias was not checked.")
+            return out
+    out.update(champion=found, checked=True, agree=found == pointer)
+    if out["agree"]:
+        return out
+    if _job_running(models_dir.parent):
+        out.update(agree=True, message="")
+        return out
+    cmd = f"`python -m churn models --activate {pointer}`"
+    if found is None:
+        out["message"] = (f"MLflow's registry has no champion alias for model \"{MODEL_NAME}\" "
+                          f"although version {pointer} is in use; run {cmd} to publish it.")
+    else:
+        out["message"] = (f"MLflow's registry names version {found} as champion, but the app "
+                          f"uses version {pointer}; run {cmd} to publish the one in use.")
     return out
+
+
+_UNKNOWN = object()
+
+
+def _champion_from_sqlite(data_dir):
+    """The churn_version tag of the champion in the embedded SQLite registry: a version id, None
+    (no alias), or `_UNKNOWN` (not the embedded database, or its layout is not the one known)."""
+    import sqlite3
+
+    uri = tracking_uri(data_dir)
+    if not uri.startswith("sqlite:///"):
+        return _UNKNOWN
+    db = Path(uri[len("sqlite:///"):])
+    if not db.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=2)
+        try:
+            row = con.execute(
+                "SELECT t.value FROM registered_model_aliases a LEFT JOIN model_version_tags t "
+                "ON t.name = a.name AND t.version = a.version AND t.key = ? "
+                "WHERE a.name = ? AND a.alias = ?", (VERSION_TAG, MODEL_NAME, CHAMPION)).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return _UNKNOWN
+    return row[0][0] if row else None
+
+
+def _job_running(data_dir) -> bool:
+    """True while a tracking job holds this data folder's lock."""
+    import fcntl
+
+    path = Path(data_dir) / LOCK_FILE
+    if not path.exists():
+        return False
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 # --- retraining decisions -----------------------------------------------------------------------

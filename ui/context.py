@@ -11,6 +11,7 @@ or by a deployment) moves all of it.
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,11 @@ from churn import config
 from churn.schema import TARGET
 from ui import state
 from ui.state import DatasetRef
+
+# A user of the app never waits on MLflow: training and activation hand the logging to a child
+# process (churn.tracking) and go on; this process never imports MLflow. An explicit
+# CHURN_TRACKING (on/off) in the environment is kept.
+os.environ.setdefault("CHURN_TRACKING", "background")
 
 
 # --- the sample ---------------------------------------------------------------------------------
