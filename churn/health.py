@@ -336,8 +336,9 @@ def advice(rows: pd.DataFrame, training: dict) -> tuple[str, str]:
     features, a realised ROC-AUC below training, actual against predicted churn), then, when the
     ranking still holds, that too."""
     if rows.empty:
-        return GREEN, ("No saved batches yet: save an upload on the Upload & score page to follow "
-                       "the model's health over time.")
+        return GREEN, ("No saved batches or campaign outcomes yet: save an upload on the Upload & "
+                       "score page, or record a saved campaign's outcomes on the Campaign "
+                       "results page, to follow the model's health over time.")
     last = rows.iloc[-1]
     status = last["status"]
     problems, context = [], ""

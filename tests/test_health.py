@@ -158,8 +158,9 @@ def test_advice_keeps_a_good_ranking_as_context():
 def test_no_batches():
     status, text = health.advice(pd.DataFrame(columns=health.ROW_COLUMNS), {})
     assert status == "green"
-    assert text == ("No saved batches yet: save an upload on the Upload & score page to follow "
-                    "the model's health over time.")
+    assert text == ("No saved batches or campaign outcomes yet: save an upload on the Upload & "
+                    "score page, or record a saved campaign's outcomes on the Campaign results "
+                    "page, to follow the model's health over time.")
 
 
 def test_current_figures_flat_numbers(world):
