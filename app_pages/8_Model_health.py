@@ -69,7 +69,8 @@ else:
               help="Share of the expected churners the threshold catches: the flagged customers' "
                    "probabilities over all customers' probabilities. Outcomes are not in yet.")
 
-st.subheader("Every batch")
+st.subheader("Every batch and campaign" if (rep.rows["source"] == "campaign").any()
+             else "Every batch")
 st.dataframe(charts.table(rep), hide_index=True, width="stretch", key="health_table")
 st.caption("🟢 OK · 🟠 Watch: a feature shifted moderately, ROC-AUC is "
            f"{health.AUC_AMBER:.2f} or more below training, or actual and predicted churn differ "
@@ -90,9 +91,10 @@ with pred_tab:
 with perf_tab:
     if rep.rows["labelled"].any():
         st.plotly_chart(charts.performance_chart(rep), key="health_performance_chart")
-        st.caption("Dots: figures measured on the batches saved with outcomes (Churn), with "
-                   "their 95% bootstrap interval; dotted lines: the same figures at training "
-                   "(cross-validated). Orange: precision at the decision threshold as estimated "
+        st.caption("Dots: figures measured on the batches saved with outcomes (Churn) and on "
+                   "campaigns' control groups, with their 95% bootstrap interval; dotted lines: "
+                   "the same figures at training (cross-validated); short bars: a campaign's "
+                   "training figures for customers as risky as its list. Orange: precision at the decision threshold as estimated "
                    "from the probabilities alone (dashed) and as it turned out (diamond).")
     else:
         st.info("No outcomes yet. Save an upload that includes the Churn column, or record a "

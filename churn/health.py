@@ -289,7 +289,7 @@ def _judge(row: dict, training: dict) -> None:
     why = []
     if row.get("source") == "campaign":
         d = GREEN
-        why.append("control group of a campaign: drift not measured")
+        why.append("drift not measured")
     elif row["customers"] < drift.MIN_ROWS:
         d = GREEN
         why.append(f"only {row['customers']:,} customers: drift not judged")
