@@ -285,6 +285,11 @@ class Family:
         more than they save on small data, badly so on a busy machine), else n_jobs."""
         return 1 if n_rows < 50_000 else self.n_jobs
 
+    def _predict_threads(self, n_rows: int) -> int:
+        """Threads for predicting: 1 for a few rows (a what-if or API rescore otherwise waits on
+        a thread pool), else n_jobs."""
+        return 1 if n_rows < 2000 else self.n_jobs
+
     def margin(self, X: pd.DataFrame) -> np.ndarray:
         """Raw score in log-odds (before calibration), float64, one per row."""
         raise NotImplementedError
@@ -581,7 +586,8 @@ class CatBoostFamily(Family):
 
     def margin(self, X):
         return np.asarray(self.estimator_.predict(X, prediction_type="RawFormulaVal",
-                                                  thread_count=self.n_jobs), dtype=np.float64)
+                                                  thread_count=self._predict_threads(len(X))),
+                          dtype=np.float64)
 
     def _contributions(self, X):
         from catboost import Pool
@@ -589,13 +595,20 @@ class CatBoostFamily(Family):
         pool = Pool(X, cat_features=self.CAT_INDEX)
         tables = self._shap_tables(X)
         if tables is not None:   # the same exact values as CatBoost's, from leaf tables
-            leaves = np.asarray(self.estimator_.calc_leaf_indexes(pool, thread_count=self.n_jobs))
+            leaves = np.asarray(self.estimator_.calc_leaf_indexes(
+                pool, thread_count=self._predict_threads(len(X))))
             return tables.base, _close_gap(tables.base, tables.values(leaves, X.shape[1]),
-                                           self.margin(X))
+                                           self._pool_margin(pool))
         sv = np.asarray(self.estimator_.get_feature_importance(
             pool, type="ShapValues", thread_count=self.n_jobs), dtype=np.float64)
         base = float(sv[0, -1])
-        return base, _close_gap(base, sv[:, :-1], self.margin(X))
+        return base, _close_gap(base, sv[:, :-1], self._pool_margin(pool))
+
+    def _pool_margin(self, pool):
+        """`margin` of rows already in a CatBoost Pool (one Pool per call instead of two)."""
+        return np.asarray(self.estimator_.predict(
+            pool, prediction_type="RawFormulaVal",
+            thread_count=self._predict_threads(pool.num_row())), dtype=np.float64)
 
     def _shap_tables(self, X):
         """`churn.catboost_shap.ShapTables` of this model, built and checked against CatBoost's
@@ -721,14 +734,15 @@ def _check_frame(df: pd.DataFrame, what: str) -> pd.DataFrame:
         raise ValueError(f"{what} needs the schema feature columns; missing: {', '.join(missing)}. "
                          "Validate the file with churn.validate first.")
     for c in CATEGORICAL_FEATURES:
-        col = df[c]
-        bad = ~col.isin(BY_NAME[c].values)
+        values = df[c].to_numpy()
+        bad = schema.category_codes(values, c) < 0
         if bad.any():
-            vals = ", ".join(repr(v) for v in pd.unique(col[bad])[:3])
+            vals = ", ".join(repr(v) for v in pd.unique(values[bad])[:3])
             raise ValueError(f"{what}: column {c} has values the model does not know: {vals}. "
                              "Validate the file with churn.validate first.")
-    if df[NUMERIC_FEATURES].isna().drop(columns=["TotalCharges"]).any().any():
-        bad = [c for c in NUMERIC_FEATURES if c != "TotalCharges" and df[c].isna().any()]
+    bad = [c for c in NUMERIC_FEATURES
+           if c != "TotalCharges" and pd.isna(df[c].to_numpy()).any()]
+    if bad:
         raise ValueError(f"{what}: column(s) {', '.join(bad)} have blank values. "
                          "Validate the file with churn.validate first.")
     return schema.feature_frame(df)

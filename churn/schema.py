@@ -160,7 +160,12 @@ def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
     """The model's input: the feature columns of a canonical frame, in schema order.
 
     TotalCharges NaN (not yet billed) becomes 0 dollars billed. customerID and Churn never enter.
+    A few rows (the API, the what-if page) are built in one constructor from numpy arrays, which
+    saves the per-column pandas overhead (about 5 ms a call); many rows go through pandas, whose
+    text conversion is faster at scale. Both give equal frames (tested).
     """
+    if len(df) < _SMALL_FRAME:
+        return _small_feature_frame(df)
     X = df[FEATURES].copy()
     X["TotalCharges"] = X["TotalCharges"].astype(float).fillna(0.0)
     X["SeniorCitizen"] = X["SeniorCitizen"].astype(int)
@@ -169,6 +174,24 @@ def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
     for c in CATEGORICAL_FEATURES:
         X[c] = X[c].astype(str)
     return X
+
+
+#: Below this many rows `feature_frame` skips pandas' per-column conversions.
+_SMALL_FRAME = 2048
+
+
+def _small_feature_frame(df: pd.DataFrame) -> pd.DataFrame:
+    data = {}
+    for c in FEATURES:
+        v, kind = df[c].to_numpy(), BY_NAME[c].kind
+        if kind == "money":  # NaN TotalCharges: not billed yet, 0 dollars
+            v = np.nan_to_num(v.astype(float), nan=0.0, posinf=np.inf, neginf=-np.inf)
+        elif kind in ("flag01", "integer"):
+            v = v.astype(int)
+        else:
+            v = v.astype(str).astype(object)
+        data[c] = v
+    return pd.DataFrame(data, index=df.index, columns=FEATURES)
 
 
 _CENTS = np.array([""] + [f".{c:02d}".rstrip("0") for c in range(1, 100)], dtype=object)

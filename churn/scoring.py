@@ -212,6 +212,17 @@ class Engine:
                    oof_prob=training_oof(model, customers, p.models_dir),
                    uplift=uplift_part(p, customers, catalogue))
 
+    def _training_lookup(self):
+        """`population.TrainingLookup` of (customers, oof_prob), rebuilt only when either is
+        replaced."""
+        from churn.population import TrainingLookup
+
+        cached = getattr(self, "_lookup", None)
+        if cached is None or cached.training is not self.customers \
+                or cached.oof_prob is not self.oof_prob:
+            cached = self._lookup = TrainingLookup(self.customers, self.oof_prob)
+        return cached
+
     # --- scoring --------------------------------------------------------------------------------
     def explain(self, df: pd.DataFrame) -> explain_mod.Explanation:
         """Additive explanation (percentage points) of every customer of a canonical frame."""
@@ -230,9 +241,7 @@ class Engine:
         expl = self.explain(df)
         prob = expl.prob
         if self.oof_prob is not None:  # trained-on customers: out-of-fold, never in-sample
-            from churn.population import out_of_fold
-
-            oof = out_of_fold(df, self.customers, self.oof_prob)
+            oof = self._training_lookup().out_of_fold(df)
             prob = np.where(np.isnan(oof), prob, oof)
         table = pd.DataFrame({schema.ID: df[schema.ID].astype(str).to_numpy()
                               if schema.ID in df else np.arange(len(df)).astype(str),

@@ -43,3 +43,19 @@ def test_features_never_include_the_id_or_the_target():
     assert schema.ID not in schema.FEATURES and schema.TARGET not in schema.FEATURES
     assert len(schema.FEATURES) == 19
     assert set(schema.FEATURES) == set(schema.CATEGORICAL_FEATURES) | set(schema.NUMERIC_FEATURES)
+
+
+def test_feature_frame_is_the_same_for_a_few_rows_and_for_many():
+    """`feature_frame` builds small frames from numpy arrays and large ones through pandas; the
+    two must agree value for value and dtype for dtype (a blank TotalCharges included)."""
+    from churn.synth import generate_customers as generate
+
+    df = generate(schema._SMALL_FRAME + 50, seed=3)
+    df.loc[df.index[:3], "TotalCharges"] = np.nan
+    big = schema.feature_frame(df)
+    assert len(df) >= schema._SMALL_FRAME  # the pandas path
+    for rows in (df.iloc[:1], df.iloc[:7], df.iloc[100:140]):
+        small = schema.feature_frame(rows)
+        pd.testing.assert_frame_equal(small, big.loc[rows.index])
+    assert big["TotalCharges"].iloc[:3].tolist() == [0.0, 0.0, 0.0]
+    assert list(big.columns) == schema.FEATURES

@@ -16,6 +16,7 @@ from churn import schema
 from churn import whatif as W
 from ui import explain_charts
 from ui import format as fmt
+from ui.text import md
 from ui.whatif_state import keep
 
 DEPTH = "whatif_depth"
@@ -89,13 +90,13 @@ def offers_table(offers: pd.DataFrame) -> pd.DataFrame:
         "Rank": offers["rank"].astype(int).to_numpy(),
         "Offer": offers["offer_name"].astype(str).to_numpy(),
         "Expected net value": [fmt.money(v) for v in offers["expected_net_value"]],
+        "Why this offer": reason.where(reason != "", "Similar customers accepted it").to_numpy(),
+        "Why this rank": W.rank_reasons(offers).to_numpy(),
         **({"Basis": offers["basis"].fillna("").astype(str).to_numpy(),
             "Risk change": [fmt.pp(-v) for v in offers["uplift"]]}
            if {"basis", "uplift"} <= set(offers.columns) else {}),
-        "Why this rank": W.rank_reasons(offers).to_numpy(),
         "Cost": [fmt.money(v) for v in offers["offer_cost"]],
         "Chance of acceptance": [fmt.pct(v) for v in offers["p_accept"]],
-        "Why this offer": reason.where(reason != "", "Similar customers accepted it").to_numpy(),
     })
     for c in offers.columns:
         if c not in KNOWN and c not in HIDDEN:
@@ -113,11 +114,12 @@ def offers(view) -> None:
         st.warning(C.SLEEPING_DOG_REASON, icon=":material/do_not_disturb_on:")
     elif not W.offer_worth_making(ranked):
         st.warning(W.NO_OFFER_WORTH, icon=":material/money_off:")
-    config = {c: st.column_config.Column(c, help=h) for c, h in OFFERS_HELP.items()}
-    config["Why this rank"] = st.column_config.TextColumn(width="medium")
-    config["Why this offer"] = st.column_config.TextColumn(width="medium")
-    st.dataframe(offers_table(ranked), hide_index=True, key="whatif_offers", column_config=config)
-    st.caption("Offers are ranked by their ranking value: the expected saved revenue minus the "
-               "cost. An offer with an assumed effect that no risk driver calls for counts its "
-               "saved revenue at 80%, so a rule-backed offer can rank above one with a higher net "
-               "value. Offers with a learned effect rank on their net value.")
+    # A static table: every column fits the page and the reasons wrap (a scrolling grid put
+    # "Why this offer" off-screen at 1440 px). Its cells are markdown, so text is escaped.
+    table = offers_table(ranked)
+    st.table(table.map(lambda v: md(v) if isinstance(v, str) else v), hide_index=True)
+    shown = [f"**{c}**: {h}" for c, h in OFFERS_HELP.items() if c in table.columns]
+    st.caption(" ".join(shown) + " Offers are ranked by their ranking value: the expected saved "
+               "revenue minus the cost. An offer with an assumed effect that no risk driver calls "
+               "for counts its saved revenue at 80%, so a rule-backed offer can rank above one "
+               "with a higher net value. Offers with a learned effect rank on their net value.")

@@ -32,8 +32,16 @@ def app(sample_data_dir) -> AppTest:
 
 @pytest.fixture
 def no_model_dir(sample_data_dir, tmp_path, monkeypatch) -> Path:
-    """A data folder holding only the sample (whatever other tests trained elsewhere)."""
+    """A data folder holding the sample and no churn model (whatever other tests trained
+    elsewhere). The fitted parts that do not depend on the churn model (survival model,
+    recommender, uplift model: ``models/_parts``, keyed by the data) are copied when the
+    session's folder has them, so each page's first start trains the churn model without
+    refitting the same parts nine times; the browser test and test_overview_page's first start
+    cover a folder with nothing in it."""
     shutil.copytree(paths(sample_data_dir).sample_dir, paths(tmp_path).sample_dir)
+    parts = paths(sample_data_dir).models_dir / "_parts"
+    if parts.is_dir():
+        shutil.copytree(parts, paths(tmp_path).models_dir / "_parts")
     monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path))
     return tmp_path
 

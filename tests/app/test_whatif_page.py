@@ -95,7 +95,8 @@ def test_pick_from_the_highest_risk_list(at):
 
 
 def _table(app: AppTest, column: str):
-    return next(d.value for d in app.dataframe if column in d.value.columns)
+    """The first table (a grid or a static table) with that column."""
+    return next(d.value for d in [*app.dataframe, *app.table] if column in d.value.columns)
 
 
 def test_leaving_for_another_page_and_coming_back_keeps_the_form(at):
@@ -129,9 +130,9 @@ def test_offers_table_says_why_each_offer_ranks_where_it_does(at):
 
     offers = _table(at, "Why this rank")
     # the sample has a campaign history, so each offer's effect is learned or assumed (Basis)
-    assert list(offers.columns[:9]) == ["Rank", "Offer", "Expected net value", "Basis",
-                                        "Risk change", "Why this rank", "Cost",
-                                        "Chance of acceptance", "Why this offer"]
+    assert list(offers.columns[:9]) == ["Rank", "Offer", "Expected net value", "Why this offer",
+                                        "Why this rank", "Basis", "Risk change", "Cost",
+                                        "Chance of acceptance"]
     assert set(offers["Basis"]) <= {"learned", "assumed"}
     assert offers["Why this rank"].str.contains("ranks on").all()
     # the "no offer is worth making" message appears exactly when every net value is ≤ $0
@@ -221,8 +222,9 @@ def test_offers_table_keeps_columns_it_does_not_know():
         "expected_net_value": [48.0, 40.0], "ranking_score": [48.0, 30.0],
         "acceptance_source": ["learned", "assumed"]})  # e.g. a column another branch adds
     t = whatif_results.offers_table(ranked)
-    assert list(t.columns) == ["Rank", "Offer", "Expected net value", "Why this rank", "Cost",
-                               "Chance of acceptance", "Why this offer", "Acceptance source"]
+    assert list(t.columns) == ["Rank", "Offer", "Expected net value", "Why this offer",
+                               "Why this rank", "Cost", "Chance of acceptance",
+                               "Acceptance source"]
     assert t["Acceptance source"].tolist() == ["learned", "assumed"]
     assert t["Expected net value"].tolist() == ["$48", "$40"]
     assert t["Chance of acceptance"].tolist() == ["44.1%", "30.0%"]
