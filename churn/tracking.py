@@ -427,6 +427,9 @@ class Job:
             self.proc.stdin.close()
         except OSError:  # the child died already; wait() reports it
             pass
+        for job in [j for j in _PENDING if j.done()]:  # reap finished jobs (no zombies)
+            for w in job.wait():
+                log.warning(w)
         _PENDING.append(self)
 
     def cancel(self) -> None:
