@@ -274,6 +274,15 @@ def log_version(models_dir, version: str, *, alias: str | None = None) -> list[s
 
 
 def _log(models_dir: Path, folder: Path) -> dict:
+    """One run for the version: the pyfunc model first (registered as ``churn``), then tags,
+    parameters and metrics in one batch (the metrics linked to the logged model as they are
+    written: logging the model after them makes MLflow read every metric's history back to link
+    it), and the report files as one artifact folder."""
+    import tempfile
+    import time as _time
+
+    from mlflow.entities import Metric, Param, RunTag
+
     from churn import config as config_mod
 
     data_dir = models_dir.parent
@@ -283,22 +292,11 @@ def _log(models_dir: Path, folder: Path) -> dict:
     with _client(data_dir) as (mlflow, client), \
             mlflow.start_run(experiment_id=_experiment_id(client, EXPERIMENT),
                              run_name=f"train {meta['version']}") as run:
-        mlflow.set_tags({VERSION_TAG: meta["version"], "fingerprint": meta.get("fingerprint"),
-                         "data_fingerprint": meta.get("data_fingerprint"),
-                         "selected_family": meta.get("selected"), "kind": "training"})
-        mlflow.log_params(_flat_params(meta))
-        mlflow.log_metrics(_metrics(meta))
-        mlflow.log_dict({f: d.get("grid") for f, d in meta.get("families", {}).items()},
-                        "grid.json")
-        mlflow.log_dict({f: d.get("curves") for f, d in meta.get("families", {}).items()},
-                        "curves/curves.json")
-        mlflow.log_dict({f: d.get("segments") for f, d in meta.get("families", {}).items()},
-                        "curves/segments.json")
-        mlflow.log_dict(meta.get("libraries", {}), "libraries.json")
-        mlflow.log_artifact(str(folder / "metadata.json"))
-        info = {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
+        run_id = run.info.run_id
+        info = {"run_id": run_id, "experiment_id": run.info.experiment_id,
                 "model_version": None,
                 "registered": False, "tracking_uri": tracking_uri(data_dir)}
+        model_id = None
         if can_register:
             import mlflow.pyfunc
 
@@ -316,9 +314,33 @@ def _log(models_dir: Path, folder: Path) -> dict:
                     code_paths=[str(Path(__file__).resolve().parent)],
                     registered_model_name=MODEL_NAME,
                     pip_requirements=_requirements(), await_registration_for=0)
+            model_id = getattr(model_info, "model_id", None)
             mv = str(model_info.registered_model_version)
             client.set_model_version_tag(MODEL_NAME, mv, VERSION_TAG, meta["version"])
             info.update(model_version=mv, registered=True)
+        now = int(_time.time() * 1000)
+        tags = {VERSION_TAG: meta["version"], "fingerprint": meta.get("fingerprint"),
+                "data_fingerprint": meta.get("data_fingerprint"),
+                "selected_family": meta.get("selected"), "kind": "training"}
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, now, 0, model_id=model_id) if model_id else
+                     Metric(k, v, now, 0) for k, v in _metrics(meta).items()],
+            params=[Param(k, v) for k, v in _flat_params(meta).items()],
+            tags=[RunTag(k, "" if v is None else str(v)) for k, v in tags.items()])
+        fams = meta.get("families", {})
+        with tempfile.TemporaryDirectory(prefix="churn-run-") as tmp:
+            out = Path(tmp)
+            (out / "curves").mkdir()
+            files = {"grid.json": {f: d.get("grid") for f, d in fams.items()},
+                     "curves/curves.json": {f: d.get("curves") for f, d in fams.items()},
+                     "curves/segments.json": {f: d.get("segments") for f, d in fams.items()},
+                     "libraries.json": meta.get("libraries", {})}
+            for name, obj in files.items():
+                (out / name).write_text(json.dumps(obj, indent=1, default=str),
+                                        encoding="utf-8")
+            (out / "metadata.json").write_bytes((folder / "metadata.json").read_bytes())
+            client.log_artifacts(run_id, str(out))
     _write_sidecar(folder, info)
     return info
 
