@@ -95,16 +95,18 @@ with model_box:
                   f"{fmt.money(kpi['total_clv'])}."))
         share = kpi["total_revenue_at_risk"] / kpi["total_clv"] if kpi["total_clv"] else None
         cols[2].metric(
-            "Revenue at risk", fmt.money_short(kpi["total_revenue_at_risk"]), border=True,
-            help=("Lifetime value expected to be lost if nothing is done: each customer's churn "
-                  f"probability × their lifetime value, added up ({fmt.pct(share)} of the lifetime "
-                  f"value). Exactly {fmt.money(kpi['total_revenue_at_risk'])}."))
+            "Revenue at risk (profit)", fmt.money_short(kpi["total_revenue_at_risk"]), border=True,
+            help=(f"Profit expected to be lost over the next {horizon} months if nothing is "
+                  "done: each customer's churn probability × their lifetime value, added up "
+                  f"({fmt.pct(share)} of the lifetime value). Exactly "
+                  f"{fmt.money(kpi['total_revenue_at_risk'])}."))
         cols[3].metric(
-            "Revenue at risk, 12 months", fmt.money_short(kpi["total_revenue_at_risk_12m"]),
+            "Bills at risk, 12 months", fmt.money_short(kpi["total_revenue_at_risk_12m"]),
             border=True,
             help=("The simpler figure finance teams often quote: each customer's churn probability "
-                  "× 12 monthly bills (revenue, not margin; not discounted), added up. Exactly "
-                  f"{fmt.money(kpi['total_revenue_at_risk_12m'])}."))
+                  "× 12 monthly bills, added up. It counts bills, not profit, and is not "
+                  "discounted, so it can exceed the profit figure although its horizon is "
+                  f"shorter. Exactly {fmt.money(kpi['total_revenue_at_risk_12m'])}."))
 
 with right:
     st.markdown("**Where the revenue at risk is**")

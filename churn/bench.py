@@ -320,11 +320,9 @@ def table_rows(rows: list[Row]) -> list[list[str]]:
 
 def format_table(rows: list[Row]) -> str:
     """Plain-text table for the terminal (columns padded to their widest cell)."""
-    cells = [HEADERS] + table_rows(rows)
-    widths = [max(len(c[i]) for c in cells) for i in range(len(HEADERS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    from churn.console import text_table
+
+    return text_table(HEADERS, table_rows(rows), rule=True)
 
 
 def _md_cell(text: str) -> str:
@@ -352,10 +350,9 @@ def to_markdown(doc: dict) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from churn.files import write_text
+
+    write_text(path, text)
 
 
 def run(*, quick: bool = False, as_json: bool = False, bench_dir: Path = BENCH_DIR,

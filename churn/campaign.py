@@ -753,36 +753,58 @@ def to_csv_bytes(rows: pd.DataFrame) -> bytes:
 
 _FIXED_TIME = "2000-01-01T00:00:00Z"
 
+#: Excel number formats of the export's numeric columns: probabilities as percentages with one
+#: decimal, money in dollars with cents (the stored values are unchanged: 0.9294 shows 92.9%).
+XLSX_NUMBER_FORMATS = {"churn_prob": "0.0%",
+                       **{c: '"$"#,##0.00' for c in _MONEY_COLUMNS}}
+#: Column widths (characters) of the Excel export; others fit their header (12 to 24).
+_XLSX_WIDTHS = {ID: 13, "reason": 70, "offer": 28}
+
 
 def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
     """The campaign list as an .xlsx workbook (one sheet, header row), via openpyxl.
 
     Text cells are stored with the text type (`churn.spreadsheet.xlsx_text`: never run as a
-    formula, so an ID such as ``+1-2`` stays exactly ``+1-2``), numbers as numbers. The bytes
+    formula, so an ID such as ``+1-2`` stays exactly ``+1-2``), numbers as numbers with the
+    formats of `XLSX_NUMBER_FORMATS` (percent, dollars); columns sized to read, the header row
+    and the ID column frozen. The bytes
     are deterministic: the workbook's created/modified times and the zip entries' times are
     fixed, so the same rows always give the same file.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     def text(v):
         cell = WriteOnlyCell(ws, value=xlsx_text(v))
         cell.data_type = "s"
         return cell
 
+    def number(v, fmt):
+        if fmt is None:
+            return v
+        cell = WriteOnlyCell(ws, value=v)
+        cell.number_format = fmt
+        return cell
+
     out = rows.reset_index(drop=True)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
+    for i, col in enumerate(out.columns):  # readable widths: reasons wide, the rest compact
+        ws.column_dimensions[get_column_letter(i + 1)].width = \
+            _XLSX_WIDTHS.get(str(col), max(12, min(len(str(col)) + 2, 24)))
+    ws.freeze_panes = "B2"  # the header row and the customer ID stay in view
     ws.append([text(str(c)) for c in out.columns])
     columns = []
     for col in out.columns:
         s = out[col]
+        fmt = XLSX_NUMBER_FORMATS.get(str(col))
         if pd.api.types.is_bool_dtype(s):
             columns.append([bool(v) for v in s])
         elif pd.api.types.is_integer_dtype(s):
             columns.append([int(v) for v in s])
         elif pd.api.types.is_float_dtype(s):
-            columns.append([None if np.isnan(v) else float(v) for v in s])
+            columns.append([None if np.isnan(v) else number(float(v), fmt) for v in s])
         else:
             columns.append([None if v is None or (isinstance(v, float) and np.isnan(v))
                             else text(v) if isinstance(v, str) else v for v in s])

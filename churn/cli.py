@@ -158,8 +158,9 @@ def cmd_simulate_outcomes(args) -> int:
     except ValueError as exc:
         print(f"{args.campaign}: {exc}", file=sys.stderr)
         return 1
-    out.parent.mkdir(parents=True, exist_ok=True)
-    synth.write_bytes_atomic(to_csv_bytes(done), out)
+    from churn.files import write_bytes
+
+    write_bytes(out, to_csv_bytes(done))
     treat = done["group"].str.lower().eq("treatment") if "group" in done else \
         pd.Series(True, index=done.index)
     left = done["churned"].eq("Yes")
@@ -276,11 +277,11 @@ def cmd_train(args) -> int:
         rows.append(["*" if n == result.selected else "", n] +
                     [_fmt(cv.get(k)) for k in models.REPORT_METRICS] +
                     [", ".join(f"{k}={v}" for k, v in d["params"].items())])
-    widths = [max(len(str(r[i])) for r in rows + [heads]) for i in range(len(heads))]
+    from churn.console import text_table
+
     print(f"Model comparison: mean of {config.folds}-fold cross-validation, calibrated "
           f"out-of-fold probabilities, {result.metadata['n_rows']:,} customers.")
-    for r in [heads] + rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(text_table(heads, rows))
     metric = result.metadata["selection_metric"]
     how = "loaded from the cache" if result.cached else "trained"
     from churn.metrics import LABELS
@@ -354,9 +355,9 @@ def cmd_models(args) -> int:
               (f"{r['mlflow_run']} (churn v{r['mlflow_model_version']})"
                if r.get("mlflow_model_version") else r.get("mlflow_run") or "—"),
               "ok" if r["usable"] else f"unusable: {r['problem']}"] for r in rows]
-    widths = [max(len(str(x[i])) for x in table + [heads]) for i in range(len(heads))]
-    for r in [heads] + table:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+    from churn.console import text_table
+
+    print(text_table(heads, table))
     print("* = active. Activate another with `python -m churn models --activate VERSION`.")
     return 0
 
@@ -549,7 +550,6 @@ def cmd_uplift(args) -> int:
     evaluation (`UpliftModel.evaluation_json`) on stdout. Exit 0: written; 1: nothing to learn
     from or bad arguments; 2: a file cannot be read at all.
     """
-    import os
     from pathlib import Path
 
     import numpy as np
@@ -603,10 +603,10 @@ def cmd_uplift(args) -> int:
                          "offer_id": pd.Series(np.tile(np.asarray(offers, dtype=object), len(ids)),
                                                dtype=object).map(escape_formula).to_numpy(),
                          "uplift": pred.to_numpy().reshape(-1)})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    long.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, out)
+    from churn.files import atomic_path
+
+    with atomic_path(out) as tmp:
+        long.to_csv(tmp, index=False, lineterminator="\n")
     learned = ", ".join(model.learned_) or "none"
     assumed = [o for o in model.offers_ if o not in model.learned_]
     if args.json:

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from churn import batch, schema
+from churn.files import atomic_path
 from churn.config import BusinessSettings
 
 #: Progress callback: (pieces done, pieces in all, rows scored, seconds since the start).
@@ -183,16 +184,15 @@ def _score_piece(spec: _Spec, data, index: int, first: pd.Series, engine,
         out["rejects"] = batch._rejects_frame(rejected)
     frame = report.frame.drop(columns="row")
     target = Path(part_dir) / f"part-{index:05d}.parquet"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    sink = batch._Sink(tmp, SCORE_COLUMNS, "parquet", floats=batch.FLOAT_COLUMNS)
-    try:
-        if len(frame):
-            _limit_threads(engine)
-            sink.write(batch._scores_frame(engine.score(frame, settings), "parquet"))
-        out["scored"] = len(frame)
-    finally:
-        sink.close()
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        sink = batch._Sink(tmp, SCORE_COLUMNS, "parquet", floats=batch.FLOAT_COLUMNS)
+        try:
+            if len(frame):
+                _limit_threads(engine)
+                sink.write(batch._scores_frame(engine.score(frame, settings), "parquet"))
+            out["scored"] = len(frame)
+        finally:
+            sink.close()
     return out
 
 

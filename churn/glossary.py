@@ -34,8 +34,9 @@ TERMS: dict[str, str] = {
     "Revenue at risk": (
         "Churn probability × CLV: the expected profit lost if nothing is done, over the value "
         "horizon, in dollars."),
-    "Revenue at risk, next 12 months": (
-        "Churn probability × 12 × monthly charges: a simpler figure finance teams quote. It "
+    "Bills at risk, 12 months": (
+        "Churn probability × 12 × monthly charges: the bills a customer is expected not to pay "
+        "over the next year if nothing is done, a simpler figure finance teams quote. It "
         "counts revenue (not profit) and is not discounted, so it can exceed the "
         "profit-based revenue at risk even though its horizon is shorter."),
     "Expected net value": (

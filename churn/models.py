@@ -1099,12 +1099,9 @@ def _load_folder(folder: Path, n_jobs: int | None = None) -> ChurnModel:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    from churn.files import write_text
+
+    write_text(path, text)
 
 
 def _run_info(folder: Path) -> dict | None:

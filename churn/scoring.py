@@ -20,7 +20,6 @@ The engine's parts are learned once and reused:
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,10 +247,10 @@ class Engine:
                               "churn_prob": prob,
                               "risk_tier": risk_tier(prob, settings)}, index=df.index)
         if drivers:
-            table = table.join(explain_mod.top_drivers(expl, k=drivers, direction="up"))
+            table = _side_by_side(table, explain_mod.top_drivers(expl, k=drivers, direction="up"))
         values = ltv.clv(self.survival, df, settings, churn_prob=prob)
-        table = table.join(values[["clv", "expected_months", "revenue_at_risk",
-                                   "revenue_at_risk_12m"]])
+        table = _side_by_side(table, values[["clv", "expected_months", "revenue_at_risk",
+                                             "revenue_at_risk_12m"]])
         ranked = None
         if offers:
             frame = df if schema.ID in df else df.assign(**{schema.ID: table[schema.ID]})
@@ -266,13 +265,26 @@ class Engine:
             dogs = best.loc[best["sleeping_dog"], schema.ID]
             best = best[~best["sleeping_dog"]].set_index(schema.ID)
             ids = table[schema.ID]
-            table["offer_id"] = ids.map(best["offer_id"]).fillna("").to_numpy()
-            table["offer_name"] = ids.map(best["offer_name"]).fillna("").to_numpy()
-            reason = best["rule_reason"].where(best["rule_reason"].astype(str) != "",
-                                               "Likely to accept (similar customers said yes)")
-            table["offer_reason"] = ids.map(reason).fillna("").to_numpy()
-            table["offer_net_value"] = ids.map(best["expected_net_value"]).to_numpy(float)
-            table["offer_basis"] = ids.map(best["basis"]).fillna("").to_numpy()
+            # one look-up of every customer's best offer (IDs are unique in `best`)
+            pos = best.index.get_indexer(ids.to_numpy())
+            has = pos >= 0
+            at = np.where(has, pos, 0)
+
+            def pick(col: str, blank):
+                values = best[col].to_numpy()
+                out = np.full(len(ids), blank, dtype=object if blank == "" else float)
+                if len(values):
+                    out[has] = values[at[has]]
+                return out
+
+            reason = pick("rule_reason", "")
+            no_rule = has & (reason.astype(str) == "")
+            reason[no_rule] = "Likely to accept (similar customers said yes)"
+            table["offer_id"] = pick("offer_id", "")
+            table["offer_name"] = pick("offer_name", "")
+            table["offer_reason"] = reason
+            table["offer_net_value"] = pick("expected_net_value", np.nan)
+            table["offer_basis"] = pick("basis", "")
             if len(dogs):
                 table.loc[ids.isin(dogs).to_numpy(), "offer_reason"] = campaign.SLEEPING_DOG_REASON
         return Scored(table=table, explanation=expl, ranked=ranked)
@@ -296,6 +308,14 @@ class Engine:
                             revenue_at_risk_12m=float(row["revenue_at_risk_12m"]),
                             offers=scored.ranked if scored.ranked is not None
                             else pd.DataFrame())
+
+
+def _side_by_side(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """``left.join(right)``; a plain column copy when both have the same index (the usual case,
+    and much cheaper for one customer)."""
+    if left.index.equals(right.index) and left.index.is_unique:
+        return pd.concat([left, right], axis=1)
+    return left.join(right)
 
 
 def training_oof(model, customers: pd.DataFrame, models_dir) -> pd.Series | None:
@@ -366,7 +386,7 @@ def _load_parts(parts_file: Path):
 
 def _atomic_dump(obj, target: Path) -> None:
     """Write a joblib file so that a killed process never leaves a half-written one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp{os.getpid()}")
-    joblib.dump(obj, tmp)
-    os.replace(tmp, target)
+    from churn.files import atomic_path
+
+    with atomic_path(target) as tmp:
+        joblib.dump(obj, tmp)

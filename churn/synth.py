@@ -59,7 +59,7 @@ the hidden factor L), as in the real data.
 The coefficients (``CHURN_COEF``, ``TENURE_LOGIT``) were calibrated once by moment matching on
 400,000 generated customers (Newton's method on the moment equations): they make the churn rate
 of every level of every column, and of the five published tenure bands, equal to its target.
-The targets are the published rates (``/work/shared/telco_schema.md``) pulled 3.5% of the way
+The targets are the published rates (``churn/reference/telco_published.json``) pulled 3.5% of the way
 toward the overall 26.5% (at most 0.9 percentage points): the generated columns are a little
 more separable than the real ones, and this keeps 5-fold cross-validated models where careful
 work lands on the real file (logistic regression on the default sample size: ROC-AUC ~0.845,
@@ -97,9 +97,7 @@ customers.csv, active.csv and campaign_history.csv. Each function's docstring ha
 """
 from __future__ import annotations
 
-import os
 import tomllib
-import uuid
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -149,6 +147,19 @@ CHURN_FLOOR = 0.01
 ADDONS = ("OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
           "StreamingMovies")
 
+
+
+#: The published figures of the IBM Telco file that the generator was calibrated towards (shares
+#: and churn rates by level, tenure bands, overall rate); tests/test_synth.py reads them.
+PUBLISHED_FIGURES = Path(__file__).resolve().parent / "reference" / "telco_published.json"
+
+
+def published_figures() -> dict:
+    """`PUBLISHED_FIGURES` as a dict: customers, churn_rate (%), levels {column: [{value, share
+    (%), churn_rate (%)}]}, tenure_bands [{from, to (months), churn_rate (%)}]."""
+    import json
+
+    return json.loads(PUBLISHED_FIGURES.read_text(encoding="utf-8"))
 
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
@@ -652,15 +663,12 @@ def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from churn.files import atomic_path
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     opts = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         pacsv.write_csv(table, str(tmp), write_options=opts)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class SampleFiles(NamedTuple):
@@ -669,18 +677,6 @@ class SampleFiles(NamedTuple):
     customers: Path
     active: Path
     campaign_history: Path
-
-
-def write_bytes_atomic(data: bytes, path) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_sample(out_dir, rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED, *,

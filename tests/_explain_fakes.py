@@ -1,9 +1,14 @@
-"""Test doubles for the explanation and what-if tests (not collected: no test_ prefix).
+"""Test doubles and random customers shared by the tests (not collected: no test_ prefix).
 
-`make_customers` draws a small canonical frame that obeys the schema's dependency rules, with a
-churn outcome from a known logistic function. `LinearChurnModel` implements the `ChurnModel`
-interface (predict_proba, contributions, version) with a logistic regression whose log-odds
-contributions are exact: coefficient × (value − training mean), summed back to schema columns.
+- `make_customers` draws a small canonical frame that obeys the schema's dependency rules, with a
+  churn outcome from a known logistic function (realistic mixes: few forced values).
+- `random_customers` draws every column uniformly over its schema values (forced values such as
+  "No internet service" included, dependencies then enforced): the widest coverage of value
+  combinations, for checks against an independent computation.
+- `LinearChurnModel` implements the `ChurnModel` interface (predict_proba, contributions,
+  version) with a logistic regression whose log-odds contributions are exact: coefficient ×
+  (value − training mean), summed back to schema columns.
+- `fake_engine` is a real `scoring.Engine` from small, quickly fitted parts around it.
 """
 from __future__ import annotations
 
@@ -142,3 +147,47 @@ def trained_data_dir():
                      p.models_dir)
         _APP_DIR["dir"] = folder
     return _APP_DIR["dir"]
+
+
+def random_customers(n: int, seed: int, *, target: bool = False) -> pd.DataFrame:
+    """A random canonical frame in the file's column order: each category uniform over its
+    schema values, dependencies enforced, tenure 0..72 (TotalCharges NaN at 0), monthly charges
+    $18.25..$118.75; with a random 0/1 Churn when ``target``. IDs are unique."""
+    rng = np.random.default_rng(seed)
+    data = {schema.ID: [f"{seed % 10000:04d}-{i:05d}" for i in range(n)]}
+    for col in schema.COLUMNS:
+        if col.kind == "category":
+            data[col.name] = rng.choice(np.array(col.values, dtype=object), n)
+    data["SeniorCitizen"] = rng.integers(0, 2, n)
+    data["tenure"] = rng.integers(0, 73, n)
+    data["MonthlyCharges"] = np.round(rng.uniform(18.25, 118.75, n), 2)
+    data["TotalCharges"] = schema.total_charges_estimate(data["tenure"], data["MonthlyCharges"])
+    data[schema.TARGET] = rng.integers(0, 2, n)
+    df = schema.enforce_dependencies(pd.DataFrame(data))[schema.FILE_COLUMNS]
+    return df if target else df.drop(columns=schema.TARGET)
+
+
+def fake_engine(n: int = 600, with_history: int = 300, seed: int = 5):
+    """A real `scoring.Engine` from small, quickly fitted parts: `LinearChurnModel` (exact,
+    monotone in tenure and monthly charges) on ``make_customers(n, seed)``, a survival model,
+    an offer recommender with three rated offers for each of the first ``with_history``
+    customers (the rest are cold-start), and the shipped catalogue."""
+    from churn.ltv import SurvivalModel
+    from churn.offers import load_catalogue
+    from churn.recommend import OfferRecommender
+    from churn.scoring import Engine
+
+    customers = make_customers(n, seed=seed)
+    catalogue = load_catalogue()
+    rng = np.random.default_rng(11)
+    rows = []
+    for cid in customers[schema.ID].iloc[:with_history]:
+        for o in rng.choice(catalogue.ids, size=3, replace=False):
+            rating = int(rng.integers(1, 6))
+            rows.append({schema.ID: cid, "offer_id": o, "date": "2024-01-01",
+                         "accepted": int(rating >= 4), "rating": rating})
+    model = LinearChurnModel().fit(customers)
+    survival = SurvivalModel().fit(customers)
+    recommender = OfferRecommender(n_folds=2).fit(pd.DataFrame(rows), customers,
+                                                  offer_ids=catalogue.ids)
+    return Engine(model, survival, recommender, catalogue, customers)

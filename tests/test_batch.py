@@ -26,26 +26,10 @@ TEXT_COLUMNS = [c for c in SCORE_COLUMNS if c not in batch.FLOAT_COLUMNS]
 # --- fixtures ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine():
-    from _explain_fakes import LinearChurnModel, make_customers
+    """`_explain_fakes.fake_engine`: 400 customers, offer history for the first 200."""
+    from _explain_fakes import fake_engine
 
-    from churn.ltv import SurvivalModel
-    from churn.offers import load_catalogue
-    from churn.recommend import OfferRecommender
-
-    customers = make_customers(400, seed=5)
-    catalogue = load_catalogue()
-    rng = np.random.default_rng(11)
-    rows = []
-    for cid in customers[schema.ID].iloc[:200]:
-        for o in rng.choice(catalogue.ids, size=3, replace=False):
-            rating = int(rng.integers(1, 6))
-            rows.append({schema.ID: cid, "offer_id": o, "date": "2024-01-01",
-                         "accepted": int(rating >= 4), "rating": rating})
-    model = LinearChurnModel().fit(customers)
-    survival = SurvivalModel().fit(customers)
-    recommender = OfferRecommender(n_folds=2).fit(pd.DataFrame(rows), customers,
-                                                  offer_ids=catalogue.ids)
-    return Engine(model, survival, recommender, catalogue, customers)
+    return fake_engine(400, 200)
 
 
 @pytest.fixture()

@@ -470,6 +470,24 @@ def test_excel_round_trip_and_escaping(ranked):
     pd.testing.assert_frame_equal(C.read_export(C.to_excel_bytes(clean), "xlsx"), clean)
 
 
+def test_excel_shows_percentages_and_dollars_and_keeps_the_values(ranked):
+    """Issue 16: the Excel file showed 0.9294 instead of 92.9% and money without $."""
+    from openpyxl import load_workbook
+
+    rows = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
+    ws = load_workbook(io.BytesIO(C.to_excel_bytes(rows))).active
+    head = [c.value for c in ws[1]]
+    prob = ws.cell(row=2, column=head.index("churn_prob") + 1)
+    assert prob.number_format == "0.0%" and prob.value == rows["churn_prob"].iloc[0]
+    for col in ("clv", "offer_cost", "expected_net_value", "cumulative_cost"):
+        cell = ws.cell(row=2, column=head.index(col) + 1)
+        assert cell.number_format == '"$"#,##0.00', col
+        assert cell.value == pytest.approx(rows[col].iloc[0], abs=0), col
+    assert ws.cell(row=2, column=head.index("risk_tier") + 1).number_format == "General"
+    assert ws.freeze_panes == "B2"
+    assert ws.column_dimensions["A"].width == 13
+
+
 def test_exports_are_deterministic(ranked):
     rows = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
     assert C.to_csv_bytes(rows) == C.to_csv_bytes(rows.copy())
@@ -520,30 +538,11 @@ def _hostile_ranked(ranked):
 # --- composition and the command line ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine():
-    """A real `scoring.Engine` built from small, quickly fitted parts: a linear churn model with
-    exact contributions, a survival model, an offer recommender, and the shipped catalogue.
-    Customers 0..299 have offer history; 300..599 are cold-start customers."""
-    from _explain_fakes import LinearChurnModel, make_customers
+    """A real `scoring.Engine` built from small, quickly fitted parts (`_explain_fakes.fake_engine`):
+    customers 0..299 have offer history; 300..599 are cold-start customers."""
+    from _explain_fakes import fake_engine
 
-    from churn.ltv import SurvivalModel
-    from churn.offers import load_catalogue
-    from churn.recommend import OfferRecommender
-    from churn.scoring import Engine
-
-    customers = make_customers(600, seed=5)
-    catalogue = load_catalogue()
-    rng = np.random.default_rng(11)
-    rows = []
-    for cid in customers[C.ID].iloc[:300]:
-        for o in rng.choice(catalogue.ids, size=3, replace=False):
-            rating = int(rng.integers(1, 6))
-            rows.append({C.ID: cid, "offer_id": o, "date": "2024-01-01",
-                         "accepted": int(rating >= 4), "rating": rating})
-    history = pd.DataFrame(rows)
-    model = LinearChurnModel().fit(customers)
-    survival = SurvivalModel().fit(customers)
-    recommender = OfferRecommender(n_folds=2).fit(history, customers, offer_ids=catalogue.ids)
-    return Engine(model, survival, recommender, catalogue, customers)
+    return fake_engine(600, 300)
 
 
 @pytest.fixture(scope="module")

@@ -25,5 +25,5 @@ def test_unknown_term_names_itself_and_the_known_ones():
 
 def test_the_two_revenue_at_risk_figures_say_why_they_differ():
     """Issue 16: the 12-month figure exceeded the 36-month one with nothing to explain it."""
-    text = glossary.lookup("Revenue at risk, next 12 months")
+    text = glossary.lookup("Bills at risk, 12 months")
     assert "revenue (not profit)" in text and "not discounted" in text

@@ -14,18 +14,10 @@ from churn.offers import (CANDIDATE_COLUMNS, Catalogue, CatalogueError, Offer, R
 
 
 def random_customers(n: int, seed: int) -> pd.DataFrame:
-    """A random canonical frame (uniform over each column's values; dependencies enforced)."""
-    rng = np.random.default_rng(seed)
-    data = {schema.ID: [f"{i:04d}-{chr(65 + i % 26) * 5}" for i in range(n)]}
-    for col in schema.COLUMNS:
-        if col.kind == "category":
-            data[col.name] = rng.choice(np.array(col.values, dtype=object), n)
-    data["SeniorCitizen"] = rng.integers(0, 2, n)
-    data["tenure"] = rng.integers(0, 73, n)
-    data["MonthlyCharges"] = np.round(rng.uniform(18.25, 118.75, n), 2)
-    data["TotalCharges"] = schema.total_charges_estimate(data["tenure"], data["MonthlyCharges"])
-    df = schema.enforce_dependencies(pd.DataFrame(data))
-    return df[[c for c in schema.FILE_COLUMNS if c != schema.TARGET]]
+    """A random canonical frame without Churn (`_explain_fakes.random_customers`)."""
+    from _explain_fakes import random_customers as draw
+
+    return draw(n, seed)
 
 
 def random_drivers(customers: pd.DataFrame, seed: int) -> pd.DataFrame:

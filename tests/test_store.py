@@ -15,18 +15,11 @@ from churn.store import Store
 
 
 def customers(n: int, seed: int, *, target=True, row=True) -> pd.DataFrame:
-    """A random canonical frame (dependencies enforced, some tenure-0 customers with NaN total)."""
-    rng = np.random.default_rng(seed)
-    data = {schema.ID: [f"{seed % 10000:04d}-{i:05d}" for i in range(n)]}
-    for col in schema.COLUMNS:
-        if col.kind == "category":
-            data[col.name] = rng.choice(np.array(col.values, dtype=object), n)
-    data["SeniorCitizen"] = rng.integers(0, 2, n)
-    data["tenure"] = rng.integers(0, 73, n)
-    data["MonthlyCharges"] = np.round(rng.uniform(18.25, 118.75, n), 2)
-    data["TotalCharges"] = schema.total_charges_estimate(data["tenure"], data["MonthlyCharges"])
-    data["Churn"] = rng.integers(0, 2, n)
-    df = schema.enforce_dependencies(pd.DataFrame(data))[schema.FILE_COLUMNS]
+    """A random canonical frame (`_explain_fakes.random_customers`: dependencies enforced, some
+    tenure-0 customers with NaN total), with the file row numbers when ``row``."""
+    from _explain_fakes import random_customers
+
+    df = random_customers(n, seed, target=True)
     if not target:
         df = df.drop(columns="Churn")
     if row:

@@ -9,31 +9,13 @@ import pytest
 
 from churn import config, schema, synth
 
-# Published facts about the IBM file (/work/shared/telco_schema.md): column -> {value: (share %,
-# churn rate within %)}.
-PUBLISHED = {
-    "gender": {"Male": (50.5, 26.2), "Female": (49.5, 26.9)},
-    "SeniorCitizen": {0: (83.8, 23.6), 1: (16.2, 41.7)},
-    "Partner": {"No": (51.7, 33.0), "Yes": (48.3, 19.7)},
-    "Dependents": {"No": (70.0, 31.3), "Yes": (30.0, 15.5)},
-    "PhoneService": {"Yes": (90.3, 26.7), "No": (9.7, 24.9)},
-    "MultipleLines": {"No": (48.1, 25.0), "Yes": (42.2, 28.6), "No phone service": (9.7, 24.9)},
-    "InternetService": {"Fiber optic": (44.0, 41.9), "DSL": (34.4, 19.0), "No": (21.7, 7.4)},
-    "OnlineSecurity": {"No": (49.7, 41.8), "Yes": (28.7, 14.6), "No internet service": (21.7, 7.4)},
-    "OnlineBackup": {"No": (43.8, 39.9), "Yes": (34.5, 21.5), "No internet service": (21.7, 7.4)},
-    "DeviceProtection": {"No": (43.9, 39.1), "Yes": (34.4, 22.5),
-                         "No internet service": (21.7, 7.4)},
-    "TechSupport": {"No": (49.3, 41.6), "Yes": (29.0, 15.2), "No internet service": (21.7, 7.4)},
-    "StreamingTV": {"No": (39.9, 33.5), "Yes": (38.4, 30.1), "No internet service": (21.7, 7.4)},
-    "StreamingMovies": {"No": (39.5, 33.7), "Yes": (38.8, 29.9),
-                        "No internet service": (21.7, 7.4)},
-    "Contract": {"Month-to-month": (55.0, 42.7), "One year": (20.9, 11.3), "Two year": (24.1, 2.8)},
-    "PaperlessBilling": {"Yes": (59.2, 33.6), "No": (40.8, 16.3)},
-    "PaymentMethod": {"Electronic check": (33.6, 45.3), "Mailed check": (22.9, 19.1),
-                      "Bank transfer (automatic)": (21.9, 16.7),
-                      "Credit card (automatic)": (21.6, 15.2)},
-}
-TENURE_BANDS = {(0, 6): 52.9, (7, 12): 35.9, (13, 24): 28.7, (25, 48): 20.4, (49, 72): 9.5}
+# Published facts about the IBM file, kept in the repository (churn/reference/
+# telco_published.json): column -> {value: (share %, churn rate within %)}, and the churn rate of
+# five tenure bands.
+_FIGURES = synth.published_figures()
+PUBLISHED = {col: {x["value"]: (x["share"], x["churn_rate"]) for x in levels}
+             for col, levels in _FIGURES["levels"].items()}
+TENURE_BANDS = {(b["from"], b["to"]): b["churn_rate"] for b in _FIGURES["tenure_bands"]}
 ADDONS = ["OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
           "StreamingMovies"]
 CATALOGUE_IDS = ["contract_upgrade", "autopay_incentive", "tech_support_trial", "security_trial",
@@ -82,7 +64,7 @@ def test_shares_and_churn_rates_within_3pp_of_published(which, request):
     bad_rates = {k: round(v, 2) for k, v in rates.items() if abs(v) > 3.0}
     assert bad_shares == {}
     assert bad_rates == {}
-    assert abs(100 * df["Churn"].mean() - 26.5) < 1.0
+    assert abs(100 * df["Churn"].mean() - _FIGURES["churn_rate"]) < 1.0
 
 
 def test_large_sample_is_closer_than_3pp(large):

@@ -256,28 +256,13 @@ def test_customer_frame_is_canonical():
 # --- sweeps (issue 18) ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine():
-    """A real `scoring.Engine` from small, quickly fitted parts: the linear churn model (exact,
-    monotone in tenure and monthly charges), a survival model, an offer recommender with history
-    for customers 0..299 (300..599 are cold-start), and the shipped catalogue."""
-    from churn.ltv import SurvivalModel
-    from churn.offers import load_catalogue
-    from churn.recommend import OfferRecommender
-    from churn.scoring import Engine
+    """A real `scoring.Engine` from small, quickly fitted parts (`_explain_fakes.fake_engine`):
+    the linear churn model (exact, monotone in tenure and monthly charges), a survival model, an
+    offer recommender with history for customers 0..299 (300..599 are cold-start), and the
+    shipped catalogue."""
+    from _explain_fakes import fake_engine
 
-    customers = make_customers(600, seed=5)
-    catalogue = load_catalogue()
-    rng = np.random.default_rng(11)
-    rows = []
-    for cid in customers[schema.ID].iloc[:300]:
-        for o in rng.choice(catalogue.ids, size=3, replace=False):
-            rating = int(rng.integers(1, 6))
-            rows.append({schema.ID: cid, "offer_id": o, "date": "2024-01-01",
-                         "accepted": int(rating >= 4), "rating": rating})
-    model = LinearChurnModel().fit(customers)
-    survival = SurvivalModel().fit(customers)
-    recommender = OfferRecommender(n_folds=2).fit(pd.DataFrame(rows), customers,
-                                                  offer_ids=catalogue.ids)
-    return Engine(model, survival, recommender, catalogue, customers)
+    return fake_engine(600, 300)
 
 
 @pytest.fixture(scope="module")

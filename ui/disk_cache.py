@@ -21,10 +21,10 @@ import logging
 import os
 import pickle
 import threading
-import uuid
 from pathlib import Path
 
 from churn import config
+from churn.files import atomic_path
 
 KEEP = 8                    # files per kind
 MAX_BYTES = 768 * 1024**2   # per kind (a scoring of 100,000 customers is about 150 MB)
@@ -122,18 +122,11 @@ def write(kind: str, k: str, value) -> None:
     """Save `value` under (kind, key); never raises (a cache that cannot be written only costs
     time on the next start)."""
     path = _path(kind, k)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
     except Exception:  # noqa: BLE001 - full disk, read-only folder...
         log.warning("could not write cache file %s", path, exc_info=True)
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         return
     _prune(kind)
 

@@ -88,10 +88,10 @@ def test_kpis_match_an_independent_computation(data_dir, expected):
     assert any(f"Active base: {n:,} current customers" in c.value for c in at.caption)
     assert m["Predicted churners"] == f"{round(prob.sum()):,}"
     assert m["Customer lifetime value"] == _millions(value.sum())
-    assert m["Revenue at risk"] == _millions((prob * value).sum())
-    assert m["Revenue at risk, 12 months"] == _millions((prob * 12 * expected["monthly"]).sum())
+    assert m["Revenue at risk (profit)"] == _millions((prob * value).sum())
+    assert m["Bills at risk, 12 months"] == _millions((prob * 12 * expected["monthly"]).sum())
     helps = {x.label: x.help for x in at.metric}
-    assert helps["Revenue at risk"].endswith(f"Exactly ${(prob * value).sum():,.0f}.")
+    assert helps["Revenue at risk (profit)"].endswith(f"Exactly ${(prob * value).sum():,.0f}.")
     assert "over the next 36 months: 60% of each monthly bill" in helps["Customer lifetime value"]
     assert at.selectbox(key="overview_segment").value == "Contract"
 
@@ -116,7 +116,7 @@ def test_on_the_history_risk_figures_count_active_customers_scored_out_of_fold(d
     value = ltv.clv(expected["survival"], active, BusinessSettings())["clv"].to_numpy()
     assert m["Predicted churners"] == f"{round(prob.sum()):,}"
     helps = {x.label: x.help for x in at.metric}
-    assert helps["Revenue at risk"].endswith(f"Exactly ${(prob * value).sum():,.0f}.")
+    assert helps["Revenue at risk (profit)"].endswith(f"Exactly ${(prob * value).sum():,.0f}.")
     assert any("History (labelled)" in c.value and f"use the {len(active):,} still active" in c.value
                for c in at.caption)
 
