@@ -166,9 +166,9 @@ def run_info(version_folder) -> dict | None:
 
 
 def _write_sidecar(folder: Path, info: dict) -> None:
-    tmp = folder / f".{SIDECAR}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / SIDECAR)
+    from churn import files
+
+    files.write_text(folder / SIDECAR, json.dumps(info, indent=1))
 
 
 # --- the pyfunc ---------------------------------------------------------------------------------
