@@ -139,12 +139,13 @@ def train_tracked(quick: bool) -> list[dict]:
     base = scratch_dir("models") / "train_tracked"
     shutil.rmtree(base, ignore_errors=True)
     cfg = models.TrainConfig(grid="small" if quick else "full")
-    # Untracked and tracked trainings alternate (other work on the machine comes and goes);
+    # Untracked and tracked trainings alternate in the order off, on, on, off (other work on
+    # the machine comes and goes: a load that rises or falls during the case hits both alike);
     # every tracked one starts from a data folder without a tracking database.
     walls, cpus, loads = {"off": [], "on": []}, {"off": [], "on": []}, []
     res = None
     for i in range(1 if quick else 2):
-        for mode in ("off", "on"):
+        for mode in (("off", "on"), ("on", "off"))[i % 2]:
             data = base / f"{mode}{i}"
             ensure_sample(paths(data))  # the pyfunc packages the sample with the model
             os.environ["CHURN_TRACKING"] = mode
@@ -161,7 +162,7 @@ def train_tracked(quick: bool) -> list[dict]:
     registered = all((base / f"on{i}" / "models" / res.version / "mlflow.json").is_file()
                      for i in range(len(walls["on"])))
     return [result("train_tracked", on / off, "x", 1.2,
-                   note=f"{cfg.grid} grids, median of {len(walls['on'])} alternating pairs: "
+                   note=f"{cfg.grid} grids, median of {len(walls['on'])} pairs (off-on-on-off): "
                         f"{on:.1f} s with tracking (fresh tracking database; logged by a child "
                         f"process that imports MLflow while the models train; waited for), "
                         f"{off:.1f} s without (each: {[round(w, 1) for w in walls['on']]} / "

@@ -31,7 +31,8 @@ raising, and training keeps its model whatever MLflow does.
 Off the training's path: MLflow's import and the opening (first time: creation) of its store cost
 seconds, so ``churn.models`` hands the logging to a child process (`start`, a `Job`) started
 *when training starts*: it imports MLflow and opens the store on the other core while the models
-train, then logs the version it is told about once the model is saved and activated. With
+train (at a lower priority, so on a busy machine it takes spare CPU rather than the training's),
+then logs the version it is told about once the model is saved and activated. With
 ``CHURN_TRACKING=on`` (the default) the trainer then waits for it (about a second: the command
 line, cron and the tests see every warning); with ``CHURN_TRACKING=background`` (what the app
 sets) nobody waits: the app's first start never waits on MLflow and its process never imports
@@ -546,6 +547,19 @@ def _locked(data_dir):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: Niceness of the tracking process while it waits for the training to finish.
+WARM_UP_NICENESS = 10
+
+
+def _nice(step: int) -> bool:
+    """Change this process's niceness by ``step``; False when not allowed."""
+    try:
+        os.nice(step)
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
 def _worker() -> None:
     """The child process of a `Job`: argv[1] is the models folder; one JSON line on stdin
     ({"version", "alias"}) says what to log, EOF says nothing; one JSON line on stdout
@@ -553,6 +567,7 @@ def _worker() -> None:
     models_dir = Path(sys.argv[1])
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # MLflow prints to stdout; only the answer goes there
+    niced = _nice(WARM_UP_NICENESS)  # the warm-up takes spare CPU, not the training's
     try:
         with _locked(models_dir.parent), _client(models_dir.parent) as (_, client):
             _experiment_id(client, EXPERIMENT)  # creates/migrates the database once, now
@@ -562,6 +577,8 @@ def _worker() -> None:
     line = sys.stdin.readline()
     if not line.strip():
         return
+    if niced:  # someone may be waiting now: normal priority again where allowed
+        _nice(-WARM_UP_NICENESS)
     job = json.loads(line)
     with _locked(models_dir.parent):
         warnings = log_version(models_dir, job["version"], alias=job.get("alias"))
