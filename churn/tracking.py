@@ -155,7 +155,8 @@ def _experiment_id(client, name: str) -> str:
 # --- which run belongs to which version ----------------------------------------------------------
 def run_info(version_folder) -> dict | None:
     """The version's ``mlflow.json`` ({run_id, experiment_id, model_version, tracking_uri,
-    registered}) when it was logged to the current tracking URI, else None. No MLflow import."""
+    registered, model_id: MLflow's logged model}) when it was logged to the current tracking
+    URI, else None. No MLflow import."""
     folder = Path(version_folder)
     try:
         info = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
@@ -318,7 +319,7 @@ def _log(models_dir: Path, folder: Path) -> dict:
             model_id = getattr(model_info, "model_id", None)
             mv = str(model_info.registered_model_version)
             client.set_model_version_tag(MODEL_NAME, mv, VERSION_TAG, meta["version"])
-            info.update(model_version=mv, registered=True)
+            info.update(model_version=mv, registered=True, model_id=model_id)
         now = int(_time.time() * 1000)
         tags = {VERSION_TAG: meta["version"], "fingerprint": meta.get("fingerprint"),
                 "data_fingerprint": meta.get("data_fingerprint"),
