@@ -2,6 +2,7 @@
 much of that is at risk, and how long customers stay by segment."""
 import streamlit as st
 
+from churn import ltv
 from ui import context, empty, format as fmt, overview_charts as oc, state
 from ui.text import md
 from ui.navigation import UPLOAD
@@ -9,7 +10,7 @@ from ui.navigation import UPLOAD
 st.title("Overview")
 ref = state.dataset()
 frame = context.customers(ref)
-summary = context.summarize(frame)
+summary = ltv.data_summary(frame)
 st.caption(f"Customers in use: **{md(ref.label) if ref else 'Sample data'}**. Change them in the "
            f"sidebar. {context.population_line(frame)}")
 

@@ -47,9 +47,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn import schema
 from churn.spreadsheet import FORMULA_TRIGGERS, escape_cell, xlsx_text  # noqa: F401 (re-export)
 
-ID = "customerID"
+ID = schema.ID
 
 #: Weight of the saved value of an offer no rule proposed, in the ranking score (see module doc).
 UNPROPOSED_WEIGHT = 0.8
@@ -699,9 +700,7 @@ def offers_mix(campaign: Campaign) -> pd.DataFrame:
 
 # --- composition: what the page and the CLI both call -------------------------------------------
 #: Customer columns joined to the scored table so a campaign can be limited to a segment.
-SEGMENT_COLUMNS = ["Contract", "InternetService", "PaymentMethod", "PaperlessBilling",
-                   "SeniorCitizen", "Partner", "Dependents", "gender", "PhoneService",
-                   "TechSupport", "OnlineSecurity"]
+SEGMENT_COLUMNS = list(schema.CAMPAIGN_SEGMENTS)
 
 
 def campaign_inputs(engine, customers: pd.DataFrame, settings=None) -> tuple[pd.DataFrame,

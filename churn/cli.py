@@ -503,17 +503,9 @@ def cmd_campaign(args) -> int:
         return 1
     customers = None
     if args.data:
-        from churn.validate import validate
-
-        report = validate(args.data)
-        if report.fatal:
-            print(f"{args.data}: cannot be read. {report.fatal}", file=sys.stderr)
-            return 2
-        if report.errors:
-            print(f"{args.data}: {len(report.errors):,} problem(s); rows with errors are left out "
-                  f"of the campaign (run `python -m churn validate {args.data}` for the list).",
-                  file=sys.stderr)
-        customers = report.frame.drop(columns="row")
+        customers, status = _good_rows(args.data, "the campaign")
+        if customers is None:
+            return status
     engine = Engine.load(paths(), progress=lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
     if customers is None:
         customers = _default_active(engine)
@@ -557,21 +549,14 @@ def cmd_uplift(args) -> int:
 
     from churn import uplift as U
     from churn.campaign import escape_formula
-    from churn.validate import validate
 
     out = Path(args.out)
     if out.suffix.lower() != ".csv":
         print(f"--out {args.out}: the file name must end in .csv.", file=sys.stderr)
         return 1
-    report = validate(args.customers)
-    if report.fatal:
-        print(f"{args.customers}: cannot be read. {report.fatal}", file=sys.stderr)
-        return 2
-    if report.errors:
-        print(f"{args.customers}: {report.rejected_rows:,} of {report.rows:,} rows fail validation "
-              f"and are left out (run `python -m churn validate {args.customers}` for the list).",
-              file=sys.stderr)
-    customers = report.frame.drop(columns="row")
+    customers, status = _good_rows(args.customers, "learning")
+    if customers is None:
+        return status
     try:
         history = U.read_history(args.history)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -616,6 +601,23 @@ def cmd_uplift(args) -> int:
               f"({U.LEARNERS[model.learner_]}): {learned}. Assumed (too little history, uplift "
               f"left blank): {', '.join(assumed) or 'none'}.")
     return 0
+
+def _good_rows(path, purpose: str):
+    """(canonical frame of a customer file's valid rows, None), after saying on stderr how many
+    rows fail validation and are left out of ``purpose``; (None, 2) when the file cannot be
+    read at all (the validator's reason on stderr)."""
+    from churn.validate import validate
+
+    report = validate(path)
+    if report.fatal:
+        print(f"{path}: cannot be read. {report.fatal}", file=sys.stderr)
+        return None, 2
+    if report.errors:
+        print(f"{path}: {report.rejected_rows:,} of {report.rows:,} rows fail validation and are "
+              f"left out of {purpose} (run `python -m churn validate {path}` for the list).",
+              file=sys.stderr)
+    return report.frame.drop(columns="row"), None
+
 
 def _default_active(engine):
     """The customers a decision is about when no file is given: the sample's active base when

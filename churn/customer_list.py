@@ -32,8 +32,7 @@ LIST_COLUMNS = (schema.ID, "risk_tier", "churn_prob", "clv", "revenue_at_risk",
                 "revenue_at_risk_12m", *CUSTOMER_COLUMNS, "driver_1_text", "offer_name",
                 "offer_net_value")
 #: Segment columns the list filters by (column -> label).
-SEGMENT_COLUMNS = {"Contract": "Contract", "InternetService": "Internet service",
-                   "PaymentMethod": "Payment method"}
+SEGMENT_COLUMNS = {c: schema.label(c) for c in schema.MAIN_SEGMENTS}
 #: Columns the list sorts by (column -> label).
 SORTS = {"revenue_at_risk": "Revenue at risk", "churn_prob": "Churn risk",
          "clv": "Lifetime value", "MonthlyCharges": "Monthly bill", "tenure": "Tenure",

@@ -45,11 +45,12 @@ import numpy as np
 import pandas as pd
 
 from churn import validate as _v
+from churn.schema import ID
 from churn.validate import Problem, ValidationReport
 
-HISTORY_COLUMNS = ["customerID", "campaign_id", "date", "offer_id", "group", "accepted",
+HISTORY_COLUMNS = [ID, "campaign_id", "date", "offer_id", "group", "accepted",
                    "churned"]
-REQUIRED_COLUMNS = ["customerID", "campaign_id", "date", "offer_id", "group"]
+REQUIRED_COLUMNS = [ID, "campaign_id", "date", "offer_id", "group"]
 OPTIONAL_COLUMNS = ["accepted", "churned"]   # missing: read as blank (unknown), with a warning
 GROUPS = ("treatment", "control")
 ANSWERS = ("Yes", "No")
@@ -211,12 +212,12 @@ class _Check:
                  if c in where else np.full(self.n, "", dtype=object)) for c in HISTORY_COLUMNS}
         for c in REQUIRED_COLUMNS:
             self._error(c, v[c] == "", MSG_MISSING_VALUE, {})
-        cid = v["customerID"]
+        cid = v[ID]
         if self.customer_ids is not None:
             known = pd.Index(pd.unique(np.asarray([str(i) for i in self.customer_ids],
                                                   dtype=object)))
             unk = (cid != "") & (known.get_indexer(cid) < 0)
-            self._error("customerID", unk, MSG_UNKNOWN_CUSTOMER, {"value": cid})
+            self._error(ID, unk, MSG_UNKNOWN_CUSTOMER, {"value": cid})
         if self.offer_ids is not None:
             known = pd.Index([str(o) for o in self.offer_ids])
             off = v["offer_id"]

@@ -51,6 +51,7 @@ revenue, not margin, not discounted).
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -60,7 +61,7 @@ from churn import schema
 from churn.config import BusinessSettings
 
 KINDS = ("cox", "weibull")
-SEGMENTS = ("Contract", "InternetService", "PaymentMethod", "tenure band")
+SEGMENTS = (*schema.MAIN_SEGMENTS, "tenure band")
 TENURE_BANDS = (("0-6", 0, 6), ("7-12", 7, 12), ("13-24", 13, 24), ("25-48", 25, 48),
                 ("49-72", 49, 72), ("73+", 73, None))
 MIN_EVENTS = 10          # churned customers needed to fit anything sensible
@@ -518,7 +519,7 @@ def portfolio_summary(df: pd.DataFrame, churn_prob, clv_frame: pd.DataFrame) -> 
 
     df: canonical frame (Churn optional); churn_prob: P(churn) per row (0..1); clv_frame: the
     output of `clv` for the same rows. Returns a dict: customers (count), churn_rate (observed
-    share churned, 0..1, or None without a Churn column or rows), predicted_churners (sum of
+    share churned, 0..1, by the rule of `observed_churn`), predicted_churners (sum of
     probabilities), total_clv, total_revenue_at_risk (sum of churn_prob x clv) and
     total_revenue_at_risk_12m (sum of churn_prob x 12 x MonthlyCharges) in dollars.
     """
@@ -530,10 +531,54 @@ def portfolio_summary(df: pd.DataFrame, churn_prob, clv_frame: pd.DataFrame) -> 
     p = _churn_prob(churn_prob, n)
     value = clv_frame["clv"].to_numpy(float)
     monthly = pd.to_numeric(df["MonthlyCharges"], errors="coerce").to_numpy(float)
-    churn_rate = None
-    if schema.TARGET in df and n:
-        churn_rate = float(pd.to_numeric(df[schema.TARGET], errors="coerce").mean())
+    _, churn_rate = observed_churn(df)
     return {"customers": int(n), "churn_rate": churn_rate,
             "predicted_churners": float(p.sum()), "total_clv": float(value.sum()),
             "total_revenue_at_risk": float((p * value).sum()),
             "total_revenue_at_risk_12m": float((p * 12.0 * monthly).sum())}
+
+
+def observed_churn(df: pd.DataFrame) -> tuple[int | None, float | None]:
+    """(customers who left, their share 0..1) from the Churn column: the one rule every window
+    uses for the observed churn rate.
+
+    Both are None when there is no Churn column, no row, or any row without a 0/1 outcome: a
+    partly known outcome says nothing reliable about the rate (the validator drops a Churn column
+    it cannot read for every row, so canonical frames are all-or-nothing anyway).
+    """
+    n = len(df)
+    if schema.TARGET not in df or n == 0:
+        return None, None
+    y = pd.to_numeric(df[schema.TARGET], errors="coerce").to_numpy(float)
+    if not np.isin(y, (0.0, 1.0)).all():
+        return None, None
+    churned = int(y.sum())
+    return churned, churned / n
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """Headline figures of a customer frame, before any model.
+
+    customers: rows; churned / churn_rate: customers who left and their share 0..1
+    (`observed_churn`; None when unknown); monthly_revenue: sum of MonthlyCharges (dollars per
+    month); mean_tenure: average months with the company (NaN without rows).
+    """
+
+    customers: int
+    churned: int | None
+    churn_rate: float | None
+    monthly_revenue: float
+    mean_tenure: float
+
+
+def data_summary(df: pd.DataFrame) -> DataSummary:
+    """`DataSummary` of a canonical frame (MonthlyCharges and tenure required)."""
+    _require(df, ["MonthlyCharges", "tenure"], "data_summary")
+    churned, rate = observed_churn(df)
+    n = len(df)
+    return DataSummary(
+        customers=int(n), churned=churned, churn_rate=rate,
+        monthly_revenue=float(pd.to_numeric(df["MonthlyCharges"], errors="coerce").sum()),
+        mean_tenure=float(pd.to_numeric(df["tenure"], errors="coerce").mean()) if n
+        else float("nan"))

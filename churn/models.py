@@ -97,7 +97,7 @@ ACTIVE_FILE = "ACTIVE"
 TMP_PREFIX = ".tmp-"
 TRASH_PREFIX = ".trash-"
 #: Columns the per-segment metrics are broken down by.
-SEGMENTS = ("gender", "SeniorCitizen", "Contract")
+SEGMENTS = schema.METRIC_SEGMENTS
 #: Metrics the CLI and the comparison table show, in order.
 REPORT_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20", "ece")
 #: Temp folders older than this (seconds) are stale even if their process id is in use again.
@@ -789,6 +789,17 @@ class ChurnModel:
         return float(a * base + b), pd.DataFrame(a * contrib, columns=self.features, index=df.index)
 
 
+def progress_text(stage: str, elapsed: float, done: int, total: int) -> str:
+    """A training step as a retention manager reads it: "Training model 2 of 4 (Random
+    forest) — about 40 s left". The time left is the time per step so far × the steps left
+    (seconds under a minute, else whole minutes; nothing at the last step)."""
+    left = elapsed / max(done, 1) * max(total - done, 0)
+    if done >= total or left < 1:
+        return stage
+    when = f"about {left:.0f} s left" if left < 60 else f"about {left / 60:.0f} min left"
+    return f"{stage} — {when}"
+
+
 @dataclass
 class TrainResult:
     """What ``train`` returns. ``cached``: loaded from the cache instead of trained; ``seconds``:
@@ -1312,19 +1323,26 @@ def _train_new(frame, y, config, d, fp, version, warnings, store, progress, acti
     folds = fold_ids(y, config.folds, config.seed)
     total = sum(_n_fits(FAMILIES[f], config.grid) for f in config.families) * config.folds + 1
     done = [0]
+    started = time.perf_counter()
 
-    def tick(msg: str) -> None:
+    def tick(stage: str) -> None:
         done[0] += 1
         if progress is not None:
-            progress(min(done[0] / total, 1.0), msg)
+            progress(min(done[0] / total, 1.0),
+                     progress_text(stage, time.perf_counter() - started, done[0], total))
+
+    def family_tick(i: int, name: str):
+        stage = (f"Training model {i + 1} of {len(config.families)} "
+                 f"({FAMILIES[name].label})")
+        return lambda _detail: tick(stage)
 
     from threadpoolctl import threadpool_limits
 
     # Single-threaded BLAS: the fits are small, and OpenBLAS threads on a busy 2-core machine
     # slowed logistic regression ten-fold in measurements.
     with threadpool_limits(limits=1, user_api="blas"):
-        results = {name: _evaluate_family(name, X, y, folds, config, tick)
-                   for name in config.families}
+        results = {name: _evaluate_family(name, X, y, folds, config, family_tick(i, name))
+                   for i, name in enumerate(config.families)}
         metric = config.selection_metric
         selected = None
         for name in config.families:
@@ -1335,7 +1353,7 @@ def _train_new(frame, y, config, d, fp, version, warnings, store, progress, acti
         cls = FAMILIES[selected]
         est = cls.make(best["params"], config.seed, config.n_jobs).fit(X, y)
     a, b = fit_platt(best["margin"], y)
-    tick(f"{cls.label}: refit on all {len(y)} rows")
+    tick(f"Training the chosen model ({cls.label}) on all {len(y):,} customers")
 
     oof = pd.DataFrame({ID: frame[ID] if ID in frame else np.arange(len(y)).astype(str),
                         TARGET: y, "fold": folds})

@@ -308,7 +308,7 @@ def _parse_rule(raw, i: int, source: str, known: list[str]) -> Rule:
 
 
 # --- rule candidates ---------------------------------------------------------------------------
-CANDIDATE_COLUMNS = ["customerID", "offer_id", "offer_name", "driver", "driver_pp", "reason"]
+CANDIDATE_COLUMNS = [ID, "offer_id", "offer_name", "driver", "driver_pp", "reason"]
 
 
 def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: pd.DataFrame,
@@ -394,7 +394,7 @@ def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: p
     reason = (pd.Series(phrase, dtype=object) + ": adds " + amount
               + " points of churn risk → " + pd.Series(offer_name, dtype=object))
     out = pd.DataFrame({
-        "customerID": customers[ID].to_numpy()[rows] if ID in customers else rows.astype(str),
+        ID: customers[ID].to_numpy()[rows] if ID in customers else rows.astype(str),
         "offer_id": np.array(ids, dtype=object)[offs],
         "offer_name": offer_name,
         "driver": driver,

@@ -170,7 +170,7 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
         return {}
     effect = _effect(ranked).tolist()
     n = len(ranked)
-    ids = ranked["customerID"].astype(str).tolist()
+    ids = ranked[schema.ID].astype(str).tolist()
     rank = ranked["rank"].to_numpy(dtype=np.int64).tolist()
     offer_id = ranked["offer_id"].astype(str).tolist()
     name = ranked["offer_name"].astype(str).tolist()
@@ -271,7 +271,7 @@ def predict(engine, records: list[dict], settings: BusinessSettings = BusinessSe
     results = []
     for i, pos in enumerate(frame.index):
         results.append({
-            "row": int(pos), "customerID": str(ids[i]),
+            "row": int(pos), schema.ID: str(ids[i]),
             "churn_probability": round(float(prob[i]), 6), "risk_tier": str(tier[i]),
             "drivers": driver_lists[i],
             "clv": round(float(money["clv"][i]), 2),
@@ -310,7 +310,7 @@ def explain_record(engine, record: dict) -> tuple[dict | None, list[dict]]:
             "display_value": explain_mod.display_value(f, vals[f]),
             "points": round(points, 6), "log_odds": round(float(lo[f]), 6),
             "text": explain_mod.driver_sentence(f, vals[f], points)})
-    return ({"customerID": str(check.frame[schema.ID].iloc[0]),
+    return ({schema.ID: str(check.frame[schema.ID].iloc[0]),
              "churn_probability": round(float(expl.prob[0]), 6),
              "baseline_probability": round(float(expl.base_prob), 6),
              "contributions": contributions, "unit_note": explain_mod.UNIT_NOTE},
@@ -340,7 +340,7 @@ def recommend(engine, records: list[dict], settings: BusinessSettings = Business
     results = []
     for i, pos in enumerate(frame.index):
         cid = str(table[schema.ID].iloc[i])
-        results.append({"row": int(pos), "customerID": cid,
+        results.append({"row": int(pos), schema.ID: cid,
                         "churn_probability": round(float(table["churn_prob"].iloc[i]), 6),
                         "clv": round(float(table["clv"].iloc[i]), 2),
                         "sleeping_dog": cid in dogs,

@@ -86,7 +86,7 @@ from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, one_hot
 from churn.history import HISTORY_COLUMNS
 
 #: Columns the recommender reads from a campaign history.
-USED_COLUMNS = ["customerID", "offer_id", "date", "group", "accepted"]
+USED_COLUMNS = [ID, "offer_id", "date", "group", "accepted"]
 ALGORITHMS = ("auto", "svd", "knn")
 RATING_SCALE = (0, 1)
 TOP_K = 3
@@ -139,12 +139,12 @@ def check_history(history: pd.DataFrame) -> pd.DataFrame:
                          "learns acceptance from offers that were made and answered")
     h = h[answered.to_numpy()].copy()
     h["accepted"] = text[answered].map(_ANSWER).astype(int).to_numpy()
-    h["customerID"] = h["customerID"].astype(str)
+    h[ID] = h[ID].astype(str)
     h["offer_id"] = h["offer_id"].astype(str)
     h["date"] = pd.to_datetime(h["date"], errors="coerce", format="%Y-%m-%d")
     h = h.drop(columns="group")
     h = h.sort_values("date", kind="stable", na_position="first")
-    h = h.drop_duplicates(["customerID", "offer_id"], keep="last")
+    h = h.drop_duplicates([ID, "offer_id"], keep="last")
     return h.sort_index(kind="stable").reset_index(drop=True)
 
 
@@ -275,7 +275,7 @@ class _Engine:
     def fit(self, pairs: pd.DataFrame, offer_ids: list[str]) -> "_Engine":
         from surprise import SVD, Dataset, KNNBaseline, Reader
 
-        data = Dataset.load_from_df(pairs[["customerID", "offer_id", "accepted"]],
+        data = Dataset.load_from_df(pairs[[ID, "offer_id", "accepted"]],
                                     Reader(rating_scale=RATING_SCALE))
         ts = data.build_full_trainset()
         if self.name == "svd":
@@ -470,15 +470,15 @@ class OfferRecommender:
                              f"{offer_ids!r}")
         feats = customers.drop_duplicates(ID, keep="last")
         feats = feats.set_index(feats[ID].astype(str), drop=False)
-        if not pairs["customerID"].isin(feats.index).any():
+        if not pairs[ID].isin(feats.index).any():
             raise ValueError("none of the history's customers is in customers; pass the customer "
                              "frame the history belongs to (matching customerID)")
         self.offer_ids_ = offer_ids
         self.encoder_ = _Encoder().fit(feats)
         # one frame per pair, for predicting held-out pairs through the production path
-        pair_frame = feats.reindex(pairs["customerID"].to_numpy())
-        pair_frame[ID] = pairs["customerID"].to_numpy()
-        pair_frame["_has_features"] = pairs["customerID"].isin(feats.index).to_numpy()
+        pair_frame = feats.reindex(pairs[ID].to_numpy())
+        pair_frame[ID] = pairs[ID].to_numpy()
+        pair_frame["_has_features"] = pairs[ID].isin(feats.index).to_numpy()
 
         col = pd.Index(offer_ids).get_indexer(pairs["offer_id"])
         in_cat = col >= 0

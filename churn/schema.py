@@ -119,6 +119,17 @@ NUMERIC_FEATURES: list[str] = [c.name for c in COLUMNS if c.kind in ("flag01", "
 EDITABLE_FEATURES: list[str] = [c.name for c in COLUMNS if c.is_feature and c.editable]
 DEPENDENT_COLUMNS: list[Column] = [c for c in COLUMNS if c.parent]
 
+# --- segments: the column groups the windows split, filter or break figures down by -------------
+#: The main business segments: the Overview's "split by", the survival curves, the customer
+#: list's filter.
+MAIN_SEGMENTS: tuple[str, ...] = ("Contract", "InternetService", "PaymentMethod")
+#: Columns a campaign list can be limited to (the main segments first).
+CAMPAIGN_SEGMENTS: tuple[str, ...] = MAIN_SEGMENTS + (
+    "PaperlessBilling", "SeniorCitizen", "Partner", "Dependents", "gender", "PhoneService",
+    "TechSupport", "OnlineSecurity")
+#: Columns the model's metrics are broken down by (does it work as well for every group?).
+METRIC_SEGMENTS: tuple[str, ...] = ("gender", "SeniorCitizen", "Contract")
+
 
 def max_length(column) -> int:
     """Most characters a value of ``column`` (a `Column` or its name) may have."""
@@ -215,6 +226,39 @@ def to_file_frame(df: pd.DataFrame) -> pd.DataFrame:
     if TARGET in out:
         out[TARGET] = np.where(out[TARGET].astype(int) == 1, "Yes", "No")
     return out
+
+
+def template_frame() -> pd.DataFrame:
+    """Three example customers in the IBM file's layout (no Churn column): what an upload file
+    should look like. Values come from the schema's value sets and its dependency rules (an
+    add-on needs internet service; TotalCharges is tenure × MonthlyCharges, blank at tenure 0).
+    A new customer on DSL; one with a phone line only; one with everything."""
+    examples = [
+        {"gender": "Female", "Partner": "Yes", "tenure": 0, "PhoneService": "No",
+         "InternetService": "DSL", "add_ons": "No", "Contract": "Month-to-month",
+         "PaymentMethod": "Electronic check", "MonthlyCharges": 29.85},
+        {"gender": "Male", "Partner": "No", "tenure": 34, "PhoneService": "Yes",
+         "InternetService": "No", "add_ons": "No", "Contract": "One year",
+         "PaymentMethod": "Mailed check", "MonthlyCharges": 19.95},
+        {"gender": "Female", "Partner": "Yes", "tenure": 60, "PhoneService": "Yes",
+         "InternetService": "Fiber optic", "add_ons": "Yes", "Contract": "Two year",
+         "PaymentMethod": "Credit card (automatic)", "MonthlyCharges": 109.65},
+    ]
+    rows = []
+    for i, ex in enumerate(examples):
+        row = {c.name: (ex["add_ons"] if c.parent == "InternetService" else c.values[0])
+               for c in COLUMNS if c.kind == "category"}
+        row.update({k: v for k, v in ex.items() if k != "add_ons"})
+        row.update({ID: f"0000-EXMP{'ABC'[i]}", "SeniorCitizen": 0})
+        rows.append(row)
+    df = enforce_dependencies(pd.DataFrame(rows))
+    df["TotalCharges"] = total_charges_estimate(df["tenure"], df["MonthlyCharges"])
+    return df[[c for c in FILE_COLUMNS if c != TARGET]]
+
+
+def template_csv_bytes() -> bytes:
+    """`template_frame` as the CSV a user fills in (UTF-8, the IBM text layout)."""
+    return to_file_frame(template_frame()).to_csv(index=False, lineterminator="\n").encode()
 
 
 def empty_frame() -> pd.DataFrame:

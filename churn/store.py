@@ -281,7 +281,7 @@ class Store:
         campaign) already stored is replaced by the new row, so recording the same results twice
         adds nothing. Returns the number of rows stored in all."""
         _check_frame(df)
-        need = ["customerID", "campaign_id", "date", "offer_id", "group", "accepted", "churned"]
+        need = [schema.ID, "campaign_id", "date", "offer_id", "group", "accepted", "churned"]
         missing = [c for c in need if c not in df.columns]
         if missing:
             raise ValueError(f"campaign history rows are missing column(s) {missing}; pass "
@@ -291,7 +291,7 @@ class Store:
             old = self._read_frame(_CAMPAIGN_HISTORY)
             both = new if old is None else pd.concat([old[need].astype(str), new],
                                                      ignore_index=True)
-            both = both.drop_duplicates(["customerID", "campaign_id"], keep="last")
+            both = both.drop_duplicates([schema.ID, "campaign_id"], keep="last")
             _write_frame(cur, _CAMPAIGN_HISTORY, both.reset_index(drop=True))
         return int(len(both))
 

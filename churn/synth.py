@@ -649,7 +649,7 @@ def generate_campaign_history(customers: pd.DataFrame, seed: int = SAMPLE_SEED, 
     group = np.concatenate([f[4] for f in frames])
     accepted, churned = simulate._draw(customers, pos, offer, group == "treatment", seed)
     return pd.DataFrame({
-        "customerID": customers[schema.ID].to_numpy(dtype=object)[pos],
+        schema.ID: customers[schema.ID].to_numpy(dtype=object)[pos],
         "campaign_id": np.repeat(np.array([f[1] for f in frames], dtype=object),
                                  [len(f[0]) for f in frames]),
         "date": np.concatenate([f[2] for f in frames]), "offer_id": offer, "group": group,

@@ -167,11 +167,12 @@ def random_customers(n: int, seed: int, *, target: bool = False) -> pd.DataFrame
     return df if target else df.drop(columns=schema.TARGET)
 
 
-def fake_engine(n: int = 600, with_history: int = 300, seed: int = 5):
+def fake_engine(n: int = 600, with_history: int = 300, seed: int = 5, model=None):
     """A real `scoring.Engine` from small, quickly fitted parts: `LinearChurnModel` (exact,
-    monotone in tenure and monthly charges) on ``make_customers(n, seed)``, a survival model,
-    an offer recommender with three rated offers for each of the first ``with_history``
-    customers (the rest are cold-start), and the shipped catalogue."""
+    monotone in tenure and monthly charges) on ``make_customers(n, seed)`` unless ``model``
+    (e.g. a trained XGBoost `ChurnModel`) is given, a survival model, an offer recommender with
+    three rated offers for each of the first ``with_history`` customers (the rest are
+    cold-start), and the shipped catalogue."""
     from churn.ltv import SurvivalModel
     from churn.offers import load_catalogue
     from churn.recommend import OfferRecommender
@@ -186,7 +187,7 @@ def fake_engine(n: int = 600, with_history: int = 300, seed: int = 5):
             rating = int(rng.integers(1, 6))
             rows.append({schema.ID: cid, "offer_id": o, "date": "2024-01-01",
                          "accepted": int(rating >= 4), "rating": rating})
-    model = LinearChurnModel().fit(customers)
+    model = model if model is not None else LinearChurnModel().fit(customers)
     survival = SurvivalModel().fit(customers)
     recommender = OfferRecommender(n_folds=2).fit(pd.DataFrame(rows), customers,
                                                   offer_ids=catalogue.ids)

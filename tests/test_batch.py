@@ -167,6 +167,32 @@ def test_worker_processes_give_the_same_files(engine, messy, tmp_path):
                                                          "two.csv", "two.rejects.csv"]
 
 
+def test_worker_processes_with_a_real_xgboost_engine_give_the_same_files(messy, tmp_path):
+    """Issue 16: the worker path with a real tree model (XGBoost, pickled to the workers), not
+    only the linear fake."""
+    from _explain_fakes import fake_engine, make_customers
+
+    from churn import models
+
+    trained = models.train(make_customers(1500, seed=8),
+                           models.TrainConfig(families=("xgb",), grid="small", folds=2),
+                           tmp_path / "models")
+    assert trained.model.family == "xgb"
+    engine = fake_engine(400, 200, model=trained.model)
+    path, _ = messy
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    batch.score_file(path, one, engine=engine, chunk_rows=6, workers=1)
+    res = batch.score_file(path, two, engine=engine, chunk_rows=6, workers=2)
+    assert (res.rows, res.scored, res.rejected) == (40, 36, 4)
+    a, b = _read_scores(one), _read_scores(two)
+    pd.testing.assert_frame_equal(a[TEXT_COLUMNS], b[TEXT_COLUMNS])
+    pd.testing.assert_frame_equal(a[list(batch.FLOAT_COLUMNS)], b[list(batch.FLOAT_COLUMNS)],
+                                  rtol=1e-9, atol=1e-9)
+    expected = engine.score(validate(path).frame.drop(columns="row"))["churn_prob"]
+    np.testing.assert_allclose(b["churn_prob"].to_numpy(), expected.round(4).to_numpy(),
+                               atol=5e-5)
+
+
 def test_an_engine_that_cannot_be_pickled_is_used_in_this_process(engine, messy, tmp_path,
                                                                   monkeypatch):
     path, _ = messy

@@ -581,7 +581,9 @@ def test_campaign_inputs(engine, inputs):
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_cli_writes_the_same_bytes_as_the_page(engine, tmp_path, monkeypatch, capsys, suffix):
+def test_cli_writes_the_core_campaigns_bytes(engine, tmp_path, monkeypatch, capsys, suffix):
+    # (the page's own download against the CLI: tests/app/test_campaign_page.py,
+    # test_cli_writes_the_bytes_the_pages_download_gives)
     from churn import cli, population
     from churn.config import BusinessSettings
     from churn.scoring import Engine
@@ -592,7 +594,7 @@ def test_cli_writes_the_same_bytes_as_the_page(engine, tmp_path, monkeypatch, ca
     monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path / "data"))
     out = tmp_path / f"campaign{suffix}"
     assert cli.main(["campaign", "--budget", "2500", "--out", str(out)]) == 0
-    # what the page calls for the same customers (the active ones), settings and budget
+    # the core campaign for the same customers (the active ones), settings and budget
     active = population.active(engine.customers)
     scored, ranked = C.campaign_inputs(engine, active, BusinessSettings())
     camp = C.build_campaign(scored, ranked, 2500, business_settings=BusinessSettings(),
@@ -763,3 +765,24 @@ def test_saved_campaigns_record_the_settings_and_reopen(ranked, tmp_path):
     oid = store.save_campaign("old", {"budget": 5.0}, old)
     assert set(C.reopen_campaign(store, oid).rows["group"]) == {"treatment"}
     assert C.saved_campaigns(store).iloc[0]["control"] == 0
+
+
+def test_cli_campaign_on_a_file_with_bad_rows_says_how_many_are_left_out(engine, tmp_path,
+                                                                            monkeypatch, capsys):
+    from churn import cli
+    from churn.scoring import Engine
+
+    monkeypatch.setattr(Engine, "load", classmethod(lambda cls, paths=None, progress=None: engine))
+    monkeypatch.setenv("CHURN_DATA_DIR", str(tmp_path / "data"))
+    data = tmp_path / "active.csv"
+    frame = schema.to_file_frame(engine.customers.drop(columns=schema.TARGET).head(20))
+    frame.loc[3, "tenure"] = "soon"
+    frame.to_csv(data, index=False)
+    assert cli.main(["campaign", "--budget", "500", "--data", str(data), "--out",
+                     str(tmp_path / "c.csv")]) == 0
+    err = capsys.readouterr().err
+    assert (f"{data}: 1 of 20 rows fail validation and are left out of the campaign (run "
+            f"`python -m churn validate {data}` for the list).") in err
+    assert cli.main(["campaign", "--budget", "500", "--data", str(tmp_path / "nope.csv"),
+                     "--out", str(tmp_path / "d.csv")]) == 2
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'nope.csv'}: cannot be read. ")

@@ -304,3 +304,49 @@ def test_revenue_at_risk_by_segment_and_portfolio_summary(auto_model, sample):
         "total_revenue_at_risk_12m": (p * 12 * sample["MonthlyCharges"]).sum()})
     no_target = ltv.portfolio_summary(sample.drop(columns=["Churn"]), p, values)
     assert no_target["churn_rate"] is None
+
+
+# --- headline figures of the data, and the one churn-rate rule ---------------------------------
+def _four(churn):
+    df = pd.DataFrame({"customerID": ["0001-AAAAA", "0002-BBBBB", "0003-CCCCC", "0004-DDDDD"],
+                       "tenure": [1, 10, 0, 61], "MonthlyCharges": [20.5, 99.25, 70.0, 45.0]})
+    if churn is not None:
+        df["Churn"] = churn
+    return df
+
+
+def test_data_summary_labelled():
+    s = ltv.data_summary(_four([1, 0, 1, 0]))
+    assert (s.customers, s.churned, s.churn_rate) == (4, 2, 0.5)
+    assert s.monthly_revenue == pytest.approx(20.5 + 99.25 + 70.0 + 45.0)
+    assert s.mean_tenure == pytest.approx((1 + 10 + 0 + 61) / 4)
+
+
+@pytest.mark.parametrize("churn", [None, [1, 0, np.nan, 0], [1, 0, 2, 0]])
+def test_churn_rate_is_unknown_without_an_outcome_for_every_customer(churn):
+    s = ltv.data_summary(_four(churn))
+    assert (s.customers, s.churned, s.churn_rate) == (4, None, None)
+    assert ltv.observed_churn(_four(churn)) == (None, None)
+
+
+def test_data_summary_empty():
+    s = ltv.data_summary(_four([1, 0, 1, 0]).iloc[:0])
+    assert (s.customers, s.churned, s.churn_rate, s.monthly_revenue) == (0, None, None, 0.0)
+    assert np.isnan(s.mean_tenure)
+
+
+@pytest.mark.parametrize("churn", [None, [1, 0, 1, 1], [1, 0, np.nan, 0]])
+def test_portfolio_and_data_summaries_share_one_churn_rate_rule(churn):
+    df = _four(churn)
+    values = pd.DataFrame({"clv": [100.0, 200.0, 300.0, 400.0]})
+    portfolio = ltv.portfolio_summary(df, [0.1, 0.2, 0.3, 0.4], values)
+    assert portfolio["churn_rate"] == ltv.data_summary(df).churn_rate
+    if churn == [1, 0, 1, 1]:
+        assert portfolio["churn_rate"] == 0.75
+
+
+def test_data_summary_names_a_missing_column():
+    with pytest.raises(ValueError) as err:
+        ltv.data_summary(_four(None).drop(columns="tenure"))
+    assert str(err.value) == ("data_summary: missing column(s) tenure; expected a canonical "
+                              "customer frame (see churn.schema)")

@@ -1,6 +1,6 @@
 """Tests of the model report's numbers and figures: the threshold and cost functions added to
-churn.metrics, and the table / curve / figure builders of ui.model_report, checked against
-scikit-learn and hand computations on small known inputs."""
+churn.metrics, the tables of churn.model_report and the figures of ui.model_report_charts,
+checked against scikit-learn and hand computations on small known inputs."""
 from __future__ import annotations
 
 import re
@@ -12,7 +12,9 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
 from churn import metrics as M
+from churn import model_report as MR
 from ui import model_report as R
+from ui import model_report_charts as charts
 
 # Five customers: churned 1, 0, 1, 0, 1 with these probabilities.
 Y5 = np.array([1, 0, 1, 0, 1])
@@ -115,7 +117,7 @@ def oof() -> pd.DataFrame:
 
 def test_curve_tables_match_scikit_learn(oof):
     labels = {"lr": "Logistic regression", "rf": "Random forest", "cat": "CatBoost"}
-    t = R.curve_tables(oof, labels)
+    t = MR.curve_tables(oof, labels)
     y = oof["Churn"].to_numpy()
     for fam in ("lr", "rf"):
         p = oof[f"p_{fam}"].to_numpy()
@@ -139,7 +141,7 @@ def test_curve_tables_match_scikit_learn(oof):
 
 def test_gains_and_lift_by_hand():
     oof = pd.DataFrame({"Churn": [1, 0, 1, 0], "p_lr": [0.9, 0.8, 0.7, 0.1]})
-    g = R.curve_tables(oof, {"lr": "LR"})["gains"]
+    g = MR.curve_tables(oof, {"lr": "LR"})["gains"]
     # contact 0.9 (churner), 0.8, 0.7 (churner), 0.1 in that order
     assert g["share_customers"].tolist() == [0, 0.25, 0.5, 0.75, 1.0]
     assert g["share_churners"].tolist() == [0, 0.5, 0.5, 1.0, 1.0]
@@ -179,50 +181,61 @@ META = {
 
 
 def test_comparison_frame_puts_the_model_in_use_first_with_its_settings():
-    f = R.comparison_frame(META)
+    f = MR.comparison_frame(META)
     assert f.index.tolist() == ["rf", "lr"]
     assert f["In use"].tolist() == [True, False]
     assert f["Model"].tolist() == ["Random forest", "Logistic regression"]
     assert f.loc["rf", "PR-AUC"] == 0.66 and f.loc["lr", "PR-AUC"] == 0.64
     assert f.loc["rf", "Chosen settings"] == "trees 100, max depth 6"
     assert f.loc["lr", "Chosen settings"] == "regularisation C 1.0"
-    assert list(f.columns) == (["Model", "In use"] + [R.TITLES[m] for m in R.TABLE_METRICS]
+    assert list(f.columns) == (["Model", "In use"] + [MR.TITLES[m] for m in MR.TABLE_METRICS]
                                + ["Chosen settings"])
 
 
-def test_styled_comparison_highlights_only_the_model_in_use_and_formats_units():
-    html = R.style_comparison(R.comparison_frame(META)).to_html()
+def test_comparison_by_metric_has_one_row_per_metric_and_the_model_in_use_first():
+    f = MR.comparison_by_metric(META)
+    assert f.index.tolist() == [MR.TITLES[m] for m in MR.TABLE_METRICS]
+    assert f.columns.tolist() == ["Random forest (in use)", "Logistic regression", "Better"]
+    wide = MR.comparison_frame(META)
+    for m in MR.TABLE_METRICS:   # the same numbers as the one-row-per-family table
+        assert f.loc[MR.TITLES[m], "Random forest (in use)"] == wide.loc["rf", MR.TITLES[m]]
+        assert f.loc[MR.TITLES[m], "Logistic regression"] == wide.loc["lr", MR.TITLES[m]]
+        assert f.loc[MR.TITLES[m], "Better"] == ("higher" if M.HIGHER_IS_BETTER[m] else "lower")
+    assert MR.settings_text(META) == ("Random forest: trees 100, max depth 6; Logistic "
+                                      "regression: regularisation C 1.0")
+
+
+def test_styled_comparison_formats_each_row_in_its_unit_and_highlights_the_model_in_use():
+    html = R.style_by_metric(MR.comparison_by_metric(META)).to_html()
     css = html.split("</style>")[0]
     assert css.count("background-color: rgba(255, 196, 0, 0.28)") == 1
-    styled_cells = re.findall(r"_row(\d+)_col(\d+)", css)
-    assert {r for r, _ in styled_cells} == {"0"}  # the model in use, first row
-    assert len(styled_cells) == 2 + len(R.TABLE_METRICS) + 1  # every column of that row
-    for text in ("2.90×", "78.0%", "4.8 pp", "0.660", "✓ in use"):
+    styled = set(re.findall(r"_row(\d+)_col(\d+)", css))
+    assert {c for _, c in styled} == {"0"}          # only the model in use's column
+    assert len(styled) == len(MR.TABLE_METRICS)     # every row of it
+    for text in ("2.90×", "78.0%", "4.8 pp", "0.660", "higher", "lower"):
         assert text in html
 
 
 def test_every_metric_has_a_business_words_help_text():
-    helps = R.metric_help(0.35)
-    assert set(helps) == set(R.TABLE_METRICS)
+    helps = MR.metric_help(0.35)
+    assert set(helps) == set(MR.TABLE_METRICS)
     assert helps["pr_auc"].startswith("PR-AUC: how well the model finds churners among all "
                                       "customers")
     for m, text in helps.items():
         assert text.endswith("Higher is better.") == M.HIGHER_IS_BETTER[m], m
         assert text.endswith("Lower is better.") == (not M.HIGHER_IS_BETTER[m]), m
     assert "35%" in helps["recall_at_threshold"]
-    cfg = R.comparison_column_config(0.35)
-    assert cfg["PR-AUC"]["help"] == helps["pr_auc"]
 
 
 def test_segment_frame_reads_the_selected_family_with_readable_values():
-    s = R.segment_frame(META)
+    s = MR.segment_frame(META)
     assert s[["Group", "Value", "Customers"]].values.tolist() == [
         ["Senior citizen", "No", 90], ["Senior citizen", "Yes", 10], ["Contract", "Two year", 5]]
     assert s["Predicted churn rate"].tolist() == [0.21, 0.38, 0.03]
     assert np.isnan(s.loc[1, "ROC-AUC"])
     html = R.style_segments(s).to_html()
     assert "20.0%" in html and "—" in html
-    assert R.segment_frame(META, "lr").empty
+    assert MR.segment_frame(META, "lr").empty
 
 
 def _recommender_evaluation():
@@ -236,7 +249,7 @@ def _recommender_evaluation():
 
 def test_recommender_frame_marks_the_kept_method():
     ev = _recommender_evaluation()
-    f = R.recommender_frame(ev)
+    f = MR.recommender_frame(ev)
     assert f["Method"].tolist() == ["SVD (matrix factorisation)", "KNNBaseline (similar offers)",
                                     "Most popular offer (baseline)"]
     assert f["Kept"].tolist() == [False, True, False]
@@ -246,13 +259,13 @@ def test_recommender_frame_marks_the_kept_method():
     assert f["Of which accepted"].tolist() == [500, 660, 645]
     assert f["Brier score"].tolist() == [0.235, 0.216, 0.244]
     # every measured column says what it measures (the page shows this as column help)
-    assert set(R.RECOMMENDER_HELP) == set(f.columns) - {"Method", "Kept"}
+    assert set(MR.RECOMMENDER_HELP) == set(f.columns) - {"Method", "Kept"}
 
 
 def test_recommender_note_reads_the_counts_plainly():
     """Issue 16: the baseline's larger "in top 3" count looked like a contradiction; the note
     says why it is larger and gives the accepted counts and rates side by side."""
-    assert R.recommender_note(_recommender_evaluation()) == (
+    assert MR.recommender_note(_recommender_evaluation()) == (
         "Kept: **KNNBaseline (similar offers)**, the method whose top 3 offers were accepted most "
         "often (ties: lower Brier score). Evaluated by 5-fold cross-validation on the 3,000 "
         "offers made in past campaigns (1,200 accepted; control customers were never asked): "
@@ -275,9 +288,9 @@ def test_versions_table_leaves_out_folders_that_are_not_versions():
          "selection_metric": "brier", "score": 0.13, "rows": 7043, "active": False,
          "usable": False, "problem": "built with other library versions"},
     ]
-    kept = R.model_versions(versions)
+    kept = MR.model_versions(versions)
     assert [v["version"] for v in kept] == ["aced256a6dcd7053", "0123456789abcdef"]
-    f = R.versions_frame(kept)
+    f = MR.versions_frame(kept)
     assert f.to_dict("records") == [
         {"Version": "aced256a6dcd7053", "Trained (UTC)": "2026-11-21 20:10",
          "Model": "Random forest", "Chosen by": "PR-AUC", "Score": 0.66, "Customers": 1500,
@@ -286,68 +299,95 @@ def test_versions_table_leaves_out_folders_that_are_not_versions():
          "Model": "Logistic regression", "Chosen by": "Brier score", "Score": 0.13,
          "Customers": 7043, "In use": False, "MLflow run": "—",
          "Status": "built with other library versions"}]
-    assert R.version_label(kept[0]) == "aced256a · Random forest · 2026-11-21 20:10 (in use)"
+    assert MR.version_label(kept[0]) == "aced256a · Random forest · 2026-11-21 20:10 (in use)"
 
 
 def test_format_metric():
-    assert [R.format_metric(m, v) for m, v in [("pr_auc", 0.66179), ("lift_at_10", 2.9104),
+    assert [MR.format_metric(m, v) for m, v in [("pr_auc", 0.66179), ("lift_at_10", 2.9104),
                                                 ("precision_at_20", 0.6733), ("ece", 0.0484),
                                                 ("roc_auc", None), ("brier", float("nan"))]] == [
         "0.662", "2.91×", "67.3%", "4.8 pp", "—", "—"]
 
 
-def test_params_text_and_defaults():
-    assert R.params_text({}) == "defaults"
-    assert R.params_text({"depth": 4, "learning_rate": 0.1, "iterations": 150}) == (
+def test_params_text():
+    assert MR.params_text({}) == "defaults"
+    assert MR.params_text({"depth": 4, "learning_rate": 0.1, "iterations": 150}) == (
         "depth 4, learning rate 0.1, trees 150")
-    # 12 months × 60% margin × mean $65 = $468 → $470
-    assert R.default_customer_value([60.0, 70.0], 0.6) == 470.0
-    assert R.default_customer_value([], 0.6) == 500.0
-    assert R.default_offer_cost([120, 30, 25]) == 58.0
-    assert R.default_offer_cost([]) == 40.0
+
+
+def test_cost_defaults_come_from_the_data_and_say_where():
+    # mean of the finite lifetime values (800 + 1,000 + 950.5) / 3 = 916.83 -> $917;
+    # catalogue (8 + 120 + 25 + 40) / 4 = 48.25 -> $48; the High-risk threshold as is
+    d = MR.cost_defaults(pd.Series([800.0, 1000.0, np.nan, 950.5]), [8, 120, 25, 40], 0.5)
+    assert (d.customer_value, d.offer_cost, d.threshold) == (917.0, 48.0, 0.5)
+    assert d.customer_value_source == (
+        "Default: the average lifetime value of the 3 active customers in use ($917; margin, "
+        "discount rate and horizon from the sidebar), as on the Overview.")
+    assert d.offer_cost_source == ("Default: the average cost of the 4 offers in the catalogue "
+                                   "($8–$120), $48.")
+    assert d.threshold_source == ("Default: the High-risk threshold of the business settings in "
+                                  "the sidebar (0.50), so flagged means High risk.")
+    # a threshold off the 0.01 grid is put on it; an empty catalogue gives a named placeholder
+    d = MR.cost_defaults([1234.4], [], 0.333)
+    assert (d.customer_value, d.offer_cost, d.threshold) == (1234.0, 40.0, 0.33)
+    assert d.offer_cost_source == ("The offer catalogue has no offers, so the default is a "
+                                   "placeholder of $40.")
+
+
+@pytest.mark.parametrize("clv, high_risk, message", [
+    ([], 0.5, "There is no active customer with a lifetime value to start the customer value "
+              "from; choose a data set with active customers in the sidebar."),
+    ([np.nan], 0.5, "There is no active customer with a lifetime value to start the customer "
+                    "value from; choose a data set with active customers in the sidebar."),
+    ([900.0], 1.2, "high_risk=1.2 must be a churn probability between 0 and 1."),
+])
+def test_cost_defaults_reject_what_they_cannot_start_from(clv, high_risk, message):
+    with pytest.raises(ValueError) as err:
+        MR.cost_defaults(clv, [10.0], high_risk)
+    assert str(err.value) == message
 
 
 # --- confusion matrix, cost frame and figures ---------------------------------------------------
 def test_cost_frame_row_and_confusion_matrix_agree_with_confusion_counts():
-    cost = R.cost_frame(Y5, P5, 10, 100)
+    cost = MR.cost_frame(Y5, P5, 10, 100)
     assert len(cost) == 101
-    row = R.row_at(cost, 0.5000000001)  # a slider value with float noise finds its grid row
+    row = MR.row_at(cost, 0.5000000001)  # a slider value with float noise finds its grid row
     assert row["threshold"] == 0.5
-    m = R.confusion_frame(row)
+    m = MR.confusion_frame(row)
     assert m.index.tolist() == ["Churned", "Stayed"]
     assert m.to_dict("list") == {"Flagged (offer sent)": [2, 1], "Not flagged": [1, 1]}
     assert row["total_cost"] == 1 * 10 + 1 * 100
 
 
 def test_roc_figure_has_one_line_per_family_and_the_diagonal(oof):
-    t = R.curve_tables(oof, {"lr": "Logistic regression", "rf": "Random forest"})
-    fig = R.roc_figure(t["roc"], selected="lr")
+    t = MR.curve_tables(oof, {"lr": "Logistic regression", "rf": "Random forest"})
+    fig = charts.roc_figure(t["roc"], selected="lr")
     names = [tr.name for tr in fig.data]
     assert names == ["Random guess", "Random forest", "Logistic regression (in use)"]
     assert list(fig.data[0].x) == [0, 1] and list(fig.data[0].y) == [0, 1]
     sel = fig.data[2]
-    assert sel.line.width == 3.5 and sel.line.color == R.SELECTED_COLOUR
+    assert sel.line.width == 3.5 and sel.line.color == charts.SELECTED_COLOUR
     np.testing.assert_allclose(sel.x, t["roc"].loc[t["roc"]["family"] == "lr", "fpr"])
 
 
 def test_other_curve_figures_plot_their_tables(oof):
-    t = R.curve_tables(oof, {"lr": "Logistic regression", "rf": "Random forest"})
-    pr = R.pr_figure(t["pr"], 0.3, "rf")
+    t = MR.curve_tables(oof, {"lr": "Logistic regression", "rf": "Random forest"})
+    pr = charts.pr_figure(t["pr"], 0.3, "rf")
     assert list(pr.data[0].y) == [0.3, 0.3] and pr.data[-1].name == "Random forest (in use)"
-    rel = R.reliability_figure(t["reliability"], "rf")
+    rel = charts.reliability_figure(t["reliability"], "rf")
     assert rel.data[0].name == "Perfectly calibrated"
     np.testing.assert_allclose(rel.data[-1].y, t["reliability"].query("family == 'rf'")
                                ["churn_rate"])
-    gains = R.gains_figure(t["gains"], "rf")
+    gains = charts.gains_figure(t["gains"], "rf")
     assert gains.data[-1].x[0] == 0 and gains.data[-1].y[-1] == 1
-    lift = R.lift_figure(t["gains"], "rf")
+    lift = charts.lift_figure(t["gains"], "rf")
     assert list(lift.data[0].y) == [1, 1]
     assert not np.isnan(np.asarray(lift.data[-1].y, float)).any()
 
 
 def test_cost_figure_marks_the_lowest_cost_and_the_chosen_threshold():
-    cost = R.cost_frame(Y5, P5, 10, 100)
-    fig = R.cost_figure(cost, 0.5)
+    cost = MR.cost_frame(Y5, P5, 10, 100)
+    fig = charts.cost_figure(cost, 0.5)
     star = next(tr for tr in fig.data if tr.marker.symbol == "star")
     best = M.best_threshold(cost.to_dict("list"))
     assert (star.x[0], star.y[0]) == (best["threshold"], best["total_cost"])

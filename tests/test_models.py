@@ -633,3 +633,26 @@ def test_train_with_activate_false_keeps_the_active_version(sample, tmp_path):
     assert models.active_version(tmp_path) == first.version
     assert {v["version"] for v in models.list_versions(tmp_path)} == {first.version,
                                                                      second.version}
+
+
+def test_progress_text_is_plain_with_the_time_left():
+    """Issue 16: the first start showed raw grid settings ("Random forest {'n_estimators': ...}
+    fold 2/5") with no time estimate."""
+    stage = "Training model 2 of 4 (Random forest)"
+    assert models.progress_text(stage, 10.0, 5, 9) == f"{stage} — about 8 s left"
+    assert models.progress_text(stage, 100.0, 1, 3) == f"{stage} — about 3 min left"
+    assert models.progress_text(stage, 10.0, 9, 9) == stage
+
+
+def test_training_reports_each_model_in_plain_words(sample, tmp_path):
+    seen = []
+    df = sample.head(300)
+    models.train(df, models.TrainConfig(families=("lr", "xgb"), grid="small", folds=2),
+                 tmp_path / "models", progress=lambda f, m: seen.append((round(f, 3), m)))
+    texts = [m.split(" — ")[0] for _, m in seen]
+    assert texts == ["Training model 1 of 2 (Logistic regression)"] * 2 + \
+        ["Training model 2 of 2 (XGBoost)"] * 2 + \
+        ["Training the chosen model (" + texts[-1].split("(")[1].split(")")[0] +
+         ") on all 300 customers"]
+    assert [f for f, _ in seen] == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert all("{" not in m and "fold" not in m for _, m in seen)

@@ -59,3 +59,22 @@ def test_feature_frame_is_the_same_for_a_few_rows_and_for_many():
         pd.testing.assert_frame_equal(small, big.loc[rows.index])
     assert big["TotalCharges"].iloc[:3].tolist() == [0.0, 0.0, 0.0]
     assert list(big.columns) == schema.FEATURES
+
+
+def test_the_upload_template_is_a_valid_file_in_the_ibm_layout():
+    import io
+
+    from churn.validate import validate
+
+    data = schema.template_csv_bytes()
+    lines = data.decode().splitlines()
+    assert lines[0].split(",") == [c for c in schema.FILE_COLUMNS if c != schema.TARGET]
+    report = validate(io.BytesIO(data))
+    assert (report.rows, report.valid_rows, report.errors, report.warnings) == (3, 3, [], [])
+    df = report.frame
+    assert df["TotalCharges"].isna().tolist() == [True, False, False]  # tenure 0: not billed
+    assert df.loc[df["InternetService"] == "No", "OnlineSecurity"].tolist() == \
+        ["No internet service"]
+    assert df.loc[df["PhoneService"] == "No", "MultipleLines"].tolist() == ["No phone service"]
+    assert df["TotalCharges"].iloc[1:].tolist() == \
+        [round(t * m, 2) for t, m in zip(df["tenure"].iloc[1:], df["MonthlyCharges"].iloc[1:])]

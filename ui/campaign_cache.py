@@ -10,64 +10,23 @@ every rerun (seconds); the page treats it as read-only.
 
 Speed (100,000 customers): `campaign.build_campaign` and `campaign.saved_revenue_curve` start by
 picking each customer's best allowed offer with a positive expected net value out of the whole
-ranking (a sort of a million rows, about half a second each). `Inputs` keeps two smaller
-rankings that give exactly the same campaigns: `positive` (only the offers worth more than they
-cost: the core drops the others first anyway) and `best` (each customer's first such offer, what
-the core picks when every offer is allowed). `Inputs.ranking_for(offers_allowed)` hands the
-smallest one that is exact for the filter. The saved-revenue curve depends on the filters only,
-not on the budget, so it is cached per filter set (`curve`).
+ranking (a sort of a million rows, about half a second each). The cached
+`churn.campaign_ranking.PreparedRanking` keeps two smaller rankings that give exactly the same
+campaigns, and its `ranking_for(offers_allowed)` hands the smallest one that is exact for the
+filter. The saved-revenue curve depends on the filters only, not on the budget, so it is
+cached per filter set (`curve`).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from churn import campaign as C
+from churn.campaign_ranking import PreparedRanking
 from ui.text import md
-
-ID = C.ID
-
-
-@dataclass
-class Inputs:
-    """Everything the page needs that depends only on the model, the data and the settings.
-
-    scored: one row per customer (`campaign.campaign_inputs`). ranked: every applicable offer of
-    every customer (`campaign.rank_offers`, top_n=None). positive: the rows of `ranked` with a
-    positive expected net value. best: each customer's first row of `positive` by rank (the offer
-    a campaign gives when every offer is allowed). Read-only.
-    """
-
-    scored: pd.DataFrame
-    ranked: pd.DataFrame
-    positive: pd.DataFrame
-    best: pd.DataFrame
-    top_rows: pd.DataFrame = field(repr=False)   # ranked rows with rank 1..3
-    top_index: dict = field(repr=False)          # customerID -> positions in top_rows
-
-    @classmethod
-    def build(cls, scored: pd.DataFrame, ranked: pd.DataFrame) -> "Inputs":
-        positive = ranked[ranked["expected_net_value"] > 0]
-        best = positive.sort_values([ID, "rank"], kind="stable").drop_duplicates(ID, keep="first")
-        top = ranked[ranked["rank"] <= 3].reset_index(drop=True)
-        return cls(scored, ranked, positive.reset_index(drop=True), best.reset_index(drop=True),
-                   top, top.groupby(ID, sort=False).indices)
-
-    def ranking_for(self, offers_allowed) -> pd.DataFrame:
-        """The smallest ranking that gives exactly the campaign of the full one for this offer
-        filter (None: every offer allowed)."""
-        return self.best if offers_allowed is None else self.positive
-
-    def top3(self, customer_id: str) -> pd.DataFrame:
-        """One customer's ranked offers 1..3 (rows of `ranked`, in rank order)."""
-        pos = self.top_index.get(customer_id)
-        if pos is None:
-            return self.top_rows.iloc[0:0]
-        return self.top_rows.iloc[np.sort(pos)].sort_values("rank", kind="stable")
 
 
 class _Scoring:
@@ -84,8 +43,8 @@ class _Scoring:
 
 @st.cache_resource(max_entries=4, show_spinner="Ranking the offers…")
 def inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers,
-           _settings) -> Inputs:
-    """`Inputs` from `campaign.campaign_inputs`, once per model, data set and settings.
+           _settings) -> PreparedRanking:
+    """`PreparedRanking` from `campaign.campaign_inputs`, once per model, data set and settings.
 
     data_key must be `ui.context.frame_fingerprint(customers)` and the settings the sidebar's:
     the scoring comes from `ui.context.scored` (shared with the other pages)."""
@@ -94,7 +53,7 @@ def inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers
     done = context.scored(_customers, fingerprint=data_key)
     scored, ranked = C.campaign_inputs(_Scoring(done) if done.ranked is not None else _engine,
                                        _customers, _settings)
-    return Inputs.build(scored, ranked)
+    return PreparedRanking.build(scored, ranked)
 
 
 def filters_key(filters: dict) -> str:
@@ -114,7 +73,7 @@ def filters_key(filters: dict) -> str:
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def curve(version: str, data_key: str, settings_key: tuple, filters_json: str,
-          _inputs: Inputs, _filters: dict) -> pd.DataFrame:
+          _inputs: PreparedRanking, _filters: dict) -> pd.DataFrame:
     """`campaign.saved_revenue_curve` over its default budgets (0 to the cost of offering every
     eligible treatment customer their offer), once per filter set (control share and seed
     included). Read-only."""
@@ -122,7 +81,7 @@ def curve(version: str, data_key: str, settings_key: tuple, filters_json: str,
                                  None, **_filters)
 
 
-def curve_for(version: str, data_key: str, settings_key: tuple, inputs: Inputs, filters: dict,
+def curve_for(version: str, data_key: str, settings_key: tuple, inputs: PreparedRanking, filters: dict,
               budget: float) -> pd.DataFrame:
     """The curve of `curve`, or, for a budget beyond its end, the curve from 0 to `budget`."""
     found = curve(version, data_key, settings_key, filters_key(filters), inputs, filters)

@@ -16,7 +16,7 @@ ALL = "All customers"
 LIST_PAGE = 1_000  # rows of the campaign list shown at a time
 
 #: Key columns first (who, what, why, group), so they are on screen at 1440 px.
-LIST_ORDER = ["customerID", "group", "offer", "reason", "value_basis", "churn_prob", "risk_tier",
+LIST_ORDER = [schema.ID, "group", "offer", "reason", "value_basis", "churn_prob", "risk_tier",
               "clv", "offer_cost", "expected_net_value", "expected_saved_value",
               "revenue_at_risk", "cumulative_cost"]
 
@@ -24,7 +24,7 @@ LIST_ORDER = ["customerID", "group", "offer", "reason", "value_basis", "churn_pr
 def list_config() -> dict:
     """`st.dataframe` column settings of the campaign list (business names, money in dollars)."""
     return {
-        "customerID": st.column_config.TextColumn("Customer"),
+        schema.ID: st.column_config.TextColumn("Customer"),
         "group": st.column_config.TextColumn(
             "Group", help="treatment: gets the offer. control: held out at random, gets nothing; "
                           "comparing the two later measures what the offers did."),

@@ -20,7 +20,6 @@ import pandas as pd
 import streamlit as st
 
 from churn import config
-from churn.schema import TARGET
 from ui import state
 from ui.state import DatasetRef
 
@@ -187,33 +186,6 @@ def customers(ref: DatasetRef | None = None) -> pd.DataFrame:
     return found
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Headline figures of a customer frame.
-
-    customers: rows; churned / churn_rate: customers with Churn == 1 and their share (None when
-    the file has no Churn column); monthly_revenue: sum of MonthlyCharges in dollars per month;
-    mean_tenure: average months with the company.
-    """
-
-    customers: int
-    churned: int | None
-    churn_rate: float | None
-    monthly_revenue: float
-    mean_tenure: float
-
-
-def summarize(frame: pd.DataFrame) -> Summary:
-    """Headline figures of a canonical frame (see `Summary`)."""
-    n = len(frame)
-    labelled = TARGET in frame and frame[TARGET].notna().all() and n > 0
-    churned = int(frame[TARGET].sum()) if labelled else None
-    return Summary(customers=n, churned=churned,
-                   churn_rate=(churned / n) if labelled else None,
-                   monthly_revenue=float(frame["MonthlyCharges"].sum()),
-                   mean_tenure=float(frame["tenure"].mean()) if n else float("nan"))
-
-
 # --- the active model ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelStatus:
@@ -277,7 +249,8 @@ def _engine(data_dir: str, active_version: str | None):
 def engine():
     """The `churn.scoring.Engine` of the current data folder, keyed by the active model version.
 
-    The first start trains the models: that runs here, outside the cache, under a progress bar
+    The first start trains the models: once per server in the background
+    (`churn.preparation.SharedPreparation`), while this run shows its progress outside the cache
     (a cached function would replay the bar on every later run).
     """
     from churn.models import active_version
@@ -286,15 +259,23 @@ def engine():
     p = config.paths()
     stamp = _prepared_stamp(p)
     if stamp not in _PREPARED and not Engine.is_prepared(p):
+        from churn.preparation import SharedPreparation
+
+        # Once per server, in the background: another page or session shows the same progress,
+        # and leaving the page does not restart the training.
+        job = SharedPreparation.start(p)
         holder = st.empty()
 
         def progress(fraction: float, message: str) -> None:
-            holder.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+            holder.progress(fraction, text=f"First start: {message}. Other pages show the same "
+                                           "progress; the training goes on if you leave.")
 
         try:
-            Engine.prepare(p, progress)
+            progress(job.fraction, job.message)
+            job.wait(progress)
         finally:
             holder.empty()
+        SharedPreparation.forget(p)
         stamp = _prepared_stamp(p)
     _PREPARED.add(stamp)
     return _engine(str(p.data_dir), active_version(p.models_dir))

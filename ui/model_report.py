@@ -1,513 +1,47 @@
-"""Tables, figures and cached data for the Model report page.
+"""The Model report page's Streamlit parts: table styles and column help, cached accessors
+(``st.cache_data`` keyed by the models folder and the model version, so a rerun never
+recomputes a curve and never retrains anything), and the page's longer sections.
 
-Three parts:
-- pure table builders (pandas in, pandas out) over a model version's ``metadata.json``
-  (``churn.models``), its out-of-fold (OOF) predictions (``churn.models.load_oof``) and the offer
-  recommender's ``evaluation_`` (``churn.recommend``); numbers come from ``churn.metrics``;
-- pure Plotly figure builders over those tables (tested directly, no Streamlit needed);
-- cached accessors (``st.cache_data`` keyed by the models folder and the model version, so a
-  rerun never recomputes a curve and never retrains anything).
-
-Units: probabilities and rates 0..1 in the tables (formatted as percent for display), money in
-dollars, thresholds 0..1.
+Tables come from ``churn.model_report``, figures from ``ui.model_report_charts``.
 """
 from __future__ import annotations
 
 import json
-import math
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from churn import metrics as M
+from churn import model_report as MR
 from churn import schema
+from churn.model_report import TABLE_METRICS, TITLES
 
-SELECTED_COLOUR = "#d62728"
-FAMILY_COLOURS = {"lr": "#1f77b4", "rf": "#2ca02c", "xgb": "#9467bd", "cat": "#ff7f0e"}
-NEUTRAL = "#7f7f7f"
-HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.28)"
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), template="plotly_white",
-               legend=dict(orientation="h", y=-0.2))
-
-#: Metrics of the comparison table, in order.
-TABLE_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10", "lift_at_20",
-                 "precision_at_10", "precision_at_20", "recall_at_threshold",
-                 "precision_at_threshold", "ece")
-
-#: Column titles of the comparison and segment tables.
-TITLES = {
-    "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier score", "log_loss": "Log loss",
-    "lift_at_10": "Lift top 10%", "lift_at_20": "Lift top 20%",
-    "precision_at_10": "Precision top 10%", "precision_at_20": "Precision top 20%",
-    "recall_at_threshold": "Recall at threshold", "precision_at_threshold":
-        "Precision at threshold", "ece": "Calibration error",
-}
+HIGHLIGHT_COLOUR = "rgba(255, 196, 0, 0.28)"
+HIGHLIGHT = f"background-color: {HIGHLIGHT_COLOUR}"
 
 
-def metric_help(threshold: float = 0.5) -> dict[str, str]:
-    """Business-words explanation of every metric (column tooltips and the legend).
-
-    threshold: the decision threshold (0..1) the recall/precision columns were computed at.
-    """
-    t = f"{threshold:.0%}"
-    return {
-        "roc_auc": "ROC-AUC: the chance that the model rates a random churner as riskier than a "
-                   "random customer who stays (0.5 = coin toss, 1 = perfect). Higher is better.",
-        "pr_auc": "PR-AUC: how well the model finds churners among all customers, over every "
-                  "length of call list (guessing scores the churn rate, 1 = perfect). "
-                  "Higher is better.",
-        "brier": "Brier score: the average squared gap between the predicted probability and "
-                 "what happened (0 = perfect). Lower is better.",
-        "log_loss": "Log loss: how surprised the model is by what actually happened; confident "
-                    "mistakes cost the most. Lower is better.",
-        "lift_at_10": "Lift top 10%: how many times more churners the 10% riskiest customers "
-                      "hold than a random 10% (1 = no better than random). Higher is better.",
-        "lift_at_20": "Lift top 20%: how many times more churners the 20% riskiest customers "
-                      "hold than a random 20%. Higher is better.",
-        "precision_at_10": "Precision top 10%: share of the 10% riskiest customers who really "
-                           "churned. Higher is better.",
-        "precision_at_20": "Precision top 20%: share of the 20% riskiest customers who really "
-                           "churned. Higher is better.",
-        "recall_at_threshold": f"Recall at threshold: share of all churners the model flags "
-                               f"(churn probability of {t} or more). Higher is better.",
-        "precision_at_threshold": f"Precision at threshold: share of flagged customers (churn "
-                                  f"probability of {t} or more) who really churned. "
-                                  "Higher is better.",
-        "ece": "Calibration error: the average gap between predicted and actual churn rates in "
-               "groups of similar predictions, in percentage points (0 = a predicted 30% means "
-               "30% really leave). Lower is better.",
-    }
-
-
-_PARAM_NAMES = {"C": "regularisation C", "n_estimators": "trees", "max_depth": "max depth",
-                "min_samples_leaf": "min customers per leaf", "learning_rate": "learning rate",
-                "iterations": "trees", "depth": "depth"}
-
-
-def params_text(params: dict) -> str:
-    """Hyperparameters as a short sentence: "trees 100, max depth 6"."""
-    if not params:
-        return "defaults"
-    return ", ".join(f"{_PARAM_NAMES.get(k, k)} {v}" for k, v in params.items())
-
-
-def _fmt(metric: str):
-    """Display formatter of a metric value (missing → em dash)."""
-    def fmt(v):
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            return "—"
-        v = float(v)
-        if metric.startswith("lift"):
-            return f"{v:.2f}×"
-        if metric.startswith(("precision", "recall")):
-            return f"{v:.1%}"
-        if metric == "ece":
-            return f"{100 * v:.1f} pp"
-        return f"{v:.3f}"
-    return fmt
-
-
-def format_metric(metric: str, value) -> str:
-    """A metric value as the tables show it: "0.662", "2.91×", "78.0%", "4.8 pp", "—"."""
-    return _fmt(metric)(value)
-
-
-# --- tables -------------------------------------------------------------------------------------
-def family_labels(metadata: dict) -> dict[str, str]:
-    """{family code: label} of the families compared in a version, in metadata order."""
-    return {name: d.get("label", name) for name, d in metadata.get("families", {}).items()}
-
-
-def comparison_frame(metadata: dict) -> pd.DataFrame:
-    """One row per family: Model, In use, the `TABLE_METRICS` (cross-validated means, raw units:
-    rates 0..1), Chosen settings. Index: family code; the selected family first."""
-    rows = []
-    selected = metadata.get("selected")
-    for name, d in metadata.get("families", {}).items():
-        cv = d.get("cv", {})
-        row = {"Model": d.get("label", name), "In use": name == selected}
-        row.update({TITLES[m]: (np.nan if cv.get(m) is None else float(cv[m]))
-                    for m in TABLE_METRICS})
-        row["Chosen settings"] = params_text(d.get("params", {}))
-        rows.append((name, row))
-    rows.sort(key=lambda r: not r[1]["In use"])
-    return pd.DataFrame([r for _, r in rows], index=pd.Index([n for n, _ in rows], name="family"))
-
-
-def style_comparison(frame: pd.DataFrame):
-    """`comparison_frame` as a pandas Styler: metric formats, the model in use highlighted."""
-    fmt = {TITLES[m]: _fmt(m) for m in TABLE_METRICS if TITLES[m] in frame}
-    fmt["In use"] = lambda v: "✓ in use" if v else ""
-    return frame.style.format(fmt).apply(
-        lambda row: [HIGHLIGHT if row["In use"] else "" for _ in row], axis=1)
-
-
-def comparison_column_config(threshold: float = 0.5) -> dict:
-    """Streamlit column configuration: a business-words tooltip on every metric column."""
-    helps = metric_help(threshold)
-    cfg = {TITLES[m]: st.column_config.Column(TITLES[m], help=helps[m]) for m in TABLE_METRICS}
-    cfg["In use"] = st.column_config.Column("In use", help="The model every page uses now.")
-    cfg["Chosen settings"] = st.column_config.Column(
-        "Chosen settings", help="Hyperparameters picked by cross-validation for this family.")
-    return cfg
-
-
-def segment_frame(metadata: dict, family: str | None = None) -> pd.DataFrame:
-    """Per-segment metrics of one family (default: the selected one) from its pooled OOF
-    predictions: Group, Value, Customers, Churn rate, Predicted churn rate, ROC-AUC, PR-AUC,
-    Recall at threshold, Precision at threshold, Calibration error (rates 0..1)."""
-    family = family or metadata.get("selected")
-    segs = metadata.get("families", {}).get(family, {}).get("segments") or {}
-    rows = []
-    for col, groups in segs.items():
-        for value, s in groups.items():
-            shown = value
-            if schema.BY_NAME.get(col) is not None and schema.BY_NAME[col].kind == "flag01":
-                shown = "Yes" if str(value) in ("1", "1.0") else "No"
-            row = {"Group": schema.label(col), "Value": shown, "Customers": int(s.get("n", 0)),
-                   "Churn rate": s.get("churn_rate"), "Predicted churn rate":
-                       s.get("mean_predicted")}
-            for m in ("roc_auc", "pr_auc", "recall_at_threshold", "precision_at_threshold",
-                      "ece"):
-                row[TITLES[m]] = s.get(m)
-            rows.append(row)
-    out = pd.DataFrame(rows)
-    num = [c for c in out.columns if c not in ("Group", "Value", "Customers")]
-    return out.astype({c: float for c in num}) if len(out) else out
+def style_by_metric(frame: pd.DataFrame):
+    """`churn.model_report.comparison_by_metric` as a pandas Styler: each row in its metric's
+    format ("0.662", "2.91×", "67.3%", "4.8 pp"), the model in use's column highlighted."""
+    by_title = {TITLES[m]: m for m in TABLE_METRICS}
+    families = [c for c in frame.columns if c != "Better"]
+    styler = frame.style
+    for title in frame.index:
+        styler = styler.format(MR.formatter(by_title[title]), subset=pd.IndexSlice[[title],
+                                                                                   families])
+    in_use = [c for c in families if c.endswith(" (in use)")]
+    return styler.set_properties(subset=in_use, **{"background-color": HIGHLIGHT_COLOUR,
+                                                   "font-weight": "bold"})
 
 
 def style_segments(frame: pd.DataFrame):
     """`segment_frame` as a Styler with percent / 3-decimal formats."""
     fmt = {"Churn rate": "{:.1%}", "Predicted churn rate": "{:.1%}", "Customers": "{:,}"}
-    fmt.update({TITLES[m]: _fmt(m) for m in ("roc_auc", "pr_auc", "recall_at_threshold",
-                                              "precision_at_threshold", "ece")})
-    return frame.style.format({k: v for k, v in fmt.items() if k in frame}, na_rep="—")
+    fmt.update({TITLES[m]: MR.formatter(m) for m in ("roc_auc", "pr_auc", "recall_at_threshold",
+                                                     "precision_at_threshold", "ece")})
+    return frame.style.format({k: v for k, v in fmt.items() if k in frame},
+                              na_rep="—").hide(axis="index")
 
 
-RECOMMENDER_NAMES = {"svd": "SVD (matrix factorisation)",
-                     "knn": "KNNBaseline (similar offers)",
-                     "popularity": "Most popular offer (baseline)"}
-
-
-#: Recommender table columns and what each one measures (the page's column help).
-RECOMMENDER_HELP = {
-    "Accepted when in top 3": "Of the past offers this method would have put in the customer's "
-                              "top 3, the share the customer accepted (precision@3). Higher is "
-                              "better.",
-    "Accepted offers caught": "Of all accepted past offers, the share this method had in the "
-                              "customer's top 3 (recall@3). Higher is better.",
-    "Past offers in its top 3": "How many held-out past offers fell in this method's top 3 for "
-                                "their customer: the offers it can be judged on.",
-    "Of which accepted": "How many of those the customer accepted.",
-    "Brier score": "Mean squared error of the predicted chance of acceptance against what "
-                   "happened (0 = perfect). Lower is better.",
-}
-
-
-def recommender_frame(evaluation: dict) -> pd.DataFrame:
-    """The offer recommender's cross-validated comparison: Method, Accepted when in top 3,
-    Accepted offers caught, Past offers in its top 3, Of which accepted, Brier score, Kept
-    (bool). Input: ``OfferRecommender.evaluation_`` (see ``churn.recommend``)."""
-    chosen = evaluation.get("chosen")
-    rows = []
-    for key, name in RECOMMENDER_NAMES.items():
-        e = evaluation.get(key)
-        if not isinstance(e, dict):
-            continue
-        rows.append({"Method": name,
-                     "Accepted when in top 3": float(e.get("precision_at_3", np.nan)),
-                     "Accepted offers caught": float(e.get("recall_at_3", np.nan)),
-                     "Past offers in its top 3": int(e.get("n_top3", 0)),
-                     "Of which accepted": int(e.get("n_hits", 0)),
-                     "Brier score": float(e.get("brier", np.nan)),
-                     "Kept": key == chosen})
-    return pd.DataFrame(rows)
-
-
-def recommender_note(evaluation: dict) -> str:
-    """The caption under the recommender table: what was kept, on what data, and how to read the
-    counts (the baseline judges more offers because it shows everyone the same three)."""
-    chosen = evaluation.get("chosen")
-    kept = RECOMMENDER_NAMES.get(chosen, chosen)
-    base = evaluation.get("popularity") or {}
-    e = evaluation.get(chosen) or {}
-    n, acc = int(e.get("n_test", 0)), int(e.get("n_accepted", 0))
-    text = (f"Kept: **{kept}**, the method whose top 3 offers were accepted most often (ties: "
-            f"lower Brier score). Evaluated by 5-fold cross-validation on the {n:,} offers made "
-            f"in past campaigns ({acc:,} accepted; control customers were never asked): each is "
-            "predicted without its own answer, and only offers actually made can be judged.")
-    if base and e:
-        text += (f" The most popular offer baseline shows everyone the same three offers, so "
-                 f"more past offers fall in its top 3 ({int(base.get('n_top3', 0)):,} against "
-                 f"{int(e.get('n_top3', 0)):,}); it catches "
-                 f"{int(base.get('n_hits', 0)):,} accepted offers against "
-                 f"{int(e.get('n_hits', 0)):,} for the kept method, and is right less often "
-                 f"({base.get('precision_at_3', 0):.1%} against {e.get('precision_at_3', 0):.1%}).")
-    return text
-
-
-def model_versions(versions: list[dict]) -> list[dict]:
-    """`churn.models.list_versions` without folders that are not model versions (names starting
-    with "_", such as ``_parts`` where ``churn.scoring`` keeps its fitted parts; version ids are
-    hex digits)."""
-    return [v for v in versions if not str(v.get("version", "_")).startswith("_")]
-
-
-def versions_frame(versions: list[dict], labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """`churn.models.list_versions` output for display: Version, Trained (UTC), Model, Chosen
-    by, Score, Customers, In use, MLflow run (`mlflow_label`), Status."""
-    from churn.models import FAMILIES
-
-    rows = []
-    for v in versions:
-        fam = v.get("family")
-        label = (labels or {}).get(fam) or (FAMILIES[fam].label if fam in FAMILIES else fam)
-        metric = v.get("selection_metric")
-        rows.append({"Version": v["version"],
-                     "Trained (UTC)": (v.get("created") or "").replace("T", " ")[:16] or "—",
-                     "Model": label or "—",
-                     "Chosen by": TITLES.get(metric, metric) if metric else "—",
-                     "Score": v.get("score"),
-                     "Customers": v.get("rows"),
-                     "In use": bool(v.get("active")),
-                     "MLflow run": mlflow_label(v),
-                     "Status": "usable" if v.get("usable") else (v.get("problem") or "unusable")})
-    return pd.DataFrame(rows, columns=["Version", "Trained (UTC)", "Model", "Chosen by", "Score",
-                                       "Customers", "In use", "MLflow run", "Status"])
-
-
-def mlflow_label(v: dict) -> str:
-    """The version's MLflow run: "churn v3 · run 1a2b3c4d" (registered model version and the
-    run id's first 8 characters), "run 1a2b3c4d" when not registered, "—" when not logged."""
-    run = v.get("mlflow_run")
-    if not run:
-        return "—"
-    mv = v.get("mlflow_model_version")
-    return (f"churn v{mv} · " if mv else "") + f"run {str(run)[:8]}"
-
-
-def version_label(v: dict) -> str:
-    """Select-box label of a version: "aced256a · Random forest · 2026-11-21 20:10 (in use)"."""
-    from churn.models import FAMILIES
-
-    fam = v.get("family")
-    label = FAMILIES[fam].label if fam in FAMILIES else (fam or "?")
-    when = (v.get("created") or "").replace("T", " ")[:16]
-    return f"{v['version'][:8]} · {label} · {when}" + (" (in use)" if v.get("active") else "")
-
-
-# --- curves (from out-of-fold predictions) ------------------------------------------------------
-def curve_tables(oof: pd.DataFrame, labels: dict[str, str], max_points: int = 101
-                 ) -> dict[str, pd.DataFrame]:
-    """Long tables of the four curves for every family with a ``p_<family>`` column in ``oof``.
-
-    oof: ``churn.models.load_oof`` output (Churn 0/1 and p_<family> columns). labels: {family:
-    label}. Returns {"roc": [family, label, fpr, tpr], "pr": [family, label, recall,
-    precision], "reliability": [family, label, bin_low, bin_high, count, mean_predicted,
-    churn_rate], "gains": [family, label, share_customers, share_churners, lift]} (0..1 except
-    lift, a ratio; lift is NaN at share_customers 0).
-    """
-    y = oof[schema.TARGET].to_numpy(dtype=float)
-    out: dict[str, list] = {"roc": [], "pr": [], "reliability": [], "gains": []}
-    for fam, label in labels.items():
-        col = f"p_{fam}"
-        if col not in oof:
-            continue
-        c = M.curves(y, oof[col].to_numpy(dtype=float), max_points)
-        for kind, data in c.items():
-            if not data:
-                continue
-            frame = pd.DataFrame(data)
-            frame.insert(0, "label", label)
-            frame.insert(0, "family", fam)
-            out[kind].append(frame)
-    tables = {k: (pd.concat(v, ignore_index=True) if v else pd.DataFrame(columns=["family",
-                                                                                  "label"]))
-              for k, v in out.items()}
-    g = tables["gains"]
-    if len(g):
-        share = g["share_customers"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g["lift"] = np.where(share > 0, g["share_churners"].to_numpy(float) / share, np.nan)
-    return tables
-
-
-def _style(fam: str, selected: str | None) -> dict:
-    sel = fam == selected
-    return dict(color=SELECTED_COLOUR if sel else FAMILY_COLOURS.get(fam, NEUTRAL),
-                width=3.5 if sel else 1.8, dash="solid" if sel else "dot")
-
-
-def _name(label: str, fam: str, selected: str | None) -> str:
-    return f"{label} (in use)" if fam == selected else label
-
-
-def _family_lines(fig: go.Figure, table: pd.DataFrame, x: str, y: str, selected: str | None,
-                  hover: str, mode: str = "lines") -> None:
-    order = sorted(table["family"].unique(), key=lambda f: f == selected)  # selected on top
-    for fam in order:
-        d = table[table["family"] == fam]
-        fig.add_trace(go.Scatter(x=d[x], y=d[y], mode=mode, line=_style(fam, selected),
-                                 name=_name(d["label"].iloc[0], fam, selected),
-                                 hovertemplate=hover + "<extra>%{fullData.name}</extra>"))
-
-
-def roc_figure(roc: pd.DataFrame, selected: str | None = None) -> go.Figure:
-    """ROC curve per family (false alarm rate vs share of churners caught) and the diagonal."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Random guess",
-                             line=dict(color=NEUTRAL, dash="dash", width=1), hoverinfo="skip"))
-    _family_lines(fig, roc, "fpr", "tpr", selected,
-                  "false alarm rate %{x:.1%}<br>churners caught %{y:.1%}")
-    fig.update_xaxes(title="Share of stayers wrongly flagged (false alarm rate)",
-                     tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(title="Share of churners caught (recall)", tickformat=".0%", range=[0, 1.02])
-    fig.update_layout(title="ROC curve: churners caught vs false alarms", height=430, **_LAYOUT)
-    return fig
-
-
-def pr_figure(pr: pd.DataFrame, churn_rate: float, selected: str | None = None) -> go.Figure:
-    """Precision-recall curve per family and the churn rate (what random guessing achieves)."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[churn_rate, churn_rate], mode="lines",
-                             name=f"Random guess ({churn_rate:.1%} churn rate)",
-                             line=dict(color=NEUTRAL, dash="dash", width=1), hoverinfo="skip"))
-    _family_lines(fig, pr, "recall", "precision", selected,
-                  "churners caught %{x:.1%}<br>flagged who churn %{y:.1%}")
-    fig.update_xaxes(title="Share of churners caught (recall)", tickformat=".0%", range=[0, 1])
-    fig.update_yaxes(title="Share of flagged customers who churn (precision)", tickformat=".0%",
-                     range=[0, 1.02])
-    fig.update_layout(title="Precision-recall: how clean the call list is", height=430,
-                      **_LAYOUT)
-    return fig
-
-
-def reliability_figure(rel: pd.DataFrame, selected: str | None = None) -> go.Figure:
-    """Calibration: mean predicted probability vs observed churn rate per probability bin, with
-    the diagonal of perfect calibration."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfectly calibrated",
-                             line=dict(color=NEUTRAL, dash="dash", width=1), hoverinfo="skip"))
-    order = sorted(rel["family"].unique(), key=lambda f: f == selected)
-    for fam in order:
-        d = rel[rel["family"] == fam]
-        fig.add_trace(go.Scatter(
-            x=d["mean_predicted"], y=d["churn_rate"], mode="lines+markers",
-            line=_style(fam, selected), name=_name(d["label"].iloc[0], fam, selected),
-            customdata=np.stack([d["count"], d["bin_low"], d["bin_high"]], axis=-1),
-            hovertemplate="predicted %{x:.1%}, actually churned %{y:.1%}<br>"
-                          "%{customdata[0]:,} customers predicted %{customdata[1]:.0%}–"
-                          "%{customdata[2]:.0%}<extra>%{fullData.name}</extra>"))
-    fig.update_xaxes(title="Predicted churn probability (bin average)", tickformat=".0%",
-                     range=[0, 1])
-    fig.update_yaxes(title="Share who actually churned", tickformat=".0%", range=[0, 1.02])
-    fig.update_layout(title="Calibration: do predicted probabilities come true?", height=430,
-                      **_LAYOUT)
-    return fig
-
-
-def gains_figure(gains: pd.DataFrame, selected: str | None = None) -> go.Figure:
-    """Cumulative gains: share of all churners reached when contacting the riskiest X% first."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Random order",
-                             line=dict(color=NEUTRAL, dash="dash", width=1), hoverinfo="skip"))
-    _family_lines(fig, gains, "share_customers", "share_churners", selected,
-                  "contact the riskiest %{x:.0%}<br>reach %{y:.1%} of churners")
-    fig.update_xaxes(title="Share of customers contacted (riskiest first)", tickformat=".0%",
-                     range=[0, 1])
-    fig.update_yaxes(title="Share of all churners reached", tickformat=".0%", range=[0, 1.02])
-    fig.update_layout(title="Cumulative gains: churners reached per share contacted",
-                      height=430, **_LAYOUT)
-    return fig
-
-
-def lift_figure(gains: pd.DataFrame, selected: str | None = None) -> go.Figure:
-    """Lift: how many times more churners the riskiest X% hold than a random X%."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[1, 1], mode="lines", name="Random order (lift 1)",
-                             line=dict(color=NEUTRAL, dash="dash", width=1), hoverinfo="skip"))
-    _family_lines(fig, gains.dropna(subset=["lift"]), "share_customers", "lift", selected,
-                  "riskiest %{x:.0%}: %{y:.2f}× the churners of a random group")
-    fig.update_xaxes(title="Share of customers contacted (riskiest first)", tickformat=".0%",
-                     range=[0, 1])
-    fig.update_yaxes(title="Lift (× random)", rangemode="tozero")
-    fig.update_layout(title="Lift: how much better than a random call list", height=430,
-                      **_LAYOUT)
-    return fig
-
-
-# --- threshold, confusion matrix and cost -------------------------------------------------------
-def cost_frame(y, p, offer_cost: float, customer_value: float) -> pd.DataFrame:
-    """``churn.metrics.cost_curve`` on `THRESHOLD_GRID` as a DataFrame (one row per threshold)."""
-    return pd.DataFrame(M.cost_curve(y, p, offer_cost, customer_value))
-
-
-def row_at(cost: pd.DataFrame, threshold: float) -> pd.Series:
-    """The `cost_frame` row of the grid threshold nearest to ``threshold`` (0..1)."""
-    i = int(np.argmin(np.abs(cost["threshold"].to_numpy(float) - float(threshold))))
-    return cost.iloc[i]
-
-
-def confusion_frame(row: pd.Series) -> pd.DataFrame:
-    """2 × 2 confusion matrix of a `cost_frame` row: rows Churned / Stayed, columns "Flagged
-    (offer sent)" / "Not flagged"; customer counts."""
-    return pd.DataFrame({"Flagged (offer sent)": [int(row["tp"]), int(row["fp"])],
-                         "Not flagged": [int(row["fn"]), int(row["tn"])]},
-                        index=pd.Index(["Churned", "Stayed"], name="Actually"))
-
-
-def cost_figure(cost: pd.DataFrame, threshold: float | None = None) -> go.Figure:
-    """Total, false-alarm and missed-churner cost (dollars) per threshold; the lowest total is
-    marked with a star, the chosen threshold with a vertical line."""
-    best = M.best_threshold(cost.to_dict("list"))
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=cost["threshold"], y=cost["false_alarm_cost"], mode="lines",
-                             name="False alarms (offers to stayers)",
-                             line=dict(color=FAMILY_COLOURS["lr"], width=1.8, dash="dot"),
-                             hovertemplate="threshold %{x:.2f}: $%{y:,.0f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=cost["threshold"], y=cost["missed_cost"], mode="lines",
-                             name="Missed churners (value lost)",
-                             line=dict(color=FAMILY_COLOURS["cat"], width=1.8, dash="dot"),
-                             hovertemplate="threshold %{x:.2f}: $%{y:,.0f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=cost["threshold"], y=cost["total_cost"], mode="lines",
-                             name="Total cost of mistakes", line=dict(color=SELECTED_COLOUR,
-                                                                      width=3.5),
-                             hovertemplate="threshold %{x:.2f}: $%{y:,.0f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[best["threshold"]], y=[best["total_cost"]], mode="markers",
-                             name=f"Lowest cost (threshold {best['threshold']:.2f})",
-                             marker=dict(symbol="star", size=16, color="black"),
-                             hovertemplate="lowest total cost $%{y:,.0f} at %{x:.2f}"
-                                           "<extra></extra>"))
-    if threshold is not None:
-        fig.add_vline(x=float(threshold), line_color=NEUTRAL, line_dash="dash",
-                      annotation_text=f"chosen {float(threshold):.2f}",
-                      annotation_position="top")
-    fig.update_xaxes(title="Decision threshold (flag customers with churn probability ≥ this)",
-                     range=[0, 1])
-    fig.update_yaxes(title="Cost (dollars)", tickprefix="$", tickformat=",.0f", rangemode="tozero")
-    fig.update_layout(title="Cost of mistakes by threshold", height=430, **_LAYOUT)
-    return fig
-
-
-def default_customer_value(monthly_charges, margin: float, months: int = 12) -> float:
-    """A starting value for "average customer value" in dollars: ``months`` of profit on the
-    average monthly bill (mean MonthlyCharges × margin × months), rounded to $10."""
-    m = pd.to_numeric(pd.Series(monthly_charges), errors="coerce").mean()
-    if not math.isfinite(m):
-        return 500.0
-    return float(round(m * float(margin) * months / 10.0) * 10.0)
-
-
-def default_offer_cost(costs) -> float:
-    """A starting value for "offer cost" in dollars: the catalogue's average offer cost, rounded
-    to the dollar ($40 when the catalogue has no offers)."""
-    c = [float(x) for x in costs]
-    return float(round(sum(c) / len(c))) if c else 40.0
-
-
-# --- cached accessors (keyed by the models folder and the model version) ------------------------
 @st.cache_data(show_spinner="Reading the cross-validation predictions…", max_entries=4)
 def oof(models_dir: str, version: str) -> pd.DataFrame:
     """``churn.models.load_oof`` of a version (treat as read-only)."""
@@ -519,7 +53,7 @@ def oof(models_dir: str, version: str) -> pd.DataFrame:
 @st.cache_data(show_spinner="Drawing the model curves…", max_entries=4)
 def curves(models_dir: str, version: str, labels_json: str) -> dict[str, pd.DataFrame]:
     """`curve_tables` of a version's OOF predictions (labels_json: json of {family: label})."""
-    return curve_tables(oof(models_dir, version), json.loads(labels_json))
+    return MR.curve_tables(oof(models_dir, version), json.loads(labels_json))
 
 
 @st.cache_data(max_entries=32)
@@ -527,5 +61,204 @@ def cost(models_dir: str, version: str, family: str, offer_cost: float,
          customer_value: float) -> pd.DataFrame:
     """`cost_frame` of one family's OOF predictions under the given dollar inputs."""
     d = oof(models_dir, version)
-    return cost_frame(d[schema.TARGET].to_numpy(float), d[f"p_{family}"].to_numpy(float),
-                      offer_cost, customer_value)
+    return MR.cost_frame(d[schema.TARGET].to_numpy(float), d[f"p_{family}"].to_numpy(float),
+                         offer_cost, customer_value)
+
+
+# --- the page's longer sections ------------------------------------------------------------------
+def cost_defaults() -> MR.CostDefaults:
+    """`churn.model_report.cost_defaults` of the data in use: the lifetime values of the active
+    customers chosen in the sidebar (the sample's active base when that data set has none), the
+    catalogue's offer costs and the sidebar's High-risk threshold."""
+    from churn import config
+    from churn.offers import load_catalogue
+    from ui import context, state
+
+    try:
+        costs = [o.cost for o in load_catalogue(config.paths().catalogue).offers]
+    except ValueError:  # an invalid catalogue is reported on the campaign page
+        costs = []
+    active = context.active_customers()
+    if not len(active):
+        active = context.sample_active_frame()
+    eng = context.engine()
+    clv = _lifetime_values(eng.version, context.frame_fingerprint(active),
+                           context.settings_key(), eng, active, state.settings())
+    return MR.cost_defaults(clv, costs, state.settings().high_risk)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _lifetime_values(version: str, fingerprint: str, settings_key: tuple, _engine, _frame,
+                     _settings):
+    """Each customer's lifetime value (``churn.ltv.clv`` with the engine's survival model: the
+    figure the scoring puts in its clv column), without the rest of a scoring (drivers,
+    offers), so a first visit to this page stays quick on a large data set."""
+    from churn import ltv
+
+    return ltv.clv(_engine.survival, _frame, _settings)["clv"].to_numpy(float)
+
+
+def cost_section(models_dir: str, model, selected: str, label: str) -> None:
+    """"Choosing a threshold": threshold and dollar inputs (defaults from the data, each saying
+    where it comes from), the mistakes at that threshold, the confusion matrix and the cost
+    curve, all on the version's out-of-fold predictions."""
+    from churn import metrics as M
+    from ui import format as F
+    from ui import model_report_charts as charts
+
+    st.subheader("Choosing a threshold: what mistakes cost")
+    st.caption("Customers whose churn probability is at or above the threshold get a retention "
+               "offer. A false alarm spends the offer on someone who would have stayed; a "
+               "missed churner loses the customer's value. Offers to real churners count as "
+               "money well spent.")
+    d = cost_defaults()
+    c1, c2, c3 = st.columns(3)
+    threshold = c1.slider("Decision threshold", 0.0, 1.0, d.threshold, 0.01,
+                          key="report_threshold", format="%.2f",
+                          help="Flag customers whose churn probability is at least this. "
+                               + d.threshold_source)
+    offer_cost = c2.number_input("Offer cost ($ per customer contacted)", min_value=0.0,
+                                 value=d.offer_cost, step=5.0, key="report_offer_cost",
+                                 format="%.0f",
+                                 help="What one retention offer costs. " + d.offer_cost_source)
+    value = c3.number_input("Average customer value ($ lost per churner)", min_value=0.0,
+                            value=d.customer_value, step=50.0, key="report_customer_value",
+                            format="%.0f",
+                            help="What losing one customer costs. " + d.customer_value_source)
+    table = cost(models_dir, model.version, selected, float(offer_cost), float(value))
+    row = MR.row_at(table, threshold)
+    best = M.best_threshold(table.to_dict("list"))
+    tp, fp, fn = int(row["tp"]), int(row["fp"]), int(row["fn"])
+    extra = float(row["total_cost"]) - float(best["total_cost"])
+    m = st.columns(4)
+    m[0].metric("Churners caught", f"{tp:,} of {tp + fn:,}",
+                help="Churners with a probability at or above the threshold.")
+    m[1].metric("False alarms", F.count(fp), help="Customers flagged who would have stayed.")
+    m[2].metric("Missed churners", F.count(fn), help="Churners below the threshold.")
+    m[3].metric("Cost of mistakes", F.money(row["total_cost"]),
+                delta=(f"{F.money(extra)} above the lowest" if extra > 0
+                       else "the lowest possible"),
+                delta_color="inverse" if extra > 0 else "off",
+                help=f"{F.count(fp)} false alarms × {F.money(offer_cost)} + {F.count(fn)} missed "
+                     f"churners × {F.money(value)}.")
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(f"**Confusion matrix at threshold {float(row['threshold']):.2f}** (customers)")
+        st.table(MR.confusion_frame(row).style.format("{:,}"))
+        st.markdown(f"Lowest cost: **{F.money(best['total_cost'])}** at threshold "
+                    f"**{best['threshold']:.2f}** ({F.count(best['fp'])} false alarms, "
+                    f"{F.count(best['fn'])} missed churners).")
+        if offer_cost + value > 0:
+            st.caption("With well-calibrated probabilities the break-even threshold is offer "
+                       "cost ÷ (offer cost + customer value) = "
+                       f"{offer_cost / (offer_cost + value):.2f}.")
+    with right:
+        st.plotly_chart(charts.cost_figure(table, float(row["threshold"])),
+                        key="report_cost_chart")
+    st.caption(f"Counted on the {F.count(model.metadata.get('n_rows'))} customers of the "
+               f"cross-validation, each predicted by a {label} model that never saw them.")
+
+
+def recommender_section() -> None:
+    """The offer recommender's methods compared, the kept one highlighted."""
+    from ui import context
+
+    st.subheader("Offer recommender")
+    evaluation = getattr(context.engine().recommender, "evaluation_", None) or {}
+    rec = MR.recommender_frame(evaluation)
+    if not len(rec):
+        st.caption("The offer recommender has no evaluation to show.")
+        return
+    pct = {c: "{:.1%}" for c in ("Accepted when in top 3", "Accepted offers caught")}
+    st.dataframe(rec.style.format({**pct, "Brier score": "{:.3f}",
+                                   "Kept": lambda v: "✓ kept" if v else ""}).apply(
+                     lambda r: [HIGHLIGHT if r["Kept"] else "" for _ in r], axis=1),
+                 hide_index=True, column_config={
+                     c: (st.column_config.NumberColumn(c, help=h, format="localized")
+                         if c.startswith(("Past", "Of which")) else st.column_config.Column(
+                             c, help=h)) for c, h in MR.RECOMMENDER_HELP.items()})
+    st.caption(MR.recommender_note(evaluation))
+
+
+def honesty_notes(meta: dict) -> None:
+    """"How the figures are kept honest": leakage, calibration (with the fitted Platt
+    parameters) and model choice."""
+    st.subheader("How the figures are kept honest")
+    cal = meta.get("calibration", {})
+    st.markdown(
+        "- **No leakage.** The customer ID and the churn outcome are never model inputs. All "
+        "preprocessing (one-hot encoding, scaling) is fitted inside each cross-validation fold "
+        "on that fold's training customers only, and every figure above comes from predictions "
+        "for customers the model had not seen.\n"
+        "- **Calibration (Platt scaling).** Raw model scores are mapped to probabilities with a "
+        "logistic curve, P = 1 / (1 + e^−(a·score + b))"
+        + (f" (a = {cal['a']:.3f}, b = {cal['b']:.3f})" if {"a", "b"} <= set(cal) else "")
+        + ", fitted on out-of-fold predictions; in the cross-validation each fold is calibrated "
+        "on the other folds only. Class weighting pushes raw scores up; calibration brings them "
+        "back to the observed churn rate, so a predicted 30% means about 30%.\n"
+        "- **Choosing the model** on the same folds that measure it makes the chosen figures "
+        "very slightly optimistic; the hyperparameter grids are tiny, so the effect is small.")
+
+
+def _activate(models_dir: str) -> None:
+    """Button callback: make the chosen version active before the page reruns (the sidebar
+    and every cached engine are keyed by the active version, so they follow)."""
+    from churn import models
+    from ui import admin
+
+    choice = st.session_state.get("report_version")
+    if not admin.allowed():
+        return
+    try:
+        st.session_state["report_activate_warnings"] = models.activate(choice, models_dir)
+    except (ValueError, models.ModelCacheError):
+        pass  # reported in the page body, where messages can be drawn
+
+
+def versions_section(models_dir: str) -> None:
+    """The saved model versions, and a way to switch the one in use (admin)."""
+    from churn import models
+    from ui import admin
+
+    versions = MR.model_versions(models.list_versions(models_dir))
+    st.subheader("Model versions")
+    if not versions:
+        st.caption("No model versions are saved yet.")
+        return
+    st.dataframe(MR.versions_frame(versions), hide_index=True,
+                 column_config={"Score": st.column_config.NumberColumn(
+                     "Score", format="%.3f",
+                     help="The version's cross-validated value of the metric it was chosen by."),
+                     "Customers": st.column_config.NumberColumn("Customers", format="localized",
+                                                                help="Customers it learned from."),
+                     "MLflow run": st.column_config.TextColumn(
+                         "MLflow run", help="The version's run and registered version of the "
+                                            "MLflow model churn (— when not logged).")})
+    usable = [v for v in versions if v["usable"]]
+    if not usable:
+        st.warning("No saved version can be used with this installation; train again.")
+        return
+    if not admin.unlocked("report_admin", "Switching the model version in use"):
+        return
+    by_id = {v["version"]: v for v in usable}
+    ids = list(by_id)
+    active = models.active_version(models_dir)
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    choice = c1.selectbox("Version", ids, index=ids.index(active) if active in ids else 0,
+                          key="report_version", format_func=lambda v: MR.version_label(by_id[v]),
+                          help="Every page scores with the version in use.")
+    clicked = c2.button("Use this version", key="report_activate", on_click=_activate,
+                        args=(models_dir,),
+                        help="Switch every page to the chosen model version.")
+    if not clicked:
+        return
+    if models.active_version(models_dir) == choice:
+        st.success(f"Version {choice[:8]} is now in use on every page (MLflow alias champion "
+                   "follows it).", icon=":material/check_circle:")
+        for warning in st.session_state.pop("report_activate_warnings", None) or []:
+            st.warning(warning, icon=":material/cloud_off:")
+    else:
+        problem = next((v["problem"] for v in models.list_versions(models_dir)
+                        if v["version"] == choice), None)
+        st.error(f"Version {choice[:8]} could not be used: "
+                 f"{problem or 'it is no longer available'}.")

@@ -135,7 +135,9 @@ def show(key: str = "uplift") -> None:
         "**Qini** number is the area between a targeting order's curve and random targeting: "
         "above 0 means it finds the customers the offer helps better than chance.")
     st.dataframe(offers_table(data["offers"], names), hide_index=True, key=f"{key}_offers",
-                 column_config={c: st.column_config.Column(c, help=h)
+                 column_config={c: (st.column_config.NumberColumn(c, help=h, format="localized")
+                                    if c in ("Offered", "Control")
+                                    else st.column_config.Column(c, help=h))
                                 for c, h in TABLE_HELP.items()})
     learned = [o for o in data["offers"]["offer_id"] if o in model.learned_]
     if not learned:

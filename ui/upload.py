@@ -25,12 +25,14 @@ from churn.validate import MSG_NO_ROWS, Problem, ValidationReport
 PAGE_SIZE = 100          # rows of the scored table shown per page
 NAME_MAX = 80            # characters kept of a batch name
 
-#: Scored-table columns shown on the page, with their headers.
+#: Scored-table columns shown on the page, with their headers. Key columns first (who, how
+#: risky, what is at stake, what to offer and why), so they are on screen at 1440 px; the
+#: second and third reasons follow.
 SHOWN_COLUMNS = {
     schema.ID: "Customer ID", "churn_prob": "Churn probability", "risk_tier": "Risk",
-    "driver_1_text": "Top reason", "driver_2_text": "Second reason",
-    "driver_3_text": "Third reason", "clv": "Lifetime value", "revenue_at_risk": "Revenue at risk",
-    "offer_name": "Best offer", "offer_reason": "Why this offer",
+    "clv": "Lifetime value", "revenue_at_risk": "Revenue at risk", "offer_name": "Best offer",
+    "driver_1_text": "Top reason", "offer_reason": "Why this offer",
+    "driver_2_text": "Second reason", "driver_3_text": "Third reason",
 }
 
 

@@ -14,14 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from apitest import ADMIN_KEY, READ, READ_KEY  # noqa: E402
+from _servers import free_port, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _own_address() -> str:
@@ -42,34 +37,14 @@ def _env(**extra) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(api_dir):
+def server(api_dir, tmp_path_factory):
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "churn", "--data-dir", str(api_dir), "api", "--host", "127.0.0.1",
-         "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env=_env(CHURN_API_KEY=READ_KEY, CHURN_ADMIN_KEY=ADMIN_KEY))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"the API exited: {proc.stdout.read().decode()}")
-            try:
-                if httpx.get(f"{base}/v1/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("the API never became ready")
-            time.sleep(0.3)
+    with serve(["-m", "churn", "--data-dir", str(api_dir), "api", "--host", "127.0.0.1",
+                "--port", str(port)], ready_url=f"{base}/v1/health/ready",
+               env=_env(CHURN_API_KEY=READ_KEY, CHURN_ADMIN_KEY=ADMIN_KEY),
+               log=tmp_path_factory.mktemp("api-server") / "server.log"):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_real_server_scores_checks_keys_and_counts(server, customers):

@@ -144,3 +144,54 @@ def test_downloads_do_not_save_and_save_campaign_does(at, data_dir):
     assert row["control_share"] == 0.1 and row["seed"] == 0 and row["control"] > 0
     assert row["data"].startswith("Sample, active (")
     assert _table(at, "control_share")["name"].iloc[0] == "Winter save"
+
+
+class _RecordingMediaFileManager:
+    """Stands in for AppTest's MediaFileManager and remembers each one made, so a test can run
+    a download button's deferred callable (what the browser triggers on a click)."""
+
+    made: list = []
+
+    def __new__(cls, *args, **kwargs):
+        from streamlit.runtime.media_file_manager import MediaFileManager
+
+        mgr = MediaFileManager(*args, **kwargs)
+        cls.made.append(mgr)
+        return mgr
+
+
+def _download(app: AppTest, key: str) -> bytes:
+    """The bytes a click on download button `key` hands the browser (its deferred callable,
+    run by Streamlit's own media file manager)."""
+    proto = app.get("download_button")
+    button = next(b for b in proto if b.proto.id.endswith(key) or key in b.proto.id)
+    file_id = button.proto.deferred_file_id
+    assert file_id, "the page's download is not deferred any more; read proto.url instead"
+    for mgr in reversed(_RecordingMediaFileManager.made):
+        if file_id in mgr._deferred_callables:
+            url = mgr.execute_deferred(file_id)
+            return mgr._storage.get_file(url.rsplit("/", 1)[-1]).content
+    raise AssertionError(f"no media file manager holds the download {key!r}")
+
+
+@pytest.mark.parametrize("key, suffix", [("campaign_csv", ".csv"), ("campaign_xlsx", ".xlsx")])
+def test_cli_writes_the_bytes_the_pages_download_gives(data_dir, tmp_path, monkeypatch, key,
+                                                       suffix):
+    """The page's own path (cached rankings, the smaller ranking, the export helpers) and
+    ``python -m churn campaign`` give the same file for the same data, settings and budget."""
+    import streamlit.testing.v1.app_test as app_test_module
+
+    from churn import cli
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", _RecordingMediaFileManager)
+    at = open_page(PAGE, timeout=240)
+    at.number_input(key="campaign_budget").set_value(2500.0).run()
+    _ok(at)
+    page_bytes = _download(at, key)
+    out = tmp_path / f"campaign{suffix}"
+    monkeypatch.setenv("CHURN_DATA_DIR", str(data_dir))
+    assert cli.main(["campaign", "--budget", "2500", "--out", str(out)]) == 0
+    assert out.read_bytes() == page_bytes
+    rows = C.read_export(page_bytes) if suffix == ".csv" else None
+    if rows is not None:
+        assert len(rows) > 0 and set(rows["group"]) == {"treatment", "control"}

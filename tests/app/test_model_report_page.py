@@ -20,7 +20,7 @@ from churn import metrics as M
 from churn.scoring import Engine
 from churn.validate import load_customers
 from ui import format as F
-from ui import model_report as R
+from churn import model_report as MR
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/6_Model_report.py"
@@ -80,8 +80,15 @@ def _metric(app: AppTest, label: str):
     return next(m for m in app.metric if m.label == label)
 
 
+def _table(app: AppTest, column: str):
+    """The one st.table with this column."""
+    found = [t.value for t in app.table if column in t.value.columns]
+    assert len(found) == 1, [list(t.value.columns) for t in app.table]
+    return found[0]
+
+
 def _confusion(app: AppTest) -> dict:
-    table = app.table[0].value
+    table = _table(app, "Flagged (offer sent)")
     return {"tp": int(table.loc["Churned", "Flagged (offer sent)"]),
             "fn": int(table.loc["Churned", "Not flagged"]),
             "fp": int(table.loc["Stayed", "Flagged (offer sent)"]),
@@ -100,18 +107,19 @@ def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
     label = meta["families"][meta["selected"]]["label"]
     assert [t.value for t in at.title] == ["Model report"]
     assert _metric(at, "Model in use").value == label
-    table = at.dataframe[0].value
-    assert sorted(table["Model"]) == sorted(["Logistic regression", "Random forest", "XGBoost",
-                                             "CatBoost"])
-    assert table["In use"].tolist() == [True, False, False, False]
-    assert table["Model"].iloc[0] == label
-    assert table["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
-                                                     ["pr_auc"])
-    assert table["Chosen settings"].iloc[0] == R.params_text(meta["params"])
-    # every metric column carries its business-words tooltip
-    columns = at.dataframe[0].proto.columns
-    for m, text in R.metric_help(0.5).items():
-        assert text in columns, m
+    table = _table(at, "Better")     # one row per metric, one column per family
+    assert table.columns.tolist()[0] == f"{label} (in use)"
+    assert sorted(c.removesuffix(" (in use)") for c in table.columns) == sorted(
+        ["Logistic regression", "Random forest", "XGBoost", "CatBoost", "Better"])
+    assert table.index.tolist() == [MR.TITLES[m] for m in MR.TABLE_METRICS]
+    assert table.loc["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
+                                                        ["pr_auc"])
+    assert any(MR.params_text(meta["params"]) in c.value and "Settings chosen" in c.value
+               for c in at.caption)
+    # every metric is explained in business words on the page
+    shown = " ".join(e.value for e in at.expander[0].markdown)
+    for m, text in MR.metric_help(0.5).items():
+        assert text.split(": ", 1)[1] in shown, m
     # ROC, PR, calibration, gains, lift, cost; then the uplift section's Qini and drivers charts
     assert len(at.get("plotly_chart")) == 6 + 2
 
@@ -155,18 +163,18 @@ def test_dollar_inputs_price_the_mistakes_and_move_the_best_threshold(at, data_d
 
 
 def test_segment_and_recommender_tables(at, data_dir):
-    segments = at.dataframe[1].value
+    segments = _table(at, "Predicted churn rate")
     assert segments["Group"].tolist() == ["Gender"] * 2 + ["Senior citizen"] * 2 + ["Contract"] * 3
     assert segments["Customers"].groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
-    rec = at.dataframe[2].value
+    rec = at.dataframe[0].value
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
-    assert rec["Method"].tolist() == list(R.RECOMMENDER_NAMES.values())
-    assert rec.loc[rec["Kept"], "Method"].tolist() == [R.RECOMMENDER_NAMES[ev["chosen"]]]
+    assert rec["Method"].tolist() == list(MR.RECOMMENDER_NAMES.values())
+    assert rec.loc[rec["Kept"], "Method"].tolist() == [MR.RECOMMENDER_NAMES[ev["chosen"]]]
     assert rec["Accepted when in top 3"].tolist() == pytest.approx(
         [ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
     assert rec["Of which accepted"].tolist() == [ev[k]["n_hits"] for k in ("svd", "knn",
                                                                             "popularity")]
-    assert any(c.value == R.recommender_note(ev) for c in at.caption)
+    assert any(c.value == MR.recommender_note(ev) for c in at.caption)
     assert any("Platt" in m.value and "customer ID" in m.value for m in at.markdown)
 
 
@@ -181,7 +189,8 @@ def test_activating_another_version_switches_every_page(at, data_dir):
         assert models.active_version(mdir) == data_dir.lr
         assert any(f"Version {data_dir.lr[:8]} is now in use" in s.value for s in at.success)
         assert _metric(at, "Model in use").value == "Logistic regression"
-        assert at.dataframe[0].value["Model"].tolist() == ["Logistic regression"]
+        assert _table(at, "Better").columns.tolist() == ["Logistic regression (in use)",
+                                                           "Better"]
         assert any(data_dir.lr[:8] in c.value for c in at.sidebar.caption)
     finally:
         models.activate(data_dir.full, mdir)
@@ -218,3 +227,22 @@ def test_without_a_model_the_page_offers_to_train_one(data_dir, tmp_path, monkey
     assert models.active_version(dst.models_dir) is not None
     assert _metric(app, "Model in use").value == "Logistic regression"
     assert not app.info
+
+
+def test_cost_inputs_start_from_the_data_and_say_where(at, data_dir):
+    from churn.offers import load_catalogue
+
+    p = config.paths(data_dir.path)
+    active = load_customers(p.active_csv)          # the sidebar's default data set
+    clv = Engine.load(p).score_all(active, drivers=0, offers=False).table["clv"].to_numpy(float)
+    costs = [o.cost for o in load_catalogue(p.catalogue).offers]
+    value = at.number_input(key="report_customer_value")
+    offer = at.number_input(key="report_offer_cost")
+    assert value.value == round(clv.mean())
+    assert offer.value == round(sum(costs) / len(costs))
+    assert at.slider(key="report_threshold").value == config.BusinessSettings().high_risk
+    assert (f"the average lifetime value of the {len(clv):,} active customers in use "
+            f"(${clv.mean():,.0f};") in value.help
+    assert (f"the average cost of the {len(costs)} offers in the catalogue "
+            f"(${min(costs):,.0f}–${max(costs):,.0f})") in offer.help
+    assert "High-risk threshold of the business settings" in at.slider(key="report_threshold").help

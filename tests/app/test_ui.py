@@ -1,8 +1,6 @@
-"""The ui/ helpers that need no running app: number formats, settings mapping, summaries,
+"""The ui/ helpers that need no running app: number formats, settings mapping,
 error messages."""
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -11,7 +9,6 @@ import pytest
 from churn.config import BusinessSettings
 from ui import errors
 from ui import format as fmt
-from ui.context import summarize
 from ui.widgets import business_settings
 
 
@@ -81,33 +78,6 @@ def test_settings_widget_orders_tiers():
     s = business_settings.to_settings(35, 0, 12, (70, 40))
     assert (s.medium_risk, s.high_risk) == (0.40, 0.70)
     assert (s.margin, s.annual_discount_rate, s.horizon_months) == (0.35, 0.0, 12)
-
-
-def _frame(churn):
-    df = pd.DataFrame({"customerID": ["0001-AAAAA", "0002-BBBBB", "0003-CCCCC", "0004-DDDDD"],
-                       "tenure": [1, 10, 0, 61], "MonthlyCharges": [20.5, 99.25, 70.0, 45.0]})
-    if churn is not None:
-        df["Churn"] = churn
-    return df
-
-
-def test_summarize_labelled():
-    s = summarize(_frame([1, 0, 1, 0]))
-    assert (s.customers, s.churned, s.churn_rate) == (4, 2, 0.5)
-    assert s.monthly_revenue == pytest.approx(20.5 + 99.25 + 70.0 + 45.0)
-    assert s.mean_tenure == pytest.approx(72 / 4)
-
-
-def test_summarize_without_churn_column():
-    s = summarize(_frame(None))
-    assert (s.churned, s.churn_rate) == (None, None)
-    assert s.customers == 4
-
-
-def test_summarize_empty():
-    s = summarize(_frame([1, 0, 1, 0]).iloc[:0])
-    assert (s.customers, s.churn_rate, s.monthly_revenue) == (0, None, 0.0)
-    assert math.isnan(s.mean_tenure)
 
 
 def test_user_message_shows_value_errors_but_not_other_internals():

@@ -393,3 +393,12 @@ def test_names():
     assert U.default_name("") == "Uploaded customers"
     assert U.clean_name("  May   batch ") == "May batch"
     assert U.clean_name(None) == ""
+
+
+def test_the_template_is_offered_before_any_file_and_passes_the_checks(data_dir):
+    """Issue 16: a downloadable template CSV on the upload page; uploaded back, every row passes."""
+    at = _page()
+    assert "upload_template" in _downloads(at)
+    at = _upload(at, "customers-template.csv", schema.template_csv_bytes())
+    _ok(at)
+    assert _metrics(at) == {"Rows read": "3", "Accepted": "3", "Rejected": "0", "Warnings": "0"}

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from _servers import free_port, serve
 from ui.navigation import PAGES, PageSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,12 +27,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 ERROR_BOXES = '[data-testid="stException"], [class*="st-key-page-error"]'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -54,39 +45,15 @@ def browser_data_dir(sample_data_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server(browser_data_dir) -> str:
     """Base URL of the app, served from the browser test's data folder for the whole session."""
-    port = _free_port()
-    log = (ARTIFACTS / "server.log")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CHURN_DATA_DIR": str(browser_data_dir)}
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with status {proc.returncode}; see {log}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit was not healthy within 60 s; see {log}")
-            time.sleep(0.2)
+    env = {**os.environ, "CHURN_DATA_DIR": str(browser_data_dir)}
+    with serve(["-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                "--server.address", "127.0.0.1", "--server.port", str(port),
+                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+               ready_url=f"{base}/_stcore/health", env=env, log=ARTIFACTS / "server.log",
+               timeout=60):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")
