@@ -80,15 +80,17 @@ with st.container(key="results-headline", border=True):
 
 st.plotly_chart(results_charts.predicted_vs_measured([o] + res.by_offer),
                 key="results_chart", width="stretch")
-st.caption("Light bars: what the campaign expected (P(churn) × P(accept) × risk reduction, "
-           "averaged over the treated). Dark bars: what happened, with its 95% interval; an "
-           f"offer without one had fewer than {R.MIN_GROUP_SIZE} customers in a group.")
+st.caption("Light bars: what the campaign list expected (its expected saved value ÷ lifetime "
+           "value, per treated customer: the learned uplift where past campaigns measured the "
+           "offer, else P(churn) × P(accept) × the catalogue's risk reduction). Dark bars: what "
+           f"happened, with its 95% interval; an offer without one had fewer than "
+           f"{R.MIN_GROUP_SIZE} customers in a group.")
 
 st.subheader("By offer")
 st.dataframe(view.breakdown(res.by_offer), key="results_by_offer", hide_index=True,
              width="stretch")
 st.subheader("By risk tier")
-st.dataframe(view.breakdown(res.by_tier), key="results_by_tier", hide_index=True,
+st.dataframe(view.breakdown(res.by_tier, "Risk tier"), key="results_by_tier", hide_index=True,
              width="stretch")
 
 st.subheader("Learn from it")

@@ -368,15 +368,16 @@ class UpliftModel:
         self._check_fitted()
         ids = customers[ID].astype(str).to_numpy() if ID in customers else \
             np.arange(len(customers)).astype(str)
-        out = pd.DataFrame(np.nan, index=pd.Index(ids, name=ID), columns=list(self.offers_))
-        if not self.learned_ or len(customers) == 0:
-            return out
-        Z = self.encoder_.transform(schema.feature_frame(customers)).astype(np.float32)
-        threads = 1 if len(Z) < 2000 else int(self.n_jobs)
-        dm = xgb.DMatrix(Z, nthread=threads)
-        for o, v in self._effects(self.models_, dm, self.learned_, threads).items():
-            out[o] = v
-        return out
+        values = np.full((len(customers), len(self.offers_)), np.nan)
+        if self.learned_ and len(customers):
+            Z = self.encoder_.transform(schema.feature_frame(customers)).astype(np.float32)
+            threads = 1 if len(Z) < 2000 else int(self.n_jobs)
+            dm = xgb.DMatrix(Z, nthread=threads)
+            column = {o: j for j, o in enumerate(self.offers_)}
+            for o, v in self._effects(self.models_, dm, self.learned_, threads).items():
+                values[:, column[o]] = v
+        # one constructor (per-offer column assignment cost ~0.3 ms an offer for one customer)
+        return pd.DataFrame(values, index=pd.Index(ids, name=ID), columns=list(self.offers_))
 
     def basis(self) -> dict[str, str]:
         """{offer_id: "learned" | "assumed"} for every offer in the history."""

@@ -1329,7 +1329,6 @@ class _Checker:
                                 _rejected=self._rejected_builder(valid))
 
     def _frame(self, valid: np.ndarray) -> pd.DataFrame:
-        empty = schema.empty_frame()
         out = {}
         for col in COLUMNS:
             if col.name in self.cats:
@@ -1338,7 +1337,7 @@ class _Checker:
             elif col.name in self.canon or col.required:
                 values = self.canon.get(col.name, np.empty(0))
                 values = values[valid] if len(values) == len(valid) else values[:0]
-                out[col.name] = values.astype(empty[col.name].dtype, copy=False)
+                out[col.name] = values.astype(schema.DTYPES[col.name], copy=False)
         out["row"] = self.rownums[valid].astype(np.int64)
         # copy=False keeps one block per column: consolidating 1M-row object columns costs seconds
         return pd.DataFrame(out, copy=False)

@@ -78,3 +78,13 @@ def test_the_upload_template_is_a_valid_file_in_the_ibm_layout():
     assert df.loc[df["PhoneService"] == "No", "MultipleLines"].tolist() == ["No phone service"]
     assert df["TotalCharges"].iloc[1:].tolist() == \
         [round(t * m, 2) for t, m in zip(df["tenure"].iloc[1:], df["MonthlyCharges"].iloc[1:])]
+
+
+def test_category_codes_are_the_same_for_a_few_values_and_for_many():
+    values = np.array(list(schema.BY_NAME["Contract"].values) + ["Weekly", "", None, np.nan, 1,
+                                                                  "month-to-month"], dtype=object)
+    many = np.tile(values, 10)                            # the pandas-index path (≥ 64 values)
+    expected = [0, 1, 2, -1, -1, -1, -1, -1, -1]
+    assert schema.category_codes(many, "Contract").tolist() == expected * 10
+    assert schema.category_codes(values, "Contract").tolist() == expected   # the dict path
+    assert schema.category_codes(values[:1], "Contract").dtype == np.int16

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from ui.chart_style import readable
 
 _MARGIN = dict(l=10, r=10, t=50, b=10)
 _FONT = dict(size=13)
 
 
+@readable
 def curve_figure(curve: pd.DataFrame, budget: float, saved: float) -> go.Figure:
     """`campaign.saved_revenue_curve` (budget, expected_saved_revenue, customers) as a line, and
     the chosen budget with its campaign's expected saved revenue as a marker (dollars)."""
@@ -32,6 +34,7 @@ def curve_figure(curve: pd.DataFrame, budget: float, saved: float) -> go.Figure:
     return fig
 
 
+@readable
 def mix_figure(mix: pd.DataFrame) -> go.Figure:
     """`campaign.offers_mix` (offer, customers, cost) as horizontal bars, most customers first."""
     fig = go.Figure(go.Bar(x=mix["customers"], y=mix["offer"], orientation="h",

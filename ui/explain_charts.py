@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from churn import explain as E
 from churn import schema
+from ui.chart_style import readable
 
 RAISE = "#d62728"   # raises the churn risk
 LOWER = "#1f77b4"   # lowers the churn risk
@@ -20,6 +21,7 @@ COLOURSCALE = [[0.0, "#3b4cc0"], [0.5, "#dddddd"], [1.0, "#b40426"]]  # low valu
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 
 
+@readable
 def importance_bar(importance: pd.DataFrame, top: int | None = None) -> go.Figure:
     """Horizontal bars of mean |pp| per feature (most important on top).
 
@@ -38,6 +40,7 @@ def importance_bar(importance: pd.DataFrame, top: int | None = None) -> go.Figur
     return fig
 
 
+@readable
 def beeswarm(points: pd.DataFrame, top: int | None = None) -> go.Figure:
     """One row of points per feature: each point is a customer, x = the feature's pp for that
     customer, colour = the customer's value of that feature (blue low → red high; categories by
@@ -64,6 +67,7 @@ def beeswarm(points: pd.DataFrame, top: int | None = None) -> go.Figure:
     return fig
 
 
+@readable
 def dependence(points: pd.DataFrame, feature: str, color_by: str, seed: int = 0) -> go.Figure:
     """A feature's value (x) against its effect in pp (y), coloured by a second feature.
 
@@ -104,6 +108,7 @@ def dependence(points: pd.DataFrame, feature: str, color_by: str, seed: int = 0)
     return fig
 
 
+@readable
 def segment_rates(rates: pd.DataFrame, feature: str) -> go.Figure:
     """Observed churn rate per segment (bars) and, when present, the model's average predicted
     probability (diamonds), both in percent. Input: `explain.segment_churn_rates` output."""
@@ -124,6 +129,7 @@ def segment_rates(rates: pd.DataFrame, feature: str) -> go.Figure:
     return fig
 
 
+@readable
 def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what it is",
               two_lines: bool = False) -> go.Figure:
     """Waterfall from the average customer's probability to this customer's, in percent and

@@ -15,6 +15,7 @@ import streamlit as st
 
 from churn import drift, health, schema
 from churn.config import BusinessSettings
+from ui.chart_style import readable
 
 COLOURS = {health.GREEN: "#2e7d32", health.AMBER: "#ef8f00", health.RED: "#c62828"}
 LIGHTS = {health.GREEN: "🟢 OK", health.AMBER: "🟠 Watch", health.RED: "🔴 Act"}
@@ -105,6 +106,7 @@ def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     return fig
 
 
+@readable
 def drift_heatmap(rep: health.HealthReport) -> go.Figure:
     """PSI of every feature (rows) in every batch (columns, oldest first)."""
     if rep.psi.empty:
@@ -124,6 +126,7 @@ def drift_heatmap(rep: health.HealthReport) -> go.Figure:
                    height=max(360, 22 * len(labels) + 120))
 
 
+@readable
 def predictions_chart(rep: health.HealthReport) -> go.Figure:
     """Tier mix (stacked bars) and mean predicted / actual churn (lines) per batch."""
     rows = rep.rows
@@ -141,6 +144,7 @@ def predictions_chart(rep: health.HealthReport) -> go.Figure:
     return _layout(fig, "Predicted churn and risk-tier mix per batch")
 
 
+@readable
 def performance_chart(rep: health.HealthReport) -> go.Figure:
     """Realised ROC-AUC and precision in the top 10% with intervals, against training."""
     rows = rep.rows

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from churn import metrics as M
+from ui.chart_style import readable
 
 SELECTED_COLOUR = "#d62728"
 
@@ -44,6 +45,7 @@ def _family_lines(fig: go.Figure, table: pd.DataFrame, x: str, y: str, selected:
                                  hovertemplate=hover + "<extra>%{fullData.name}</extra>"))
 
 
+@readable
 def roc_figure(roc: pd.DataFrame, selected: str | None = None) -> go.Figure:
     """ROC curve per family (false alarm rate vs share of churners caught) and the diagonal."""
     fig = go.Figure()
@@ -58,6 +60,7 @@ def roc_figure(roc: pd.DataFrame, selected: str | None = None) -> go.Figure:
     return fig
 
 
+@readable
 def pr_figure(pr: pd.DataFrame, churn_rate: float, selected: str | None = None) -> go.Figure:
     """Precision-recall curve per family and the churn rate (what random guessing achieves)."""
     fig = go.Figure()
@@ -74,6 +77,7 @@ def pr_figure(pr: pd.DataFrame, churn_rate: float, selected: str | None = None) 
     return fig
 
 
+@readable
 def reliability_figure(rel: pd.DataFrame, selected: str | None = None) -> go.Figure:
     """Calibration: mean predicted probability vs observed churn rate per probability bin, with
     the diagonal of perfect calibration."""
@@ -98,6 +102,7 @@ def reliability_figure(rel: pd.DataFrame, selected: str | None = None) -> go.Fig
     return fig
 
 
+@readable
 def gains_figure(gains: pd.DataFrame, selected: str | None = None) -> go.Figure:
     """Cumulative gains: share of all churners reached when contacting the riskiest X% first."""
     fig = go.Figure()
@@ -113,6 +118,7 @@ def gains_figure(gains: pd.DataFrame, selected: str | None = None) -> go.Figure:
     return fig
 
 
+@readable
 def lift_figure(gains: pd.DataFrame, selected: str | None = None) -> go.Figure:
     """Lift: how many times more churners the riskiest X% hold than a random X%."""
     fig = go.Figure()
@@ -128,6 +134,7 @@ def lift_figure(gains: pd.DataFrame, selected: str | None = None) -> go.Figure:
     return fig
 
 
+@readable
 def cost_figure(cost: pd.DataFrame, threshold: float | None = None) -> go.Figure:
     """Total, false-alarm and missed-churner cost (dollars) per threshold; the lowest total is
     marked with a star, the chosen threshold with a vertical line."""

@@ -18,6 +18,7 @@ import streamlit as st
 
 from churn import ltv, schema
 from ui import format as fmt
+from ui.chart_style import readable
 
 #: Segment choices: value passed to churn.ltv -> label shown in the select box.
 SEGMENT_LABELS = {"Contract": "Contract", "InternetService": "Internet service",
@@ -65,6 +66,7 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+@readable
 def km_figure(curves: pd.DataFrame, segment_label: str) -> go.Figure:
     """Kaplan-Meier retention curves (steps) with 95% confidence bands, one colour a segment.
 
@@ -98,6 +100,7 @@ def km_figure(curves: pd.DataFrame, segment_label: str) -> go.Figure:
     return fig
 
 
+@readable
 def risk_figure(table: pd.DataFrame, segment_label: str) -> go.Figure:
     """Revenue at risk per segment (bars, dollars), with customers and average risk on hover.
 

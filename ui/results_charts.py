@@ -4,10 +4,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from churn.results import Measure
+from ui.chart_style import readable
 
 _MARGIN = dict(l=10, r=10, t=50, b=10)
 
 
+@readable
 def predicted_vs_measured(items: list[Measure]) -> go.Figure:
     """For each set of customers (the campaign, then each offer or tier): the uplift the campaign
     predicted beside the uplift measured with its 95% interval, in percentage points. Sets that

@@ -9,6 +9,7 @@ import streamlit as st
 from churn import campaign as C
 from churn import results as R
 from ui import format as fmt
+from ui.text import md
 
 
 @st.cache_data(show_spinner="Measuring the campaign…", max_entries=8)
@@ -48,10 +49,11 @@ def _short_note(m: R.Measure) -> str:
     return f"Not measured: too few (need {R.MIN_GROUP_SIZE} per group)"
 
 
-def breakdown(items: list) -> pd.DataFrame:
-    """by_offer / by_tier measures as a readable table (points, customers, dollars)."""
+def breakdown(items: list, first: str = "Offer") -> pd.DataFrame:
+    """by_offer / by_tier measures as a readable table (points, customers, dollars); ``first``
+    heads the column that names each row ("Offer", "Risk tier")."""
     return pd.DataFrame({
-        "Customers": [m.label for m in items],
+        first: [m.label for m in items],
         "Treatment": [fmt.count(m.n_treatment) for m in items],
         "Control": [fmt.count(m.n_control) for m in items],
         "Churn, treatment": [fmt.pct(m.rate_treatment) for m in items],
@@ -89,3 +91,20 @@ def headline(r: R.Results) -> None:
                                    f"{fmt.money(o.cost)}; 95% interval {fmt.pct(o.roi_ci[0])} to "
                                    f"{fmt.pct(o.roi_ci[1])}." if o.roi is not None else
                                    "Needs a measured uplift, the clv and offer_cost columns."))
+    if (line := interval_line(r)) is not None:
+        st.caption(md(line))  # dollar signs must not start LaTeX
+
+
+def interval_line(r: R.Results) -> str | None:
+    """The four cards' 95% intervals in one line (None when nothing was measured)."""
+    o = r.overall
+    if not o.measured:
+        return None
+    parts = [f"uplift {_pts(o.ci95[0])} to {_pts(o.ci95[1])} points",
+             f"customers kept {o.saved_customers_ci[0]:,.0f} to {o.saved_customers_ci[1]:,.0f}"]
+    if o.saved_value is not None:
+        parts.append(f"saved value {fmt.money(o.saved_value_ci[0])} to "
+                     f"{fmt.money(o.saved_value_ci[1])}")
+    if o.roi is not None and o.roi_ci:
+        parts.append(f"return {fmt.pct(o.roi_ci[0])} to {fmt.pct(o.roi_ci[1])}")
+    return "95% intervals: " + "; ".join(parts) + "."

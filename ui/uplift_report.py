@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import format as fmt
+from ui.chart_style import readable
 
 POLICY_STYLE = {"model": ("Uplift model", "#2ca02c", "solid"),
                 "risk only": ("Highest churn risk first", "#d62728", "dash"),
@@ -80,6 +81,7 @@ TABLE_HELP = {
 }
 
 
+@readable
 def qini_figure(curves: pd.DataFrame, offer_id: str, name: str) -> go.Figure:
     """Held-out Qini curves of one offer: uplift model, highest risk first, random."""
     fig = go.Figure()
@@ -100,6 +102,7 @@ def qini_figure(curves: pd.DataFrame, offer_id: str, name: str) -> go.Figure:
     return fig
 
 
+@readable
 def drivers_figure(drivers: pd.DataFrame, offer_id: str, name: str) -> go.Figure:
     """What drives one offer's effect: mean absolute contribution in percentage points."""
     d = drivers[drivers["offer_id"] == offer_id].iloc[::-1]

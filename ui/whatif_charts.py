@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from churn import schema
 from ui.explain_charts import LOWER, NEUTRAL, RAISE
+from ui.chart_style import readable
 
 WORTH = "#2ca02c"      # an offer worth making (positive expected net value)
 NOT_WORTH = "#9e9e9e"  # the best offer loses money
@@ -33,6 +34,7 @@ def _x(feature: str, values: pd.Series) -> list:
     return [str(v) for v in values]
 
 
+@readable
 def sweep_figure(sweep: pd.DataFrame, pd_curve: pd.DataFrame | None = None) -> go.Figure:
     """Three panels (probability, lifetime value, best offer's net value) over the swept values.
 

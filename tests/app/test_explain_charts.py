@@ -83,3 +83,24 @@ def test_waterfall(expl):
     assert w.y[1] == f"{rows['label'][1]} = {rows['value_display'][1]}"
     assert w.y[-2] == "All other features (15 features)"
     assert w.text[0] == f"{100 * expl.base_prob:.1f}%" and w.text[1].endswith(" pp")
+
+
+def test_every_figure_gets_readable_text():
+    """Issue 16: chart text was light grey at 10 px; `ui.chart_style.readable` gives every
+    builder's figure dark 13 px text (12 px ticks) unless the builder chose its own."""
+    import plotly.graph_objects as go
+
+    from ui.chart_style import TEXT, readable
+
+    @readable
+    def build():
+        fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+        fig.update_layout(title="t", font=dict(size=15))
+        fig.update_yaxes(title_font=dict(color="red"))
+        return fig
+
+    fig = build()
+    assert (fig.layout.font.size, fig.layout.font.color) == (15, TEXT)   # its own size stands
+    assert (fig.layout.xaxis.tickfont.size, fig.layout.xaxis.tickfont.color) == (12, TEXT)
+    assert (fig.layout.yaxis.title.font.size, fig.layout.yaxis.title.font.color) == (13, "red")
+    assert fig.layout.legend.font.color == TEXT

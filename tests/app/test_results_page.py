@@ -19,6 +19,8 @@ from churn import simulate  # noqa: E402
 from churn.config import BusinessSettings, paths  # noqa: E402
 from churn.scoring import Engine  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
+from ui import format as fmt  # noqa: E402
+from ui import results_view as view  # noqa: E402
 from ui.text import md  # noqa: E402
 
 PAGE = "app_pages/7_Campaign_results.py"
@@ -52,8 +54,16 @@ def test_the_whole_loop_shows_the_measured_uplift(data_dir, outcomes):
     assert _metric(at, "Customers kept") == f"{o.saved_customers:,.0f}"
     assert any(R.plain_summary(expected) in m.value for m in at.markdown)
     by_offer = at.dataframe[0].value
-    assert list(by_offer["Customers"]) == [m.label for m in expected.by_offer]
-    assert list(at.dataframe[1].value["Customers"]) == [m.label for m in expected.by_tier]
+    assert list(by_offer["Offer"]) == [m.label for m in expected.by_offer]
+    assert list(at.dataframe[1].value["Risk tier"]) == [m.label for m in expected.by_tier]
+    # every card's interval is on the page, not only in its tooltip
+    ci = [c.value for c in at.caption if c.value.startswith(md("95% intervals: "))]
+    assert ci == [md(view.interval_line(expected))]
+    ci = [view.interval_line(expected)]
+    lo, hi = o.ci95
+    assert f"uplift {lo * 100:+.1f} to {hi * 100:+.1f} points" in ci[0]
+    if o.roi is not None:
+        assert f"return {fmt.pct(o.roi_ci[0])} to {fmt.pct(o.roi_ci[1])}" in ci[0]
     # the jargon is explained on the page
     text = " ".join(c.value for c in at.caption)
     for word in ("**Control group**", "**Uplift**", "**95% confidence interval**"):
