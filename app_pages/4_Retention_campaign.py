@@ -9,6 +9,7 @@ from ui import campaign_cache, campaign_charts, context, empty, explain_cache, s
 from ui import campaign_view as view
 from ui import format as fmt
 from ui.navigation import RESULTS
+from ui.text import md
 
 st.title("Retention campaign")
 ref = state.dataset()
@@ -36,7 +37,8 @@ camp = C.build_campaign(scored, ranking, budget, **filters, business_settings=se
 
 # --- the figures, then save and download -------------------------------------------------------
 view.metrics(camp, budget)
-st.caption(f"{view.sizes_line(camp)} The list maximises expected net value within the budget, "
+st.caption(f"{view.sizes_line(camp)} The list maximises expected net value within the "
+           f"{md(fmt.money(budget))} budget, "
            "**greedy by value per dollar**; an offer that no longer fits is skipped in favour of "
            "cheaper ones further down.")
 if camp.warning:
@@ -86,9 +88,11 @@ who = st.selectbox("Customer", pick_from.iloc[:1000].tolist(), key="campaign_cus
                    help="Customers on the list, in list order (at most the first 1,000).")
 st.dataframe(view.top3_table(prepared.top3(who)), key="campaign_top3", hide_index=True,
              width="stretch")
-st.caption("Expected net value = P(churn) × P(accept) × risk reduction × lifetime value − offer "
-           "cost. Offers proposed by a rule (one of the customer's own risk drivers) rank ahead; "
-           f"others count {C.UNPROPOSED_WEIGHT:.0%} of their saved value when ranking.")
+st.caption("Expected net value = the drop in churn risk the offer brings × lifetime value − "
+           "offer cost. The drop is the uplift learned from past campaigns where they measured "
+           "the offer, else P(churn) × P(accept) × the catalogue's risk reduction. Offers with an "
+           "assumed effect that a rule proposed (one of the customer's own risk drivers) rank "
+           f"ahead; others count {C.UNPROPOSED_WEIGHT:.0%} of their saved value when ranking.")
 
 # --- saved campaigns ---------------------------------------------------------------------------
 st.subheader("Saved campaigns")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from churn import schema
 from churn.schema import BY_NAME, FEATURES
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
@@ -131,7 +132,7 @@ class Clause:
         series = df[self.column]
         if col.kind in _NUMERIC_KINDS:
             x = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-            if self.column == "TotalCharges":
+            if self.column == schema.TOTAL:
                 x = np.nan_to_num(x, nan=0.0)
             if self.op in _LIST_OPS:
                 hit = np.isin(x, np.asarray(self.value, dtype=float))
@@ -206,7 +207,7 @@ def value_phrase(column: str, value) -> str:
     col = BY_NAME.get(column)
     if col is None:
         return f"{column} is {value}"
-    if column == "tenure":
+    if column == schema.TENURE:
         months = int(value)
         return f"Tenure of {months} month{'s' if months != 1 else ''}"
     if col.kind == "money":

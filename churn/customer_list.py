@@ -26,7 +26,7 @@ import pandas as pd
 from churn import schema
 
 #: Customer columns kept beside the scores (what the list shows and filters by).
-CUSTOMER_COLUMNS = ("Contract", "InternetService", "PaymentMethod", "tenure", "MonthlyCharges")
+CUSTOMER_COLUMNS = ("Contract", "InternetService", "PaymentMethod", schema.TENURE, schema.MONTHLY)
 #: Columns of the list frame, in order.
 LIST_COLUMNS = (schema.ID, "risk_tier", "churn_prob", "clv", "revenue_at_risk",
                 "revenue_at_risk_12m", *CUSTOMER_COLUMNS, "driver_1_text", "offer_name",
@@ -35,7 +35,7 @@ LIST_COLUMNS = (schema.ID, "risk_tier", "churn_prob", "clv", "revenue_at_risk",
 SEGMENT_COLUMNS = {c: schema.label(c) for c in schema.MAIN_SEGMENTS}
 #: Columns the list sorts by (column -> label).
 SORTS = {"revenue_at_risk": "Revenue at risk", "churn_prob": "Churn risk",
-         "clv": "Lifetime value", "MonthlyCharges": "Monthly bill", "tenure": "Tenure",
+         "clv": "Lifetime value", schema.MONTHLY: "Monthly bill", schema.TENURE: "Tenure",
          schema.ID: "Customer ID"}
 TIERS = ("High", "Medium", "Low")
 PAGE_SIZES = (25, 50, 100)
@@ -61,7 +61,7 @@ def list_frame(customers: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         values = src.to_numpy()
         if c in SEGMENT_COLUMNS or c in (schema.ID, "risk_tier", "driver_1_text", "offer_name"):
             values = np.asarray(src.astype(str).to_numpy(), dtype=object)
-        elif c == "tenure":
+        elif c == schema.TENURE:
             values = src.to_numpy(dtype=np.int64)
         else:
             values = src.to_numpy(dtype=float)

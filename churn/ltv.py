@@ -69,8 +69,8 @@ TAIL_WINDOW = 12.0       # last months of the Cox baseline whose hazard extends 
 ZERO_TENURE = 0.5        # training duration (months) used for tenure 0
 
 # Columns the covariates are built from (TotalCharges deliberately excluded, see module doc).
-_COVARIATE_SOURCES = list(schema.CATEGORICAL_FEATURES) + ["SeniorCitizen", "MonthlyCharges"]
-_PREDICT_COLUMNS = _COVARIATE_SOURCES + ["tenure"]
+_COVARIATE_SOURCES = list(schema.CATEGORICAL_FEATURES) + ["SeniorCitizen", schema.MONTHLY]
+_PREDICT_COLUMNS = _COVARIATE_SOURCES + [schema.TENURE]
 _DURATION, _EVENT = "_duration", "_event"
 
 
@@ -86,7 +86,7 @@ def _require(df, columns, what: str) -> None:
 
 
 def _tenure(df: pd.DataFrame) -> np.ndarray:
-    t = pd.to_numeric(df["tenure"], errors="coerce").to_numpy(dtype=float)
+    t = pd.to_numeric(df[schema.TENURE], errors="coerce").to_numpy(dtype=float)
     if t.size and (not np.isfinite(t).all() or (t < 0).any()):
         raise ValueError("tenure must be months >= 0 with no blanks; validate the file first "
                          "(churn.validate)")
@@ -150,7 +150,7 @@ def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
         for v in levels:
             cols[f"{name}={v}"] = (values == v).astype(float)
     cols["SeniorCitizen"] = pd.to_numeric(df["SeniorCitizen"], errors="coerce").to_numpy(float)
-    cols["MonthlyCharges"] = pd.to_numeric(df["MonthlyCharges"], errors="coerce").to_numpy(float)
+    cols[schema.MONTHLY] = pd.to_numeric(df[schema.MONTHLY], errors="coerce").to_numpy(float)
     return pd.DataFrame(cols, index=df.index)
 
 
@@ -416,7 +416,7 @@ def clv(model: SurvivalModel, df: pd.DataFrame, settings: BusinessSettings = Bus
     _check_settings(settings)
     _require(df, _PREDICT_COLUMNS, "clv")
     horizon = int(settings.horizon_months)
-    monthly = pd.to_numeric(df["MonthlyCharges"], errors="coerce").to_numpy(float)
+    monthly = pd.to_numeric(df[schema.MONTHLY], errors="coerce").to_numpy(float)
     cond = model.conditional_survival(df, horizon)[:, 1:]
     discount = (1.0 + settings.monthly_discount_rate) ** -np.arange(1, horizon + 1, dtype=float)
     out = pd.DataFrame({"expected_months": cond.sum(axis=1),
@@ -459,7 +459,7 @@ def km_curves(df: pd.DataFrame, by: str) -> pd.DataFrame:
     from lifelines import KaplanMeierFitter
 
     _check_by(by)
-    _require(df, ["tenure", schema.TARGET] + ([] if by == "tenure band" else [by]), "km_curves")
+    _require(df, [schema.TENURE, schema.TARGET] + ([] if by == "tenure band" else [by]), "km_curves")
     tenure = _tenure(df)
     event = pd.to_numeric(df[schema.TARGET], errors="coerce").to_numpy(float)
     if not np.isin(event, (0.0, 1.0)).all():
@@ -497,7 +497,7 @@ def revenue_at_risk_by_segment(df_with_scores: pd.DataFrame, by: str) -> pd.Data
     """
     _check_by(by)
     needed = ["churn_prob", "clv", "revenue_at_risk"]
-    needed += ["tenure"] if by == "tenure band" else [by]
+    needed += [schema.TENURE] if by == "tenure band" else [by]
     _require(df_with_scores, needed, "revenue_at_risk_by_segment")
     labels, order = _segments(df_with_scores, by)
     money = ["clv", "revenue_at_risk"] + (["revenue_at_risk_12m"]
@@ -523,14 +523,14 @@ def portfolio_summary(df: pd.DataFrame, churn_prob, clv_frame: pd.DataFrame) -> 
     probabilities), total_clv, total_revenue_at_risk (sum of churn_prob x clv) and
     total_revenue_at_risk_12m (sum of churn_prob x 12 x MonthlyCharges) in dollars.
     """
-    _require(df, ["MonthlyCharges"], "portfolio_summary")
+    _require(df, [schema.MONTHLY], "portfolio_summary")
     _require(clv_frame, ["clv"], "portfolio_summary")
     n = len(df)
     if len(clv_frame) != n:
         raise ValueError(f"clv_frame has {len(clv_frame)} rows but the frame has {n} rows")
     p = _churn_prob(churn_prob, n)
     value = clv_frame["clv"].to_numpy(float)
-    monthly = pd.to_numeric(df["MonthlyCharges"], errors="coerce").to_numpy(float)
+    monthly = pd.to_numeric(df[schema.MONTHLY], errors="coerce").to_numpy(float)
     _, churn_rate = observed_churn(df)
     return {"customers": int(n), "churn_rate": churn_rate,
             "predicted_churners": float(p.sum()), "total_clv": float(value.sum()),
@@ -574,11 +574,11 @@ class DataSummary:
 
 def data_summary(df: pd.DataFrame) -> DataSummary:
     """`DataSummary` of a canonical frame (MonthlyCharges and tenure required)."""
-    _require(df, ["MonthlyCharges", "tenure"], "data_summary")
+    _require(df, [schema.MONTHLY, schema.TENURE], "data_summary")
     churned, rate = observed_churn(df)
     n = len(df)
     return DataSummary(
         customers=int(n), churned=churned, churn_rate=rate,
-        monthly_revenue=float(pd.to_numeric(df["MonthlyCharges"], errors="coerce").sum()),
-        mean_tenure=float(pd.to_numeric(df["tenure"], errors="coerce").mean()) if n
+        monthly_revenue=float(pd.to_numeric(df[schema.MONTHLY], errors="coerce").sum()),
+        mean_tenure=float(pd.to_numeric(df[schema.TENURE], errors="coerce").mean()) if n
         else float("nan"))

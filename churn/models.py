@@ -242,7 +242,7 @@ def _template_features() -> pd.DataFrame:
     for c in FEATURES:
         col = BY_NAME[c]
         row[c] = col.values[0] if col.kind == "category" else 0
-    row.update({"tenure": 1, "MonthlyCharges": 50.0, "TotalCharges": 50.0})
+    row.update({schema.TENURE: 1, schema.MONTHLY: 50.0, schema.TOTAL: 50.0})
     return schema.feature_frame(pd.DataFrame([row]))
 
 
@@ -741,7 +741,7 @@ def _check_frame(df: pd.DataFrame, what: str) -> pd.DataFrame:
             raise ValueError(f"{what}: column {c} has values the model does not know: {vals}. "
                              "Validate the file with churn.validate first.")
     bad = [c for c in NUMERIC_FEATURES
-           if c != "TotalCharges" and pd.isna(df[c].to_numpy()).any()]
+           if c != schema.TOTAL and pd.isna(df[c].to_numpy()).any()]
     if bad:
         raise ValueError(f"{what}: column(s) {', '.join(bad)} have blank values. "
                          "Validate the file with churn.validate first.")

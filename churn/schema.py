@@ -23,6 +23,11 @@ import pandas as pd
 
 ID = "customerID"
 TARGET = "Churn"
+#: The columns the core computes with by name (money, time, the main segments), so no module
+#: retypes them: tenure in months, the monthly bill and the total billed in dollars.
+TENURE = "tenure"
+MONTHLY = "MonthlyCharges"
+TOTAL = "TotalCharges"
 
 #: Longest customer ID, and longest value of any other column, a file may hold (characters);
 #: longer values are row errors, so nothing downstream ever sizes memory by a runaway cell.

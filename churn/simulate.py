@@ -151,8 +151,8 @@ def _codes(customers: pd.DataFrame) -> dict[str, np.ndarray]:
     for c in schema.CATEGORICAL_FEATURES:
         f[c] = schema.category_codes(customers[c].to_numpy(dtype=object), c).astype(np.int64)
     f["SeniorCitizen"] = customers["SeniorCitizen"].to_numpy(dtype=np.int64)
-    f["tenure"] = customers["tenure"].to_numpy(dtype=np.int64)
-    f["MonthlyCharges"] = customers["MonthlyCharges"].to_numpy(dtype=np.float64)
+    f[schema.TENURE] = customers[schema.TENURE].to_numpy(dtype=np.int64)
+    f[schema.MONTHLY] = customers[schema.MONTHLY].to_numpy(dtype=np.float64)
     return f
 
 
@@ -166,7 +166,7 @@ def _p0(customers: pd.DataFrame, eps: np.ndarray | None = None) -> np.ndarray:
     if eps is None:
         eps = _hidden_normals(_ids(customers))[:, 0]
     z = synth._churn_logit(f) + synth.SIGMA * eps
-    return np.where(f["tenure"] > 0, synth._churn_prob(z), 0.0)
+    return np.where(f[schema.TENURE] > 0, synth._churn_prob(z), 0.0)
 
 
 def _customer_parts(customers: pd.DataFrame):
@@ -176,7 +176,7 @@ def _customer_parts(customers: pd.DataFrame):
     hidden = _hidden_normals(_ids(customers))
     p0 = _p0(customers, hidden[:, 0])
     traits = synth._observed_traits(customers) + synth.TRAIT_NOISE * hidden[:, 1:]
-    tenure = customers["tenure"].to_numpy(dtype=float)
+    tenure = customers[schema.TENURE].to_numpy(dtype=float)
     dog = np.minimum(tenure, DOG_TENURE) / DOG_TENURE * np.exp(-p0 / DOG_RISK)
     return p0, traits, dog
 

@@ -57,6 +57,32 @@ _YES = {"yes", "1", "true", "y"}
 _NO = {"no", "0", "false", "n"}
 
 
+def heldout_calibration(heldout: dict, learner: str) -> float:
+    """How much to scale predicted uplift so that it does not promise more than it delivers.
+
+    heldout: per learned offer ``{"churned", "treated", "scores": {learner: predicted uplift}}``
+    of the held-out customers (the models that scored them never saw them). Returns
+    Σ_offers n_treated × observed uplift / Σ_offers n_treated × mean predicted uplift of the
+    treated, where observed uplift = control churn rate − treated churn rate of the offer's
+    held-out customers, clipped to 0..1: predictions are only ever shrunk (calibration in the
+    large, pooled over offers because one offer's few hundred held-out customers measure its
+    uplift too loosely). 1.0 when there is nothing to compare or the predictions do not
+    overstate. Ranking by uplift is unchanged (one factor for every customer and offer).
+    """
+    observed = predicted = 0.0
+    for h in heldout.values():
+        y, w = np.asarray(h["churned"], dtype=float), np.asarray(h["treated"])
+        s = np.asarray(h["scores"][learner], dtype=float)
+        nt, nc = int((w == 1).sum()), int((w == 0).sum())
+        if nt == 0 or nc == 0:
+            continue
+        observed += nt * (y[w == 0].mean() - y[w == 1].mean())
+        predicted += nt * s[w == 1].mean()
+    if predicted <= 0 or not np.isfinite(predicted) or not np.isfinite(observed):
+        return 1.0
+    return float(np.clip(observed / predicted, 0.0, 1.0))
+
+
 def _booster_params(objective: str, p: "UpliftModel", n_rows: int) -> dict:
     """XGBoost settings of every model. One thread while fitting: the per-offer models are
     small, and on a busy machine OpenMP barriers make two threads many times slower than one."""
@@ -88,6 +114,9 @@ class UpliftModel:
         ranking's scores (for :meth:`qini_curves`); models_: the kept learner refitted on all
         rows; warnings_: messages about the history (bad rows, offers that fall back).
       n_rows_: rows used. control_rate_: churn rate of all control rows (0..1).
+      calibration_: the factor (0..1) every predicted uplift is multiplied by, so that on the
+        held-out customers the predictions add up to the uplift actually observed there (see
+        :func:`heldout_calibration`); 1 when nothing says they overstate.
     """
 
     def __init__(self, learner: str = "auto", min_treated: int = MIN_TREATED,
@@ -239,6 +268,7 @@ class UpliftModel:
         self.heldout_ = {}
         self.learner_ = "t" if self.learner == "auto" else self.learner
         self.models_ = {}
+        self.calibration_ = 1.0
         if not self.learned_:
             return
         rows = rows[rows["offer_id"].isin(self.learned_) | (rows["treated"] == 0)]
@@ -256,6 +286,7 @@ class UpliftModel:
                          for lr in learners}
             self.learner_ = max(learners, key=lambda lr: (np.nan_to_num(mean_qini[lr], nan=-1e9),
                                                           lr == "t"))
+        self.calibration_ = heldout_calibration(self.heldout_, self.learner_)
         self.models_ = self._fit_learners([self.learner_], rows, Z)[self.learner_]
 
     def _train(self, Z, y, objective: str):
@@ -374,8 +405,9 @@ class UpliftModel:
             threads = 1 if len(Z) < 2000 else int(self.n_jobs)
             dm = xgb.DMatrix(Z, nthread=threads)
             column = {o: j for j, o in enumerate(self.offers_)}
+            k = float(getattr(self, "calibration_", 1.0))
             for o, v in self._effects(self.models_, dm, self.learned_, threads).items():
-                values[:, column[o]] = v
+                values[:, column[o]] = k * v
         # one constructor (per-offer column assignment cost ~0.3 ms an offer for one customer)
         return pd.DataFrame(values, index=pd.Index(ids, name=ID), columns=list(self.offers_))
 
@@ -421,6 +453,7 @@ class UpliftModel:
                 entry["risk only"] = ev["risk only"]
             offers[o] = entry
         return clean({"learner": self.learner_, "learners": dict(LEARNERS),
+                      "calibration": float(getattr(self, "calibration_", 1.0)),
                       "min_treated": int(self.min_treated), "min_control": int(self.min_control),
                       "test_share": float(self.test_share), "rows": self.n_rows_,
                       "offers": offers, "warnings": list(self.warnings_)})
@@ -489,7 +522,8 @@ class UpliftModel:
             base = 100.0 * (g * b0 + (1 - g) * b1)
             values = 100.0 * (g * c0 + (1 - g) * c1)
         index = customers.index
-        return base, pd.DataFrame(values, columns=schema.FEATURES, index=index)
+        k = float(getattr(self, "calibration_", 1.0))  # as `predict` scales the effect
+        return k * base, pd.DataFrame(k * values, columns=schema.FEATURES, index=index)
 
 
 # --- using it -----------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ MSG_TOTAL_INCONSISTENT = ("the total of {total} is far from tenure × monthly ch
 ID_PATTERN = r"\d{4}-[A-Z]{5}"  # the IBM file's customer IDs, e.g. 7590-VHVEG
 
 # The relation TotalCharges ≈ tenure × MonthlyCharges (see schema.total_charges_estimate).
-_TOTAL, _TENURE, _MONTHLY = (BY_NAME[n].name for n in ("TotalCharges", "tenure", "MonthlyCharges"))
+_TOTAL, _TENURE, _MONTHLY = (BY_NAME[n].name for n in (schema.TOTAL, schema.TENURE, schema.MONTHLY))
 
 # Spellings the IBM file uses for a kind, read silently (besides the schema's own values).
 _FILE_SPELLINGS = {"target": {"No": 0, "Yes": 1}}
@@ -1274,7 +1274,7 @@ class _Checker:
             estimate = schema.total_charges_estimate(tenure, monthly)
         fill = usable & blank & (tenure > 0)
         self._add("warning", _TOTAL, MSG_TOTAL_ESTIMATED, "a blank total that was estimated",
-                  fill, {"tenure": tenure[fill], "monthly": [_money(v) for v in monthly[fill]],
+                  fill, {schema.TENURE: tenure[fill], "monthly": [_money(v) for v in monthly[fill]],
                          "estimate": [_money(v) for v in estimate[fill]]})
         total[fill] = estimate[fill]
         given = usable & ~blank
@@ -1289,7 +1289,7 @@ class _Checker:
         far = billed & ((ratio > TOTAL_RATIO_LIMIT) | (ratio < 1.0 / TOTAL_RATIO_LIMIT))
         self._add("warning", _TOTAL, MSG_TOTAL_INCONSISTENT,
                   "a total far from tenure × monthly charges", far,
-                  {"total": [_money(v) for v in total[far]], "tenure": tenure[far],
+                  {"total": [_money(v) for v in total[far]], schema.TENURE: tenure[far],
                    "monthly": [_money(v) for v in monthly[far]],
                    "estimate": [_money(v) for v in estimate[far]]})
         self.canon[_TOTAL] = total

@@ -18,13 +18,13 @@ import pandas as pd
 from churn import schema
 from churn.explain import display_value
 
-TOTAL = "TotalCharges"
-_NUMERIC_STEP = {"tenure": 1, "MonthlyCharges": 0.05, TOTAL: 1.0}
+TOTAL = schema.TOTAL
+_NUMERIC_STEP = {schema.TENURE: 1, schema.MONTHLY: 0.05, TOTAL: 1.0}
 _GROUPS = {
     "gender": "Customer", "SeniorCitizen": "Customer", "Partner": "Customer",
     "Dependents": "Customer",
-    "tenure": "Account", "Contract": "Account", "PaperlessBilling": "Account",
-    "PaymentMethod": "Account", "MonthlyCharges": "Account", TOTAL: "Account",
+    schema.TENURE: "Account", "Contract": "Account", "PaperlessBilling": "Account",
+    "PaymentMethod": "Account", schema.MONTHLY: "Account", TOTAL: "Account",
 }
 
 
@@ -72,7 +72,7 @@ class WidgetSpec:
         lo, hi = self.min_value, self.max_value
         if value is not None and not (isinstance(value, float) and math.isnan(value)):
             lo, hi = min(lo, value), max(hi, value)
-        if self.feature == "tenure":
+        if self.feature == schema.TENURE:
             return int(lo), int(hi)
         return float(lo), float(hi)
 
@@ -199,26 +199,26 @@ def apply_changes(customer, changes: dict, *, total_charges_override: float | No
         if name not in schema.EDITABLE_FEATURES:
             raise ValueError(f"apply_changes: {name!r} is not an editable feature "
                              f"(editable: {', '.join(schema.EDITABLE_FEATURES)})")
-    old_tenure = int(row["tenure"])
-    old_monthly = float(row["MonthlyCharges"])
+    old_tenure = int(row[schema.TENURE])
+    old_monthly = float(row[schema.MONTHLY])
     for name, value in changes.items():
         row[name] = _check_value(name, value)
     _enforce_dependencies(row)
-    row["tenure"] = int(row["tenure"])
+    row[schema.TENURE] = int(row[schema.TENURE])
     row["SeniorCitizen"] = int(row["SeniorCitizen"])
-    row["MonthlyCharges"] = float(row["MonthlyCharges"])
+    row[schema.MONTHLY] = float(row[schema.MONTHLY])
 
     if total_charges_override is not None and not (
             isinstance(total_charges_override, float) and math.isnan(total_charges_override)):
         total = float(_check_value(TOTAL, total_charges_override))
-        if row["tenure"] == 0:
+        if row[schema.TENURE] == 0:
             raise ValueError(f"TotalCharges: an override ({total_charges_override!r}) cannot be "
                              "used with tenure 0; customers with tenure 0 have not been billed "
                              "yet")
         row[TOTAL] = total
-    elif row["tenure"] != old_tenure or not math.isclose(row["MonthlyCharges"], old_monthly,
+    elif row[schema.TENURE] != old_tenure or not math.isclose(row[schema.MONTHLY], old_monthly,
                                                          abs_tol=1e-9):
-        row[TOTAL] = float(schema.total_charges_estimate(row["tenure"], row["MonthlyCharges"]))
+        row[TOTAL] = float(schema.total_charges_estimate(row[schema.TENURE], row[schema.MONTHLY]))
     else:
         tc = row[TOTAL]
         row[TOTAL] = float("nan") if tc is None or pd.isna(tc) else float(tc)
@@ -356,10 +356,10 @@ def variants(customer, feature: str, values) -> pd.DataFrame:
     frame[feature] = pd.Series(checked, dtype=frame[feature].dtype)
     if feature in _RULE_COLUMNS:  # the base row obeys the rules; only these can break them
         frame = schema.enforce_dependencies(frame)
-    if feature in ("tenure", "MonthlyCharges"):
+    if feature in (schema.TENURE, schema.MONTHLY):
         own = float(base[feature].iloc[0])
         moved = ~np.isclose(frame[feature].to_numpy(dtype=float), own, rtol=0, atol=1e-9)
-        estimate = schema.total_charges_estimate(frame["tenure"], frame["MonthlyCharges"])
+        estimate = schema.total_charges_estimate(frame[schema.TENURE], frame[schema.MONTHLY])
         frame[TOTAL] = np.where(moved, estimate, frame[TOTAL].to_numpy(dtype=float))
     return frame
 
@@ -473,8 +473,8 @@ def partial_dependence(model, customers: pd.DataFrame, feature: str, *,
         blocks.append(block)
         owners.append(np.full(len(block), j))
     stacked = schema.enforce_dependencies(pd.concat(blocks, ignore_index=True))
-    if feature in ("tenure", "MonthlyCharges"):
-        stacked[TOTAL] = schema.total_charges_estimate(stacked["tenure"], stacked["MonthlyCharges"])
+    if feature in (schema.TENURE, schema.MONTHLY):
+        stacked[TOTAL] = schema.total_charges_estimate(stacked[schema.TENURE], stacked[schema.MONTHLY])
     owner = np.concatenate(owners) if owners else np.zeros(0, dtype=int)
     prob = np.asarray(model.predict_proba(stacked), dtype=float) if len(stacked) else np.zeros(0)
     sums = np.bincount(owner, weights=prob, minlength=len(values))

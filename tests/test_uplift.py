@@ -544,8 +544,9 @@ def test_cli_json_prints_the_held_out_evaluation(cli_files, capsys):
                  str(folder / "customers.csv"), "--out", str(folder / "out2.csv"), "--json"])
     assert code == 0
     ev = json.loads(capsys.readouterr().out)
-    assert set(ev) == {"learner", "learners", "min_treated", "min_control", "test_share", "rows",
-                       "offers", "warnings"}
+    assert set(ev) == {"learner", "learners", "calibration", "min_treated", "min_control",
+                       "test_share", "rows", "offers", "warnings"}
+    assert 0.0 <= ev["calibration"] <= 1.0
     assert set(ev["offers"]) == set(S.OFFERS) | {"onboarding_call"}
     learned = ev["offers"]["contract_upgrade"]
     for policy in ("model", "random", "risk only"):
@@ -606,3 +607,46 @@ def test_report_data_and_figures(sim):
     assert list(fig.data[0].y) == pytest.approx(list(100 * q["qini"] / h["treated"].sum()))
     bars = R.drivers_figure(out["drivers"], "contract_upgrade", "Contract upgrade")
     assert bars.data[0].y[-1] == "Contract"  # largest bar on top
+
+
+def test_heldout_calibration_shrinks_predictions_to_the_observed_uplift():
+    """Predicted uplift that overstates on held-out customers is scaled down (never up): the
+    factor is pooled observed / pooled predicted uplift, weighted by treated customers."""
+    rng = np.random.default_rng(0)
+
+    def offer(n_t, n_c, rate_t, rate_c, pred):
+        y = np.r_[rng.random(n_t) < rate_t, rng.random(n_c) < rate_c].astype(float)
+        w = np.r_[np.ones(n_t, int), np.zeros(n_c, int)]
+        return {"churned": y, "treated": w, "scores": {"x": np.full(n_t + n_c, pred)}}
+
+    held = {"a": offer(400, 200, 0.30, 0.40, 0.20), "b": offer(100, 100, 0.20, 0.25, 0.10)}
+    obs = sum(int((h["treated"] == 1).sum()) * (h["churned"][h["treated"] == 0].mean()
+                                                 - h["churned"][h["treated"] == 1].mean())
+              for h in held.values())
+    expected = obs / (400 * 0.20 + 100 * 0.10)
+    assert 0 < expected < 1
+    assert U.heldout_calibration(held, "x") == pytest.approx(expected)
+    # predictions that understate, or say nothing, are left as they are
+    assert U.heldout_calibration({"a": offer(300, 300, 0.1, 0.5, 0.05)}, "x") == 1.0
+    assert U.heldout_calibration({"a": offer(300, 300, 0.3, 0.3, -0.1)}, "x") == 1.0
+    assert U.heldout_calibration({}, "x") == 1.0
+
+
+def test_predictions_and_their_breakdown_carry_the_calibration(sim):
+    customers, _, model = sim
+    customers = customers.head(300)
+    raw = model.predict(customers)
+    k = model.calibration_
+    model.calibration_ = 1.0
+    try:
+        full = model.predict(customers)
+        o = model.learned_[0]
+        base1, contrib1 = model.effect_contributions(customers.head(5), o)
+    finally:
+        model.calibration_ = k
+    np.testing.assert_allclose(raw[model.learned_].to_numpy(),
+                               k * full[model.learned_].to_numpy(), rtol=1e-12, atol=1e-15)
+    base, contrib = model.effect_contributions(customers.head(5), o)
+    assert base == pytest.approx(k * base1)
+    np.testing.assert_allclose(base + contrib.sum(axis=1), 100 * raw[o].head(5).to_numpy(),
+                               atol=1e-4)  # XGBoost predicts in float32

@@ -15,9 +15,10 @@ ALL = "All customers"
 
 LIST_PAGE = 1_000  # rows of the campaign list shown at a time
 
-#: Key columns first (who, what, why, group), so they are on screen at 1440 px.
-LIST_ORDER = [schema.ID, "group", "offer", "reason", "value_basis", "churn_prob", "risk_tier",
-              "clv", "offer_cost", "expected_net_value", "expected_saved_value",
+#: Key columns first (who, group, what, the figures that rank it), so they are on screen at
+#: 1440 px; the long reason after them.
+LIST_ORDER = [schema.ID, "group", "offer", "churn_prob", "expected_net_value", "clv",
+              "offer_cost", "value_basis", "reason", "risk_tier", "expected_saved_value",
               "revenue_at_risk", "cumulative_cost"]
 
 
@@ -69,12 +70,12 @@ def top3_table(mine: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Rank": mine["rank"].astype(int).to_numpy(),
         "Offer": mine["offer_name"].to_numpy(),
-        "Rule part (risk driver)": mine["rule_reason"].where(mine["rule_reason"] != "",
-                                                             "No rule proposed it").to_numpy(),
-        "Collaborative part (chance of acceptance)": [fmt.pct(v) for v in mine["p_accept"]],
+        "Expected net value": [fmt.money(v) for v in mine["expected_net_value"]],
         "Expected saved value": [fmt.money(v) for v in mine["expected_saved_value"]],
         "Offer cost": [fmt.money(v) for v in mine["offer_cost"]],
-        "Expected net value": [fmt.money(v) for v in mine["expected_net_value"]],
+        "Collaborative part (chance of acceptance)": [fmt.pct(v) for v in mine["p_accept"]],
+        "Rule part (risk driver)": mine["rule_reason"].where(mine["rule_reason"] != "",
+                                                             "No rule proposed it").to_numpy(),
     })
 
 
@@ -129,6 +130,7 @@ def filters_form(scored: pd.DataFrame, offer_names: dict) -> tuple[dict, float]:
                                     key=f"campaign_segment_values.{seg_col}")
             segment = {seg_col: chosen}
         min_clv = c3.number_input("Minimum lifetime value ($)", min_value=0.0, value=0.0, step=100.0,
+                                  format="%.0f",
                                   key="campaign_min_clv", help="Leave out customers worth less than "
                                   "this over the value horizon (margin, discounted).")
         allowed = st.multiselect("Offers allowed", list(offer_names), default=list(offer_names),
@@ -136,7 +138,10 @@ def filters_form(scored: pd.DataFrame, offer_names: dict) -> tuple[dict, float]:
                                  help="A customer gets their best allowed offer that is worth "
                                       "more than it costs.")
         b1, b2, b3 = st.columns([2, 2, 1])
+        # whole dollars; Streamlit's number input cannot show thousands separators (its format
+        # must read back as a number), so the summary under the cards repeats it as $10,000
         budget = b1.number_input("Budget ($)", min_value=0.0, value=10_000.0, step=500.0,
+                                 format="%.0f",
                                  key="campaign_budget", help="Total cost of the offers made (the "
                                  "treatment group); the control group costs nothing.")
         share = b2.slider("Control group", 0, 50, 10, 5, format="%d%%", key="campaign_control",
