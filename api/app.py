@@ -157,7 +157,7 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
                          "CHURN_API_KEYS_FILE), or start with --insecure-local to serve "
                          "127.0.0.1 only without keys.")
     paths = config.paths(settings.data_dir)
-    metrics = Metrics()
+    metrics = Metrics(paths)
     holder = EngineHolder(paths, on_load=lambda e: metrics.set_model(
         e.version, str(getattr(e.model, "family", "unknown"))))
     limiter = RateLimiter(settings.rate_per_minute)

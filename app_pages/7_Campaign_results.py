@@ -95,7 +95,9 @@ st.dataframe(view.breakdown(res.by_tier, "Risk tier"), key="results_by_tier", hi
 
 st.subheader("Learn from it")
 st.caption("Add these outcomes to the campaign history: the offer recommender learns from who "
-           "accepted, and the next campaign's predictions from what happened.")
+           "accepted, and the next campaign's predictions from what happened. For a saved "
+           "campaign, the Model health page then checks the model's probabilities against its "
+           "control group.")
 cid = view.campaign_key(campaign_id) if campaign_id is not None else (source or "upload")
 if st.button("Add to the campaign history", key="results_record", icon=":material/history:",
              disabled=store is None or upload is None):

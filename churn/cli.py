@@ -333,7 +333,10 @@ def cmd_models(args) -> int:
         print(f"Activated model version {args.activate}.")
         from churn import tracking
 
-        if tracking.enabled() and not warnings:
+        if tracking.background():
+            print(f"MLflow: alias champion of model {tracking.MODEL_NAME} moves in the "
+                  f"background (log: {folder.parent / tracking.WORKER_LOG}).")
+        elif tracking.enabled() and not warnings:
             print(f"MLflow: alias champion of model {tracking.MODEL_NAME} now points at it "
                   f"({tracking.tracking_uri(folder.parent)}).")
         return 0

@@ -1303,6 +1303,22 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
         except ModelCacheError as exc:
             warnings.append(f"Cached {exc}; retrained it.")
 
+    # MLflow's import and store open in a child process while the models train (churn.tracking)
+    job = _start_tracking(d)
+    try:
+        result = _train_new(frame, y, config, d, fp, version, warnings, store, progress,
+                            activate, t0)
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
+    result.warnings += _track(d, version, "champion" if activate else "challenger", job)
+    return result
+
+
+def _train_new(frame, y, config, d, fp, version, warnings, store, progress, activate,
+               t0) -> TrainResult:
+    """`train`'s work when the version is not cached: fit, select, calibrate, save, activate."""
     X = frame[FEATURES]
     folds = fold_ids(y, config.folds, config.seed)
     total = sum(_n_fits(FAMILIES[f], config.grid) for f in config.families) * config.folds + 1
@@ -1370,15 +1386,23 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
     if activate:
         _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
     _record(store, model, warnings)
-    warnings += _track(d, version, "champion" if activate else "challenger")
     return TrainResult(model, False, time.perf_counter() - t0, warnings)
 
 
-def _track(models_dir: Path, version: str, alias: str) -> list[str]:
-    """Log the version to MLflow (once) and point ``alias`` at it; warnings, never an error."""
+def _start_tracking(models_dir: Path):
+    """`churn.tracking.start`: the child process that will log the version (None: off)."""
     from churn import tracking
 
-    return tracking.log_version(models_dir, version, alias=alias)
+    return tracking.start(models_dir)
+
+
+def _track(models_dir: Path, version: str, alias: str, job=None) -> list[str]:
+    """Log the version to MLflow (once) and point ``alias`` at it, through the tracking job
+    (`churn.tracking.track`: waited for unless ``CHURN_TRACKING=background``); warnings, never
+    an error."""
+    from churn import tracking
+
+    return tracking.track(models_dir, version, alias, job)
 
 
 def _record(store, model: ChurnModel, warnings: list[str]) -> None:

@@ -28,13 +28,28 @@ MLflow (its import costs seconds). A version logged to another tracking URI is l
 Failures never lose a model: every public function here returns warnings (strings) instead of
 raising, and training keeps its model whatever MLflow does.
 
-MLflow is imported lazily, only inside the functions that log.
+Off the training's path: MLflow's import and the opening (first time: creation) of its store cost
+seconds, so ``churn.models`` hands the logging to a child process (`start`, a `Job`) started
+*when training starts*: it imports MLflow and opens the store on the other core while the models
+train (at a lower priority, so on a busy machine it takes spare CPU rather than the training's),
+then logs the version it is told about once the model is saved and activated. With
+``CHURN_TRACKING=on`` (the default) the trainer then waits for it (about a second: the command
+line, cron and the tests see every warning); with ``CHURN_TRACKING=background`` (what the app
+sets) nobody waits: the app's first start never waits on MLflow and its process never imports
+it. Jobs on one data folder take turns (a lock file), and the ``champion`` alias is always set
+to the version the ``ACTIVE`` pointer names when the job runs, so jobs finishing out of order
+cannot leave the registry behind the pointer.
+
+MLflow is imported lazily, only inside the functions that log (in the child process, when
+training and activation go through `Job`).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,6 +70,12 @@ def enabled() -> bool:
     """False when ``CHURN_TRACKING`` is off/0/false/no."""
     return os.environ.get("CHURN_TRACKING", "on").strip().lower() not in ("off", "0", "false",
                                                                             "no")
+
+
+def background() -> bool:
+    """True when ``CHURN_TRACKING=background``: training and activation hand the logging to a
+    child process and do not wait for it (the app)."""
+    return os.environ.get("CHURN_TRACKING", "on").strip().lower() == "background"
 
 
 def tracking_uri(data_dir) -> str:
@@ -134,7 +155,8 @@ def _experiment_id(client, name: str) -> str:
 # --- which run belongs to which version ----------------------------------------------------------
 def run_info(version_folder) -> dict | None:
     """The version's ``mlflow.json`` ({run_id, experiment_id, model_version, tracking_uri,
-    registered}) when it was logged to the current tracking URI, else None. No MLflow import."""
+    registered, model_id: MLflow's logged model}) when it was logged to the current tracking
+    URI, else None. No MLflow import."""
     folder = Path(version_folder)
     try:
         info = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
@@ -146,9 +168,9 @@ def run_info(version_folder) -> dict | None:
 
 
 def _write_sidecar(folder: Path, info: dict) -> None:
-    tmp = folder / f".{SIDECAR}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / SIDECAR)
+    from churn import files
+
+    files.write_text(folder / SIDECAR, json.dumps(info, indent=1))
 
 
 # --- the pyfunc ---------------------------------------------------------------------------------
@@ -254,6 +276,15 @@ def log_version(models_dir, version: str, *, alias: str | None = None) -> list[s
 
 
 def _log(models_dir: Path, folder: Path) -> dict:
+    """One run for the version: the pyfunc model first (registered as ``churn``), then tags,
+    parameters and metrics in one batch (the metrics linked to the logged model as they are
+    written: logging the model after them makes MLflow read every metric's history back to link
+    it), and the report files as one artifact folder."""
+    import tempfile
+    import time as _time
+
+    from mlflow.entities import Metric, Param, RunTag
+
     from churn import config as config_mod
 
     data_dir = models_dir.parent
@@ -263,22 +294,11 @@ def _log(models_dir: Path, folder: Path) -> dict:
     with _client(data_dir) as (mlflow, client), \
             mlflow.start_run(experiment_id=_experiment_id(client, EXPERIMENT),
                              run_name=f"train {meta['version']}") as run:
-        mlflow.set_tags({VERSION_TAG: meta["version"], "fingerprint": meta.get("fingerprint"),
-                         "data_fingerprint": meta.get("data_fingerprint"),
-                         "selected_family": meta.get("selected"), "kind": "training"})
-        mlflow.log_params(_flat_params(meta))
-        mlflow.log_metrics(_metrics(meta))
-        mlflow.log_dict({f: d.get("grid") for f, d in meta.get("families", {}).items()},
-                        "grid.json")
-        mlflow.log_dict({f: d.get("curves") for f, d in meta.get("families", {}).items()},
-                        "curves/curves.json")
-        mlflow.log_dict({f: d.get("segments") for f, d in meta.get("families", {}).items()},
-                        "curves/segments.json")
-        mlflow.log_dict(meta.get("libraries", {}), "libraries.json")
-        mlflow.log_artifact(str(folder / "metadata.json"))
-        info = {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
+        run_id = run.info.run_id
+        info = {"run_id": run_id, "experiment_id": run.info.experiment_id,
                 "model_version": None,
                 "registered": False, "tracking_uri": tracking_uri(data_dir)}
+        model_id = None
         if can_register:
             import mlflow.pyfunc
 
@@ -296,9 +316,33 @@ def _log(models_dir: Path, folder: Path) -> dict:
                     code_paths=[str(Path(__file__).resolve().parent)],
                     registered_model_name=MODEL_NAME,
                     pip_requirements=_requirements(), await_registration_for=0)
+            model_id = getattr(model_info, "model_id", None)
             mv = str(model_info.registered_model_version)
             client.set_model_version_tag(MODEL_NAME, mv, VERSION_TAG, meta["version"])
-            info.update(model_version=mv, registered=True)
+            info.update(model_version=mv, registered=True, model_id=model_id)
+        now = int(_time.time() * 1000)
+        tags = {VERSION_TAG: meta["version"], "fingerprint": meta.get("fingerprint"),
+                "data_fingerprint": meta.get("data_fingerprint"),
+                "selected_family": meta.get("selected"), "kind": "training"}
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, now, 0, model_id=model_id) if model_id else
+                     Metric(k, v, now, 0) for k, v in _metrics(meta).items()],
+            params=[Param(k, v) for k, v in _flat_params(meta).items()],
+            tags=[RunTag(k, "" if v is None else str(v)) for k, v in tags.items()])
+        fams = meta.get("families", {})
+        with tempfile.TemporaryDirectory(prefix="churn-run-") as tmp:
+            out = Path(tmp)
+            (out / "curves").mkdir()
+            files = {"grid.json": {f: d.get("grid") for f, d in fams.items()},
+                     "curves/curves.json": {f: d.get("curves") for f, d in fams.items()},
+                     "curves/segments.json": {f: d.get("segments") for f, d in fams.items()},
+                     "libraries.json": meta.get("libraries", {})}
+            for name, obj in files.items():
+                (out / name).write_text(json.dumps(obj, indent=1, default=str),
+                                        encoding="utf-8")
+            (out / "metadata.json").write_bytes((folder / "metadata.json").read_bytes())
+            client.log_artifacts(run_id, str(out))
     _write_sidecar(folder, info)
     return info
 
@@ -328,6 +372,16 @@ def _model_version_of(client, version: str) -> str | None:
 
 
 def _set_alias(models_dir: Path, version: str, alias: str) -> list[str]:
+    if alias == CHAMPION:
+        # The pointer is the source of truth: a job that runs after a later activation (jobs can
+        # finish out of order) publishes what the pointer names now, not what it was told.
+        from churn import models
+
+        pointer = models.active_version(models_dir)
+        if pointer and pointer != version and (models_dir / pointer).is_dir():
+            if run_info(models_dir / pointer) is None:
+                _log(models_dir, models_dir / pointer)
+            version = pointer
     info = run_info(models_dir / version) or {}
     with _client(models_dir.parent) as (_, client):
         mv = info.get("model_version") or _model_version_of(client, version)
@@ -350,27 +404,279 @@ def publish_champion(models_dir, version: str) -> list[str]:
     return log_version(models_dir, version, alias=CHAMPION)
 
 
+# --- the tracking job: a child process that logs while the models train -------------------------
+WORKER_LOG = "mlflow-worker.log"
+LOCK_FILE = "mlflow.lock"
+_PENDING: list["Job"] = []
+
+
+class Job:
+    """A child process that logs one version to MLflow (``log_version``).
+
+    Started before training (`start`): it imports MLflow and opens (or creates) the tracking
+    store while the models train. `submit` then tells it the version and alias; `cancel` lets
+    it exit without logging (training failed). `wait` returns its warnings. Its own output goes
+    to ``<data folder>/mlflow-worker.log``.
+    """
+
+    def __init__(self, models_dir):
+        from churn.config import ROOT
+
+        self.models_dir = Path(models_dir)
+        data_dir = self.models_dir.parent
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = data_dir / WORKER_LOG
+        try:
+            if log_path.stat().st_size > 1_000_000:
+                log_path.unlink()
+        except OSError:
+            pass
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [x for x in [env.get("PYTHONPATH")]
+                                                             if x])
+        self.version: str | None = None
+        self.warnings: list[str] | None = None
+        with open(log_path, "ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from churn.tracking import _worker; _worker()",
+                 str(self.models_dir)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                cwd=str(data_dir), start_new_session=True)
+
+    def submit(self, version: str, alias: str | None) -> None:
+        """Log ``version`` (and point ``alias`` at it) once MLflow is ready."""
+        self.version = str(version)
+        try:
+            self.proc.stdin.write(json.dumps({"version": self.version, "alias": alias}) + "\n")
+            self.proc.stdin.close()
+        except OSError:  # the child died already; wait() reports it
+            pass
+        for job in [j for j in _PENDING if j.done()]:  # reap finished jobs (no zombies)
+            for w in job.wait():
+                log.warning(w)
+        _PENDING.append(self)
+
+    def cancel(self) -> None:
+        """Nothing to log (training failed): the child exits."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait()
+
+    def done(self) -> bool:
+        return self.proc.poll() is not None
+
+    def wait(self, timeout: float | None = None) -> list[str]:
+        """The job's warnings once it has finished (empty when all went well)."""
+        if self.warnings is not None:
+            return self.warnings
+        try:
+            self.proc.wait(timeout=timeout)  # its stdout is one short line: no pipe to drain
+            out = self.proc.stdout.read()
+            self.proc.stdout.close()
+        except subprocess.TimeoutExpired:
+            return [f"MLflow tracking of model version {self.version} is still running after "
+                    f"{timeout:.0f} s; it goes on in the background."]
+        found = None
+        for line in reversed((out or "").splitlines()):
+            try:
+                found = json.loads(line)
+                break
+            except ValueError:
+                continue
+        if isinstance(found, dict) and isinstance(found.get("warnings"), list):
+            self.warnings = [str(w) for w in found["warnings"]]
+        else:
+            self.warnings = [
+                f"MLflow tracking failed for model version {self.version} (the tracking process "
+                f"exited with code {self.proc.returncode}; see "
+                f"{self.models_dir.parent / WORKER_LOG}); the model is saved and usable."]
+        if self in _PENDING:
+            _PENDING.remove(self)
+        return self.warnings
+
+
+def start(models_dir) -> Job | None:
+    """A `Job` for the data folder of ``models_dir`` (None when tracking is off, or the process
+    cannot start: then `track` logs in this process)."""
+    if not enabled():
+        return None
+    try:
+        return Job(models_dir)
+    except OSError as exc:
+        log.warning("Could not start the MLflow tracking process (%s); logging in-process.", exc)
+        return None
+
+
+def track(models_dir, version: str, alias: str | None, job: Job | None = None) -> list[str]:
+    """Log ``version`` and point ``alias`` at it, through ``job`` (or a new one).
+
+    ``CHURN_TRACKING=background``: returns at once (the job goes on; `wait_pending` waits for
+    it). Otherwise waits for the job and returns its warnings. Never raises.
+    """
+    if not enabled():
+        if job is not None:
+            job.cancel()
+        return []
+    job = job if job is not None else start(models_dir)
+    if job is None:
+        return log_version(models_dir, version, alias=alias)
+    job.submit(version, alias)
+    return [] if background() else job.wait()
+
+
+def wait_pending(timeout: float | None = None) -> list[str]:
+    """Wait for every job this process submitted and not yet waited for; their warnings."""
+    out: list[str] = []
+    for job in list(_PENDING):
+        out += job.wait(timeout)
+    return out
+
+
+@contextmanager
+def _locked(data_dir):
+    """One tracking job at a time per data folder (an exclusive lock on ``mlflow.lock``)."""
+    import fcntl
+
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(data_dir) / LOCK_FILE, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+#: Niceness of the tracking process while it waits for the training to finish.
+WARM_UP_NICENESS = 10
+
+
+def _nice(step: int) -> bool:
+    """Change this process's niceness by ``step``; False when not allowed."""
+    try:
+        os.nice(step)
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+def _worker() -> None:
+    """The child process of a `Job`: argv[1] is the models folder; one JSON line on stdin
+    ({"version", "alias"}) says what to log, EOF says nothing; one JSON line on stdout
+    ({"warnings": [...]}) says how it went. MLflow's own output goes to stderr."""
+    models_dir = Path(sys.argv[1])
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # MLflow prints to stdout; only the answer goes there
+    niced = _nice(WARM_UP_NICENESS)  # the warm-up takes spare CPU, not the training's
+    try:
+        with _locked(models_dir.parent), _client(models_dir.parent) as (_, client):
+            _experiment_id(client, EXPERIMENT)  # creates/migrates the database once, now
+        import mlflow.pyfunc  # noqa: F401 - the model logging's own imports, while waiting
+    except Exception as exc:  # noqa: BLE001 - log_version below reports it properly
+        print(f"warm-up: {type(exc).__name__}: {exc}", file=sys.stderr)
+    line = sys.stdin.readline()
+    if not line.strip():
+        return
+    if niced:  # someone may be waiting now: normal priority again where allowed
+        _nice(-WARM_UP_NICENESS)
+    job = json.loads(line)
+    with _locked(models_dir.parent):
+        warnings = log_version(models_dir, job["version"], alias=job.get("alias"))
+    for w in warnings:
+        print(w, file=sys.stderr)
+    out.write(json.dumps({"warnings": warnings}) + "\n")
+    out.flush()
+
+
 def check_aliases(models_dir) -> dict:
-    """{"pointer": active version, "champion": the version the registry's champion alias names
-    (None when unset), "agree": bool, "message": str}. Imports MLflow (seconds)."""
+    """Does the registry's ``champion`` alias name the active model (the ``ACTIVE`` pointer)?
+
+    Returns {"pointer": active version, "champion": the version the alias names (None when
+    unset), "agree": bool, "checked": bool (False: tracking off, or the registry could not be
+    read), "message": one sentence for the Model health page (empty when they agree or tracking
+    is off)}. The embedded SQLite registry is read directly, read-only, in milliseconds (no MLflow
+    import); a team's server through MLflow's client. A tracking job still running for this
+    data folder is not a disagreement yet.
+    """
     from churn import models
 
     models_dir = Path(models_dir)
     pointer = models.active_version(models_dir)
-    out = {"pointer": pointer, "champion": None, "agree": False, "message": ""}
-    try:
-        with _client(models_dir.parent) as (_, client):
-            mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
-        out["champion"] = (mv.tags or {}).get(VERSION_TAG)
-    except Exception as exc:  # noqa: BLE001
-        out["message"] = f"The registry has no champion alias ({type(exc).__name__})."
+    out = {"pointer": pointer, "champion": None, "agree": False, "checked": False, "message": ""}
+    if not enabled() or pointer is None:
+        out["agree"] = True
         return out
-    out["agree"] = out["champion"] == pointer
-    out["message"] = ("The registry's champion is the active model." if out["agree"] else
-                      f"The registry's champion is version {out['champion']} but the active model"
-                      f" is {pointer}; run `python -m churn models --activate {pointer}` to "
-                      "publish it.")
+    try:
+        found = _champion_from_sqlite(models_dir.parent)
+        if found is _UNKNOWN:
+            with _client(models_dir.parent) as (_, client):
+                mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+            found = (mv.tags or {}).get(VERSION_TAG)
+    except Exception as exc:  # noqa: BLE001 - no alias, no model, server down
+        found = None
+        if "RESOURCE_DOES_NOT_EXIST" not in str(exc) and "not found" not in str(exc).lower():
+            out["message"] = (f"The MLflow registry could not be read ({type(exc).__name__}), "
+                              "so its champion alias was not checked.")
+            return out
+    out.update(champion=found, checked=True, agree=found == pointer)
+    if out["agree"]:
+        return out
+    if _job_running(models_dir.parent):
+        out.update(agree=True, message="")
+        return out
+    cmd = f"`python -m churn models --activate {pointer}`"
+    if found is None:
+        out["message"] = (f"MLflow's registry has no champion alias for model \"{MODEL_NAME}\" "
+                          f"although version {pointer} is in use; run {cmd} to publish it.")
+    else:
+        out["message"] = (f"MLflow's registry names version {found} as champion, but the app "
+                          f"uses version {pointer}; run {cmd} to publish the one in use.")
     return out
+
+
+_UNKNOWN = object()
+
+
+def _champion_from_sqlite(data_dir):
+    """The churn_version tag of the champion in the embedded SQLite registry: a version id, None
+    (no alias), or `_UNKNOWN` (not the embedded database, or its layout is not the one known)."""
+    import sqlite3
+
+    uri = tracking_uri(data_dir)
+    if not uri.startswith("sqlite:///"):
+        return _UNKNOWN
+    db = Path(uri[len("sqlite:///"):])
+    if not db.is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=2)
+        try:
+            row = con.execute(
+                "SELECT t.value FROM registered_model_aliases a LEFT JOIN model_version_tags t "
+                "ON t.name = a.name AND t.version = a.version AND t.key = ? "
+                "WHERE a.name = ? AND a.alias = ?", (VERSION_TAG, MODEL_NAME, CHAMPION)).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return _UNKNOWN
+    return row[0][0] if row else None
+
+
+def _job_running(data_dir) -> bool:
+    """True while a tracking job holds this data folder's lock."""
+    import fcntl
+
+    path = Path(data_dir) / LOCK_FILE
+    if not path.exists():
+        return False
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 # --- retraining decisions -----------------------------------------------------------------------

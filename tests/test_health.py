@@ -158,8 +158,9 @@ def test_advice_keeps_a_good_ranking_as_context():
 def test_no_batches():
     status, text = health.advice(pd.DataFrame(columns=health.ROW_COLUMNS), {})
     assert status == "green"
-    assert text == ("No saved batches yet: save an upload on the Upload & score page to follow "
-                    "the model's health over time.")
+    assert text == ("No saved batches or campaign outcomes yet: save an upload on the Upload & "
+                    "score page, or record a saved campaign's outcomes on the Campaign results "
+                    "page, to follow the model's health over time.")
 
 
 def test_current_figures_flat_numbers(world):
@@ -173,3 +174,87 @@ def test_current_figures_flat_numbers(world):
     assert figs["expected_precision"] == pytest.approx(last["expected_precision"])
     again = health.current_figures(world["p"].data_dir)
     assert again.keys() == figs.keys()
+
+
+# --- campaign outcomes: the control group tests the probabilities --------------------------------
+@pytest.fixture(scope="module")
+def campaign_world(world, tmp_path_factory):
+    """A separate store: a saved campaign on the 800 riskiest sample customers (by the model),
+    300 held out as control; outcomes recorded for both groups, every treated customer marked as
+    churned (so counting them would show); one set of outcomes recorded without a saved campaign;
+    one campaign scored by another model version."""
+    from churn.store import Store
+
+    store = Store(tmp_path_factory.mktemp("health-campaign") / "churn.duckdb")
+    model, sample = world["model"], world["sample"]
+    p = model.predict_proba(sample)
+    top = np.argsort(-p, kind="stable")[:800]
+    rng = np.random.default_rng(11)
+    group = np.array(["treatment"] * 800, dtype=object)
+    group[rng.choice(800, 300, replace=False)] = "control"
+    rows = pd.DataFrame({"customerID": sample["customerID"].to_numpy()[top],
+                         "churn_prob": p[top], "risk_tier": np.where(p[top] >= 0.5, "High",
+                                                                     "Medium"),
+                         "group": group})
+    cid = store.save_campaign("spring", {"date": "2026-03-01", "model_version": model.version},
+                              rows)
+    other = store.save_campaign("old model", {"date": "2026-02-01", "model_version": "f" * 16},
+                                rows)
+    y = sample["Churn"].to_numpy()[top]
+    churned = np.where((group == "treatment") | (y == 1), "Yes", "No")
+
+    def history(campaign_id):
+        return pd.DataFrame({"customerID": rows["customerID"], "campaign_id": campaign_id,
+                             "date": "2026-04-01", "offer_id": "x", "group": group,
+                             "accepted": "", "churned": churned})
+    store.append_campaign_history(history(f"saved-{cid}"))
+    store.append_campaign_history(history(f"saved-{other}"))
+    store.append_campaign_history(history("outcomes-file"))
+    control = group == "control"
+    rep = health.health_report(store, model, sample, models_dir=world["p"].models_dir)
+    return {"report": rep, "y": y[control], "p": p[top][control], "all_p": p[top],
+            "model": model, "p_dir": world["p"]}
+
+
+def test_campaign_control_group_becomes_a_row(campaign_world):
+    rep = campaign_world["report"]
+    assert rep.rows["batch"].tolist() == ['Campaign "spring" (control group)']
+    row = rep.rows.iloc[0]
+    y, p = campaign_world["y"], campaign_world["p"]
+    assert row["source"] == "campaign" and row["customers"] == 300
+    assert row["roc_auc"] == pytest.approx(roc_auc_score(y, p))
+    assert row["observed_rate"] == pytest.approx(y.mean())   # the treated "Yes" are not counted
+    assert row["mean_prob"] == pytest.approx(p.mean())
+    assert row["roc_auc_low"] < row["roc_auc"] < row["roc_auc_high"]
+    assert math.isnan(row["max_psi"]) and row["drift_status"] == "green"
+    assert str(row["created"]) == "2026-03-01"
+
+
+def test_campaign_baseline_is_the_training_slice_of_its_risk_range(campaign_world):
+    row = campaign_world["report"].rows.iloc[0]
+    oof = models.load_oof(campaign_world["model"].version, campaign_world["p_dir"].models_dir)
+    lo, hi = campaign_world["p"].min(), campaign_world["p"].max()
+    sl = oof[(oof["p_lr"] >= lo) & (oof["p_lr"] <= hi)]
+    assert len(sl) >= health.SLICE_MIN_CUSTOMERS
+    assert row["training_roc_auc"] == pytest.approx(roc_auc_score(sl["Churn"], sl["p_lr"]))
+    # a list of risky customers is harder to rank than everyone: the slice's AUC is lower
+    assert row["training_roc_auc"] < campaign_world["report"].training["roc_auc"]
+    figs = health.current_figures(report=campaign_world["report"])
+    assert figs["training_roc_auc"] == pytest.approx(row["training_roc_auc"])
+    assert figs["realised_roc_auc"] == pytest.approx(row["roc_auc"])
+
+
+def test_campaigns_left_out_say_why(campaign_world):
+    notes = campaign_world["report"].notes
+    assert ('Campaign outcomes "outcomes-file" were recorded without a saved campaign, so the '
+            "probabilities its customers were given are unknown: left out of model health."
+            ) in notes
+    assert (f'Campaign "old model" (control group) was scored by model version {"f" * 16}, not '
+            f"the one in use ({campaign_world['model'].version}): left out.") in notes
+
+
+def test_campaign_advice_uses_the_list_baseline(campaign_world):
+    rep = campaign_world["report"]
+    row = rep.rows.iloc[0]
+    assert rep.advice.endswith(f'(latest: Campaign "spring" (control group)).')
+    assert f"{row['training_roc_auc']:.2f} at training for customers as risky" in rep.advice

@@ -67,6 +67,10 @@ def test_a_training_run_is_logged_with_its_figures(world):
     assert {"grid.json", "curves", "libraries.json", "metadata.json"} <= names
     curves = {a.path for a in client.list_artifacts(info["run_id"], "curves")}
     assert curves == {"curves/curves.json", "curves/segments.json"}
+    # the metrics are linked to the logged (registered) model too, as MLflow 3 shows them there
+    logged = client.get_logged_model(info["model_id"])
+    assert {m.key for m in logged.metrics} == set(run.data.metrics)
+    assert len(logged.metrics) == len(run.data.metrics)  # each once
 
 
 def test_everything_stays_in_the_data_folder(world):
@@ -143,3 +147,110 @@ def test_tracking_failure_never_loses_the_model(tmp_path, monkeypatch):
 def test_tracking_off_imports_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("CHURN_TRACKING", "off")
     assert tracking.log_version(tmp_path, "0123456789abcdef", alias="champion") == []
+
+
+def test_check_aliases_reads_the_registry_without_mlflow(world):
+    """The Model health page's check: the embedded registry read directly (no MLflow import),
+    a disagreement put in by hand (as in MLflow's UI) named in one sentence."""
+    import subprocess
+    import sys
+
+    from churn.config import ROOT
+
+    client, first, second = world["client"], world["first"], world["second"]
+    md = world["p"].models_dir
+    code = ("import sys, json; from churn import tracking\n"
+            f"r = tracking.check_aliases({str(md)!r})\n"
+            "print(json.dumps([r['agree'], r['champion'], r['message'], 'mlflow' in sys.modules]))")
+
+    def check():
+        env = {**os.environ, "CHURN_TRACKING": "on"}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    assert check() == [True, first.version, "", False]
+    other = tracking.run_info(md / second.version)["model_version"]
+    champ = client.get_model_version_by_alias("churn", "champion")
+    client.set_registered_model_alias("churn", "champion", other)
+    try:
+        assert check() == [False, second.version,
+                           f"MLflow's registry names version {second.version} as champion, but "
+                           f"the app uses version {first.version}; run `python -m churn models "
+                           f"--activate {first.version}` to publish the one in use.", False]
+    finally:
+        client.set_registered_model_alias("churn", "champion", champ.version)
+
+
+def test_champion_follows_the_pointer_whatever_a_late_job_says(world):
+    """Jobs can finish out of order: a job told to publish a version that is no longer active
+    publishes the pointer's version."""
+    client, first, second = world["client"], world["first"], world["second"]
+    md = world["p"].models_dir
+    assert models.active_version(md) == first.version
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHURN_TRACKING", "on")
+        assert tracking.log_version(md, second.version, alias="champion") == []
+    assert client.get_model_version_by_alias("churn", "champion").tags["churn_version"] \
+        == first.version
+
+
+def test_background_activation_returns_at_once_and_logs(world):
+    client, first, second = world["client"], world["first"], world["second"]
+    md = world["p"].models_dir
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHURN_TRACKING", "background")
+        try:
+            assert models.activate(second.version, md) == []       # nobody waits
+            assert len(tracking._PENDING) == 1
+            assert tracking.wait_pending() == []
+            now = client.get_model_version_by_alias("churn", "champion")
+            assert now.tags["churn_version"] == second.version
+        finally:
+            mp.setenv("CHURN_TRACKING", "on")
+            assert models.activate(first.version, md) == []
+    assert client.get_model_version_by_alias("churn", "champion").tags["churn_version"] \
+        == first.version
+
+
+APP_COLD_START = r"""
+import json, sys
+from churn import models, scoring, tracking
+scoring.TRAIN_CONFIG = models.TrainConfig(families=("lr",), grid="small", folds=2)
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=600)
+at.run()
+assert not at.exception, [e.value for e in at.exception]
+imported = "mlflow" in sys.modules
+pending = len(tracking._PENDING)
+warnings = tracking.wait_pending(600)
+print(json.dumps([imported, pending, warnings, tracking.background()]))
+"""
+
+
+def test_app_first_start_never_waits_on_mlflow_and_the_run_is_logged(tmp_path):
+    """The app's first start (a data folder without a model) trains, activates and shows the
+    Overview without importing MLflow; the run is logged by the tracking job it started."""
+    import subprocess
+    import sys
+
+    from churn import synth
+    from churn.config import ROOT
+
+    p = paths(tmp_path / "data")
+    synth.write_sample(p.sample_dir, 1500, 42, catalogue=p.catalogue)
+    env = {**os.environ, "CHURN_DATA_DIR": str(p.data_dir)}
+    env.pop("CHURN_TRACKING", None)  # the app's own default: background
+    env.pop("MLFLOW_TRACKING_URI", None)
+    out = subprocess.run([sys.executable, "-c", APP_COLD_START, str(ROOT / "app.py")], cwd=ROOT,
+                         env=env, check=True, capture_output=True, text=True).stdout
+    imported, pending, warnings, background = json.loads(out.strip().splitlines()[-1])
+    assert (imported, pending, warnings, background) == (False, 1, [], True)
+    version = models.active_version(p.models_dir)
+    info = tracking.run_info(p.models_dir / version)
+    assert info["registered"] is True
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHURN_TRACKING", "on")
+        assert tracking.check_aliases(p.models_dir)["agree"] is True
+        assert tracking._champion_from_sqlite(p.data_dir) == version

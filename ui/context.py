@@ -11,6 +11,7 @@ or by a deployment) moves all of it.
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,11 @@ import streamlit as st
 from churn import config
 from ui import state
 from ui.state import DatasetRef
+
+# A user of the app never waits on MLflow: training and activation hand the logging to a child
+# process (churn.tracking) and go on; this process never imports MLflow. An explicit
+# CHURN_TRACKING (on/off) in the environment is kept.
+os.environ.setdefault("CHURN_TRACKING", "background")
 
 
 # --- the sample ---------------------------------------------------------------------------------

@@ -29,13 +29,26 @@ def _report(version: str, batches_key: tuple, settings_key: tuple, _store, _mode
 
 
 def report(store, model, reference: pd.DataFrame, settings_key: tuple) -> health.HealthReport:
-    """`churn.health.health_report`, computed once per (model, batches, settings)."""
+    """`churn.health.health_report`, computed once per (model, batches, campaign outcomes,
+    settings)."""
     try:
         found = store.list_batches() if store is not None else pd.DataFrame()
+        hist = store.load_campaign_history() if store is not None else None
     except Exception:  # noqa: BLE001 - a locked store: no batches rather than an error
-        found, store = pd.DataFrame(), None
+        found, hist, store = pd.DataFrame(), None, None
     key = tuple(zip(found.get("name", []), map(str, found.get("created", []))))
+    key += (("campaign outcomes", 0 if hist is None else len(hist),
+             "" if hist is None else pd.util.hash_pandas_object(hist, index=False).sum()),)
     return _report(model.version, key, settings_key, store, model, reference)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def alias_warning(models_dir: str, version: str) -> str:
+    """`churn.tracking.check_aliases`' message (empty when the registry's champion is the model
+    in use), checked at most once a minute."""
+    from churn import tracking
+
+    return tracking.check_aliases(models_dir)["message"]
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -54,12 +67,21 @@ def _features(names) -> str:
     return ", ".join(schema.label(f) for f in names) if names else "—"
 
 
+def _when(r: dict) -> str:
+    """A batch's save time; a campaign's date (when its offers were made)."""
+    if r["created"] is None or r["created"] != r["created"]:
+        return "—"
+    if r.get("source") == "campaign":
+        return f"{pd.Timestamp(r['created']):%Y-%m-%d} (campaign date)"
+    return pd.Timestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
+
+
 def table(rep: health.HealthReport) -> pd.DataFrame:
     """One display row per batch, newest first (text columns, ready to show)."""
     out = []
     for r in rep.rows.iloc[::-1].to_dict("records"):
         out.append({
-            "Health": LIGHTS[r["status"]], "Batch": r["batch"], "Why": r["why"],
+            "Health": LIGHTS[r["status"]], "Batch or campaign": r["batch"], "Why": r["why"],
             "Customers": f"{r['customers']:,}",
             "Drifted (PSI ≥ 0.25)": _features(r["drifted"]),
             "Shifted (PSI 0.10–0.25)": _features(r["shifted"]),
@@ -72,8 +94,7 @@ def table(rep: health.HealthReport) -> pd.DataFrame:
             "Expected recall": _num(r["expected_recall"], ".0%"),
             "High / Medium / Low risk": " / ".join(_num(r[t], ".0%")
                                                    for t in ("high", "medium", "low")),
-            "Saved (UTC)": pd.Timestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
-            if r["created"] is not None else "—",
+            "Saved (UTC)": _when(r),
         })
     return pd.DataFrame(out)
 
@@ -91,7 +112,7 @@ def drift_heatmap(rep: health.HealthReport) -> go.Figure:
     if rep.psi.empty:
         return _layout(go.Figure(), "Drift: no saved batches yet")
     wide = rep.psi.pivot(index="feature", columns="batch", values="psi")
-    wide = wide[list(rep.rows["batch"])]
+    wide = wide[[b for b in rep.rows["batch"] if b in wide.columns]]  # campaigns: no drift
     wide = wide.loc[wide.max(axis=1).sort_values().index]
     labels = [schema.label(f) for f in wide.index]
     fig = go.Figure(go.Heatmap(
@@ -136,6 +157,12 @@ def performance_chart(rep: health.HealthReport) -> go.Figure:
                         error_y=dict(type="data", symmetric=False,
                                      array=rows[f"{key}_high"] - rows[key],
                                      arrayminus=rows[key] - rows[f"{key}_low"]))
+        camp = rows[rows["source"] == "campaign"]
+        if len(camp):  # a campaign list's own baseline: training customers as risky
+            fig.add_scatter(x=camp["batch"], y=camp[f"training_{key}"], mode="markers",
+                            name=f"{name} at training, customers as risky",
+                            marker=dict(color=colour, size=22, symbol="line-ew-open",
+                                        line=dict(width=3, color=colour)))
         base = rep.training[key]
         if base == base:
             fig.add_hline(y=base, line_dash="dot", line_color=colour,

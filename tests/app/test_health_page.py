@@ -47,8 +47,9 @@ def data_dir(churn_data_dir):
 def test_without_batches_the_page_says_how_to_start(data_dir):
     app = open_page(PAGE)
     assert [s.value for s in app.info] == [
-        "No saved batches yet: save an upload on the Upload & score page to follow the "
-        "model's health over time."]
+        "No saved batches or campaign outcomes yet: save an upload on the Upload & score "
+        "page, or record a saved campaign's outcomes on the Campaign results page, to follow "
+        "the model's health over time."]
     assert len(app.dataframe) == 0 and not app.error
 
 
@@ -69,7 +70,7 @@ def test_with_batches_the_page_shows_the_report(data_dir):
     assert [e.value for e in app.error] == [want.advice]
     assert want.advice.startswith("Retrain: Contract has shifted; realised ROC-AUC ")
     shown = app.dataframe[0].value
-    assert shown["Batch"].tolist() == ["summer", "spring"]
+    assert shown["Batch or campaign"].tolist() == ["summer", "spring"]
     assert shown["Health"].tolist() == ["🔴 Act", "🟢 OK"]
     assert shown.equals(health_charts.table(want))
     metrics = {m.label: m.value for m in app.metric}
@@ -90,3 +91,52 @@ def test_charts_build_from_the_report(data_dir):
     pred = health_charts.predictions_chart(rep)
     assert [t.name for t in pred.data][:3] == ["High risk share", "Medium risk share",
                                                "Low risk share"]
+
+
+def test_a_registry_that_disagrees_is_one_warning(data_dir, monkeypatch):
+    # tracking on, but the model was trained with it off: the registry has no champion alias
+    monkeypatch.setenv("CHURN_TRACKING", "on")
+    health_charts.alias_warning.clear()
+    version = models.active_version(data_dir.models_dir)
+    app = open_page(PAGE)
+    want = (f'MLflow\'s registry has no champion alias for model "churn" although version '
+            f"{version} is in use; run `python -m churn models --activate {version}` to "
+            "publish it.")
+    assert [w.value for w in app.warning if "registry" in w.value] == [want]
+    monkeypatch.setenv("CHURN_TRACKING", "off")
+    health_charts.alias_warning.clear()
+    app = open_page(PAGE)
+    assert not [w.value for w in app.warning if "registry" in w.value]
+
+
+def test_campaign_outcomes_join_the_report(data_dir):
+    """A saved campaign scored by the model in use, with its outcomes recorded: its control
+    group becomes the latest row, with its own training baseline."""
+    import pandas as pd
+
+    from churn.store import Store
+
+    store = Store(data_dir.store)
+    df = load_customers(data_dir.customers_csv, require_target=True)
+    model = models.load_active(data_dir.models_dir)
+    p = model.predict_proba(df)
+    top = np.argsort(-p, kind="stable")[:500]
+    group = np.where(np.arange(500) % 2 == 0, "control", "treatment")
+    rows = pd.DataFrame({"customerID": df["customerID"].to_numpy()[top], "churn_prob": p[top],
+                         "risk_tier": "High", "group": group})
+    cid = store.save_campaign("autumn", {"date": "2099-01-01", "model_version": model.version},
+                              rows)
+    store.append_campaign_history(pd.DataFrame({
+        "customerID": rows["customerID"], "campaign_id": f"saved-{cid}", "date": "2099-02-01",
+        "offer_id": "x", "group": group, "accepted": "",
+        "churned": np.where(df["Churn"].to_numpy()[top] == 1, "Yes", "No")}))
+    want = health.report_for(data_dir.data_dir)
+    assert want.rows.iloc[-1]["batch"] == 'Campaign "autumn" (control group)'
+    app = open_page(PAGE)
+    shown = app.dataframe[0].value
+    assert shown.equals(health_charts.table(want))
+    assert shown["Batch or campaign"].iloc[0] == 'Campaign "autumn" (control group)'
+    assert shown["Saved (UTC)"].iloc[0] == "2099-01-01 (campaign date)"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Control customers"] == "250"
+    assert metrics["ROC-AUC (actual)"] == f"{want.rows.iloc[-1]['roc_auc']:.2f}"

@@ -407,3 +407,52 @@ def test_model_health_after_saving_a_labelled_batch(page, server, sample_data_di
     page.get_by_role("tab", name="Performance").click()
     wait_idle(page)
     screenshot(page, "model-health-performance")
+
+
+def test_recorded_campaign_outcomes_reach_model_health(page, server, browser_data_dir,
+                                                      tmp_path):
+    """Save a campaign, record its outcomes (demo simulator) for that saved campaign on Campaign
+    results, then the Model health page has a row for its control group."""
+    import pandas as pd
+
+    from churn import simulate
+    from churn.config import paths
+    from churn.validate import load_customers
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
+              timeout=900_000)
+    exported = _download_campaign(page, tmp_path / "campaign.csv")
+    page.get_by_test_id("stTextInput").get_by_role("textbox").fill("Health loop")
+    page.get_by_role("button", name="Save campaign").click()
+    expect(page.get_by_text("Saved as campaign")).to_contain_text("Health loop", timeout=60_000)
+    wait_idle(page)
+    campaign = pd.read_csv(exported, dtype=str, keep_default_na=False)
+    active = load_customers(paths(browser_data_dir).active_csv)
+    upload = tmp_path / "health loop outcomes.csv"
+    simulate.simulate_outcomes(campaign, active, seed=3).to_csv(upload, index=False)
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "campaign-results"),
+              timeout=180_000)
+    page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=re.compile("Health loop")).click()
+    wait_idle(page)
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(
+        str(upload))
+    record = page.get_by_role("button", name="Add to the campaign history")
+    expect(record).to_be_enabled(timeout=120_000)
+    wait_idle(page)
+    record.click()
+    expect(page.get_by_text("to the campaign history (", exact=False)).to_be_visible(
+        timeout=60_000)
+    wait_idle(page)
+
+    goto_page(page, server, next(p for p in PAGES if p.url_path == "model-health"),
+              timeout=300_000)
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=60_000)
+    assert_no_errors(page)
+    expect(page.get_by_role("heading", name="Every batch and campaign")).to_be_visible()
+    screenshot(page, "model-health-campaign")
+    page.get_by_role("tab", name="Performance").click()
+    wait_idle(page)
+    assert_no_errors(page)
+    screenshot(page, "model-health-campaign-performance")
