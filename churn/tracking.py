@@ -119,9 +119,10 @@ def _skip_dependency_scan() -> None:
 def _client(data_dir):
     """(mlflow module, MlflowClient) pointed at the data folder's tracking URI, for a block.
 
-    ``mlflow.set_tracking_uri`` also writes ``$MLFLOW_TRACKING_URI`` (for subprocesses); that
-    would make every later data folder log into this one's database, so the variables are put
-    back as they were when the block ends.
+    ``mlflow.set_tracking_uri`` also writes ``$MLFLOW_TRACKING_URI`` (for subprocesses) and
+    MLflow keeps both URIs in module globals; either would make every later data folder of the
+    process use this one's database (a client built later with only a tracking URI found its
+    registry here), so the variables and the globals are put back when the block ends.
     """
     uri = tracking_uri(data_dir)
     root = _artifact_root(data_dir)  # before set_tracking_uri writes the variable
@@ -130,6 +131,8 @@ def _client(data_dir):
     import mlflow
     from mlflow import MlflowClient
 
+    globals_ = _uri_globals()
+    before = [(mod, name, getattr(mod, name)) for mod, name in globals_]
     try:
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -142,6 +145,25 @@ def _client(data_dir):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        for mod, name, value in before:
+            setattr(mod, name, value)
+
+
+def _uri_globals() -> list:
+    """(module, attribute) of MLflow's process-wide tracking and registry URIs (private names,
+    so an MLflow that moves them just gets nothing restored)."""
+    out = []
+    for module, name in (("mlflow.tracking._tracking_service.utils", "_tracking_uri"),
+                         ("mlflow.tracking._model_registry.utils", "_registry_uri")):
+        try:
+            import importlib
+
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        if hasattr(mod, name):
+            out.append((mod, name))
+    return out
 
 
 def _experiment_id(client, name: str) -> str:

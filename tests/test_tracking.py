@@ -37,7 +37,8 @@ def world(tmp_path_factory):
         second = models.train(customers.iloc[:3000], CFG, p.models_dir, activate=False)
         import mlflow
 
-        client = mlflow.MlflowClient(tracking_uri=tracking.tracking_uri(data))
+        uri = tracking.tracking_uri(data)
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
         yield {"p": p, "data": data, "cwd": cwd, "first": first, "second": second,
                "client": client, "raw": frame}
 
@@ -117,7 +118,9 @@ def test_the_pyfunc_predicts_what_the_cli_writes(world, tmp_path):
         mp.setenv("CHURN_TRACKING", "on")
         assert cli.main(["--data-dir", str(world["data"]), "score", str(src), "--out",
                          str(out)]) == 0
-        mlflow.set_registry_uri(tracking.tracking_uri(world["data"]))
+        # the registry through the environment, undone with the block (mlflow.set_registry_uri
+        # would leave a process-wide setting behind for later tests)
+        mp.setenv("MLFLOW_REGISTRY_URI", tracking.tracking_uri(world["data"]))
         model = mlflow.pyfunc.load_model("models:/churn@champion")
         got = model.predict(pd.read_csv(src, dtype=str, keep_default_na=False))
     want = pd.read_parquet(out)
@@ -254,3 +257,21 @@ def test_app_first_start_never_waits_on_mlflow_and_the_run_is_logged(tmp_path):
         mp.setenv("CHURN_TRACKING", "on")
         assert tracking.check_aliases(p.models_dir)["agree"] is True
         assert tracking._champion_from_sqlite(p.data_dir) == version
+
+
+def test_a_tracking_block_leaves_no_process_wide_uri_behind(tmp_path, monkeypatch):
+    """In the full suite a client built later with only a tracking URI looked for the registry
+    in the database of a data folder an earlier test had tracked to (MLflow keeps the URIs in
+    process-wide globals): "Registered Model with name=churn not found"."""
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    before = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+    a = tracking.tracking_uri(tmp_path / "a")
+    with tracking._client(tmp_path / "a") as (ml, client):
+        assert ml.get_registry_uri() == a == ml.get_tracking_uri()
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == before
+    assert "MLFLOW_REGISTRY_URI" not in os.environ and "MLFLOW_TRACKING_URI" not in os.environ
+    b = tracking.tracking_uri(tmp_path / "b")
+    assert mlflow.MlflowClient(tracking_uri=b)._registry_uri == b

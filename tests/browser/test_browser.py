@@ -119,6 +119,21 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+#: What each page shows on a fresh data folder once the models are trained (nothing uploaded,
+#: no campaign saved): proof that the page did its work.
+PAGE_SHOWS = {
+    "overview": "Predicted churners",
+    "customers": "Matching customers",
+    "why-customers-churn": "One feature up close",
+    "customer-what-if": "Best offers",
+    "retention-campaign": "A customer's top 3 offers",
+    "campaign-results": "Load an outcomes file, or choose a saved campaign.",
+    "upload-and-score": "Template CSV",
+    "model-report": "Customers learned from",
+    "model-health": "Upload and save customers",
+}
+
+
 def test_first_start_trains_the_models_then_every_page_renders(page, server):
     """The first page opened on a fresh data folder trains the default models (progress bar),
     then shows real figures; then every page renders without an error."""
@@ -137,6 +152,9 @@ def test_first_start_trains_the_models_then_every_page_renders(page, server):
     for spec in PAGES:
         goto_page(page, server, spec, timeout=180_000)
         assert_no_errors(page)
+        # each page shows its own content, not only "no error"
+        expect(page.get_by_test_id("stHeading").filter(has_text=spec.title).first).to_be_visible()
+        expect(page.get_by_text(PAGE_SHOWS[spec.url_path]).first).to_be_visible()
         nav = page.get_by_test_id("stSidebarNav")
         for other in PAGES:
             expect(nav.get_by_role("link", name=other.title, exact=True)).to_be_visible()
