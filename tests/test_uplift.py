@@ -650,3 +650,20 @@ def test_predictions_and_their_breakdown_carry_the_calibration(sim):
     assert base == pytest.approx(k * base1)
     np.testing.assert_allclose(base + contrib.sum(axis=1), 100 * raw[o].head(5).to_numpy(),
                                atol=1e-4)  # XGBoost predicts in float32
+
+
+def test_predictions_from_many_threads_at_once(sim):
+    """The API serves requests on a thread pool: 20 concurrent clients made XGBoost fail
+    ("need_configuration_") while one thread changed a shared booster's thread count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    customers, _, model = sim
+    rows = [customers.iloc[[i]] for i in range(40)]
+    expected = [model.predict(r) for r in rows]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        got = list(pool.map(model.predict, rows * 5))
+    for i, g in enumerate(got):
+        pd.testing.assert_frame_equal(g, expected[i % len(rows)])
+    import pickle
+
+    assert "_predictors" not in pickle.loads(pickle.dumps(model)).__dict__
