@@ -27,7 +27,7 @@ if model is None:
         st.page_link(MODEL_REPORT, label="Train one on the Model report page",
                      icon=":material/arrow_forward:")
 
-st.download_button("Template CSV", schema.template_csv_bytes(), file_name="customers-template.csv",
+st.download_button("Template CSV", schema.template_csv_bytes, file_name="customers-template.csv",
                    mime="text/csv", key="upload_template", on_click="ignore",
                    icon=":material/download:",
                    help="Three example customers in the right columns and formats: replace them "

@@ -151,8 +151,9 @@ def test_small_chunks_give_the_same_files_as_one_chunk(engine, messy, tmp_path):
         .read_bytes()
 
 
-def test_worker_processes_give_the_same_files(engine, messy, tmp_path):
-    path, _ = messy
+def _one_and_two_workers(engine, path, tmp_path) -> pd.DataFrame:
+    """Score ``path`` with one and with two worker processes; assert both give the same scores
+    (40 rows, 36 scored, 4 rejected); return the two-worker scores."""
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     batch.score_file(path, one, engine=engine, chunk_rows=6, workers=1)
     res = batch.score_file(path, two, engine=engine, chunk_rows=6, workers=2)
@@ -161,6 +162,12 @@ def test_worker_processes_give_the_same_files(engine, messy, tmp_path):
     pd.testing.assert_frame_equal(a[TEXT_COLUMNS], b[TEXT_COLUMNS])
     pd.testing.assert_frame_equal(a[list(batch.FLOAT_COLUMNS)], b[list(batch.FLOAT_COLUMNS)],
                                   rtol=1e-9, atol=1e-9)
+    return b
+
+
+def test_worker_processes_give_the_same_files(engine, messy, tmp_path):
+    path, _ = messy
+    _one_and_two_workers(engine, path, tmp_path)
     assert (tmp_path / "one.rejects.csv").read_bytes() == (tmp_path / "two.rejects.csv") \
         .read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.csv", "one.rejects.csv",
@@ -180,14 +187,7 @@ def test_worker_processes_with_a_real_xgboost_engine_give_the_same_files(messy, 
     assert trained.model.family == "xgb"
     engine = fake_engine(400, 200, model=trained.model)
     path, _ = messy
-    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
-    batch.score_file(path, one, engine=engine, chunk_rows=6, workers=1)
-    res = batch.score_file(path, two, engine=engine, chunk_rows=6, workers=2)
-    assert (res.rows, res.scored, res.rejected) == (40, 36, 4)
-    a, b = _read_scores(one), _read_scores(two)
-    pd.testing.assert_frame_equal(a[TEXT_COLUMNS], b[TEXT_COLUMNS])
-    pd.testing.assert_frame_equal(a[list(batch.FLOAT_COLUMNS)], b[list(batch.FLOAT_COLUMNS)],
-                                  rtol=1e-9, atol=1e-9)
+    b = _one_and_two_workers(engine, path, tmp_path)
     expected = engine.score(validate(path).frame.drop(columns="row"))["churn_prob"]
     np.testing.assert_allclose(b["churn_prob"].to_numpy(), expected.round(4).to_numpy(),
                                atol=5e-5)
