@@ -44,12 +44,13 @@ def folder() -> Path:
 
 
 def code_stamp() -> str:
-    """A hash of every ``churn/*.py`` source file and the versions of `LIBRARIES` (Python too).
+    """A hash of every ``churn`` source file, subpackages included (``churn/models/...``), and
+    the versions of `LIBRARIES` (Python too).
 
     Files are re-hashed only when their size or modification time changes (a few stat calls per
     use)."""
     h = hashlib.sha256()
-    for path in sorted(_CHURN.glob("*.py")):
+    for path in sorted(_CHURN.rglob("*.py")):
         try:
             st_ = path.stat()
         except OSError:
@@ -59,7 +60,7 @@ def code_stamp() -> str:
         if hit is None or hit[0] != sig:
             hit = (sig, hashlib.sha256(path.read_bytes()).hexdigest())
             _SOURCES[path] = hit
-        h.update(f"{path.name}:{hit[1]}".encode())
+        h.update(f"{path.relative_to(_CHURN).as_posix()}:{hit[1]}".encode())
     if not _LIBS:
         from importlib import metadata
         import platform
