@@ -212,7 +212,8 @@ def cmd_train(args) -> int:
     from churn.validate import validate
 
     t0 = time.perf_counter()
-    names = [n.strip() for n in (args.models or "").split(",") if n.strip()]
+    given = ",".join(models.FAMILIES) if args.models is None else args.models
+    names = [n.strip() for n in given.split(",") if n.strip()]
     unknown = [n for n in names if n not in models.FAMILIES]
     if not names or unknown:
         what = ", ".join(repr(n) for n in unknown) if unknown else "none given"
@@ -807,7 +808,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train (or load from cache) and compare the model families")
     s.add_argument("--data", help="customer file with Churn (default: the sample)")
-    s.add_argument("--models", default="lr,rf,xgb,cat")
+    s.add_argument("--models", help="model families to compare, separated by commas "
+                                    "(default: every family in churn.models.FAMILIES)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_train)
 

@@ -237,16 +237,61 @@ def test_oof_probabilities_are_cross_fitted_not_fitted_on_their_own_fold(sample)
     assert a == pytest.approx(2.0, abs=0.25) and b == pytest.approx(0.0, abs=0.15)
 
 
-def test_platt_fit_matches_unpenalised_logistic_regression():
-    from sklearn.linear_model import LogisticRegression
+def _newton_platt(margin, y, max_iter: int = 100) -> tuple[float, float]:
+    """The hand-written Newton solver `fit_platt` used before scikit-learn's LogisticRegression
+    replaced it (kept here as the reference the replacement must match)."""
+    m = np.asarray(margin, dtype=float)
+    y = np.asarray(y, dtype=float)
+    X = np.column_stack([m, np.ones_like(m)])
+    w = np.array([1.0, 0.0])
 
-    rng = np.random.default_rng(5)
-    m = rng.normal(1.0, 2.0, 3000)
-    y = (rng.random(3000) < 1 / (1 + np.exp(-(0.6 * m - 0.8)))).astype(int)
+    def nll(w):
+        z = X @ w
+        return float(np.sum(np.logaddexp(0.0, z) - y * z))
+
+    cur = nll(w)
+    for _ in range(max_iter):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        g = X.T @ (p - y) + 1e-9 * w
+        H = (X * (p * (1 - p))[:, None]).T @ X + 1e-9 * np.eye(2)
+        step = np.linalg.solve(H, g)
+        t = 1.0
+        while t > 1e-8:
+            new = w - t * step
+            val = nll(new)
+            if val <= cur + 1e-12:
+                break
+            t /= 2
+        else:
+            break
+        w, cur = new, val
+        if np.max(np.abs(t * step)) < 1e-10:
+            break
+    return float(w[0]), float(w[1])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_platt_fit_solves_the_likelihood_equations_and_matches_the_old_newton_solver(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 20000))
+    m = rng.normal(rng.uniform(-3, 3), rng.uniform(0.2, 5), n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(rng.uniform(0.1, 3) * m + rng.uniform(-3, 2))))
+         ).astype(int)
     a, b = models.fit_platt(m, y)
-    ref = LogisticRegression(C=1e12, max_iter=1000).fit(m[:, None], y)
-    assert a == pytest.approx(ref.coef_[0, 0], abs=1e-4)
-    assert b == pytest.approx(ref.intercept_[0], abs=1e-4)
+    # the maximum-likelihood (score) equations: sum(p - y) = 0 and sum((p - y) × margin) = 0
+    resid = 1 / (1 + np.exp(-(a * m + b))) - y
+    assert abs(resid.sum()) < 1e-6 * n and abs((resid * m).sum()) < 1e-6 * n
+    old_a, old_b = _newton_platt(m, y)
+    assert abs(a - old_a) < 1e-6 and abs(b - old_b) < 1e-6
+
+
+def test_platt_fit_stays_finite_when_the_classes_are_separated():
+    m = np.r_[np.linspace(-5, -0.1, 100), np.linspace(0.1, 5, 100)]
+    y = (m > 0).astype(int)
+    a, b = models.fit_platt(m, y)
+    old_a, old_b = _newton_platt(m, y)
+    assert np.isfinite([a, b]).all() and a > 10
+    assert abs(a - old_a) < 1e-6 and abs(b - old_b) < 1e-6
 
 
 def test_final_model_is_calibrated_on_the_training_rows(compared, sample):

@@ -24,37 +24,20 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def fit_platt(margin, y, max_iter: int = 100) -> tuple[float, float]:
     """Platt scaling: (a, b) maximising the likelihood of y under sigmoid(a × margin + b).
 
-    margin: raw log-odds scores; y: 0/1. Newton's method with step halving, plain 0/1 targets
-    and a 1e-9 ridge that only matters when the classes are perfectly separated.
+    margin: raw log-odds scores (one per row); y: 0/1 labels of the same rows, both classes
+    present. Returns (a, b), floats: the slope and intercept of the calibrated log-odds.
+    scikit-learn's `LogisticRegression` on the one column ``margin`` with plain 0/1 targets,
+    solved by Newton's method (``newton-cholesky``) to a 1e-12 tolerance; ``C=1e9`` is a ridge of
+    1e-9 on ``a`` that only matters when the classes are perfectly separated. It replaced a
+    hand-written Newton solver whose (a, b) it matches to 1e-9 (tests/test_models.py).
+    max_iter: Newton iterations at most (a handful are used in practice).
     """
-    m = np.asarray(margin, dtype=float)
-    y = np.asarray(y, dtype=float)
-    X = np.column_stack([m, np.ones_like(m)])
-    w = np.array([1.0, 0.0])
+    from sklearn.linear_model import LogisticRegression
 
-    def nll(w):
-        z = X @ w
-        return float(np.sum(np.logaddexp(0.0, z) - y * z))
-
-    cur = nll(w)
-    for _ in range(max_iter):
-        p = _sigmoid(X @ w)
-        g = X.T @ (p - y) + 1e-9 * w
-        H = (X * (p * (1 - p))[:, None]).T @ X + 1e-9 * np.eye(2)
-        step = np.linalg.solve(H, g)
-        t = 1.0
-        while t > 1e-8:
-            new = w - t * step
-            val = nll(new)
-            if val <= cur + 1e-12:
-                break
-            t /= 2
-        else:
-            break
-        w, cur = new, val
-        if np.max(np.abs(t * step)) < 1e-10:
-            break
-    return float(w[0]), float(w[1])
+    m = np.asarray(margin, dtype=float).reshape(-1, 1)
+    fit = LogisticRegression(C=1e9, solver="newton-cholesky", tol=1e-12, max_iter=max_iter)
+    fit.fit(m, np.asarray(y, dtype=int))
+    return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
 def cross_fitted_platt(margin: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:

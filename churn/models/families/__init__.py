@@ -2,13 +2,22 @@
 
 To add a family, write one module in this folder with a `churn.models.family.Family` subclass
 that sets ``name``, ``label``, ``order``, ``model_file``, ``GRIDS`` and implements ``fit``,
-``margin``, ``_contributions``, ``save`` and ``load`` (``lr.py`` is the shortest example). It is
-then in ``churn.models.FAMILIES``: trainable, selectable, saved and loaded like the others.
+``margin``, ``_contributions``, ``save`` and ``load`` (``lr.py`` is the shortest example). Nothing
+else changes: it is then in ``churn.models.FAMILIES`` and in the default ``TrainConfig``, so it is
+trained, compared, saved, loaded and offered by the command line like the others.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+
+def discover() -> list[str]:
+    """Import every module of this package (each registers its family); their names, sorted."""
+    found = sorted(m.name for m in pkgutil.iter_modules(__path__))
+    for name in found:
+        importlib.import_module(f"{__name__}.{name}")
+    return found
+
+
+discover()
