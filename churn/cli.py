@@ -173,27 +173,6 @@ def cmd_simulate_outcomes(args) -> int:
 
 
 # --- train / models ----------------------------------------------------------------------------
-def _store_or_none():
-    """The workbench store when churn.store is available, else None (recording is optional)."""
-    return _open_store()[0]
-
-
-def _open_store():
-    """(store, None), or (None, why) when another process (normally the app) holds the store
-    (`churn.store.StoreBusy`: one process per store), or (None, None) when there is none."""
-    try:
-        from churn.config import paths
-        from churn.store import Store, StoreBusy
-    except Exception:  # noqa: BLE001 - no store module: recording is optional
-        return None, None
-    try:
-        return Store(paths().store), None
-    except StoreBusy as exc:
-        return None, str(exc)
-    except Exception:  # noqa: BLE001 - an unusable database: train anyway
-        return None, None
-
-
 def _fmt(value, digits: int = 3) -> str:
     return "—" if value is None or value != value else f"{value:.{digits}f}"
 
@@ -250,12 +229,8 @@ def cmd_train(args) -> int:
     if not args.json:
         print(f"Training {', '.join(names)} with {config.folds}-fold cross-validation on "
               f"{len(frame):,} customers (cached versions load at once)…", file=sys.stderr)
-    store, busy = _open_store()
-    if busy:   # the models folder (and MLflow) say which model is active; the store only logs runs
-        print(f"Note: {busy}. The model is trained, saved and made active as usual, but this run "
-              "is not written to the store's log of trained versions.", file=sys.stderr)
-    try:
-        result = models.train(frame, config, p.models_dir, store=store)
+    try:   # the models folder is the record of trained versions: no store needed
+        result = models.train(frame, config, p.models_dir)
     except ValueError as exc:
         print(f"{source}: {exc}", file=sys.stderr)
         return 1

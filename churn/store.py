@@ -9,11 +9,12 @@ Tables:
 - ``offer_history``: the past offers (whatever columns the frame has; replaced as a whole);
 - ``scores``: one stored frame per (batch, model version) (any columns: probability, tier...);
 - ``campaigns``: id, created, name, settings (JSON), and the campaign rows as a table;
-- ``model_runs``: version, created, metadata (JSON): a log of trained versions (which one is
-  active is not kept here: the models folder's ACTIVE pointer is the one source, see
-  ``churn.models.activate``; a database from before may still have an unused ``active`` column);
 - ``retrain_decisions``: created, outcome, exit code, the decision (JSON) of ``churn.retrain``;
 - ``frame_cache``: key -> any DataFrame (e.g. SHAP values per model version).
+
+Trained model versions are not logged here: the models folder is their record
+(``churn.models.list_versions``, with the ``ACTIVE`` pointer) and MLflow their history. A store
+written by an earlier version had a ``model_runs`` log that nothing read: opening it drops that table.
 
 Frames of arbitrary shape (scores, campaigns, cache, offer history) are stored as their own
 DuckDB table plus a small JSON description of the pandas dtypes and index, so what
@@ -29,8 +30,7 @@ One process per data folder writes the store: DuckDB locks the file for the firs
 opens it (normally the app), and a second process can open it neither for writing nor for
 reading while that lock is held. Opening it then raises :class:`StoreBusy`, whose message names
 the file and the process holding it; callers say what they could not write (the command line
-does, see ``churn.cli``: ``train`` still trains and activates, since the models folder says which
-model is active, and says its run is not in the store's log).
+does, see ``churn.cli``; ``train`` and ``models --activate`` do not need the store at all).
 """
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ _SCHEMA_SQL = [
     """CREATE TABLE IF NOT EXISTS campaigns (
         id BIGINT NOT NULL, created TIMESTAMP NOT NULL, name VARCHAR NOT NULL,
         settings VARCHAR NOT NULL, rows BIGINT NOT NULL, tbl VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS model_runs (
-        version VARCHAR NOT NULL, created TIMESTAMP NOT NULL, metadata VARCHAR NOT NULL)""",
+    # Migration: the log of trained versions that nothing read (the models folder is the record).
+    "DROP TABLE IF EXISTS model_runs",
     """CREATE TABLE IF NOT EXISTS retrain_decisions (
         created TIMESTAMP NOT NULL, outcome VARCHAR NOT NULL, exit_code BIGINT NOT NULL,
         decision VARCHAR NOT NULL)""",
@@ -391,26 +391,6 @@ class Store:
                 _drop_frame(cur, tbl)
             cur.execute("DELETE FROM campaigns WHERE id = ?", [int(campaign_id)])
         return bool(found)
-
-    # -- model runs --
-    def record_model_run(self, version: str, metadata: dict) -> None:
-        """Record (or replace) a model run in the log of trained versions."""
-        version = _check_name(version, "model version")
-        try:
-            text = json.dumps(metadata, default=_json_default)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"model metadata must be JSON-serialisable: {exc}.") from None
-        with self._write() as cur:
-            cur.execute("DELETE FROM model_runs WHERE version = ?", [version])
-            cur.execute("INSERT INTO model_runs (version, created, metadata) VALUES (?, ?, ?)",
-                        [version, _now(), text])
-
-    def list_model_runs(self) -> pd.DataFrame:
-        """version, created (UTC), metadata (dict); oldest first."""
-        df = self._query("SELECT version, created, metadata FROM model_runs "
-                         "ORDER BY created, version")
-        df["metadata"] = [json.loads(m) for m in df["metadata"]]
-        return df
 
     # -- retraining decisions --
     def record_retrain_decision(self, decision: dict) -> None:

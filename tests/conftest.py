@@ -65,3 +65,31 @@ def sample_data_dir(churn_data_dir) -> Path:
     p = ensure_sample(paths(churn_data_dir))
     assert p.customers_csv.is_file(), f"ensure_sample did not write {p.customers_csv}"
     return churn_data_dir
+
+
+@pytest.fixture
+def plugin_module(tmp_path):
+    """``add(package, name, source) -> names``: one more module in a self-registering folder
+    (`churn.plugins`: model families, validation rules) for one test, as if a newcomer had
+    written the file; returns the modules the package's ``discover()`` now finds. Afterwards
+    the folder and the module are forgotten (what the module registered is the test's to undo).
+    """
+    import importlib
+
+    added: list[tuple[object, str, str]] = []
+
+    def add(package, name: str, source: str) -> list[str]:
+        import textwrap
+
+        folder = tmp_path / f"plugins-{len(added)}"
+        folder.mkdir()
+        (folder / f"{name}.py").write_text(textwrap.dedent(source))
+        package.__path__.append(str(folder))
+        added.append((package, str(folder), f"{package.__name__}.{name}"))
+        return package.discover()
+
+    yield add
+    for package, folder, module in added:
+        package.__path__.remove(folder)
+        sys.modules.pop(module, None)
+    importlib.invalidate_caches()

@@ -533,17 +533,6 @@ def test_active_or_train_uses_the_active_model_else_trains(sample, lr_copy, tmp_
     assert models.active_version(tmp_path / "new") == fresh.version != version
 
 
-def test_trained_runs_are_recorded_in_the_store(sample, lr_copy, tmp_path):
-    from churn.store import Store
-
-    folder, version = lr_copy
-    store = Store(tmp_path / "runs.duckdb")
-    models.train(sample, LR_ONLY, folder, store=store)
-    runs = store.list_model_runs()
-    assert runs["version"].tolist() == [version]
-    assert runs["metadata"].iloc[0]["family"] == "lr"
-
-
 # --- caller errors --------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, message", [
     ({"families": ("lr", "gbm")}, "Unknown model family 'gbm'; choose from: lr, rf, xgb, cat."),

@@ -2,10 +2,7 @@
 registry (a new family is one new module), and files saved before the split still loading."""
 from __future__ import annotations
 
-import importlib
 import pickle
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -101,19 +98,12 @@ class PriorFamily(Family):
 
 
 @pytest.fixture
-def prior_family(tmp_path):
+def prior_family(plugin_module):
     """PRIOR_FAMILY written as one more module of churn.models.families, then removed again."""
-    folder = tmp_path / "more_families"
-    folder.mkdir()
-    (folder / "prior.py").write_text(textwrap.dedent(PRIOR_FAMILY))
-    families_pkg.__path__.append(str(folder))
     try:
-        yield families_pkg.discover()
+        yield plugin_module(families_pkg, "prior", PRIOR_FAMILY)
     finally:
-        families_pkg.__path__.remove(str(folder))
         family_mod.FAMILIES.pop("prior", None)
-        sys.modules.pop("churn.models.families.prior", None)
-        importlib.invalidate_caches()
 
 
 def test_a_new_family_is_one_new_module(prior_family, tmp_path):

@@ -290,20 +290,36 @@ def test_campaign_reopens_identical(st):
                             "is not JSON serializable.")
 
 
-def test_model_runs(st):
-    st.record_model_run("v1", {"auc": 0.84, "families": ["lr", "xgb"]})
-    st.record_model_run("v2", {"auc": 0.85})
-    runs = st.list_model_runs()
-    assert runs.columns.tolist() == ["version", "created", "metadata"]
-    assert runs["version"].tolist() == ["v1", "v2"]
-    assert runs["metadata"].tolist() == [{"auc": 0.84, "families": ["lr", "xgb"]}, {"auc": 0.85}]
-    st.record_model_run("v1", {"auc": 0.9})
-    assert len(st.list_model_runs()) == 2
-    st.record_model_run("v3", {"auc": np.float64(0.8), "counts": np.array([1, 2])})
-    assert st.list_model_runs()["metadata"].iloc[-1] == {"auc": 0.8, "counts": [1, 2]}
-    # the active model is not kept in the store (the models folder's ACTIVE pointer is the one
-    # source of truth)
-    assert not hasattr(st, "active_model") and not hasattr(st, "set_active_model")
+def test_a_store_from_before_opens_and_only_its_unread_model_runs_table_goes(tmp_path):
+    """Earlier stores logged trained versions in a ``model_runs`` table that nothing read (the
+    models folder is the record); opening one drops that table and keeps everything else."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    s = Store(path)
+    s.save_batch("spring", customers(3, 1), kind="upload")
+    s.record_retrain_decision({"outcome": "kept", "exit_code": 10})
+    s.close()
+    con = duckdb.connect(str(path))      # the table as the earlier code (and one before it) had it
+    con.execute("CREATE TABLE model_runs (version VARCHAR NOT NULL, created TIMESTAMP NOT NULL, "
+                "metadata VARCHAR NOT NULL, active BOOLEAN)")
+    con.execute("INSERT INTO model_runs VALUES ('0123456789abcdef', now(), '{}', true)")
+    con.close()
+
+    s = Store(path)
+    try:
+        assert s.list_batches()["name"].tolist() == ["spring"]
+        assert len(s.load_batch("spring")) == 3
+        assert s.list_retrain_decisions()["outcome"].tolist() == ["kept"]
+        tables = {r[0] for r in s.connection().execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
+        assert "model_runs" not in tables and "batches" in tables
+        assert not hasattr(s, "record_model_run") and not hasattr(s, "list_model_runs")
+        # the active model is not kept in the store either (the models folder's ACTIVE pointer
+        # is the one source of truth)
+        assert not hasattr(s, "active_model") and not hasattr(s, "set_active_model")
+    finally:
+        s.close()
 
 
 def test_retrain_decisions(st):

@@ -2,10 +2,6 @@
 new cross-column rule is one new module in churn/validate/rules/)."""
 from __future__ import annotations
 
-import importlib
-import sys
-import textwrap
-
 import pytest
 
 import churn.validate.rules as rules_pkg
@@ -56,18 +52,11 @@ def long_tenure(ck) -> None:
 
 
 @pytest.fixture
-def long_tenure_rule(tmp_path):
-    folder = tmp_path / "more_rules"
-    folder.mkdir()
-    (folder / "long_tenure.py").write_text(textwrap.dedent(LONG_TENURE_RULE))
-    rules_pkg.__path__.append(str(folder))
+def long_tenure_rule(plugin_module):
     try:
-        yield rules_pkg.discover()
+        yield plugin_module(rules_pkg, "long_tenure", LONG_TENURE_RULE)
     finally:
-        rules_pkg.__path__.remove(str(folder))
         rules_pkg.RULES[:] = [f for f in rules_pkg.RULES if f.__name__ != "long_tenure"]
-        sys.modules.pop("churn.validate.rules.long_tenure", None)
-        importlib.invalidate_caches()
 
 
 def test_a_new_rule_is_one_new_module(long_tenure_rule):

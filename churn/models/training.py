@@ -124,15 +124,14 @@ def fingerprint(df: pd.DataFrame, config: TrainConfig) -> str:
 
 
 def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, *,
-          store=None, progress: Callable[[float, str], None] | None = None,
+          progress: Callable[[float, str], None] | None = None,
           activate: bool = True) -> TrainResult:
     """Train (or load from the cache) the families in ``config``; make the result active unless
     ``activate`` is False (a candidate to compare with the active model before switching).
 
     df: canonical frame with Churn 0/1 (extra columns ignored). config: ``TrainConfig()`` by
-    default. models_dir: the cache folder (default ``config.paths().models_dir``). store: an
-    optional ``churn.store.Store``; the resulting version is recorded in its run log with
-    ``record_model_run(version, metadata)``, trained or loaded from the cache.
+    default. models_dir: the cache folder (default ``config.paths().models_dir``), which is also
+    the record of every trained version (`list_versions`).
     Every version is logged once to MLflow and registered as model ``churn`` (``churn.tracking``);
     the alias ``champion`` follows the active version, ``challenger`` marks a version trained with
     ``activate=False``. Tracking problems become warnings; the model is kept whatever MLflow does.
@@ -160,7 +159,6 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
                 raise ModelCacheError(f"model version {version}: fingerprint does not match")
             if activate:
                 _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
-            _record(store, model, warnings)
             warnings += _track(d, version, "champion" if activate else "challenger")
             return TrainResult(model, True, time.perf_counter() - t0, warnings)
         except ModelCacheError as exc:
@@ -169,8 +167,7 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
     # MLflow's import and store open in a child process while the models train (churn.tracking)
     job = _start_tracking(d)
     try:
-        result = _train_new(frame, y, config, d, fp, version, warnings, store, progress,
-                            activate, t0)
+        result = _train_new(frame, y, config, d, fp, version, warnings, progress, activate, t0)
     except BaseException:
         if job is not None:
             job.cancel()
@@ -179,7 +176,7 @@ def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, 
     return result
 
 
-def _train_new(frame, y, config, d, fp, version, warnings, store, progress, activate,
+def _train_new(frame, y, config, d, fp, version, warnings, progress, activate,
                t0) -> TrainResult:
     """`train`'s work when the version is not cached: fit, select, calibrate, save, activate."""
     X = frame[FEATURES]
@@ -248,7 +245,6 @@ def _train_new(frame, y, config, d, fp, version, warnings, store, progress, acti
     model = _load_folder(d / version, config.n_jobs)
     if activate:
         _atomic_write_text(d / ACTIVE_FILE, f"{version}\n")
-    _record(store, model, warnings)
     return TrainResult(model, False, time.perf_counter() - t0, warnings)
 
 
@@ -259,21 +255,8 @@ def _start_tracking(models_dir: Path):
     return tracking.start(models_dir)
 
 
-
-def _record(store, model: ChurnModel, warnings: list[str]) -> None:
-    """Record the version in the store's run log, if a store is given; problems become warnings.
-    (Which version is active is not recorded there: the ACTIVE pointer is the one source.)"""
-    if store is None:
-        return
-    try:
-        store.record_model_run(model.version, model.metadata)
-    except Exception as exc:  # the model is fine; the log entry is a nice-to-have
-        warnings.append(f"Could not record the model run in the store ({type(exc).__name__}: "
-                        f"{exc}).")
-
-
 def active_or_train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, *,
-                    store=None, progress: Callable[[float, str], None] | None = None) -> ChurnModel:
+                    progress: Callable[[float, str], None] | None = None) -> ChurnModel:
     """The active model when one loads cleanly, else ``train(df, config, models_dir)``'s model.
 
     For callers that need *a* model (the app's first start, the score command): an active model is
@@ -284,5 +267,5 @@ def active_or_train(df: pd.DataFrame, config: TrainConfig | None = None, models_
     try:
         return models.load_active(models_dir)
     except (NoModelError, ModelCacheError):
-        return models.train(df, config, models_dir, store=store, progress=progress).model
+        return models.train(df, config, models_dir, progress=progress).model
 

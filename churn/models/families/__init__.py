@@ -8,16 +8,12 @@ trained, compared, saved, loaded and offered by the command line like the others
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from churn.plugins import import_all
 
 
 def discover() -> list[str]:
     """Import every module of this package (each registers its family); their names, sorted."""
-    found = sorted(m.name for m in pkgutil.iter_modules(__path__))
-    for name in found:
-        importlib.import_module(f"{__name__}.{name}")
-    return found
+    return import_all(__name__, __path__)
 
 
 discover()

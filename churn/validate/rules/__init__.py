@@ -21,9 +21,9 @@ it may replace ``ck.canon[column]`` with corrected values. Nothing else changes:
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Callable
+
+from churn.plugins import import_all
 
 #: The rules, in ``order`` (filled by the rule modules themselves through `rule`).
 RULES: list[Callable] = []
@@ -47,10 +47,7 @@ def rule(order: int) -> Callable[[Callable], Callable]:
 
 def discover() -> list[str]:
     """Import every module of this package (each registers its rules); their names, sorted."""
-    found = sorted(m.name for m in pkgutil.iter_modules(__path__))
-    for name in found:
-        importlib.import_module(f"{__name__}.{name}")
-    return found
+    return import_all(__name__, __path__)
 
 
 discover()
