@@ -12,12 +12,12 @@ from churn.models import families as _families  # noqa: F401 - registers every f
 from churn.models.family import FAMILIES
 
 
-# --- configuration ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train and choose a model.
 
-    families: family names from ``FAMILIES`` to compare. selection_metric: a key of
+    families: family names from ``FAMILIES`` to compare (default: every registered family, in
+    ``FAMILIES`` order). selection_metric: a key of
     ``churn.metrics.HIGHER_IS_BETTER`` (default "pr_auc"). threshold: decision threshold on the
     calibrated probability for recall/precision (0..1). folds: cross-validation folds (≥ 2).
     seed: for the folds and every model. grid: "full" or "small" (one point a family, for tests).

@@ -23,7 +23,6 @@ from churn.models.family import FAMILIES, Family
 SEGMENTS = schema.METRIC_SEGMENTS
 
 
-# --- cross-validation ----------------------------------------------------------------------------
 def fold_ids(y: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """Stratified fold number (0..folds-1) of every row, shuffled with ``seed``."""
     from sklearn.model_selection import StratifiedKFold
@@ -33,7 +32,6 @@ def fold_ids(y: np.ndarray, folds: int, seed: int) -> np.ndarray:
     for k, (_, te) in enumerate(skf.split(np.zeros(len(y)), y)):
         out[te] = k
     return out
-
 
 
 def _fold_mean(y, p, folds, threshold) -> tuple[dict, dict]:

@@ -13,7 +13,6 @@ from churn import schema
 from churn.schema import BY_NAME, CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 
 
-# --- shared preprocessing -----------------------------------------------------------------------
 class SchemaEncoder:
     """The shared preprocessing of lr, rf and xgb: one-hot categories, then numeric features.
 

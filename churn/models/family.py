@@ -35,8 +35,6 @@ def _close_gap(base: float, contrib: np.ndarray, margin: np.ndarray) -> np.ndarr
     return contrib + gap[:, None] * w
 
 
-
-# --- model families -----------------------------------------------------------------------------
 class Family:
     """One model family: a small grid, fit, raw margin and exact contributions, save/load.
 

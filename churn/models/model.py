@@ -14,7 +14,6 @@ from churn.models.family import Family
 from churn.schema import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES
 
 
-# --- the model ----------------------------------------------------------------------------------
 def _check_frame(df: pd.DataFrame, what: str) -> pd.DataFrame:
     """schema.feature_frame(df) after checking columns and category values (caller errors)."""
     if not isinstance(df, pd.DataFrame):

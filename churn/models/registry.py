@@ -51,7 +51,6 @@ class NoModelError(LookupError):
     """There is no active model yet."""
 
 
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

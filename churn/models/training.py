@@ -122,7 +122,6 @@ def fingerprint(df: pd.DataFrame, config: TrainConfig) -> str:
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
 
-
 def train(df: pd.DataFrame, config: TrainConfig | None = None, models_dir=None, *,
           progress: Callable[[float, str], None] | None = None,
           activate: bool = True) -> TrainResult:

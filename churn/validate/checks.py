@@ -485,7 +485,6 @@ class _Checker(_Reporting):
         self.canon[col.name] = values
 
 
-
 _THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _PLAIN = re.compile(r"-?\d+(\.\d+)?")

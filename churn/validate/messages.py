@@ -81,7 +81,6 @@ MSG_TOTAL_INCONSISTENT = ("the total of {total} is far from tenure × monthly ch
 ID_PATTERN = r"\d{4}-[A-Z]{5}"  # the IBM file's customer IDs, e.g. 7590-VHVEG
 
 
-
 # --- small text helpers -------------------------------------------------------------------------
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun if n == 1 else noun + 's'}"

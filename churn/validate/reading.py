@@ -45,7 +45,6 @@ def _source_name(source) -> str | None:
     return Path(name).name if isinstance(name, str) else None
 
 
-
 # --- reading ------------------------------------------------------------------------------------
 class _Fatal(Exception):
     """The file cannot be read at all (message for the user)."""
@@ -415,7 +414,6 @@ def _read_excel(src, name) -> _Raw:
     if len(sheets) > 1:
         notes.append(Problem(None, None, MSG_SHEETS.format(count=len(sheets), name=sheets[0])))
     return _Raw(*_code_table(table), notes, name)
-
 
 
 def _blank_code(uniques: np.ndarray) -> int:

@@ -116,7 +116,6 @@ def _with_row(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-
 @dataclass
 class _Finding:
     """One rule broken (or one normalisation applied) on a set of rows.
@@ -135,7 +134,6 @@ class _Finding:
     def message(self, k: int) -> str:
         vals = {name: arr[k] for name, arr in self.fields.items()}
         return self.template.format(**self.const, **vals)
-
 
 
 class _Reporting:
@@ -207,7 +205,6 @@ class _Reporting:
             return pd.DataFrame(out)
 
         return build
-
 
 
 def _unique_names(header: list[str]) -> list[str]:
