@@ -783,8 +783,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train (or load from cache) and compare the model families")
     s.add_argument("--data", help="customer file with Churn (default: the sample)")
-    s.add_argument("--models", help="model families to compare, separated by commas "
-                                    "(default: every family in churn.models.FAMILIES)")
+    s.add_argument("--models", help="model families to compare, separated by commas, e.g. "
+                                    "lr,xgb (default: every family; a wrong name lists them)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_train)
 
