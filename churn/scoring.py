@@ -355,7 +355,8 @@ def uplift_file(p: Paths, customers: pd.DataFrame, catalogue) -> Path | None:
     h.update("|".join(catalogue.ids).encode())
     h.update(f"{xgboost.__version__}|{np.__version__}|{pd.__version__}".encode())
     here = Path(__file__).resolve().parent
-    for module in ("uplift.py", "uplift_metrics.py", "schema.py"):
+    # the uplift model pickles a churn.models SchemaEncoder: its code is part of the key too
+    for module in ("uplift.py", "uplift_metrics.py", "schema.py", "models/encoding.py"):
         h.update((here / module).read_bytes())
     return p.models_dir / "_parts" / f"uplift-{h.hexdigest()[:16]}.joblib"
 
