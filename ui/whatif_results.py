@@ -14,7 +14,7 @@ from churn import campaign as C
 from churn import explain as E
 from churn import schema
 from churn import whatif as W
-from ui import explain_charts
+from ui import waterfall_html
 from ui import format as fmt
 from ui.text import md
 from ui.whatif_state import keep
@@ -54,8 +54,7 @@ def waterfall(view) -> None:
     order = c2.radio("Order", list(ORDERS), key=ORDER, format_func=ORDERS.get, horizontal=True,
                      help="Largest effect first, or the shown features in the form's order.")
     rows = W.waterfall_rows(view.explanation, 0, k=k, order=order)
-    st.plotly_chart(explain_charts.waterfall(rows, two_lines=True), key="whatif_waterfall",
-                    config={"displayModeBar": False})
+    st.html(waterfall_html.waterfall(rows))
     st.caption(E.UNIT_NOTE)
     expl = view.explanation
     up = E.top_drivers(expl, k=3, direction="up").iloc[0]

@@ -43,6 +43,11 @@ def test_page_shows_the_highest_risk_customer_with_reasons(at):
     assert any(E.UNIT_NOTE in c.value for c in at.caption)
     sentences = [m.value for m in at.markdown if "churn risk by" in m.value]
     assert sentences and "raises the churn risk by" in sentences[0]
+    # the waterfall (HTML, issue 18) ends at the probability the card shows
+    chart = next(h.proto.body for h in at.get("html") if "wf-grid" in h.proto.body)
+    assert "Why this customer&#x27;s risk is what it is" in chart
+    final = chart.rsplit('class="wf-value wf-total">', 1)[1].split("<", 1)[0]
+    assert final == _metric(at, "Churn probability").value
     keys = {w.key for w in at.selectbox} | {w.key for w in at.slider}
     for f in schema.EDITABLE_FEATURES:
         if f != "TotalCharges":
