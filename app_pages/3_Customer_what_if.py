@@ -75,11 +75,7 @@ def customer_section(original):
 
     st.subheader("Best offers")
     whatif_results.offers(view)
-    with st.expander(f"Real vs changed ({int(table['changed_flag'].sum())} features changed)"):
-        st.dataframe(table.drop(columns=["feature"]), hide_index=True, key="whatif_compare",
-                     column_config={"label": "Feature", "original": "Real value",
-                                    "changed": "What-if value",
-                                    "changed_flag": st.column_config.CheckboxColumn("Changed")})
+    whatif_results.changes(table)
 
     st.subheader("Sweep one feature")
     whatif_sweep.show(eng, changed, customers, settings)

@@ -34,7 +34,7 @@ _STYLE = f"""<style>
 .wf-title {{ font-weight: 600; font-size: 15px; margin: 0 0 .5rem 0; }}
 .wf-grid {{ display: grid; grid-template-columns: minmax(6.5em, 34%) 1fr auto;
             column-gap: .5rem; row-gap: .3rem; align-items: center; }}
-.wf-label {{ text-align: right; overflow-wrap: anywhere; }}
+.wf-label {{ text-align: right; overflow-wrap: break-word; }}
 .wf-label small {{ display: block; color: #60636e; font-size: 12.5px; }}
 .wf-track {{ position: relative; height: 1.35rem; }}
 .wf-tick {{ position: absolute; top: 0; bottom: 0; width: 1px; background: {GRID}; }}

@@ -14,9 +14,8 @@ from churn import campaign as C
 from churn import explain as E
 from churn import schema
 from churn import whatif as W
-from ui import waterfall_html
+from ui import html_table, waterfall_html
 from ui import format as fmt
-from ui.text import md
 from ui.whatif_state import keep
 
 DEPTH = "whatif_depth"
@@ -64,10 +63,26 @@ def waterfall(view) -> None:
     st.markdown("\n".join(f"- {t}" for t in lines) or "No feature moves this customer's risk.")
 
 
+def changes(table: pd.DataFrame) -> None:
+    """The features the user changed, real value beside the what-if value (a static table: a
+    scrolling grid cost the browser about 70 ms on every edit, issue 18)."""
+    changed = table[table["changed_flag"]]
+    with st.expander(f"Real vs changed ({len(changed)} of {len(table)} features changed)"):
+        if len(changed) == 0:
+            st.caption("Nothing changed yet: every feature holds the customer's real value.")
+            return
+        shown = pd.DataFrame({"Feature": changed["label"].to_numpy(),
+                              "Real value": changed["original"].to_numpy(),
+                              "What-if value": changed["changed"].to_numpy()})
+        st.html(html_table.table(shown))
+
+
 #: The ranked-offers columns the table shows under business names, in order. Any other column
 #: the engine adds (e.g. whether P(accept) is learned or assumed) is shown after them.
 KNOWN = {"rank": "Rank", "offer_name": "Offer", "expected_net_value": "Expected net value",
          "offer_cost": "Cost", "p_accept": "Chance of acceptance", "rule_reason": "Why this offer"}
+#: Columns of the offers table aligned right (figures).
+MONEY_AND_SHARES = ("Expected net value", "Risk change", "Cost", "Chance of acceptance")
 HIDDEN = {schema.ID, "offer_id", "from_rules", "ranking_score", "expected_saved_value",
           "uplift", "basis", "sleeping_dog"}
 #: Tooltips of the offers table's columns.
@@ -114,9 +129,9 @@ def offers(view) -> None:
     elif not W.offer_worth_making(ranked):
         st.warning(W.NO_OFFER_WORTH, icon=":material/money_off:")
     # A static table: every column fits the page and the reasons wrap (a scrolling grid put
-    # "Why this offer" off-screen at 1440 px). Its cells are markdown, so text is escaped.
+    # "Why this offer" off-screen at 1440 px); plain HTML, escaped (`ui.html_table`).
     table = offers_table(ranked)
-    st.table(table.map(lambda v: md(v) if isinstance(v, str) else v), hide_index=True)
+    st.html(html_table.table(table, right=MONEY_AND_SHARES))
     shown = [f"**{c}**: {h}" for c, h in OFFERS_HELP.items() if c in table.columns]
     st.caption(" ".join(shown) + " Offers are ranked by their ranking value: the expected saved "
                "revenue minus the cost. An offer with an assumed effect that no risk driver calls "
