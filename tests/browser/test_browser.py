@@ -342,6 +342,8 @@ def test_every_page_works_after_leaving_it_and_coming_back(page, server):
     edited = tenure.input_value()
     changed = _metric_value(page, "Churn probability")
     assert changed != prob
+    # the waterfall (HTML, redrawn with the figures in the page's fragment) ends at the new value
+    expect(page.locator(".wf-value.wf-total").last).to_have_text(changed)
     _via_sidebar(page, PAGES[0])
     _via_sidebar(page, whatif)
     assert_no_errors(page)
