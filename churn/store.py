@@ -14,7 +14,8 @@ Tables:
 
 Trained model versions are not logged here: the models folder is their record
 (``churn.models.list_versions``, with the ``ACTIVE`` pointer) and MLflow their history. A store
-written by an earlier version had a ``model_runs`` log that nothing read: opening it drops that table.
+written by an earlier version had a ``model_runs`` log that nothing read: opening it drops that
+table.
 
 Frames of arbitrary shape (scores, campaigns, cache, offer history) are stored as their own
 DuckDB table plus a small JSON description of the pandas dtypes and index, so what
