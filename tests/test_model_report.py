@@ -370,6 +370,20 @@ def test_roc_figure_has_one_line_per_family_and_the_diagonal(oof):
     np.testing.assert_allclose(sel.x, t["roc"].loc[t["roc"]["family"] == "lr", "fpr"])
 
 
+def test_a_family_added_later_gets_its_own_colour_not_the_grey_of_the_guides(oof):
+    """A family that is one new module in churn/models/families/ has no entry in FAMILY_COLOURS;
+    its line is still coloured (a spare colour chosen by its name), never the guides' grey."""
+    frame = oof.assign(p_prior=oof["Churn"].mean())
+    t = MR.curve_tables(frame, {"lr": "Logistic regression", "rf": "Random forest",
+                                "prior": "Churn rate only"})
+    fig = charts.roc_figure(t["roc"], selected="lr")
+    colours = {tr.name: tr.line.color for tr in fig.data}
+    assert colours["Churn rate only"] == charts.family_colour("prior")
+    assert colours["Churn rate only"] in charts.SPARE_COLOURS
+    assert colours["Random forest"] == charts.FAMILY_COLOURS["rf"]
+    assert len(set(colours.values())) == len(colours)     # guide, rf, prior and lr all differ
+
+
 def test_other_curve_figures_plot_their_tables(oof):
     t = MR.curve_tables(oof, {"lr": "Logistic regression", "rf": "Random forest"})
     pr = charts.pr_figure(t["pr"], 0.3, "rf")

@@ -16,9 +16,19 @@ SELECTED_COLOUR = "#d62728"
 
 
 FAMILY_COLOURS = {"lr": "#1f77b4", "rf": "#2ca02c", "xgb": "#9467bd", "cat": "#ff7f0e"}
+#: Colours of families added later (one module in churn/models/families/), picked by name so a
+#: family keeps its colour on every chart without an entry above.
+SPARE_COLOURS = ("#8c564b", "#e377c2", "#17becf", "#bcbd22")
 
 
 NEUTRAL = "#7f7f7f"
+
+
+def family_colour(fam: str) -> str:
+    """The line colour of a model family: its own, else a spare one chosen by its name."""
+    import zlib
+
+    return FAMILY_COLOURS.get(fam) or SPARE_COLOURS[zlib.crc32(fam.encode()) % len(SPARE_COLOURS)]
 
 
 _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), template="plotly_white",
@@ -27,7 +37,7 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), template="plotly_white",
 
 def _style(fam: str, selected: str | None) -> dict:
     sel = fam == selected
-    return dict(color=SELECTED_COLOUR if sel else FAMILY_COLOURS.get(fam, NEUTRAL),
+    return dict(color=SELECTED_COLOUR if sel else family_colour(fam),
                 width=3.5 if sel else 1.8, dash="solid" if sel else "dot")
 
 
