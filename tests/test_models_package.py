@@ -51,6 +51,8 @@ def test_two_families_cannot_share_a_name():
         type("Impostor", (models.Family,), {"name": "lr", "__module__": "somewhere.else"})
     assert str(e.value) == ("Model family name 'lr' is taken by churn.models.families.lr."
                             "LogisticFamily; choose another name for somewhere.else.Impostor.")
+    with pytest.raises(ValueError):      # the same class name in another module is another class
+        type("LogisticFamily", (models.Family,), {"name": "lr", "__module__": "my.copy"})
     assert models.FAMILIES["lr"] is models.LogisticFamily
 
 

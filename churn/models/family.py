@@ -60,9 +60,11 @@ class Family:
         name = cls.__dict__.get("name", "")
         if not name:
             return
-        if name in FAMILIES and FAMILIES[name].__qualname__ != cls.__qualname__:
-            raise ValueError(f"Model family name {name!r} is taken by {FAMILIES[name].__module__}"
-                             f".{FAMILIES[name].__qualname__}; choose another name for "
+        old = FAMILIES.get(name)
+        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__,
+                                                                      cls.__qualname__):
+            raise ValueError(f"Model family name {name!r} is taken by {old.__module__}"
+                             f".{old.__qualname__}; choose another name for "
                              f"{cls.__module__}.{cls.__qualname__}.")
         FAMILIES[name] = cls
         ordered = sorted(FAMILIES.items(), key=lambda kv: (kv[1].order, kv[0]))
