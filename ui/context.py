@@ -265,10 +265,15 @@ def engine():
         # and leaving the page does not restart the training.
         job = SharedPreparation.start(p)
         holder = st.empty()
+        box = holder.container()
+        # Streamlit's "Stop" button would stop only this page's wait, not the shared training:
+        # hidden while the progress shows (issue 16).
+        box.html(f"<style>{HIDE_STOP}</style>")
+        bar = box.empty()
 
         def progress(fraction: float, message: str) -> None:
-            holder.progress(fraction, text=f"First start: {message}. Other pages show the same "
-                                           "progress; the training goes on if you leave.")
+            bar.progress(fraction, text=f"First start: {message}. Other pages show the same "
+                                        "progress; the training goes on if you leave.")
 
         try:
             progress(job.fraction, job.message)
@@ -280,6 +285,9 @@ def engine():
     _PREPARED.add(stamp)
     return _engine(str(p.data_dir), active_version(p.models_dir))
 
+
+#: CSS that hides Streamlit's Stop button (in the running indicator at the top right).
+HIDE_STOP = '[data-testid="stStatusWidget"] button { display: none; }'
 
 # Data folders already known to be prepared, by `_prepared_stamp`: `Engine.is_prepared` reads
 # and validates the sample (about 0.2 s), too slow to repeat on every run of every page.
