@@ -247,13 +247,23 @@ def _engine(data_dir: str, active_version: str | None):
 
 
 def engine():
-    """The `churn.scoring.Engine` of the current data folder, keyed by the active model version.
+    """The `churn.scoring.Engine` of the current data folder, keyed by the active model version
+    (after `prepared`: the first start's training, with its progress)."""
+    from churn.models import active_version
+
+    p = prepared()
+    return _engine(str(p.data_dir), active_version(p.models_dir))
+
+
+def prepared() -> config.Paths:
+    """The current data folder, once everything the engine loads exists (cheap after the first
+    time per folder and model).
 
     The first start trains the models: once per server in the background
-    (`churn.preparation.SharedPreparation`), while this run shows its progress outside the cache
-    (a cached function would replay the bar on every later run).
+    (`churn.preparation.SharedPreparation`), while this run shows its progress outside any
+    cache (a cached function would replay the bar on every later run, and Streamlit cannot
+    replay elements drawn on placeholders).
     """
-    from churn.models import active_version
     from churn.scoring import Engine
 
     p = config.paths()
@@ -264,26 +274,25 @@ def engine():
         # Once per server, in the background: another page or session shows the same progress,
         # and leaving the page does not restart the training.
         job = SharedPreparation.start(p)
-        holder = st.empty()
-        box = holder.container()
         # Streamlit's "Stop" button would stop only this page's wait, not the shared training:
         # hidden while the progress shows (issue 16).
-        box.html(f"<style>{HIDE_STOP}</style>")
-        bar = box.empty()
+        style, holder = st.empty(), st.empty()
+        style.html(f"<style>{HIDE_STOP}</style>")
 
         def progress(fraction: float, message: str) -> None:
-            bar.progress(fraction, text=f"First start: {message}. Other pages show the same "
-                                        "progress; the training goes on if you leave.")
+            holder.progress(fraction, text=f"First start: {message}. Other pages show the same "
+                                           "progress; the training goes on if you leave.")
 
         try:
             progress(job.fraction, job.message)
             job.wait(progress)
         finally:
             holder.empty()
+            style.empty()
         SharedPreparation.forget(p)
         stamp = _prepared_stamp(p)
     _PREPARED.add(stamp)
-    return _engine(str(p.data_dir), active_version(p.models_dir))
+    return p
 
 
 #: CSS that hides Streamlit's Stop button (in the running indicator at the top right).
@@ -383,4 +392,9 @@ def scored(frame: pd.DataFrame | None = None, fingerprint: str | None = None):
 
     frame = customers() if frame is None else frame
     version = active_version(config.paths().models_dir)
+    if version is not None:
+        # Any first-start work (fitting the engine's parts, with its progress) happens here, not
+        # inside the cached `_scored`: Streamlit replays what a cached function draws on every
+        # later hit, and cannot replay elements drawn on placeholders ("Something went wrong").
+        prepared()
     return _scored(fingerprint or frame_fingerprint(frame), version, settings_key(), frame)
