@@ -347,6 +347,20 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
 _FINGERPRINTS: dict = {}
 
 
+def _scored_key(fingerprint: str, version: str | None, settings_key: tuple) -> str:
+    """The disk-cache key of a scoring: besides the code and libraries (in every key's code
+    stamp), the model, the data, the settings, the offer catalogue and the sample files the
+    survival model and the recommender are fitted on."""
+    from churn import cache
+
+    p = config.paths()
+    return cache.key("scored", version, fingerprint, settings_key,
+                     cache.file_stamp(p.catalogue), cache.file_stamp(p.customers_csv),
+                     cache.file_stamp(p.campaign_history_csv),
+                     # recorded campaign outcomes (in the store) retrain the recommender
+                     cache.file_stamp(p.store))
+
+
 @st.cache_resource(show_spinner="Scoring customers…", max_entries=6)
 def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: pd.DataFrame):
     """The scoring of a frame: from this process's memory, else from the disk cache
@@ -355,16 +369,8 @@ def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: 
     from churn import cache
     from churn.config import BusinessSettings
 
-    p = config.paths()
-    # What a scoring depends on besides the code and libraries (in the key's code stamp): the
-    # model, the data, the settings, the offer catalogue and the sample files the survival model
-    # and the recommender are fitted on.
-    k = cache.key("scored", version, fingerprint, settings_key,
-                  cache.file_stamp(p.catalogue), cache.file_stamp(p.customers_csv),
-                  cache.file_stamp(p.campaign_history_csv),
-                  # recorded campaign outcomes (in the store) retrain the recommender
-                  cache.file_stamp(p.store))
-    disk = cache.results(p)
+    k = _scored_key(fingerprint, version, settings_key)
+    disk = cache.results()
     found = disk.read("scored", k) if version is not None else None
     if found is not None:
         return found
@@ -390,11 +396,16 @@ def scored(frame: pd.DataFrame | None = None, fingerprint: str | None = None):
     already has it."""
     from churn.models import active_version
 
+    from churn import cache
+
     frame = customers() if frame is None else frame
     version = active_version(config.paths().models_dir)
-    if version is not None:
+    fingerprint = fingerprint or frame_fingerprint(frame)
+    if version is not None and not cache.results().has(
+            "scored", _scored_key(fingerprint, version, settings_key())):
         # Any first-start work (fitting the engine's parts, with its progress) happens here, not
         # inside the cached `_scored`: Streamlit replays what a cached function draws on every
         # later hit, and cannot replay elements drawn on placeholders ("Something went wrong").
+        # A scoring on disk needs no engine (a restarted server shows it without loading one).
         prepared()
-    return _scored(fingerprint or frame_fingerprint(frame), version, settings_key(), frame)
+    return _scored(fingerprint, version, settings_key(), frame)
