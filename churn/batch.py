@@ -72,6 +72,9 @@ MAX_WORKERS = 4
 CSV_BYTES_PER_ROW = 135
 #: Rows from which scoring in worker processes pays for their start (a few seconds each).
 POOL_FROM_ROWS = 200_000
+#: Rows a worker process scores at a time (at most this many per worker, plus one part, are in
+#: flight): a 100,000-row part peaks at about 0.95 GB in a worker, a 50,000-row one at 0.75 GB.
+POOL_PART_ROWS = 50_000
 
 # Progress callback: (fraction of the input read 0..1, rows read, rows scored, seconds of work so
 # far, engine loading left out).
@@ -338,11 +341,13 @@ class _Sink:
 
             self.writer = pq.ParquetWriter(str(path), self.schema)
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame) -> None:
+        """Append a DataFrame, or an Arrow table of this sink's schema (`_scores_table`)."""
         import pyarrow as pa
 
-        self.writer.write_table(pa.Table.from_pandas(frame, schema=self.schema,
-                                                     preserve_index=False))
+        if not isinstance(frame, pa.Table):
+            frame = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        self.writer.write_table(frame)
 
     def close(self) -> None:
         self.writer.close()
@@ -360,6 +365,19 @@ def _scores_frame(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     if kind == "csv" and len(out):
         out[SCORE_COLUMNS[0]] = escape_series(out[SCORE_COLUMNS[0]])
     return out
+
+
+def _scores_table(table: pd.DataFrame, kind: str):
+    """`_scores_frame` as an Arrow table of the output schema: what a worker process hands
+    back (its text travels as a few buffers instead of a million Python strings, and the
+    conversion is done in the workers, in parallel, not in the process that writes)."""
+    import pyarrow as pa
+
+    from churn.scoring import SCORE_COLUMNS
+
+    schema = pa.schema([(c, pa.float64() if c in FLOAT_COLUMNS else pa.string())
+                        for c in SCORE_COLUMNS])
+    return pa.Table.from_pandas(_scores_frame(table, kind), schema=schema, preserve_index=False)
 
 
 def _rejects_frame(rejected: pd.DataFrame) -> pd.DataFrame:
@@ -471,8 +489,9 @@ def _limit_threads(threads: int) -> None:
         pass
 
 
-def _worker_score(frame: pd.DataFrame, settings: BusinessSettings) -> pd.DataFrame:
-    return _WORKER_ENGINE.score(frame, settings)
+def _worker_score(frame: pd.DataFrame, settings: BusinessSettings, kind: str):
+    """Score one part in a worker process; the output rows as an Arrow table (`_scores_table`)."""
+    return _scores_table(_WORKER_ENGINE.score(frame, settings), kind)
 
 
 def default_workers(source, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
@@ -497,15 +516,18 @@ def default_workers(source, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
 
 
 class _Scorer:
-    """Scores frames and hands back the tables in submission order.
+    """Scores frames and hands back their output rows (Arrow tables, `_scores_table` for the
+    output ``kind``) in submission order.
 
     workers == 1: in this process, at once. workers > 1: in that many processes (forkserver;
     each gets a pickled copy of the engine and ``threads`` threads), at most ``workers + 1``
     frames in flight so memory stays bounded while this process reads and validates ahead.
     """
 
-    def __init__(self, engine, settings: BusinessSettings, workers: int, threads: int = 1):
+    def __init__(self, engine, settings: BusinessSettings, workers: int, threads: int = 1,
+                 kind: str = "csv"):
         self.engine, self.settings, self.workers = engine, settings, workers
+        self.kind = kind
         self.pending: deque = deque()
         self.pool = None
         if workers > 1:
@@ -522,17 +544,18 @@ class _Scorer:
                 workers, mp_context=mp.get_context(method), initializer=_worker_init,
                 initargs=(blob, threads, os.getpid()))
 
-    def submit(self, frame: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
+    def submit(self, frame: pd.DataFrame) -> Iterator[tuple[int, object]]:
         """Queue one frame; yields (rows, table) of the frames that are done, in order."""
         if self.pool is None:
-            yield len(frame), self.engine.score(frame, self.settings)
+            yield len(frame), _scores_table(self.engine.score(frame, self.settings), self.kind)
             return
-        self.pending.append((len(frame), self.pool.submit(_worker_score, frame, self.settings)))
+        self.pending.append((len(frame), self.pool.submit(_worker_score, frame, self.settings,
+                                                          self.kind)))
         while len(self.pending) > self.workers:
             n, fut = self.pending.popleft()
             yield n, fut.result()
 
-    def finish(self) -> Iterator[tuple[int, pd.DataFrame]]:
+    def finish(self) -> Iterator[tuple[int, object]]:
         """(rows, table) of every frame still in flight, in order; then the pool is closed."""
         while self.pending:
             n, fut = self.pending.popleft()
@@ -655,11 +678,13 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
                 result.load_seconds = time.perf_counter() - t_load
             if len(frame) and scorer is None:
                 n_workers = workers if workers is not None else default_workers(src, chunk_rows)
-                scorer = _Scorer(engine, settings, int(n_workers))
-            for start in range(0, len(frame), int(chunk_rows)):
-                part = frame.iloc[start:start + int(chunk_rows)].drop(columns="row")
+                scorer = _Scorer(engine, settings, int(n_workers), kind=kind)
+            step = int(chunk_rows) if scorer is None or scorer.pool is None \
+                else min(int(chunk_rows), POOL_PART_ROWS)
+            for start in range(0, len(frame), step):
+                part = frame.iloc[start:start + step].drop(columns="row")
                 for n, table in scorer.submit(part):
-                    sink.write(_scores_frame(table, kind))
+                    sink.write(table)
                     result.scored += n
             del report, frame
             if progress is not None:
@@ -671,7 +696,7 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
             return fail(MSG_NO_ROWS, False)
         if scorer is not None:
             for n, table in scorer.finish():
-                sink.write(_scores_frame(table, kind))
+                sink.write(table)
                 result.scored += n
                 if progress is not None:
                     progress(1.0, result.rows, result.scored,
