@@ -74,7 +74,12 @@ CSV_BYTES_PER_ROW = 135
 POOL_FROM_ROWS = 200_000
 #: Rows a worker process scores at a time (at most this many per worker, plus one part, are in
 #: flight): a 100,000-row part peaks at about 0.95 GB in a worker, a 50,000-row one at 0.75 GB.
+#: Used rounded down to a multiple of `PART_ALIGN` (see `_part_rows`).
 POOL_PART_ROWS = 50_000
+#: Parts of a chunk start at multiples of this many rows: BLAS matrix-vector kernels (e.g. the
+#: survival model's linear predictor) treat rows in blocks, and a row's last bit can depend on
+#: its place in the block, so parts aligned like this give the bits of scoring the whole chunk.
+PART_ALIGN = 64
 
 # Progress callback: (fraction of the input read 0..1, rows read, rows scored, seconds of work so
 # far, engine loading left out).
@@ -380,6 +385,15 @@ def _scores_table(table: pd.DataFrame, kind: str):
     return pa.Table.from_pandas(_scores_frame(table, kind), schema=schema, preserve_index=False)
 
 
+def _part_rows(chunk_rows: int, pool: bool) -> int:
+    """Rows scored at a time: the whole chunk in this process; in worker processes parts of
+    `POOL_PART_ROWS` rounded down to a multiple of `PART_ALIGN` (so every row keeps its place
+    modulo the BLAS blocks, and the output has the same bits as with whole chunks)."""
+    if not pool or chunk_rows <= POOL_PART_ROWS:
+        return chunk_rows
+    return max(PART_ALIGN, POOL_PART_ROWS // PART_ALIGN * PART_ALIGN)
+
+
 def _rejects_frame(rejected: pd.DataFrame) -> pd.DataFrame:
     out = rejected.reset_index(drop=True)
     if len(out):
@@ -679,8 +693,7 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
             if len(frame) and scorer is None:
                 n_workers = workers if workers is not None else default_workers(src, chunk_rows)
                 scorer = _Scorer(engine, settings, int(n_workers), kind=kind)
-            step = int(chunk_rows) if scorer is None or scorer.pool is None \
-                else min(int(chunk_rows), POOL_PART_ROWS)
+            step = _part_rows(int(chunk_rows), scorer is not None and scorer.pool is not None)
             for start in range(0, len(frame), step):
                 part = frame.iloc[start:start + step].drop(columns="row")
                 for n, table in scorer.submit(part):
