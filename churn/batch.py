@@ -505,7 +505,29 @@ def _limit_threads(threads: int) -> None:
 
 def _worker_score(frame: pd.DataFrame, settings: BusinessSettings, kind: str):
     """Score one part in a worker process; the output rows as an Arrow table (`_scores_table`)."""
-    return _scores_table(_WORKER_ENGINE.score(frame, settings), kind)
+    table = _scores_table(_WORKER_ENGINE.score(frame, settings), kind)
+    del frame
+    _release_memory()
+    return table
+
+
+def _release_memory() -> None:
+    """Hand the memory freed by the last part back to the system (glibc keeps freed blocks for
+    reuse: about 150 MB a worker between 50,000-row parts, counted in the peak while the other
+    worker is at its own). A no-op where glibc's ``malloc_trim`` does not exist."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
 
 
 def default_workers(source, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
@@ -700,6 +722,7 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
                     sink.write(table)
                     result.scored += n
             del report, frame
+            _release_memory()
             if progress is not None:
                 progress(piece.done, result.rows, result.scored,
                          time.perf_counter() - t0 - result.load_seconds)
