@@ -122,19 +122,20 @@ with right:
                    "over the segment's active customers (dollars of margin over the horizon).")
         with st.expander("Segment figures"):
             st.dataframe(
-                risk[["segment", "customers", "avg_churn_prob", "predicted_churners", "clv",
-                      "revenue_at_risk", "risk_share"]],
+                fmt.percent_columns(risk[["segment", "customers", "avg_churn_prob",
+                                          "predicted_churners", "clv", "revenue_at_risk",
+                                          "risk_share"]], ["avg_churn_prob", "risk_share"]),
                 hide_index=True, width="stretch", key="overview_risk_table",
                 column_config={
                     "segment": st.column_config.TextColumn(label),
                     "customers": st.column_config.NumberColumn("Customers", format="localized"),
                     "avg_churn_prob": st.column_config.NumberColumn(
-                        "Average churn risk", format="percent"),
+                        "Average churn risk", format=fmt.PERCENT),
                     "predicted_churners": st.column_config.NumberColumn(
                         "Predicted churners", format="%.0f"),
                     "clv": st.column_config.NumberColumn("Lifetime value", format="dollar"),
                     "revenue_at_risk": st.column_config.NumberColumn(
                         "Revenue at risk", format="dollar"),
                     "risk_share": st.column_config.NumberColumn(
-                        "Share of revenue at risk", format="percent"),
+                        "Share of revenue at risk", format=fmt.PERCENT),
                 })

@@ -102,7 +102,7 @@ if past is None or len(past) == 0:
     st.caption("Campaigns you save (button above) are kept here with their settings, to "
                "download again and to measure their results.")
 else:
-    st.dataframe(past, key="campaign_past", hide_index=True, width="stretch",
+    st.dataframe(view.saved_table(past), key="campaign_past", hide_index=True, width="stretch",
                  column_config=view.saved_config())
     labels = dict(zip(past["id"], past["name"].astype(str)))
     chosen = st.selectbox("Reopen", list(labels), format_func=lambda i: f"{i}: {labels[i]}",

@@ -80,14 +80,15 @@ nav[1].caption(f"Customers {fmt.count(first)}–{fmt.count(first + len(found.row
            f"{fmt.count(found.total)}, sorted by {cl.SORTS[sort].lower()} "
            f"({'largest' if descending else 'smallest'} first).")
 st.dataframe(
-    found.rows, hide_index=True, width="stretch", key="customers_table",
+    fmt.percent_columns(found.rows, ["churn_prob"]), hide_index=True, width="stretch",
+    key="customers_table",
     column_order=["customerID", "risk_tier", "churn_prob", "revenue_at_risk", "clv",
                   "offer_name", "driver_1_text", "Contract", "InternetService", "PaymentMethod",
                   "tenure", "MonthlyCharges"],
     column_config={
         "customerID": st.column_config.TextColumn("Customer ID", pinned=True),
         "risk_tier": st.column_config.TextColumn("Risk tier", width="small"),
-        "churn_prob": st.column_config.NumberColumn("Churn risk", format="percent", width="small",
+        "churn_prob": st.column_config.NumberColumn("Churn risk", format=fmt.PERCENT, width="small",
                                                     help="Probability of leaving."),
         "revenue_at_risk": st.column_config.NumberColumn(
             "Revenue at risk", format="dollar", help="Churn risk × lifetime value."),

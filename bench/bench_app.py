@@ -26,7 +26,7 @@ Cases
   the sidebar's data-set picker (``sidebar.dataset``), every page through
   ``streamlit.testing.v1.AppTest`` in this process (the server side: running the page script and
   building every element, including the Arrow tables and Plotly JSON sent to the browser). The
-  disk cache (``ui.disk_cache``) is emptied first. Per page: the first render (information:
+  disk cache (``churn.cache.results``) is emptied first. Per page: the first render (information:
   the Overview's includes scoring the 100,000 customers) and the warm render (median of
   ``WARM_RUNS`` reruns; target 3 s).
 - ``pages_100k_browser``: the same folder end to end in Chromium: the saved batch chosen in the
@@ -385,9 +385,9 @@ def case_pages_100k(quick: bool) -> list[dict]:
     rows = QUICK_BATCH_ROWS if quick else BATCH_ROWS
     data_dir = prepare_pages_dir(rows)
     os.environ["CHURN_DATA_DIR"] = str(data_dir)
-    from ui import disk_cache
+    from churn import cache
 
-    disk_cache.clear()  # "first" means computed from scratch, not read from an earlier run
+    cache.results().clear()  # "first" means computed from scratch, not read from an earlier run
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
     _run_timed(at)  # the Overview on the sample: imports and the engine
     key = f"saved:{BATCH_NAME}"

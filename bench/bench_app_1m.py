@@ -54,7 +54,7 @@ def prepare() -> Path:
     from churn.models import active_version
     from churn.scoring import Engine
     from churn.store import Store
-    from ui import disk_cache
+    from churn import cache
 
     data_dir = _folder()
     bench_data = ROOT / "bench" / "results" / "data"
@@ -69,7 +69,7 @@ def prepare() -> Path:
     os.environ["CHURN_DATA_DIR"] = str(data_dir)
     engine = Engine.load(dst)
     version = active_version(dst.models_dir)
-    key = cl.list_key(version, BusinessSettings(), disk_cache.file_stamp(dst.catalogue))
+    key = cl.list_key(version, BusinessSettings(), cache.file_stamp(dst.catalogue))
     store = Store(dst.store)
     try:
         found = store.list_batches()

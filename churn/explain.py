@@ -591,52 +591,15 @@ def explanation_key(model, df: pd.DataFrame, sample_size: int | None, seed: int)
             f"{'all' if sample_size is None else int(sample_size)}/{int(seed)}")
 
 
-_INDEX_COL = "__row__"
-
-
-def explanation_to_frame(expl: Explanation) -> pd.DataFrame:
-    """One flat frame holding an explanation (for the store); `explanation_from_frame` inverts."""
-    out = expl.values.reset_index(drop=True).copy()
-    for f in schema.FEATURES:
-        out[f"logit__{f}"] = expl.logit[f].to_numpy(dtype=float)
-    out["prob__"] = expl.prob
-    out["base_logit__"] = expl.base_logit
-    idx = expl.pp.index
-    out[_INDEX_COL] = idx.to_numpy() if pd.api.types.is_integer_dtype(idx) else np.arange(len(idx))
-    if expl.ids is not None:
-        out[schema.ID] = expl.ids
-    return out
-
-
-def explanation_from_frame(frame: pd.DataFrame) -> Explanation:
-    """Rebuild an `Explanation` written by `explanation_to_frame`."""
-    if len(frame) == 0:
-        raise ValueError("explanation_from_frame: the stored frame is empty")
-    index = pd.Index(frame[_INDEX_COL].to_numpy())
-    logit = pd.DataFrame({f: frame[f"logit__{f}"].to_numpy(dtype=float) for f in schema.FEATURES},
-                         index=index)
-    base_logit = float(frame["base_logit__"].iloc[0])
-    base_prob, prob, pp = to_percentage_points(base_logit, logit)
-    values = frame[schema.FEATURES].copy()
-    values.index = index
-    ids = frame[schema.ID].astype(str).to_numpy() if schema.ID in frame.columns else None
-    return Explanation(base_prob=base_prob, prob=np.asarray(prob), pp=pp, logit=logit,
-                       base_logit=base_logit, values=values, ids=ids)
-
-
-def cached_global_explanation(model, df: pd.DataFrame, store,
+def cached_global_explanation(model, df: pd.DataFrame, cache,
                               sample_size: int | None = DEFAULT_SAMPLE_SIZE,
                               seed: int = 0) -> Explanation:
-    """`global_explanation`, kept in the store under `explanation_key` so it is computed once
-    per model version, data and sample. ``store`` needs ``get_frame(key) -> DataFrame | None``
-    and ``put_frame(key, frame)``; None skips caching.
-    """
-    if store is None:
+    """`global_explanation`, kept in ``cache`` (a `churn.cache.DiskCache`, kind "explanation")
+    under `explanation_key` so it is computed once per model version, data and sample (and
+    code). None skips caching."""
+    if cache is None:
         return global_explanation(model, df, sample_size, seed)
-    key = explanation_key(model, df, sample_size, seed)
-    frame = store.get_frame(key)
-    if frame is not None and len(frame):
-        return explanation_from_frame(frame)
-    expl = global_explanation(model, df, sample_size, seed)
-    store.put_frame(key, explanation_to_frame(expl))
-    return expl
+    from churn.cache import key
+
+    k = key("explanation", explanation_key(model, df, sample_size, seed))
+    return cache.get("explanation", k, lambda: global_explanation(model, df, sample_size, seed))

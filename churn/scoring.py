@@ -11,24 +11,22 @@ The engine's parts are learned once and reused:
   none; ``churn.models`` caches it by fingerprint);
 - the survival model (``churn.ltv``) and the offer recommender (``churn.recommend``): fitted on
   the training customers and the campaign history (``churn.history``), then kept beside the model in
-  ``data/models/_parts/<fingerprint>.joblib`` so a restart does not refit them;
+  ``data/models/_parts/`` (`churn.cache.parts`, keyed by the data, the code and the libraries)
+  so a restart does not refit them;
 - the uplift model (``churn.uplift``), when the data folder has a campaign history: what each
   offer really did for whom, learned from randomised campaigns, kept the same way in
-  ``data/models/_parts/uplift-<fingerprint>.joblib``. Offers it learned are valued on that
+  the same cache. Offers it learned are valued on that
   evidence, the others on the catalogue's assumption (``offer_basis`` says which).
 """
 from __future__ import annotations
 
-import hashlib
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
-import joblib
 import numpy as np
 import pandas as pd
 
+from churn import cache
 from churn import explain as explain_mod
 from churn import schema
 from churn.config import BusinessSettings, Paths, paths as default_paths, risk_tier
@@ -81,23 +79,14 @@ class CustomerView:
     offers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _parts_key(customers: pd.DataFrame, history: pd.DataFrame) -> str:
-    """Fingerprint of what the survival model and recommender learn from, the libraries and
-    the code that fits them."""
-    import lifelines
-    import sklearn
-    import surprise
+def _frame_bytes(df: pd.DataFrame) -> bytes:
+    return pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
 
-    h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(customers, index=False).to_numpy().tobytes())
-    h.update(pd.util.hash_pandas_object(history, index=False).to_numpy().tobytes())
-    h.update(f"{lifelines.__version__}|{surprise.__version__}|{sklearn.__version__}|"
-             f"{np.__version__}|{pd.__version__}|{sys.version_info[:2]}".encode())
-    # The code that fits and pickles the parts: a changed module never reads an old pickle.
-    here = Path(__file__).resolve().parent
-    for module in ("ltv.py", "recommend.py", "schema.py"):
-        h.update((here / module).read_bytes())
-    return h.hexdigest()[:16]
+
+def _parts_key(customers: pd.DataFrame, history: pd.DataFrame) -> str:
+    """`churn.cache` key of the survival model and recommender: what they learn from (the code
+    and the libraries are in every cache key)."""
+    return cache.key("parts", _frame_bytes(customers), _frame_bytes(history))
 
 
 class Engine:
@@ -143,8 +132,7 @@ class Engine:
         if recorded is not None:
             history = pd.concat([history, recorded], ignore_index=True)
         catalogue = offers.load_catalogue(p.catalogue)
-        parts_file = p.models_dir / "_parts" / f"{_parts_key(customers, history)}.joblib"
-        return customers, history, catalogue, parts_file
+        return customers, history, catalogue, _parts_key(customers, history)
 
     @classmethod
     def is_prepared(cls, paths: Paths | None = None) -> bool:
@@ -157,9 +145,10 @@ class Engine:
         if models.active_version(p.models_dir) is None:
             return False
         try:
-            customers, _, catalogue, parts_file = cls._inputs(p)
-            uplift = uplift_file(p, customers, catalogue)
-            return parts_file.exists() and (uplift is None or uplift.exists())
+            customers, _, catalogue, parts_key = cls._inputs(p)
+            uplift = uplift_key(p, customers, catalogue)
+            disk = cache.parts(p)
+            return disk.has("parts", parts_key) and (uplift is None or disk.has("uplift", uplift))
         except ValueError:
             return False
 
@@ -179,19 +168,18 @@ class Engine:
         say = progress or _quiet
         say(0.02, "Preparing the sample data")
         synth.ensure_sample(p)
-        customers, history, catalogue, parts_file = cls._inputs(p)
+        customers, history, catalogue, parts_key = cls._inputs(p)
         say(0.10, "Loading the churn model (training it the first time takes about a minute)")
         models.active_or_train(customers, TRAIN_CONFIG, models_dir=p.models_dir,
                                progress=lambda f, m: say(0.10 + 0.70 * float(f), m))
-        parts = _load_parts(parts_file) if parts_file.exists() else None
-        if parts is None:
+        def fit_parts():
             say(0.80, "Fitting the lifetime-value model")
             survival = ltv.SurvivalModel().fit(customers)
             say(0.90, "Fitting the offer recommender")
-            recommender = recommend.OfferRecommender().fit(history, customers,
-                                                           offer_ids=catalogue.ids)
-            parts = (survival, recommender)
-            _atomic_dump(parts, parts_file)
+            return survival, recommend.OfferRecommender().fit(history, customers,
+                                                              offer_ids=catalogue.ids)
+
+        parts = cache.parts(p).get("parts", parts_key, fit_parts)
         uplift_part(p, customers, catalogue, say)
         say(1.0, "Ready")
         return customers, catalogue, parts
@@ -342,56 +330,32 @@ def training_oof(model, customers: pd.DataFrame, models_dir) -> pd.Series | None
     return pd.Series(oof[col].to_numpy(dtype=float), index=oof[schema.ID].astype(str))
 
 
-def uplift_file(p: Paths, customers: pd.DataFrame, catalogue) -> Path | None:
-    """Where the uplift model of a data folder is cached, or None without a campaign history:
-    ``models/_parts/uplift-<fingerprint>.joblib`` (fingerprint of the history file, the
-    customers, the catalogue's ids, the code and the libraries)."""
+def uplift_key(p: Paths, customers: pd.DataFrame, catalogue) -> str | None:
+    """`churn.cache` key of the uplift model of a data folder (kind "uplift" in
+    `churn.cache.parts`), or None without a campaign history: the history file, the customers
+    and the catalogue's ids."""
     from churn import uplift as U
 
     history_csv = U.history_path(p)
     if not history_csv.exists():
         return None
-    import xgboost
-
-    h = hashlib.sha256(history_csv.read_bytes())
-    h.update(pd.util.hash_pandas_object(customers, index=False).to_numpy().tobytes())
-    h.update("|".join(catalogue.ids).encode())
-    h.update(f"{xgboost.__version__}|{np.__version__}|{pd.__version__}".encode())
-    here = Path(__file__).resolve().parent
-    for module in ("uplift.py", "uplift_metrics.py", "schema.py"):
-        h.update((here / module).read_bytes())
-    return p.models_dir / "_parts" / f"uplift-{h.hexdigest()[:16]}.joblib"
+    return cache.key("uplift", history_csv.read_bytes(), _frame_bytes(customers),
+                     "|".join(catalogue.ids))
 
 
 def uplift_part(p: Paths, customers: pd.DataFrame, catalogue, progress: Progress | None = None):
     """The uplift model of a data folder (``churn.uplift.UpliftModel``), or None when the folder
     has no campaign history. Fitted on the campaign history with the features of ``customers``
-    the first time (seconds to a minute), then read from its cache (`uplift_file`)."""
+    the first time (seconds to a minute), then read from its cache (`uplift_key`)."""
     from churn import uplift as U
 
-    target = uplift_file(p, customers, catalogue)
-    if target is None:
+    k = uplift_key(p, customers, catalogue)
+    if k is None:
         return None
-    model = _load_parts(target) if target.exists() else None
-    if model is None:
+
+    def fit():
         (progress or _quiet)(0.95, "Learning what each offer really does from the campaign history")
-        model = U.UpliftModel().fit(U.read_history(U.history_path(p)), customers,
-                                    catalogue_ids=catalogue.ids)
-        _atomic_dump(model, target)
-    return model
+        return U.UpliftModel().fit(U.read_history(U.history_path(p)), customers,
+                                   catalogue_ids=catalogue.ids)
 
-
-def _load_parts(parts_file: Path):
-    """(survival, recommender) from the cache file, or None when it is missing or unreadable."""
-    try:
-        return joblib.load(parts_file)
-    except Exception:  # missing, corrupt or written by other library versions: refit
-        return None
-
-
-def _atomic_dump(obj, target: Path) -> None:
-    """Write a joblib file so that a killed process never leaves a half-written one."""
-    from churn.files import atomic_path
-
-    with atomic_path(target) as tmp:
-        joblib.dump(obj, tmp)
+    return cache.parts(p).get("uplift", k, fit)

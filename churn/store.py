@@ -12,12 +12,15 @@ Tables:
 - ``model_runs``: version, created, metadata (JSON): a log of trained versions (which one is
   active is not kept here: the models folder's ACTIVE pointer is the one source, see
   ``churn.models.activate``; a database from before may still have an unused ``active`` column);
-- ``retrain_decisions``: created, outcome, exit code, the decision (JSON) of ``churn.retrain``;
-- ``frame_cache``: key -> any DataFrame (e.g. SHAP values per model version).
+- ``retrain_decisions``: created, outcome, exit code, the decision (JSON) of ``churn.retrain``.
 
-Frames of arbitrary shape (scores, campaigns, cache, offer history) are stored as their own
+Results that can be recomputed (explanations, scorings) are not kept here but in `churn.cache`
+files; a store from before 2026-11-30 had a ``frame_cache`` table for them, dropped with its
+frames when the file is opened (`_retire_frame_cache`).
+
+Frames of arbitrary shape (scores, campaigns, offer history) are stored as their own
 DuckDB table plus a small JSON description of the pandas dtypes and index, so what
-``load_*``/``get_frame`` return equals what was saved (dtypes and values, NaN/None in object
+``load_*`` return equals what was saved (dtypes and values, NaN/None in object
 columns both come back as None).
 
 Concurrency: one DuckDB connection per process and file (a module-level registry guarded by a
@@ -70,9 +73,6 @@ _SCHEMA_SQL = [
     """CREATE TABLE IF NOT EXISTS retrain_decisions (
         created TIMESTAMP NOT NULL, outcome VARCHAR NOT NULL, exit_code BIGINT NOT NULL,
         decision VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS frame_cache (
-        key VARCHAR NOT NULL, created TIMESTAMP NOT NULL, rows BIGINT NOT NULL,
-        tbl VARCHAR NOT NULL)""",
 ]
 _OFFER_HISTORY = "offer_history"
 _CAMPAIGN_HISTORY = "campaign_history"
@@ -114,6 +114,7 @@ class _Shared:
         self.closed = False
         for sql in _SCHEMA_SQL:
             self.con.execute(sql)
+        _retire_frame_cache(self.con)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self.local, "cur", None)
@@ -431,33 +432,6 @@ class Store:
         df["decision"] = [json.loads(m) for m in df["decision"]]
         return df
 
-    # -- frame cache --
-    def put_frame(self, key: str, df: pd.DataFrame) -> None:
-        """Cache a DataFrame under `key` (replaces the previous one)."""
-        key = _check_name(key, "cache key")
-        _check_frame(df)
-        with self._write() as cur:
-            for (tbl,) in cur.execute("SELECT tbl FROM frame_cache WHERE key = ?",
-                                      [key]).fetchall():
-                _drop_frame(cur, tbl)
-            cur.execute("DELETE FROM frame_cache WHERE key = ?", [key])
-            tbl = _new_table()
-            _write_frame(cur, tbl, df)
-            cur.execute("INSERT INTO frame_cache VALUES (?, ?, ?, ?)", [key, _now(), len(df), tbl])
-
-    def get_frame(self, key: str) -> pd.DataFrame | None:
-        """The frame cached under `key`, or None."""
-        found = self._cur().execute("SELECT tbl FROM frame_cache WHERE key = ?", [key]).fetchall()
-        return self._read_frame(found[0][0]) if found else None
-
-    def delete_frame(self, key: str) -> bool:
-        with self._write() as cur:
-            found = cur.execute("SELECT tbl FROM frame_cache WHERE key = ?", [key]).fetchall()
-            for (tbl,) in found:
-                _drop_frame(cur, tbl)
-            cur.execute("DELETE FROM frame_cache WHERE key = ?", [key])
-        return bool(found)
-
     def _read_frame(self, tbl: str, offset: int = 0, limit: int | None = None):
         cur = self._cur()
         found = cur.execute("SELECT meta FROM frame_meta WHERE tbl = ?", [tbl]).fetchall()
@@ -515,6 +489,24 @@ def _check_canonical(df) -> None:
 
 
 # --- arbitrary frames as tables -----------------------------------------------------------------
+def _retire_frame_cache(con) -> None:
+    """Drop the ``frame_cache`` table of an older store, and the frames it pointed to (its
+    entries were cached explanations, now `churn.cache` files); nothing when there is none."""
+    found = con.execute("SELECT count(*) FROM information_schema.tables "
+                        "WHERE table_name = 'frame_cache'").fetchone()[0]
+    if not found:
+        return
+    con.execute("BEGIN")
+    try:
+        for (tbl,) in con.execute("SELECT tbl FROM frame_cache").fetchall():
+            _drop_frame(con, tbl)
+        con.execute("DROP TABLE frame_cache")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
 def _new_table() -> str:
     return f"frame_{uuid.uuid4().hex}"
 

@@ -87,22 +87,6 @@ class LinearChurnModel:
         return self.base_logit_, pd.DataFrame(phi, columns=schema.FEATURES, index=df.index)
 
 
-class DictStore:
-    """The part of churn.store.Store that explanation caching uses, in memory."""
-
-    def __init__(self):
-        self.frames: dict[str, pd.DataFrame] = {}
-        self.puts = 0
-
-    def put_frame(self, key: str, df: pd.DataFrame) -> None:
-        self.puts += 1
-        self.frames[key] = df.copy()
-
-    def get_frame(self, key: str):
-        f = self.frames.get(key)
-        return None if f is None else f.copy()
-
-
 _TRAINED: dict = {}
 
 

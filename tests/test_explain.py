@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from _explain_fakes import DictStore, LinearChurnModel, make_customers
+from _explain_fakes import LinearChurnModel, make_customers
 
 from churn import explain as E
 from churn import schema
@@ -347,24 +347,32 @@ def test_global_explanation_samples(model, data):
         E.global_explanation(model, data, sample_size=0)
 
 
-def test_cached_global_explanation(model, data):
-    store = DictStore()
+def test_cached_global_explanation(model, data, tmp_path):
+    from churn.cache import DiskCache
+
+    disk = DiskCache(tmp_path / "cache")
     counting = CountingModel(model)
-    first = E.cached_global_explanation(counting, data, store, sample_size=200, seed=1)
-    second = E.cached_global_explanation(counting, data, store, sample_size=200, seed=1)
-    assert counting.calls == 1 and store.puts == 1
+    first = E.cached_global_explanation(counting, data, disk, sample_size=200, seed=1)
+    # A new cache object on the same folder (as after a restart of the server) finds it.
+    second = E.cached_global_explanation(counting, data, DiskCache(tmp_path / "cache"),
+                                         sample_size=200, seed=1)
+    assert counting.calls == 1
     pd.testing.assert_frame_equal(first.pp, second.pp)
-    pd.testing.assert_frame_equal(first.values, second.values, check_dtype=False)
+    pd.testing.assert_frame_equal(first.values, second.values)
     np.testing.assert_array_equal(first.prob, second.prob)
     assert first.ids.tolist() == second.ids.tolist()
     assert second.base_prob == first.base_prob
+    assert E.top_drivers(second).equals(E.top_drivers(first))
     # A new sample size, new data or a new model version is a new computation.
-    E.cached_global_explanation(counting, data, store, sample_size=300, seed=1)
-    E.cached_global_explanation(counting, data.iloc[:-1], store, sample_size=200, seed=1)
-    E.cached_global_explanation(CountingModel(model, "fake-2"), data, store, 200, 1)
-    assert store.puts == 4 and len(store.frames) == 4
+    E.cached_global_explanation(counting, data, disk, sample_size=300, seed=1)
+    E.cached_global_explanation(counting, data.iloc[:-1], disk, sample_size=200, seed=1)
+    E.cached_global_explanation(CountingModel(model, "fake-2"), data, disk, 200, 1)
+    assert counting.calls == 3 and len(list((tmp_path / "cache").glob("explanation-*"))) == 4
     key = E.explanation_key(counting, data, 200, 1)
     assert key.startswith("explain/fake-1/") and key.endswith("/200/1")
+    # None: no caching, computed every time
+    E.cached_global_explanation(counting, data, None, sample_size=200, seed=1)
+    assert counting.calls == 4
 
 
 def test_model_without_version_cannot_be_cached(data):
@@ -411,19 +419,3 @@ def test_real_family_adds_up_exactly(real, family):
     assert w["pp"].iloc[:-1].sum() == pytest.approx(w["pp"].iloc[-1], abs=1e-9)
 
 
-def test_cached_global_explanation_in_the_real_store(model, data, tmp_path):
-    from churn.store import Store
-
-    store = Store(tmp_path / "churn.duckdb")
-    counting = CountingModel(model)
-    first = E.cached_global_explanation(counting, data, store, sample_size=300, seed=2)
-    # A new Store object on the same file (as after a restart of the page) finds it.
-    again = E.cached_global_explanation(counting, data, Store(tmp_path / "churn.duckdb"),
-                                        sample_size=300, seed=2)
-    assert counting.calls == 1
-    pd.testing.assert_frame_equal(first.pp, again.pp, check_exact=False, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(first.prob, again.prob, rtol=0, atol=1e-15)
-    assert again.ids.tolist() == first.ids.tolist()
-    assert again.pp.index.tolist() == first.pp.index.tolist()
-    pd.testing.assert_frame_equal(again.values, first.values, check_dtype=False)
-    assert E.top_drivers(again).equals(E.top_drivers(first))

@@ -151,13 +151,13 @@ def test_an_exception_mid_write_leaves_the_old_batch_untouched(st, monkeypatch):
 
 
 def test_a_failed_frame_write_keeps_the_previous_frame(st):
-    st.put_frame("k", pd.DataFrame({"a": [1, 2]}))
+    st.save_scores("b", "v1", pd.DataFrame({"a": [1, 2]}))
     with pytest.raises(ValueError) as e:
-        st.put_frame("k", pd.DataFrame({"mixed": [1, "a", None]}))
+        st.save_scores("b", "v1", pd.DataFrame({"mixed": [1, "a", None]}))
     assert str(e.value) == ("column 'mixed' holds values of kind 'mixed-integer' (e.g. mixed "
                             "text and numbers), which cannot be stored unchanged; convert it to "
                             "one type first (e.g. .astype(str)).")
-    pd.testing.assert_frame_equal(st.get_frame("k"), pd.DataFrame({"a": [1, 2]}))
+    pd.testing.assert_frame_equal(st.load_scores("b", "v1"), pd.DataFrame({"a": [1, 2]}))
 
 
 def test_concurrent_writes_from_8_threads(st):
@@ -171,7 +171,7 @@ def test_concurrent_writes_from_8_threads(st):
             for rep in range(3):
                 st.save_batch(name, frames[name], kind="upload")
                 st.save_batch("shared", frames[name], kind="upload")
-                st.put_frame(f"cache/{name}", frames[name].head(rep + 1))
+                st.save_scores(name, "head", frames[name].head(rep + 1))
                 st.save_scores(name, "v1", pd.DataFrame({"p": np.full(len(frames[name]), 0.5)}))
                 assert len(st.load_batch(name)) == len(frames[name])
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
@@ -185,7 +185,7 @@ def test_concurrent_writes_from_8_threads(st):
     assert errors == []
     for name, df in frames.items():
         pd.testing.assert_frame_equal(st.load_batch(name), df)
-        pd.testing.assert_frame_equal(st.get_frame(f"cache/{name}"), df.head(3))
+        pd.testing.assert_frame_equal(st.load_scores(name, "head"), df.head(3))
         assert len(st.load_scores(name, "v1")) == len(df)
     shared = st.load_batch("shared")
     assert any(shared.equals(df) for df in frames.values())
@@ -319,25 +319,51 @@ def test_retrain_decisions(st):
     assert str(e.value) == "a retraining decision is a dict with an 'outcome'."
 
 
-def test_frame_cache(st):
-    assert st.get_frame("shap/v1") is None
+def test_frames_round_trip_and_replacing_one_drops_the_old_table(st):
+    assert st.load_scores("b", "v1") is None
     df = odd_frame()
-    st.put_frame("shap/v1", df)
-    pd.testing.assert_frame_equal(st.get_frame("shap/v1"), df, check_exact=True)
+    st.save_scores("b", "v1", df)
+    pd.testing.assert_frame_equal(st.load_scores("b", "v1"), df, check_exact=True)
     multi = df.reset_index().set_index(["customerID", "flag"])
-    st.put_frame("shap/v1", multi)
-    pd.testing.assert_frame_equal(st.get_frame("shap/v1"), multi, check_exact=True)
-    st.put_frame("empty", df.iloc[:0])
-    pd.testing.assert_frame_equal(st.get_frame("empty"), df.iloc[:0])
-    assert st.delete_frame("shap/v1") is True and st.get_frame("shap/v1") is None
+    st.save_scores("b", "v1", multi)
+    pd.testing.assert_frame_equal(st.load_scores("b", "v1"), multi, check_exact=True)
+    st.save_scores("b", "empty", df.iloc[:0])
+    pd.testing.assert_frame_equal(st.load_scores("b", "empty"), df.iloc[:0])
     tables = {r[0] for r in st._cur().execute("SHOW TABLES").fetchall()}
     data_tables = [t for t in tables if re.fullmatch(r"frame_[0-9a-f]{32}", t)]
-    assert len(data_tables) == 1                                     # only "empty" is left
+    assert len(data_tables) == 2                        # "v1" (the second frame) and "empty"
+
+
+def test_an_older_store_s_frame_cache_is_dropped_with_its_frames(tmp_path):
+    """Stores from before 2026-11-30 cached explanations in a frame_cache table; they live in
+    churn.cache files now, so opening such a store drops the table and its frames."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE frame_meta (tbl VARCHAR NOT NULL, meta VARCHAR NOT NULL)")
+    con.execute("CREATE TABLE frame_cache (key VARCHAR NOT NULL, created TIMESTAMP NOT NULL, "
+                "rows BIGINT NOT NULL, tbl VARCHAR NOT NULL)")
+    con.execute('CREATE TABLE "frame_0123456789abcdef0123456789abcdef" (_pos BIGINT)')
+    con.execute("INSERT INTO frame_meta VALUES ('frame_0123456789abcdef0123456789abcdef', '{}')")
+    con.execute("INSERT INTO frame_cache VALUES ('explain/v1', now(), 0, "
+                "'frame_0123456789abcdef0123456789abcdef')")
+    con.close()
+    st = Store(path)
+    try:
+        tables = {r[0] for r in st._cur().execute("SHOW TABLES").fetchall()}
+        assert "frame_cache" not in tables
+        assert not any(t.startswith("frame_0123") for t in tables)
+        assert st._cur().execute("SELECT count(*) FROM frame_meta").fetchone()[0] == 0
+        st.save_scores("b", "v1", odd_frame())  # the store works as before
+        assert len(st.load_scores("b", "v1")) == 6
+    finally:
+        st.close()
 
 
 def test_bad_arguments_raise_value_errors(st):
     with pytest.raises(ValueError) as e:
-        st.put_frame("k", "not a frame")
+        st.save_scores("b", "v1", "not a frame")
     assert str(e.value) == "expected a pandas DataFrame, got str."
     with pytest.raises(ValueError) as e:
         st.save_campaign("c", ["not", "a", "dict"], odd_frame())

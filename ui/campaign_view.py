@@ -29,8 +29,8 @@ def list_config() -> dict:
         "group": st.column_config.TextColumn(
             "Group", help="treatment: gets the offer. control: held out at random, gets nothing; "
                           "comparing the two later measures what the offers did."),
-        "churn_prob": st.column_config.ProgressColumn("Churn risk", min_value=0.0, max_value=1.0,
-                                                      format="percent"),
+        "churn_prob": st.column_config.ProgressColumn("Churn risk", min_value=0.0,
+                                                      max_value=100.0, format=fmt.PERCENT),
         "risk_tier": st.column_config.TextColumn("Tier"),
         "clv": st.column_config.NumberColumn("Lifetime value", format="dollar"),
         "revenue_at_risk": st.column_config.NumberColumn("Revenue at risk", format="dollar"),
@@ -47,10 +47,15 @@ def list_config() -> dict:
     }
 
 
+#: Shares shown in percent (`ui.format.PERCENT`) in the campaign list and the saved campaigns.
+PERCENT_COLUMNS = ("churn_prob", "control_share")
+
+
 def page_of(rows: pd.DataFrame, key: str = "campaign_list_page") -> pd.DataFrame:
-    """The rows to show: all of them, or (a long list) one page chosen with a number input."""
+    """The rows to show: all of them, or (a long list) one page chosen with a number input;
+    shares in percent for `list_config`."""
     if len(rows) <= LIST_PAGE:
-        return rows
+        return fmt.percent_columns(rows, PERCENT_COLUMNS)
     n_pages = -(-len(rows) // LIST_PAGE)
     if st.session_state.get(key, 1) > n_pages:
         st.session_state[key] = 1
@@ -62,7 +67,7 @@ def page_of(rows: pd.DataFrame, key: str = "campaign_list_page") -> pd.DataFrame
     shown = rows.iloc[start:start + LIST_PAGE]
     p2.caption(f"Customers {fmt.count(start + 1)}–{fmt.count(start + len(shown))} of "
                f"{fmt.count(len(rows))}. The downloads hold the whole list.")
-    return shown
+    return fmt.percent_columns(shown, PERCENT_COLUMNS)
 
 
 def top3_table(mine: pd.DataFrame) -> pd.DataFrame:
@@ -79,6 +84,11 @@ def top3_table(mine: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def saved_table(past: pd.DataFrame) -> pd.DataFrame:
+    """`campaign.saved_campaigns` as shown (shares in percent for `saved_config`)."""
+    return fmt.percent_columns(past, PERCENT_COLUMNS)
+
+
 def saved_config() -> dict:
     """Column settings of `campaign.saved_campaigns`."""
     return {
@@ -87,7 +97,7 @@ def saved_config() -> dict:
         "date": st.column_config.TextColumn("Date"),
         "data": st.column_config.TextColumn("Customers"),
         "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-        "control_share": st.column_config.NumberColumn("Control share", format="percent"),
+        "control_share": st.column_config.NumberColumn("Control share", format=fmt.PERCENT),
         "seed": st.column_config.NumberColumn("Seed", format="%d"),
         "treatment": st.column_config.NumberColumn("Treatment", format="localized"),
         "control": st.column_config.NumberColumn("Control", format="localized"),

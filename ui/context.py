@@ -265,10 +265,15 @@ def engine():
         # and leaving the page does not restart the training.
         job = SharedPreparation.start(p)
         holder = st.empty()
+        box = holder.container()
+        # Streamlit's "Stop" button would stop only this page's wait, not the shared training:
+        # hidden while the progress shows (issue 16).
+        box.html(f"<style>{HIDE_STOP}</style>")
+        bar = box.empty()
 
         def progress(fraction: float, message: str) -> None:
-            holder.progress(fraction, text=f"First start: {message}. Other pages show the same "
-                                           "progress; the training goes on if you leave.")
+            bar.progress(fraction, text=f"First start: {message}. Other pages show the same "
+                                        "progress; the training goes on if you leave.")
 
         try:
             progress(job.fraction, job.message)
@@ -280,6 +285,9 @@ def engine():
     _PREPARED.add(stamp)
     return _engine(str(p.data_dir), active_version(p.models_dir))
 
+
+#: CSS that hides Streamlit's Stop button (in the running indicator at the top right).
+HIDE_STOP = '[data-testid="stStatusWidget"] button { display: none; }'
 
 # Data folders already known to be prepared, by `_prepared_stamp`: `Engine.is_prepared` reads
 # and validates the sample (about 0.2 s), too slow to repeat on every run of every page.
@@ -333,21 +341,22 @@ _FINGERPRINTS: dict = {}
 @st.cache_resource(show_spinner="Scoring customers…", max_entries=6)
 def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: pd.DataFrame):
     """The scoring of a frame: from this process's memory, else from the disk cache
-    (`ui.disk_cache`: a restarted server does not load the engine or score again), else
+    (`churn.cache.results`: a restarted server does not load the engine or score again), else
     computed by the engine and saved there."""
+    from churn import cache
     from churn.config import BusinessSettings
-    from ui import disk_cache
 
     p = config.paths()
     # What a scoring depends on besides the code and libraries (in the key's code stamp): the
     # model, the data, the settings, the offer catalogue and the sample files the survival model
     # and the recommender are fitted on.
-    k = disk_cache.key("scored", version, fingerprint, settings_key,
-                       disk_cache.file_stamp(p.catalogue), disk_cache.file_stamp(p.customers_csv),
-                       disk_cache.file_stamp(p.campaign_history_csv),
-                       # recorded campaign outcomes (in the store) retrain the recommender
-                       disk_cache.file_stamp(p.store))
-    found = disk_cache.read("scored", k) if version is not None else None
+    k = cache.key("scored", version, fingerprint, settings_key,
+                  cache.file_stamp(p.catalogue), cache.file_stamp(p.customers_csv),
+                  cache.file_stamp(p.campaign_history_csv),
+                  # recorded campaign outcomes (in the store) retrain the recommender
+                  cache.file_stamp(p.store))
+    disk = cache.results(p)
+    found = disk.read("scored", k) if version is not None else None
     if found is not None:
         return found
     eng = engine()
@@ -355,7 +364,7 @@ def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: 
     # campaign page builds its list from this same scoring instead of scoring the data again.
     out = eng.score_all(_frame, BusinessSettings(**dict(settings_key)), top_offers=None)
     if eng.version == version:  # the active model did not change meanwhile
-        disk_cache.write("scored", k, out)
+        disk.write("scored", k, out)
     return out
 
 

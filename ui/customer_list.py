@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from churn import config
+from churn import cache, config
 from churn import customer_list as cl
-from ui import context, disk_cache, state
+from ui import context, state
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -30,7 +30,7 @@ def source() -> cl.Source | None:
     db = context.store()
     if ref is not None and ref.kind == "saved" and db is not None:
         key = cl.list_key(version, state.settings(),
-                          disk_cache.file_stamp(config.paths().catalogue))
+                          cache.file_stamp(config.paths().catalogue))
         found = cl.from_store(db, ref.name, key)
         if found is not None:
             return found

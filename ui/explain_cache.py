@@ -29,11 +29,11 @@ def engine():
     return context.engine()
 
 
-def _store():
-    """The project store, or None when it cannot be opened (caching then stays in memory)."""
-    from ui import context
+def _disk():
+    """The data folder's results cache (`churn.cache.results`)."""
+    from churn import cache
 
-    return context.store()
+    return cache.results()
 
 
 # --- data fingerprints --------------------------------------------------------------------------
@@ -59,7 +59,7 @@ DEPENDENCE_POINTS = 5_000
 @st.cache_resource(max_entries=4, show_spinner="Explaining what drives churn (first time only)…")
 def _global(version: str, data_key: str, sample_size: int | None, seed: int, _model,
             _df: pd.DataFrame) -> E.Explanation:
-    return E.cached_global_explanation(_model, _df, _store(), sample_size, seed)
+    return E.cached_global_explanation(_model, _df, _disk(), sample_size, seed)
 
 
 def global_explanation(model, df: pd.DataFrame, sample_size: int | None = E.DEFAULT_SAMPLE_SIZE,

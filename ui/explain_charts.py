@@ -127,36 +127,3 @@ def segment_rates(rates: pd.DataFrame, feature: str) -> go.Figure:
                       legend=dict(orientation="h", y=-0.25), height=420, **_LAYOUT)
     fig.update_xaxes(type="category")
     return fig
-
-
-@readable
-def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what it is",
-              two_lines: bool = False) -> go.Figure:
-    """Waterfall from the average customer's probability to this customer's, in percent and
-    percentage points. Input: `explain.waterfall_data` output. two_lines: each feature's value
-    on a second line under its name (narrow columns keep room for the bars)."""
-    text = [f"{v:.1f}%" if m != "relative" else f"{v:+.1f} pp"
-            for m, v in zip(rows["measure"], rows["pp"])]
-    sep = "<br>= " if two_lines else " = "
-    names = [lab if not disp or m != "relative" or lab == E.OTHER_LABEL else f"{lab}{sep}{disp}"
-             for lab, disp, m in zip(rows["label"], rows["value_display"], rows["measure"])]
-    names = [(f"{n}<br>({d})" if two_lines else f"{n} ({d})") if lab == E.OTHER_LABEL else n
-             for n, lab, d in zip(names, rows["label"], rows["value_display"])]
-    fig = go.Figure(go.Waterfall(
-        orientation="h", measure=list(rows["measure"]), y=names, x=list(rows["pp"]),
-        text=text, textposition="outside", cliponaxis=False,
-        increasing=dict(marker=dict(color=RAISE)), decreasing=dict(marker=dict(color=LOWER)),
-        totals=dict(marker=dict(color=NEUTRAL)),
-        hovertemplate="%{y}<br>%{text}<extra></extra>"))
-    # Room for the labels outside the bars: the running total's range plus a margin.
-    running = np.cumsum(np.where(rows["measure"] == "total", 0.0, rows["pp"].to_numpy(float)))
-    lo, hi = min(0.0, float(running.min())), max(float(running.max()), float(rows["pp"].iloc[-1]))
-    fig.update_xaxes(range=[lo - 0.05 * (hi - lo), hi + 0.3 * (hi - lo) + 2])
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(title=title, xaxis_title="Churn probability (%)",
-                      height=max(320, (44 if two_lines else 34) * len(rows) + 90),
-                      showlegend=False, **_LAYOUT)
-    # Labels drawn outside the bars never clip: room on the right for the last one.
-    fig.update_layout(margin=dict(l=10, r=60, t=40, b=10))
-    fig.update_yaxes(automargin=True)
-    return fig

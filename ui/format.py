@@ -8,6 +8,10 @@ from __future__ import annotations
 import math
 
 MISSING = "—"
+#: Number format of a percentage column in a grid (`st.column_config.NumberColumn`): one decimal,
+#: "92.9%", for values in percent (`percent_columns`). Streamlit's own "percent" preset shows up
+#: to two decimals ("91.24%", "86.2%"), so a column mixed the two (issue 16).
+PERCENT = "%.1f%%"
 
 
 def _number(x) -> float | None:
@@ -82,3 +86,10 @@ def months(n, decimals: int = 0) -> str:
 
 
 __all__ = ["MISSING", "money", "money_short", "pct", "pp", "count", "months"]
+
+
+def percent_columns(frame, columns):
+    """A copy of ``frame`` with the named columns (shares, 0..1) in percent (0..100), for a grid
+    whose columns are formatted with `PERCENT`; names not in the frame are skipped."""
+    present = [c for c in columns if c in frame.columns]
+    return frame.assign(**{c: frame[c] * 100.0 for c in present}) if present else frame

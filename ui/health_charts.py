@@ -88,11 +88,11 @@ def table(rep: health.HealthReport) -> pd.DataFrame:
             "Mean predicted churn": _num(r["mean_prob"], ".1%"),
             "Churned (actual)": _num(r["observed_rate"], ".1%"),
             "ROC-AUC (95% interval)": _interval(r, "roc_auc", ".2f"),
-            "Precision top 10% (95% interval)": _interval(r, "precision_at_10", ".0%"),
-            "Expected precision": _num(r["expected_precision"], ".0%"),
-            "Actual precision": _num(r["precision_at_threshold"], ".0%"),
-            "Expected recall": _num(r["expected_recall"], ".0%"),
-            "High / Medium / Low risk": " / ".join(_num(r[t], ".0%")
+            "Precision top 10% (95% interval)": _interval(r, "precision_at_10", ".1%"),
+            "Expected precision": _num(r["expected_precision"], ".1%"),
+            "Actual precision": _num(r["precision_at_threshold"], ".1%"),
+            "Expected recall": _num(r["expected_recall"], ".1%"),
+            "High / Medium / Low risk": " / ".join(_num(r[t], ".1%")
                                                    for t in ("high", "medium", "low")),
             "Saved (UTC)": _when(r),
         })

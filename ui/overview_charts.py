@@ -38,16 +38,12 @@ def kpis(fingerprint: str, version: str, settings_key: tuple, _frame: pd.DataFra
 @st.cache_data(show_spinner="Computing retention curves…", max_entries=32)
 def km_table(fingerprint: str, by: str, _frame: pd.DataFrame) -> pd.DataFrame:
     """`churn.ltv.km_curves(frame, by)` (the frame must have Churn). Also kept on disk
-    (`ui.disk_cache`), so a restarted server draws the Overview without importing lifelines."""
-    from ui import disk_cache
+    (`churn.cache.results`), so a restarted server draws the Overview without importing
+    lifelines."""
+    from churn import cache
 
-    k = disk_cache.key("km", fingerprint, by)
-    found = disk_cache.read("km", k)
-    if found is not None:
-        return found
-    curves = ltv.km_curves(_frame, by)
-    disk_cache.write("km", k, curves)
-    return curves
+    return cache.results().get("km", cache.key("km", fingerprint, by),
+                               lambda: ltv.km_curves(_frame, by))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

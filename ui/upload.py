@@ -21,6 +21,7 @@ import pandas as pd
 from churn import schema
 from churn.spreadsheet import escape_frame
 from churn.validate import MSG_NO_ROWS, Problem, ValidationReport
+from ui import format as fmt
 
 PAGE_SIZE = 100          # rows of the scored table shown per page
 NAME_MAX = 80            # characters kept of a batch name
@@ -152,6 +153,8 @@ def risk_order(table: pd.DataFrame) -> np.ndarray:
 
 def shown_page(table: pd.DataFrame, order: np.ndarray, page: int,
                page_size: int = PAGE_SIZE) -> pd.DataFrame:
-    """One page of the scored table (highest risk first), with the page's columns only."""
+    """One page of the scored table (highest risk first), with the page's columns only; the
+    churn probability in percent (0..100, `ui.format.PERCENT`)."""
     start, stop = page_bounds(len(table), page, page_size)
-    return table.iloc[order[start:stop]][list(SHOWN_COLUMNS)].reset_index(drop=True)
+    shown = table.iloc[order[start:stop]][list(SHOWN_COLUMNS)].reset_index(drop=True)
+    return fmt.percent_columns(shown, ["churn_prob"])  # in percent for the grid (fmt.PERCENT)

@@ -22,8 +22,8 @@ PROBLEM_COLUMNS = {"row": st.column_config.TextColumn("Row", width=90),
 #: Column settings of the scored table (in the order of `ui.upload.SHOWN_COLUMNS`).
 SCORE_COLUMNS = {
     "customerID": st.column_config.TextColumn("Customer ID", width=95),
-    "churn_prob": st.column_config.ProgressColumn("Churn probability", format="percent",
-                                                  min_value=0.0, max_value=1.0, width=110),
+    "churn_prob": st.column_config.ProgressColumn("Churn probability", format=fmt.PERCENT,
+                                                  min_value=0.0, max_value=100.0, width=110),
     "risk_tier": st.column_config.TextColumn("Risk", width=55),
     "clv": st.column_config.NumberColumn("Lifetime value", format="dollar", width=100),
     "revenue_at_risk": st.column_config.NumberColumn("Revenue at risk", format="dollar",

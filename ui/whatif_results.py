@@ -14,9 +14,8 @@ from churn import campaign as C
 from churn import explain as E
 from churn import schema
 from churn import whatif as W
-from ui import explain_charts
+from ui import html_table, waterfall_html
 from ui import format as fmt
-from ui.text import md
 from ui.whatif_state import keep
 
 DEPTH = "whatif_depth"
@@ -54,8 +53,7 @@ def waterfall(view) -> None:
     order = c2.radio("Order", list(ORDERS), key=ORDER, format_func=ORDERS.get, horizontal=True,
                      help="Largest effect first, or the shown features in the form's order.")
     rows = W.waterfall_rows(view.explanation, 0, k=k, order=order)
-    st.plotly_chart(explain_charts.waterfall(rows, two_lines=True), key="whatif_waterfall",
-                    config={"displayModeBar": False})
+    st.html(waterfall_html.waterfall(rows))
     st.caption(E.UNIT_NOTE)
     expl = view.explanation
     up = E.top_drivers(expl, k=3, direction="up").iloc[0]
@@ -65,10 +63,26 @@ def waterfall(view) -> None:
     st.markdown("\n".join(f"- {t}" for t in lines) or "No feature moves this customer's risk.")
 
 
+def changes(table: pd.DataFrame) -> None:
+    """The features the user changed, real value beside the what-if value (a static table: a
+    scrolling grid cost the browser about 70 ms on every edit, issue 18)."""
+    changed = table[table["changed_flag"]]
+    with st.expander(f"Real vs changed ({len(changed)} of {len(table)} features changed)"):
+        if len(changed) == 0:
+            st.caption("Nothing changed yet: every feature holds the customer's real value.")
+            return
+        shown = pd.DataFrame({"Feature": changed["label"].to_numpy(),
+                              "Real value": changed["original"].to_numpy(),
+                              "What-if value": changed["changed"].to_numpy()})
+        st.html(html_table.table(shown))
+
+
 #: The ranked-offers columns the table shows under business names, in order. Any other column
 #: the engine adds (e.g. whether P(accept) is learned or assumed) is shown after them.
 KNOWN = {"rank": "Rank", "offer_name": "Offer", "expected_net_value": "Expected net value",
          "offer_cost": "Cost", "p_accept": "Chance of acceptance", "rule_reason": "Why this offer"}
+#: Columns of the offers table aligned right (figures).
+MONEY_AND_SHARES = ("Expected net value", "Risk change", "Cost", "Chance of acceptance")
 HIDDEN = {schema.ID, "offer_id", "from_rules", "ranking_score", "expected_saved_value",
           "uplift", "basis", "sleeping_dog"}
 #: Tooltips of the offers table's columns.
@@ -115,9 +129,9 @@ def offers(view) -> None:
     elif not W.offer_worth_making(ranked):
         st.warning(W.NO_OFFER_WORTH, icon=":material/money_off:")
     # A static table: every column fits the page and the reasons wrap (a scrolling grid put
-    # "Why this offer" off-screen at 1440 px). Its cells are markdown, so text is escaped.
+    # "Why this offer" off-screen at 1440 px); plain HTML, escaped (`ui.html_table`).
     table = offers_table(ranked)
-    st.table(table.map(lambda v: md(v) if isinstance(v, str) else v), hide_index=True)
+    st.html(html_table.table(table, right=MONEY_AND_SHARES))
     shown = [f"**{c}**: {h}" for c, h in OFFERS_HELP.items() if c in table.columns]
     st.caption(" ".join(shown) + " Offers are ranked by their ranking value: the expected saved "
                "revenue minus the cost. An offer with an assumed effect that no risk driver calls "

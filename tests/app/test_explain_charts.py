@@ -72,19 +72,6 @@ def test_segment_rates(data, expl):
     assert len(only.data) == 1
 
 
-def test_waterfall(expl):
-    rows = E.waterfall_data(expl, 3, k=4)
-    fig = charts.waterfall(rows)
-    w = fig.data[0]
-    assert w.type == "waterfall"
-    assert list(w.measure) == rows["measure"].tolist()
-    assert list(w.x) == rows["pp"].tolist()
-    assert w.y[0] == "Model baseline" and w.y[-1] == "This customer"
-    assert w.y[1] == f"{rows['label'][1]} = {rows['value_display'][1]}"
-    assert w.y[-2] == "All other features (15 features)"
-    assert w.text[0] == f"{100 * expl.base_prob:.1f}%" and w.text[1].endswith(" pp")
-
-
 def test_every_figure_gets_readable_text():
     """Issue 16: chart text was light grey at 10 px; `ui.chart_style.readable` gives every
     builder's figure dark 13 px text (12 px ticks) unless the builder chose its own."""

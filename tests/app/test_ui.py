@@ -41,6 +41,20 @@ def test_pct(value, text):
     assert fmt.pct(value) == text
 
 
+def test_percent_columns_for_grids():
+    """Grids show shares with one decimal: the values in percent, formatted by fmt.PERCENT
+    (a printf format: 92.94 -> "92.9%", as the pct of the same share)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"churn_prob": [0.9294, 0.862], "clv": [10.0, 20.0]})
+    shown = fmt.percent_columns(frame, ["churn_prob", "not_there"])
+    assert shown["churn_prob"].tolist() == pytest.approx([92.94, 86.2])
+    assert shown["clv"].tolist() == [10.0, 20.0] and frame["churn_prob"].iloc[0] == 0.9294
+    assert [fmt.PERCENT % v for v in shown["churn_prob"]] == [fmt.pct(v) for v in
+                                                                frame["churn_prob"]]
+    assert fmt.percent_columns(frame, ["none"]) is frame
+
+
 def test_pct_decimals():
     assert fmt.pct(0.12345, 2) == "12.35%"
     assert fmt.pct(0.12345, 0) == "12%"

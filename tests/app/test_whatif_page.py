@@ -6,8 +6,10 @@ so the shared session folder keeps having no model for the other page tests.
 from __future__ import annotations
 
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -43,6 +45,11 @@ def test_page_shows_the_highest_risk_customer_with_reasons(at):
     assert any(E.UNIT_NOTE in c.value for c in at.caption)
     sentences = [m.value for m in at.markdown if "churn risk by" in m.value]
     assert sentences and "raises the churn risk by" in sentences[0]
+    # the waterfall (HTML, issue 18) ends at the probability the card shows
+    chart = next(h.proto.body for h in at.get("html") if "wf-grid" in h.proto.body)
+    assert "Why this customer&#x27;s risk is what it is" in chart
+    final = chart.rsplit('class="wf-value wf-total">', 1)[1].split("<", 1)[0]
+    assert final == _metric(at, "Churn probability").value
     keys = {w.key for w in at.selectbox} | {w.key for w in at.slider}
     for f in schema.EDITABLE_FEATURES:
         if f != "TotalCharges":
@@ -60,9 +67,11 @@ def test_longer_tenure_and_two_year_contract_lower_the_probability(at):
     assert after < before
     delta = _metric(at, "Churn probability").delta
     assert delta.startswith("-") and delta.endswith(" pp")
-    table = next(d.value for d in at.dataframe if "changed_flag" in d.value.columns)
-    changed = set(table.loc[table["changed_flag"], "label"])
-    assert {"Tenure (months)", "Contract", "Total charges ($)"} <= changed
+    table = _table(at, "What-if value")
+    assert {"Tenure (months)", "Contract", "Total charges ($)"} <= set(table["Feature"])
+    row = table.set_index("Feature").loc["Contract"]
+    assert row["What-if value"] == "Two year" and row["Real value"] != "Two year"
+    assert any(e.label.startswith(f"Real vs changed ({len(table)} of ") for e in at.expander)
 
     at.button(key="whatif_reset").click().run()
     _ok(at)
@@ -90,13 +99,50 @@ def test_pick_from_the_highest_risk_list(at):
     assert at.selectbox(key="whatif_customer").value == second
     # the form now holds the second customer's real values: nothing is changed
     assert not _metric(at, "Churn probability").delta
-    table = next(d.value for d in at.dataframe if "changed_flag" in d.value.columns)
-    assert not table["changed_flag"].any()
+    assert any(e.label.startswith("Real vs changed (0 of ") for e in at.expander)
+    assert not any("What-if value" in t.columns for t in _html_tables(at))
+
+
+class _HtmlTables(HTMLParser):
+    """The <table>s of an HTML string as DataFrames (header row, then the cells' text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._row, self._cell = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._row.append(self._cell)
+            self._cell = None
+        elif tag == "tr":
+            self.tables[-1].append(self._row)
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def _html_tables(app: AppTest) -> list[pd.DataFrame]:
+    out = []
+    for h in app.get("html"):
+        parser = _HtmlTables()
+        parser.feed(h.proto.body)
+        out += [pd.DataFrame(t[1:], columns=t[0]) for t in parser.tables if t]
+    return out
 
 
 def _table(app: AppTest, column: str):
-    """The first table (a grid or a static table) with that column."""
-    return next(d.value for d in [*app.dataframe, *app.table] if column in d.value.columns)
+    """The first table (a grid, a static table or an HTML table) with that column."""
+    return next(t for t in [*(d.value for d in [*app.dataframe, *app.table]),
+                            *_html_tables(app)] if column in t.columns)
 
 
 def test_leaving_for_another_page_and_coming_back_keeps_the_form(at):

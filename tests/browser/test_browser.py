@@ -138,10 +138,17 @@ def test_first_start_trains_the_models_then_every_page_renders(page, server):
     """The first page opened on a fresh data folder trains the default models (progress bar),
     then shows real figures; then every page renders without an error."""
     t0 = time.monotonic()
+    campaign = next(p for p in PAGES if p.url_path == "retention-campaign")
+    # While the shared training runs, the page shows its progress, and Streamlit's Stop button
+    # (which would stop only this page's wait) is hidden (issue 16).
+    page.goto(f"{server}/{campaign.url_path}")
+    expect(page.get_by_text("First start:", exact=False).first).to_be_visible(timeout=120_000)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_visible()
+    expect(page.get_by_test_id("stStatusWidget").get_by_role("button")).to_be_hidden()
+    screenshot(page, "first-start-progress")
     # The very first request is a deep link: Streamlit must not answer "Page not found" before
     # the app has registered its pages (goto_page checks there is no such dialog).
-    goto_page(page, server, next(p for p in PAGES if p.url_path == "retention-campaign"),
-              timeout=600_000)
+    goto_page(page, server, campaign, timeout=600_000)
     expect(page.get_by_test_id("stSidebar").get_by_text("Model in use:")).to_be_visible(
         timeout=600_000)
     wait_idle(page, 600_000)
@@ -342,6 +349,8 @@ def test_every_page_works_after_leaving_it_and_coming_back(page, server):
     edited = tenure.input_value()
     changed = _metric_value(page, "Churn probability")
     assert changed != prob
+    # the waterfall (HTML, redrawn with the figures in the page's fragment) ends at the new value
+    expect(page.locator(".wf-value.wf-total").last).to_have_text(changed)
     _via_sidebar(page, PAGES[0])
     _via_sidebar(page, whatif)
     assert_no_errors(page)
