@@ -31,11 +31,13 @@ and headers starting with ``=``, ``+``, ``-``, ``@``) are prefixed with ``'``
 (``churn.spreadsheet.escape_cell``, the one rule of every export); Parquet is written as is.
 
 Speed: a file of at least `POOL_FROM_ROWS` rows is scored by worker processes (one per core, see
-`default_workers`), each with a pickled copy of the engine, while this process reads, validates
-and writes; results are written in file order, so the output is the same as with one process.
-On the 2-core reference machine 1,000,000 customers take about 100 s and 2.2 GB in all
-(``bench/bench_score.py``); most of the time is exact SHAP and the offer recommender's cold
-start.
+`default_workers`), each with a pickled copy of the engine and one thread in every thread pool,
+in parts of `POOL_PART_ROWS` (aligned to `PART_ALIGN`), while this process reads, validates and
+writes; workers hand back Arrow tables of the output rows, written in file order, so the output
+is the same as with one process, byte for byte. 1,000,000 customers cost about 146 CPU seconds
+in all and peak at 1.9 GB (``bench/bench_score.py``); 40% of the work is the offer recommender's
+nearest-neighbour search, then exact SHAP and the uplift models (README: "Where batch scoring
+spends its time").
 """
 from __future__ import annotations
 
