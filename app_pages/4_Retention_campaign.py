@@ -63,8 +63,9 @@ if saved := st.session_state.pop("campaign_saved", None):
     (st.success if saved[0] == "ok" else st.error)(saved[1], icon=":material/save:")
 st.caption("Downloads are safe to open in a spreadsheet: nothing in them runs as a formula (in "
            "the CSV, text starting with =, +, -, @, tab or carriage return gets a leading '; in "
-           "Excel such cells are stored as text). After the outcome window, fill in `churned` "
-           "(Yes/No) and load the file on the Campaign results page.")
+           "Excel such cells are stored as text). The Excel file has plain-English headers; the "
+           "CSV keeps the column names other systems import. After the outcome window, add a "
+           "`churned` column (Yes/No) to either and load it on the Campaign results page.")
 
 if camp.rows.empty:
     st.info("No customer qualifies with these filters and budget: widen the filters, allow more "

@@ -81,6 +81,26 @@ CAMPAIGN_COLUMNS = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk", "of
                     "offer_cost", "reason", "expected_net_value", "expected_saved_value",
                     "cumulative_cost", "group", "value_basis"]
 
+#: Headers of the Excel export, which people open (issue 16: code names such as ``churn_prob``
+#: read as jargon). The CSV export keeps the column names above: it is the stable,
+#: machine-readable file (CRM imports, ``python -m churn``); both files can be loaded back as an
+#: outcomes file, under either set of headers (`machine_headers`).
+EXCEL_HEADERS = {ID: "Customer ID", "churn_prob": "Churn probability", "risk_tier": "Risk tier",
+                 "clv": "Lifetime value ($)", "revenue_at_risk": "Revenue at risk ($)",
+                 "offer": "Offer", "offer_id": "Offer ID", "offer_cost": "Offer cost ($)",
+                 "reason": "Why this offer", "expected_net_value": "Expected net value ($)",
+                 "expected_saved_value": "Expected saved value ($)",
+                 "cumulative_cost": "Cumulative cost ($)", "group": "Group",
+                 "value_basis": "Value basis"}
+_FROM_EXCEL = {v.casefold(): k for k, v in EXCEL_HEADERS.items()}
+
+
+def machine_headers(columns) -> list:
+    """Column names with every `EXCEL_HEADERS` header (any case, surrounding spaces ignored)
+    turned back into the export's machine name; other names unchanged."""
+    return [_FROM_EXCEL.get(str(c).strip().casefold(), c) for c in columns]
+
+
 TREATMENT, CONTROL = "treatment", "control"
 #: Share of the list held out as a control group unless the user chooses otherwise.
 DEFAULT_CONTROL_SHARE = 0.10
@@ -769,7 +789,7 @@ _XLSX_WIDTHS = {ID: 13, "reason": 70, "offer": 28}
 def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
     """The campaign list as an .xlsx workbook (one sheet, header row), via openpyxl.
 
-    Text cells are stored with the text type (`churn.spreadsheet.xlsx_text`: never run as a
+    Headers are business names (`EXCEL_HEADERS`; a column it does not name keeps its name). Text cells are stored with the text type (`churn.spreadsheet.xlsx_text`: never run as a
     formula, so an ID such as ``+1-2`` stays exactly ``+1-2``), numbers as numbers with the
     formats of `XLSX_NUMBER_FORMATS` (percent, dollars); columns sized to read, the header row
     and the ID column frozen. The bytes
@@ -795,11 +815,12 @@ def to_excel_bytes(rows: pd.DataFrame, sheet: str = "Campaign") -> bytes:
     out = rows.reset_index(drop=True)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    for i, col in enumerate(out.columns):  # readable widths: reasons wide, the rest compact
+    heads = [EXCEL_HEADERS.get(str(c), str(c)) for c in out.columns]
+    for i, (col, head) in enumerate(zip(out.columns, heads)):  # reasons wide, the rest compact
         ws.column_dimensions[get_column_letter(i + 1)].width = \
-            _XLSX_WIDTHS.get(str(col), max(12, min(len(str(col)) + 2, 24)))
+            _XLSX_WIDTHS.get(str(col), max(12, min(len(head) + 2, 24)))
     ws.freeze_panes = "B2"  # the header row and the customer ID stay in view
-    ws.append([text(str(c)) for c in out.columns])
+    ws.append([text(h) for h in heads])
     columns = []
     for col in out.columns:
         s = out[col]
@@ -852,6 +873,7 @@ def read_export(data: bytes, kind: str = "csv") -> pd.DataFrame:
                          na_values={c: [""] for c in head if c not in text})
     elif kind == "xlsx":
         df = pd.read_excel(io.BytesIO(data), engine="openpyxl", dtype=object)
+        df.columns = machine_headers(df.columns)
         for col in df.columns:
             if col in _TEXT_COLUMNS:
                 df[col] = df[col].map(lambda v: "" if v is None or (isinstance(v, float)

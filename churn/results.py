@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn.campaign import CONTROL, TREATMENT
+from churn.campaign import CONTROL, TREATMENT, machine_headers
 from churn.schema import ID
 
 #: Fewest customers with a known outcome per group (treatment and control) to report an uplift.
@@ -249,16 +249,18 @@ def read_outcomes(source, name: str | None = None) -> tuple[pd.DataFrame | None,
                 text = data.decode("latin-1")
             header = text.splitlines()[0] if text.strip() else ""
             sep = max((",", ";", "\t"), key=header.count)
-            names = {str(c).strip().lstrip("'") for c in header.split(sep)}
+            names = set(machine_headers(str(c).strip().lstrip("'") for c in header.split(sep)))
             # Only the columns measuring reads (a campaign's reason text is long): faster.
-            use = (lambda c: str(c).strip().lstrip("'") in _READ_COLS) \
+            use = (lambda c: machine_headers([str(c).strip().lstrip("'")])[0] in _READ_COLS) \
                 if {ID, "churned"} <= names else None
             df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep,
                              usecols=use)
     except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file, not a crash
         return None, Problem(MSG_UNREADABLE.format(name=name, why=str(exc).splitlines()[0]
                                                    if str(exc) else type(exc).__name__), True)
-    df.columns = [str(c).strip().lstrip("'") for c in df.columns]
+    # The Excel export's business headers ("Customer ID", "Offer cost ($)"...) read as the
+    # CSV's names, so either file, or a copy saved from the other, is understood.
+    df.columns = machine_headers(str(c).strip().lstrip("'") for c in df.columns)
     if df.empty:
         return None, Problem(MSG_EMPTY.format(name=name), True)
     return df, None

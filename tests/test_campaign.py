@@ -460,7 +460,8 @@ def test_excel_round_trip_and_escaping(ranked):
                                               else v).astype(object)
     pd.testing.assert_frame_equal(back, expected)
     ws = load_workbook(io.BytesIO(data)).active
-    assert [c.value for c in ws[1]] == C.CAMPAIGN_COLUMNS
+    assert [c.value for c in ws[1]] == [C.EXCEL_HEADERS[c] for c in C.CAMPAIGN_COLUMNS]
+    assert ws[1][0].value == "Customer ID" and "churn_prob" not in [c.value for c in ws[1]]
     assert ws["A2"].value == "=cmd|' /C calc'!A0" and ws["A2"].data_type == "s"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     net_col = C.CAMPAIGN_COLUMNS.index("expected_net_value") + 1
@@ -476,7 +477,7 @@ def test_excel_shows_percentages_and_dollars_and_keeps_the_values(ranked):
 
     rows = C.build_campaign(_scored(), ranked, 1000.0, control_share=0).rows
     ws = load_workbook(io.BytesIO(C.to_excel_bytes(rows))).active
-    head = [c.value for c in ws[1]]
+    head = C.machine_headers(c.value for c in ws[1])
     prob = ws.cell(row=2, column=head.index("churn_prob") + 1)
     assert prob.number_format == "0.0%" and prob.value == rows["churn_prob"].iloc[0]
     for col in ("clv", "offer_cost", "expected_net_value", "cumulative_cost"):

@@ -217,7 +217,12 @@ def test_reads_the_export_back_from_csv_and_excel():
     df = _campaign(80, 40, 8, 12)
     typed = df.assign(clv=df["clv"].astype(float), offer_cost=df["offer_cost"].astype(float),
                       expected_saved_value=df["expected_saved_value"].astype(float))
-    for data in (C.to_csv_bytes(typed), C.to_excel_bytes(typed)):
+    # the Excel export has business headers ("Customer ID", "Offer cost ($)"); a CSV saved
+    # from it keeps them: every one of these files measures the same
+    upper = {k: v.upper() for k, v in C.EXCEL_HEADERS.items()}
+    business = C.to_csv_bytes(typed.rename(columns=upper))
+    assert business.startswith(b"CUSTOMER ID,")
+    for data in (C.to_csv_bytes(typed), C.to_excel_bytes(typed), business):
         r = R.measure_file(data, name="upload")
         assert r.problems == []
         assert r.overall.uplift == pytest.approx(12 / 40 - 8 / 80)

@@ -247,13 +247,23 @@ def _engine(data_dir: str, active_version: str | None):
 
 
 def engine():
-    """The `churn.scoring.Engine` of the current data folder, keyed by the active model version.
+    """The `churn.scoring.Engine` of the current data folder, keyed by the active model version
+    (after `prepared`: the first start's training, with its progress)."""
+    from churn.models import active_version
+
+    p = prepared()
+    return _engine(str(p.data_dir), active_version(p.models_dir))
+
+
+def prepared() -> config.Paths:
+    """The current data folder, once everything the engine loads exists (cheap after the first
+    time per folder and model).
 
     The first start trains the models: once per server in the background
-    (`churn.preparation.SharedPreparation`), while this run shows its progress outside the cache
-    (a cached function would replay the bar on every later run).
+    (`churn.preparation.SharedPreparation`), while this run shows its progress outside any
+    cache (a cached function would replay the bar on every later run, and Streamlit cannot
+    replay elements drawn on placeholders).
     """
-    from churn.models import active_version
     from churn.scoring import Engine
 
     p = config.paths()
@@ -264,26 +274,25 @@ def engine():
         # Once per server, in the background: another page or session shows the same progress,
         # and leaving the page does not restart the training.
         job = SharedPreparation.start(p)
-        holder = st.empty()
-        box = holder.container()
         # Streamlit's "Stop" button would stop only this page's wait, not the shared training:
         # hidden while the progress shows (issue 16).
-        box.html(f"<style>{HIDE_STOP}</style>")
-        bar = box.empty()
+        style, holder = st.empty(), st.empty()
+        style.html(f"<style>{HIDE_STOP}</style>")
 
         def progress(fraction: float, message: str) -> None:
-            bar.progress(fraction, text=f"First start: {message}. Other pages show the same "
-                                        "progress; the training goes on if you leave.")
+            holder.progress(fraction, text=f"First start: {message}. Other pages show the same "
+                                           "progress; the training goes on if you leave.")
 
         try:
             progress(job.fraction, job.message)
             job.wait(progress)
         finally:
             holder.empty()
+            style.empty()
         SharedPreparation.forget(p)
         stamp = _prepared_stamp(p)
     _PREPARED.add(stamp)
-    return _engine(str(p.data_dir), active_version(p.models_dir))
+    return p
 
 
 #: CSS that hides Streamlit's Stop button (in the running indicator at the top right).
@@ -338,6 +347,20 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
 _FINGERPRINTS: dict = {}
 
 
+def _scored_key(fingerprint: str, version: str | None, settings_key: tuple) -> str:
+    """The disk-cache key of a scoring: besides the code and libraries (in every key's code
+    stamp), the model, the data, the settings, the offer catalogue and the sample files the
+    survival model and the recommender are fitted on."""
+    from churn import cache
+
+    p = config.paths()
+    return cache.key("scored", version, fingerprint, settings_key,
+                     cache.file_stamp(p.catalogue), cache.file_stamp(p.customers_csv),
+                     cache.file_stamp(p.campaign_history_csv),
+                     # recorded campaign outcomes (in the store) retrain the recommender
+                     cache.file_stamp(p.store))
+
+
 @st.cache_resource(show_spinner="Scoring customers…", max_entries=6)
 def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: pd.DataFrame):
     """The scoring of a frame: from this process's memory, else from the disk cache
@@ -346,16 +369,8 @@ def _scored(fingerprint: str, version: str | None, settings_key: tuple, _frame: 
     from churn import cache
     from churn.config import BusinessSettings
 
-    p = config.paths()
-    # What a scoring depends on besides the code and libraries (in the key's code stamp): the
-    # model, the data, the settings, the offer catalogue and the sample files the survival model
-    # and the recommender are fitted on.
-    k = cache.key("scored", version, fingerprint, settings_key,
-                  cache.file_stamp(p.catalogue), cache.file_stamp(p.customers_csv),
-                  cache.file_stamp(p.campaign_history_csv),
-                  # recorded campaign outcomes (in the store) retrain the recommender
-                  cache.file_stamp(p.store))
-    disk = cache.results(p)
+    k = _scored_key(fingerprint, version, settings_key)
+    disk = cache.results()
     found = disk.read("scored", k) if version is not None else None
     if found is not None:
         return found
@@ -381,6 +396,16 @@ def scored(frame: pd.DataFrame | None = None, fingerprint: str | None = None):
     already has it."""
     from churn.models import active_version
 
+    from churn import cache
+
     frame = customers() if frame is None else frame
     version = active_version(config.paths().models_dir)
-    return _scored(fingerprint or frame_fingerprint(frame), version, settings_key(), frame)
+    fingerprint = fingerprint or frame_fingerprint(frame)
+    if version is not None and not cache.results().has(
+            "scored", _scored_key(fingerprint, version, settings_key())):
+        # Any first-start work (fitting the engine's parts, with its progress) happens here, not
+        # inside the cached `_scored`: Streamlit replays what a cached function draws on every
+        # later hit, and cannot replay elements drawn on placeholders ("Something went wrong").
+        # A scoring on disk needs no engine (a restarted server shows it without loading one).
+        prepared()
+    return _scored(fingerprint, version, settings_key(), frame)
