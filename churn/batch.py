@@ -31,11 +31,13 @@ and headers starting with ``=``, ``+``, ``-``, ``@``) are prefixed with ``'``
 (``churn.spreadsheet.escape_cell``, the one rule of every export); Parquet is written as is.
 
 Speed: a file of at least `POOL_FROM_ROWS` rows is scored by worker processes (one per core, see
-`default_workers`), each with a pickled copy of the engine, while this process reads, validates
-and writes; results are written in file order, so the output is the same as with one process.
-On the 2-core reference machine 1,000,000 customers take about 100 s and 2.2 GB in all
-(``bench/bench_score.py``); most of the time is exact SHAP and the offer recommender's cold
-start.
+`default_workers`), each with a pickled copy of the engine and one thread in every thread pool,
+in parts of `POOL_PART_ROWS` (aligned to `PART_ALIGN`), while this process reads, validates and
+writes; workers hand back Arrow tables of the output rows, written in file order, so the output
+is the same as with one process, byte for byte. 1,000,000 customers cost about 146 CPU seconds
+in all and peak at 1.9 GB (``bench/bench_score.py``); 40% of the work is the offer recommender's
+nearest-neighbour search, then exact SHAP and the uplift models (README: "Where batch scoring
+spends its time").
 """
 from __future__ import annotations
 
@@ -72,6 +74,14 @@ MAX_WORKERS = 4
 CSV_BYTES_PER_ROW = 135
 #: Rows from which scoring in worker processes pays for their start (a few seconds each).
 POOL_FROM_ROWS = 200_000
+#: Rows a worker process scores at a time (at most this many per worker, plus one part, are in
+#: flight): a 100,000-row part peaks at about 0.95 GB in a worker, a 50,000-row one at 0.75 GB.
+#: Used rounded down to a multiple of `PART_ALIGN` (see `_part_rows`).
+POOL_PART_ROWS = 50_000
+#: Parts of a chunk start at multiples of this many rows: BLAS matrix-vector kernels (e.g. the
+#: survival model's linear predictor) treat rows in blocks, and a row's last bit can depend on
+#: its place in the block, so parts aligned like this give the bits of scoring the whole chunk.
+PART_ALIGN = 64
 
 # Progress callback: (fraction of the input read 0..1, rows read, rows scored, seconds of work so
 # far, engine loading left out).
@@ -338,11 +348,13 @@ class _Sink:
 
             self.writer = pq.ParquetWriter(str(path), self.schema)
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame) -> None:
+        """Append a DataFrame, or an Arrow table of this sink's schema (`_scores_table`)."""
         import pyarrow as pa
 
-        self.writer.write_table(pa.Table.from_pandas(frame, schema=self.schema,
-                                                     preserve_index=False))
+        if not isinstance(frame, pa.Table):
+            frame = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        self.writer.write_table(frame)
 
     def close(self) -> None:
         self.writer.close()
@@ -360,6 +372,28 @@ def _scores_frame(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     if kind == "csv" and len(out):
         out[SCORE_COLUMNS[0]] = escape_series(out[SCORE_COLUMNS[0]])
     return out
+
+
+def _scores_table(table: pd.DataFrame, kind: str):
+    """`_scores_frame` as an Arrow table of the output schema: what a worker process hands
+    back (its text travels as a few buffers instead of a million Python strings, and the
+    conversion is done in the workers, in parallel, not in the process that writes)."""
+    import pyarrow as pa
+
+    from churn.scoring import SCORE_COLUMNS
+
+    schema = pa.schema([(c, pa.float64() if c in FLOAT_COLUMNS else pa.string())
+                        for c in SCORE_COLUMNS])
+    return pa.Table.from_pandas(_scores_frame(table, kind), schema=schema, preserve_index=False)
+
+
+def _part_rows(chunk_rows: int, pool: bool) -> int:
+    """Rows scored at a time: the whole chunk in this process; in worker processes parts of
+    `POOL_PART_ROWS` rounded down to a multiple of `PART_ALIGN` (so every row keeps its place
+    modulo the BLAS blocks, and the output has the same bits as with whole chunks)."""
+    if not pool or chunk_rows <= POOL_PART_ROWS:
+        return chunk_rows
+    return max(PART_ALIGN, POOL_PART_ROWS // PART_ALIGN * PART_ALIGN)
 
 
 def _rejects_frame(rejected: pd.DataFrame) -> pd.DataFrame:
@@ -444,12 +478,6 @@ def _worker_init(engine_bytes: bytes, threads: int, parent_pid: int | None = Non
     global _WORKER_ENGINE
     _die_with(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(threads)          # BLAS / OpenMP pools (numpy, scikit-learn)
-    except ImportError:                     # pragma: no cover - a scikit-learn dependency
-        pass
     _WORKER_ENGINE = pickle.loads(engine_bytes)
     estimator = getattr(getattr(_WORKER_ENGINE, "model", None), "estimator", None)
     booster = getattr(estimator, "booster_", None)
@@ -457,10 +485,51 @@ def _worker_init(engine_bytes: bytes, threads: int, parent_pid: int | None = Non
         estimator.n_jobs = threads          # thread count the model family predicts with
     if booster is not None and hasattr(booster, "set_param"):
         booster.set_param({"nthread": threads})
+    uplift = getattr(_WORKER_ENGINE, "uplift", None)
+    if uplift is not None and hasattr(uplift, "n_jobs"):
+        uplift.n_jobs = threads             # XGBoost threads of the uplift models' predictions
+    _limit_threads(threads)
 
 
-def _worker_score(frame: pd.DataFrame, settings: BusinessSettings) -> pd.DataFrame:
-    return _WORKER_ENGINE.score(frame, settings)
+def _limit_threads(threads: int) -> None:
+    """Limit every BLAS and OpenMP thread pool of this process to ``threads``. Called once the
+    engine is loaded and the libraries scoring uses lazily are imported: threadpoolctl only
+    reaches libraries already loaded, and a pool left at one thread per core makes two workers
+    on two cores fight over them (measured: 18.6 instead of 14.5 CPU seconds per 100,000 rows)."""
+    try:
+        import sklearn.neighbors  # noqa: F401 - its OpenMP runtime, used by the offer recommender
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)          # BLAS / OpenMP pools (numpy, scipy, scikit-learn)
+    except ImportError:                     # pragma: no cover - a scikit-learn dependency
+        pass
+
+
+def _worker_score(frame: pd.DataFrame, settings: BusinessSettings, kind: str):
+    """Score one part in a worker process; the output rows as an Arrow table (`_scores_table`)."""
+    table = _scores_table(_WORKER_ENGINE.score(frame, settings), kind)
+    del frame
+    _release_memory()
+    return table
+
+
+def _release_memory() -> None:
+    """Hand the memory freed by the last part back to the system (glibc keeps freed blocks for
+    reuse: about 150 MB a worker between 50,000-row parts, counted in the peak while the other
+    worker is at its own). A no-op where glibc's ``malloc_trim`` does not exist."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
 
 
 def default_workers(source, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
@@ -485,15 +554,18 @@ def default_workers(source, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
 
 
 class _Scorer:
-    """Scores frames and hands back the tables in submission order.
+    """Scores frames and hands back their output rows (Arrow tables, `_scores_table` for the
+    output ``kind``) in submission order.
 
     workers == 1: in this process, at once. workers > 1: in that many processes (forkserver;
     each gets a pickled copy of the engine and ``threads`` threads), at most ``workers + 1``
     frames in flight so memory stays bounded while this process reads and validates ahead.
     """
 
-    def __init__(self, engine, settings: BusinessSettings, workers: int, threads: int = 1):
+    def __init__(self, engine, settings: BusinessSettings, workers: int, threads: int = 1,
+                 kind: str = "csv"):
         self.engine, self.settings, self.workers = engine, settings, workers
+        self.kind = kind
         self.pending: deque = deque()
         self.pool = None
         if workers > 1:
@@ -510,17 +582,18 @@ class _Scorer:
                 workers, mp_context=mp.get_context(method), initializer=_worker_init,
                 initargs=(blob, threads, os.getpid()))
 
-    def submit(self, frame: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
+    def submit(self, frame: pd.DataFrame) -> Iterator[tuple[int, object]]:
         """Queue one frame; yields (rows, table) of the frames that are done, in order."""
         if self.pool is None:
-            yield len(frame), self.engine.score(frame, self.settings)
+            yield len(frame), _scores_table(self.engine.score(frame, self.settings), self.kind)
             return
-        self.pending.append((len(frame), self.pool.submit(_worker_score, frame, self.settings)))
+        self.pending.append((len(frame), self.pool.submit(_worker_score, frame, self.settings,
+                                                          self.kind)))
         while len(self.pending) > self.workers:
             n, fut = self.pending.popleft()
             yield n, fut.result()
 
-    def finish(self) -> Iterator[tuple[int, pd.DataFrame]]:
+    def finish(self) -> Iterator[tuple[int, object]]:
         """(rows, table) of every frame still in flight, in order; then the pool is closed."""
         while self.pending:
             n, fut = self.pending.popleft()
@@ -643,13 +716,15 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
                 result.load_seconds = time.perf_counter() - t_load
             if len(frame) and scorer is None:
                 n_workers = workers if workers is not None else default_workers(src, chunk_rows)
-                scorer = _Scorer(engine, settings, int(n_workers))
-            for start in range(0, len(frame), int(chunk_rows)):
-                part = frame.iloc[start:start + int(chunk_rows)].drop(columns="row")
+                scorer = _Scorer(engine, settings, int(n_workers), kind=kind)
+            step = _part_rows(int(chunk_rows), scorer is not None and scorer.pool is not None)
+            for start in range(0, len(frame), step):
+                part = frame.iloc[start:start + step].drop(columns="row")
                 for n, table in scorer.submit(part):
-                    sink.write(_scores_frame(table, kind))
+                    sink.write(table)
                     result.scored += n
             del report, frame
+            _release_memory()
             if progress is not None:
                 progress(piece.done, result.rows, result.scored,
                          time.perf_counter() - t0 - result.load_seconds)
@@ -659,7 +734,7 @@ def score_file(source, out, *, engine=None, settings: BusinessSettings | None = 
             return fail(MSG_NO_ROWS, False)
         if scorer is not None:
             for n, table in scorer.finish():
-                sink.write(_scores_frame(table, kind))
+                sink.write(table)
                 result.scored += n
                 if progress is not None:
                     progress(1.0, result.rows, result.scored,

@@ -145,6 +145,8 @@ def _as_vector(values, n: int, what: str) -> np.ndarray:
 
 def _align_rows(frame: pd.DataFrame, ids: pd.Index, what: str) -> pd.DataFrame:
     """`frame` rows in the order of `ids`: by customerID when its index holds them, else by position."""
+    if frame.index.equals(ids):      # already in order (the engine's case): no look-up
+        return frame
     if len(frame) and frame.index.isin(ids).all() and ids.isin(frame.index).all():
         return frame.loc[ids]
     if len(frame) != len(ids):

@@ -393,16 +393,19 @@ def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: p
     driver = rule_feature[rule_of]
     offer_name = np.array([o.name for o in catalogue.offers], dtype=object)[offs]
     phrase = _value_phrases(customers, rows, driver)
-    amount = np.where(pp < 0.05, "under 0.1", pd.Series(np.round(pp, 1)).map("{:.1f}".format))
-    reason = (pd.Series(phrase, dtype=object) + ": adds " + amount
-              + " points of churn risk → " + pd.Series(offer_name, dtype=object))
+    # each distinct amount formatted once; one f-string per row (no column-wise concatenation)
+    rounded, codes = np.unique(np.round(pp, 1), return_inverse=True)
+    amount = np.array(["{:.1f}".format(v) for v in rounded], dtype=object)[codes.reshape(-1)]
+    amount[pp < 0.05] = "under 0.1"
+    reason = np.array([f"{p}: adds {a} points of churn risk → {o}"
+                       for p, a, o in zip(phrase, amount, offer_name)], dtype=object)
     out = pd.DataFrame({
         ID: customers[ID].to_numpy()[rows] if ID in customers else rows.astype(str),
         "offer_id": np.array(ids, dtype=object)[offs],
         "offer_name": offer_name,
         "driver": driver,
         "driver_pp": pp,
-        "reason": reason.to_numpy(),
+        "reason": reason,
     }, index=customers.index[rows])
     return out
 

@@ -193,14 +193,25 @@ SKLEARN_SEARCH_FROM = 2048
 TIE_TOLERANCE = 1e-9
 
 
-def _exact_nearest(ref: np.ndarray, X: np.ndarray, k: int, chunk: int = 16) -> np.ndarray:
-    """k nearest rows of ``ref`` by the exact squared distance Σ (x − r)², ties by lower index."""
+def _exact_nearest(ref: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
+    """k nearest rows of ``ref`` by the exact squared distance Σ (x − r)², ties by lower index.
+
+    Only the rows at or below each row's k-th smallest distance are sorted (every row tied
+    with the k-th is among them), so the result is that of sorting all of ``ref`` by
+    (distance, index) at a fraction of the cost."""
     out = np.empty((len(X), k), dtype=np.int64)
-    tie = np.arange(ref.shape[0])
-    for s in range(0, len(X), chunk):
-        d = ((X[s:s + chunk, None, :] - ref[None, :, :]) ** 2).sum(axis=2)
-        order = np.lexsort((np.broadcast_to(tie, d.shape), d), axis=1)
-        out[s:s + chunk] = order[:, :k]
+    if k == 0:
+        return out
+    diff = np.empty_like(ref, dtype=np.float64)
+    for i, x in enumerate(X):
+        np.subtract(ref, x, out=diff)                     # (r − x)² == (x − r)², bit for bit
+        np.square(diff, out=diff)
+        row = diff.sum(axis=1)
+        kth = np.partition(row, k - 1)[k - 1]
+        near = np.flatnonzero(row <= kth)                 # ascending index
+        if len(near) < k:                                 # NaN distances: sort the whole row
+            near = np.arange(len(row))
+        out[i] = near[np.argsort(row[near], kind="stable")[:k]]
     return out
 
 

@@ -281,8 +281,11 @@ class Engine:
 
     def score(self, df: pd.DataFrame, settings: BusinessSettings = BusinessSettings(), *,
               drivers: int = 3, offers: bool = True) -> pd.DataFrame:
-        """One row per customer (see `SCORE_COLUMNS`); the table of `score_all`."""
-        return self.score_all(df, settings, drivers=drivers, offers=offers).table
+        """One row per customer (see `SCORE_COLUMNS`); the table of `score_all`.
+
+        The table shows each customer's best offer only, so only that one is ranked
+        (``top_offers=1``: the same rank-1 offer, a third of the ranking's rows)."""
+        return self.score_all(df, settings, drivers=drivers, offers=offers, top_offers=1).table
 
     def customer_view(self, one: pd.DataFrame, settings: BusinessSettings = BusinessSettings(),
                       *, offers: bool = True) -> CustomerView:
