@@ -23,7 +23,12 @@ import streamlit as st
 from churn import schema, whatif
 from ui.whatif_state import keep, put
 
-GROUPS = ("Customer", "Account", "Services")
+#: Form groups drawn side by side, and the one kept in a collapsed expander below them: who the
+#: customer is (gender, age, household) cannot be changed by an offer, and the browser redraws
+#: a collapsed expander's widgets only when it is opened (each visible widget costs about 10 ms
+#: of every redraw in Chromium; issue 18).
+GROUPS = ("Account", "Services")
+PROFILE = "Customer"
 
 
 def _native(value):
@@ -134,6 +139,9 @@ def draw(original: pd.Series, changed: pd.Series, key: str = "whatif") -> None:
     """Draw the form's widgets (after `prepare` in the same run)."""
     k = _keys(key)
     cols = dict(zip(GROUPS, st.columns(len(GROUPS))))
+    # A fixed title: a title that changed with the values would close the expander on edits.
+    cols[PROFILE] = st.expander("Customer profile: gender, senior citizen, partner, dependents "
+                                "(an offer cannot change these)", icon=":material/person:")
     for spec in whatif.widget_specs():
         wkey = f"{key}_{spec.feature}"
         with cols[spec.group]:
