@@ -11,8 +11,9 @@ What uses it:
 What does not: trained model versions (`churn.models`) are a registry, not a cache: a user lists,
 compares, activates and deletes them, and each carries its metrics and MLflow run.
 
-`DiskCache(folder)` stores one object per (kind, key) as ``<folder>/<kind>-<key>.joblib``,
-written through `churn.files.atomic_path` (a reader never sees half a file). `key(*parts)` hashes
+`DiskCache(folder)` stores one object per (kind, key) as ``<folder>/<kind>-<key>.pkl`` (plain
+pickle, highest protocol: reading a scoring of the sample back takes 0.05 s, against 1.3 s
+through joblib's unpickler, which made a restarted app 3 s slower), written through `churn.files.atomic_path` (a reader never sees half a file). `key(*parts)` hashes
 what the result depends on together with `code_stamp()` (the source of every ``churn`` module and
 the versions of the libraries results come from), so changed code or libraries never read an old
 result. A file that cannot be read counts as missing (it is recomputed). Each kind keeps its
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 import threading
 from pathlib import Path
 from typing import Callable
@@ -34,7 +36,7 @@ KEEP = 8                    # files per kind
 MAX_BYTES = 768 * 1024**2   # per kind (a scoring of 100,000 customers is about 150 MB)
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost", "catboost", "lifelines",
              "scikit-surprise", "shap", "pyarrow")
-SUFFIX = ".joblib"
+SUFFIX = ".pkl"
 _CHURN = Path(__file__).resolve().parent
 _LOCK = threading.Lock()
 _SOURCES: dict = {}         # path -> ((size, mtime_ns), sha256 of the file)
@@ -120,11 +122,10 @@ class DiskCache:
     def read(self, kind: str, k: str):
         """The object saved under (kind, key), or None when there is none or it cannot be read
         (damaged, or written by other library versions: the caller computes it again)."""
-        import joblib
-
         path = self.path(kind, k)
         try:
-            out = joblib.load(path)
+            with open(path, "rb") as fh:
+                out = pickle.load(fh)
         except FileNotFoundError:
             return None
         except Exception:  # noqa: BLE001 - damaged or from other versions: recompute
@@ -139,12 +140,10 @@ class DiskCache:
     def write(self, kind: str, k: str, value) -> bool:
         """Save ``value`` under (kind, key); True when written. Never raises: a cache that
         cannot be written (full disk, read-only folder) only costs time the next time."""
-        import joblib
-
         path = self.path(kind, k)
         try:
-            with atomic_path(path) as tmp:
-                joblib.dump(value, tmp)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - logged; the result itself is still returned
             log.warning("could not write cache file %s", path, exc_info=True)
             return False

@@ -19,7 +19,7 @@ def test_a_saved_object_comes_back_from_a_new_cache_object(tmp_path):
     got, extra = DiskCache(tmp_path).read("scored", k)
     pd.testing.assert_frame_equal(got, frame)
     assert extra == {"n": 5}
-    assert [p.name for p in tmp_path.iterdir()] == [f"scored-{k}.joblib"]  # no temporary file
+    assert [p.name for p in tmp_path.iterdir()] == [f"scored-{k}.pkl"]  # no temporary file
 
 
 def test_get_computes_once(tmp_path):
