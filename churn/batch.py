@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import BusinessSettings
+from churn.files import process_alive
 from churn.spreadsheet import escape_series
 
 #: Rows validated and scored at a time (about 0.9 GB at peak per process with the default engine).
@@ -426,23 +427,6 @@ def _remove(*paths: Path) -> None:
 _WORKER_ENGINE = None
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except FileNotFoundError:
-        return False
-    except OSError:                          # no /proc (not Linux): ask the kernel
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-
 def _die_with(parent_pid: int | None, every: float = 0.5) -> None:
     """End this worker as soon as the scoring process ends, even when it is killed with
     SIGKILL (no clean-up code runs then): the kernel kills the worker when its own parent (the
@@ -463,7 +447,7 @@ def _die_with(parent_pid: int | None, every: float = 0.5) -> None:
         return
 
     def watch() -> None:
-        while _alive(parent_pid):
+        while process_alive(parent_pid):
             time.sleep(every)
         os._exit(1)
 

@@ -14,9 +14,9 @@ The engine's parts are learned once and reused:
   ``data/models/_parts/`` (`churn.cache.parts`, keyed by the data, the code and the libraries)
   so a restart does not refit them;
 - the uplift model (``churn.uplift``), when the data folder has a campaign history: what each
-  offer really did for whom, learned from randomised campaigns, kept the same way in
-  the same cache. Offers it learned are valued on that
-  evidence, the others on the catalogue's assumption (``offer_basis`` says which).
+  offer really did for whom, learned from randomised campaigns, kept in the same cache. Offers
+  it learned are valued on that evidence, the others on the catalogue's assumption
+  (``offer_basis`` says which).
 """
 from __future__ import annotations
 

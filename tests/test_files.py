@@ -40,3 +40,21 @@ def test_text_table_pads_each_column_to_its_widest_cell():
                                 "-  ------  -------",
                                 "*  cat     0.85",
                                 "   lr      0.8"]
+
+
+def test_process_alive_knows_a_running_a_reaped_and_a_zombie_process():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from churn.files import process_alive
+
+    assert process_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while process_alive(child.pid) and time.monotonic() < deadline:  # exits, not yet reaped
+        time.sleep(0.05)
+    assert not process_alive(child.pid)   # a zombie counts as gone
+    child.wait()
+    assert not process_alive(child.pid)   # reaped: no such process

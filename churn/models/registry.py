@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churn.files import process_alive
 from churn.models.config import library_versions
 from churn.models.family import FAMILIES, Family
 from churn.models.model import ChurnModel
@@ -81,18 +82,6 @@ def _models_dir(models_dir) -> Path:
     return Path(models_dir)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def _sweep(models_dir: Path) -> list[str]:
     """Remove half-written temp folders of dead processes and leftover trash; return warnings."""
     out = []
@@ -106,7 +95,7 @@ def _sweep(models_dir: Path) -> list[str]:
             pid = int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
             age = time.time() - entry.stat().st_mtime
             fresh = age < STALE_TMP_SECONDS
-            if fresh and pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+            if fresh and pid is not None and (pid == os.getpid() or process_alive(pid)):
                 continue  # a live process (maybe this one, in another thread) is writing it
             shutil.rmtree(entry, ignore_errors=True)
             out.append(f"Removed a half-written model folder {entry.name} (left by an interrupted "
