@@ -81,6 +81,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from churn import nearest
+from churn.nearest import TIE_TOLERANCE, SplitIndex
 from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, one_hot
 
 from churn.history import HISTORY_COLUMNS
@@ -189,8 +191,6 @@ class _Encoder:
 #: Query rows from which scikit-learn's fused, multithreaded brute-force search finds the
 #: candidates (about 5x faster than numpy for a large batch; slower for one customer).
 SKLEARN_SEARCH_FROM = 2048
-#: Relative gap below which two squared distances count as tied (rounding could swap them).
-TIE_TOLERANCE = 1e-9
 
 
 def _exact_nearest(ref: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
@@ -239,21 +239,35 @@ def _candidates(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, m: int,
 
 
 def _nearest(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, k: int,
-             chunk: int = 4096) -> np.ndarray:
+             chunk: int = 4096, index: SplitIndex | None = None) -> np.ndarray:
     """Indices (rows × k) of the k rows of ``ref`` nearest to each row of ``X`` (Euclidean),
     nearest first, ties by lower index.
 
     Exact for the squared distance Σ (x − r)² with ties broken by the lower index, whatever
-    the batch: the k + 1 best candidates come from the fast expanded form (numpy in chunks, or
-    scikit-learn's brute-force search from `SKLEARN_SEARCH_FROM` rows); where two neighbouring
-    candidates are within `TIE_TOLERANCE` (rounding could decide between them) the row is
-    settled with exact distances: to its candidates when the tie is inside the k, to every row
-    of ``ref`` when it is at the k-th place. So one customer scored alone and in a batch of a
-    million get the same neighbours."""
+    the batch: the k + 1 best candidates come from a fast search (with ``index``, a
+    `churn.nearest.SplitIndex` of ``ref``: the split search, which visits only the reference rows
+    that can be near; else the expanded form, numpy in chunks or scikit-learn's brute-force
+    search from `SKLEARN_SEARCH_FROM` rows); where two neighbouring candidates are within
+    `TIE_TOLERANCE` (rounding could decide between them) the row is settled with exact
+    distances: to its candidates when the tie is inside the k, to every row of ``ref`` that can
+    be that near (all of them without ``index``) when it is at the k-th place. So one customer
+    scored alone and in a batch of a million get the same neighbours, with or without the
+    index."""
     n_ref = ref.shape[0]
     if k >= n_ref:
         return _exact_nearest(ref, X, n_ref)
-    idx, d2 = _candidates(ref, ref_sq, X, k + 1, chunk)
+    split = np.zeros(len(X), dtype=bool)
+    if index is not None and index.ok_:
+        split = nearest.usable(X, index.n_num)
+    idx = np.empty((len(X), k + 1), dtype=np.int64)
+    d2 = np.empty((len(X), k + 1))
+    bound = np.full(len(X), -1, dtype=np.int64)
+    if split.any():
+        s = np.flatnonzero(split)
+        idx[s], d2[s], bound[s] = nearest.split_candidates(index, X[s], k + 1)
+    if not split.all():
+        s = np.flatnonzero(~split)
+        idx[s], d2[s] = _candidates(ref, ref_sq, X[s], k + 1, chunk)
     order = np.lexsort((idx, d2), axis=1)
     idx = np.take_along_axis(idx, order, axis=1)
     d2 = np.take_along_axis(d2, order, axis=1)
@@ -267,6 +281,10 @@ def _nearest(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, k: int,
         idx[r] = np.take_along_axis(c, np.lexsort((c, d), axis=1), axis=1)
     out = np.ascontiguousarray(idx[:, :k])
     tied = np.flatnonzero(at_k)
+    for i in tied[split[tied]]:                # only rows with lb <= the bound can be that near
+        near = np.flatnonzero(index.ref_levels(X[i, index.n_num:]) <= bound[i])
+        out[i] = near[_exact_nearest(ref[near], X[i:i + 1], k)[0]]
+    tied = tied[~split[tied]]
     if len(tied):
         out[tied] = _exact_nearest(ref, X[tied], k)
     return out
@@ -364,6 +382,14 @@ class _Neighbours:
         self.encoder = encoder
         self.engine = engine
 
+    def _index(self) -> SplitIndex:
+        """The reference rows prepared for the split search (built on first use, so engines
+        pickled before it existed work too)."""
+        index = self.__dict__.get("index_")
+        if index is None:
+            index = self.index_ = SplitIndex(self.ref, len(NUMERIC_FEATURES))
+        return index
+
     def average(self, frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
         """Mean engine row of each customer's k nearest other customers (rows of ``frame``)."""
         n_off = self.engine.table.shape[1]
@@ -372,7 +398,7 @@ class _Neighbours:
         X = self.encoder.transform(frame)
         self_pos = self.ids.get_indexer(pd.Index(np.asarray(ids, dtype=str)))
         k_query = self.k + 1 if (self_pos >= 0).any() and self.k < len(self.ids) else self.k
-        idx = _nearest(self.ref, self.ref_sq, X, k_query)
+        idx = _nearest(self.ref, self.ref_sq, X, k_query, index=self._index())
         if k_query > self.k:  # drop the customer themself, else the farthest neighbour
             keep = idx != self_pos[:, None]
             keep[keep.all(axis=1), -1] = False

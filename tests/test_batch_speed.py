@@ -2,6 +2,8 @@
 replaces, and the worker processes are set up as the speed depends on.
 
 - `recommend._exact_nearest` (tied neighbours) against sorting every reference row;
+- the split search (`churn.nearest`, visits only reference rows that can be near) against
+  brute force on rows full of exact ties, and against the scan it replaces;
 - `offers.rule_candidates` reason sentences against the documented sentence built independently;
 - `Engine.score` (ranks only the best offer) against the full ranking of `Engine.score_all`;
 - `campaign._align_rows` (aligned frames skip the look-up) against the look-up;
@@ -89,6 +91,90 @@ def test_nearest_with_ties_at_the_kth_place_equals_sorting_every_row():
     X = rng.integers(0, 4, size=(recommend.SKLEARN_SEARCH_FROM + 100, 8)).astype(float)
     got = recommend._nearest(ref, (ref * ref).sum(axis=1), X, 10)
     np.testing.assert_array_equal(got, _sorted_every_row(ref, X, 10))
+
+
+# --- the split search (churn.nearest): numbers + one-hot indicators -----------------------------
+def _mixed_rows(rng, n: int, n_num: int, cards: tuple, *, grid: bool) -> np.ndarray:
+    """Rows of ``n_num`` numbers (a coarse grid: many exact ties, or continuous) and one-hot
+    blocks of the given cardinalities (the encoder's layout)."""
+    num = (rng.integers(0, 3, size=(n, n_num)) * 0.5 if grid
+           else rng.normal(size=(n, n_num)))
+    blocks = []
+    for c in cards:
+        b = np.zeros((n, c))
+        b[np.arange(n), rng.integers(0, c, size=n)] = 1.0
+        blocks.append(b)
+    return np.hstack([num] + blocks)
+
+
+def _brute_force(ref: np.ndarray, X: np.ndarray, k: int, step: int = 200) -> np.ndarray:
+    """Every pairwise squared distance, each row sorted stably (ties: lower index), in steps."""
+    out = []
+    for s in range(0, len(X), step):
+        d = ((X[s:s + step, None, :] - ref[None, :, :]) ** 2).sum(axis=2)
+        out.append(np.argsort(d, axis=1, kind="stable")[:, :k])
+    return np.vstack(out)
+
+
+@pytest.mark.parametrize("grid,k", [(True, 25), (True, 26), (False, 25), (True, 3)])
+def test_split_search_equals_brute_force_with_ties_and_duplicates(grid, k):
+    """The split search gives exactly the brute-force neighbours, ties by the lower index, on a few
+    thousand rows where exact ties are everywhere: numbers on a coarse grid, few categorical
+    patterns, duplicated reference rows and queries equal to reference rows."""
+    from churn.nearest import SplitIndex
+
+    rng = np.random.default_rng(11 + k)
+    cards, n_num = (2, 3, 3, 4, 2), 4
+    base = _mixed_rows(rng, 1200, n_num, cards, grid=grid)
+    ref = np.vstack([base, base[rng.integers(0, 1200, size=300)]])   # 300 duplicate rows
+    X = np.vstack([_mixed_rows(rng, 2500, n_num, cards, grid=grid),
+                   ref[rng.integers(0, len(ref), size=500)]])          # 500 equal to a ref row
+    index = SplitIndex(ref, n_num)
+    assert index.ok_
+    got = recommend._nearest(ref, (ref * ref).sum(axis=1), X, k, index=index)
+    np.testing.assert_array_equal(got, _brute_force(ref, X, k))
+    # and the scan it replaces gives the same
+    np.testing.assert_array_equal(got, recommend._nearest(ref, (ref * ref).sum(axis=1), X, k))
+
+
+def test_split_search_with_unknown_categories_odd_levels_and_unusable_rows():
+    """Unknown category values (a block of zeros: odd levels), a NaN number (searched by the scan)
+    and an index over reference rows that are not 0/1 (not used): the same neighbours as brute
+    force wherever brute force is defined."""
+    from churn.nearest import SplitIndex
+
+    rng = np.random.default_rng(5)
+    cards, n_num = (3, 2, 4), 2
+    ref = _mixed_rows(rng, 800, n_num, cards, grid=True)
+    ref[rng.integers(0, 800, size=80), n_num:n_num + 3] = 0.0         # unknown first feature
+    X = _mixed_rows(rng, 600, n_num, cards, grid=True)
+    X[rng.integers(0, 600, size=60), n_num + 3:n_num + 5] = 0.0       # unknown second feature
+    index = SplitIndex(ref, n_num)
+    got = recommend._nearest(ref, (ref * ref).sum(axis=1), X, 10, index=index)
+    np.testing.assert_array_equal(got, _brute_force(ref, X, 10))
+    X_nan = X.copy()
+    X_nan[7, 0] = np.nan                                              # not usable: the scan
+    got = recommend._nearest(ref, (ref * ref).sum(axis=1), X_nan, 10, index=index)
+    keep = np.arange(len(X)) != 7
+    np.testing.assert_array_equal(got[keep], _brute_force(ref, X, 10)[keep])
+    bent = ref.copy()
+    bent[0, n_num] = 0.5                                              # not one-hot: no index
+    assert not SplitIndex(bent, n_num).ok_
+    np.testing.assert_array_equal(
+        recommend._nearest(bent, (bent * bent).sum(axis=1), X, 10, index=SplitIndex(bent, n_num)),
+        _brute_force(bent, X, 10))
+
+
+def test_split_search_on_the_encoders_rows_equals_the_scan(engine, customers):
+    """The recommender's own rows (standardised numbers, the schema's one-hot features): the split
+    search and the scan it replaces give the same neighbours for 3,000 customers."""
+    neigh = engine.recommender.neighbours_
+    X = neigh.encoder.transform(customers)
+    k = neigh.k
+    got = recommend._nearest(neigh.ref, neigh.ref_sq, X, k, index=neigh._index())
+    assert neigh._index().ok_
+    np.testing.assert_array_equal(got, recommend._nearest(neigh.ref, neigh.ref_sq, X, k))
+    np.testing.assert_array_equal(got[:300], _brute_force(neigh.ref, X[:300], k))
 
 
 # --- rule reasons --------------------------------------------------------------------------------
