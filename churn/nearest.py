@@ -38,7 +38,7 @@ TIE_TOLERANCE = 1e-9
 #: Levels visited in the first round beyond the first that holds m reference patterns (a bound
 #: from so few rows is loose; more levels make it tight for most queries). Later rounds go as
 #: far as the bound requires, or `LEVEL_STEP` levels further while fewer than m rows were found.
-FIRST_EXTRA_LEVELS = 2
+FIRST_EXTRA_LEVELS = 0
 FIRST_PATTERNS = 0.5
 LEVEL_STEP = 2
 #: Query patterns handled at a time (bounds the level matrix to this × reference patterns).
@@ -104,10 +104,6 @@ class SplitIndex:
         lv += self.pattern_sq_[None, :]
         return np.rint(lv).astype(np.uint8 if self.n_levels < 256 else np.int32)
 
-    def ref_levels(self, x_cat: np.ndarray) -> np.ndarray:
-        """lb between one query's indicators and every reference row (row order)."""
-        return self.levels(x_cat[None, :])[0][self.ref_pattern_]
-
 
 def split_candidates(index: SplitIndex, X: np.ndarray,
                      m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,61 +143,65 @@ def _search_chunk(index: SplitIndex, lv: np.ndarray, qpat: np.ndarray, xnum: np.
     per_level = np.bincount((np.arange(n_pat, dtype=np.int32)[:, None] * n_lev + lv).ravel(),
                             minlength=n_pat * n_lev).reshape(n_pat, n_lev)
     ends = np.cumsum(per_level, axis=1)                   # reference patterns at level <= l
-    # first round: up to the first level with m reference patterns, and FIRST_EXTRA_LEVELS more
+    # first round: up to the first level with enough reference patterns, FIRST_EXTRA_LEVELS more
     first = (ends >= FIRST_PATTERNS * m).argmax(axis=1)
-    cap = np.minimum(first + FIRST_EXTRA_LEVELS, n_lev - 1)
-    done_to = np.full(n_pat, -1)                          # levels visited so far, per pattern
     nq = len(qpat)
+    cap = np.minimum(first + FIRST_EXTRA_LEVELS, n_lev - 1)[qpat]   # per query from here on
+    done = np.full(nq, -1)                                # levels visited so far
     best_d = np.full((nq, m), np.inf)
     best_i = np.zeros((nq, m), dtype=np.int64)
     active = np.arange(nq)
     bound = np.empty(nq, dtype=np.int64)
     while len(active):
-        pats = np.unique(qpat[active])
-        lo = np.where(done_to[pats] >= 0, ends[pats, np.maximum(done_to[pats], 0)], 0)
-        hi = ends[pats, cap[pats]]
-        _visit(index, order, lv, pats, lo, hi, qpat, active, xnum, best_d, best_i)
-        done_to[pats] = cap[pats]
+        qa = qpat[active]
+        pats = np.unique(qa)
+        lo_lev = np.full(n_pat, n_lev)
+        np.minimum.at(lo_lev, qa, done[active])
+        hi_lev = np.full(n_pat, -1)
+        np.maximum.at(hi_lev, qa, cap[active])
+        lo = np.where(lo_lev[pats] >= 0, ends[pats, np.maximum(lo_lev[pats], 0)], 0)
+        hi = ends[pats, hi_lev[pats]]
+        _visit(index, order, lv, pats, lo, hi, active, qa, done[active], cap[active], xnum,
+               best_d, best_i)
+        done[active] = cap[active]
         u = best_d[active].max(axis=1)                  # the m-th smallest d so far (inf: < m)
         need = np.floor(np.minimum(u * (1.0 + TIE_TOLERANCE) + TIE_TOLERANCE, n_lev - 1))
         need = need.astype(np.int64)
-        short = np.isinf(u)                             # fewer than m rows so far: go on slowly
-        need[short] = np.minimum(done_to[qpat[active[short]]] + LEVEL_STEP, n_lev - 1)
-        ok = need <= done_to[qpat[active]]
-        bound[active[ok]] = done_to[qpat[active[ok]]]
+        d_a = done[active]
+        ok = need <= d_a
+        bound[active[ok]] = d_a[ok]
+        # the rest go on one step at a time (the bound tightens as rows come in)
+        cap[active] = np.minimum(need, d_a + LEVEL_STEP)
         active = active[~ok]
-        if len(active):
-            new_cap = np.zeros(n_pat, dtype=np.int64)
-            np.maximum.at(new_cap, qpat[active], need[~ok])
-            cap = np.maximum(cap, new_cap)
     return best_i, best_d, bound
 
 
-def _visit(index, order, lv, pats, lo, hi, qpat, active, xnum, best_d, best_i) -> None:
-    """Compare the ``active`` queries with the reference rows of the reference patterns at
-    positions lo..hi-1 of their pattern's level order (``lo``/``hi`` per pattern of ``pats``)
-    and keep the m smallest d in best_d/best_i."""
-    m = best_d.shape[1]
+def _visit(index, order, lv, pats, lo, hi, active, qa, q_lo, q_hi, xnum, best_d,
+           best_i) -> None:
+    """Compare the ``active`` queries (patterns ``qa``) with the reference rows at levels
+    q_lo < l <= q_hi (per query) and keep the m smallest d in best_d/best_i. ``lo``/``hi``: the
+    positions in each pattern's level order (patterns ``pats``) that cover those levels."""
+    m, n_lev = best_d.shape[1], index.n_levels
     n_g = hi - lo
     rep = np.repeat(np.arange(len(pats)), n_g)
     pos = np.arange(len(rep)) - np.repeat(np.cumsum(n_g) - n_g, n_g) + lo[rep]
     pi = pats[rep]
-    g = order[pi, pos]                                    # (pattern, ref pattern) pairs
+    g = order[pi, pos]                                    # (pattern, ref pattern) by level
     sizes = index.size_[g]
-    per_pat = np.bincount(rep, weights=sizes, minlength=len(pats)).astype(np.int64)
-    pat_off = np.concatenate([[0], np.cumsum(per_pat)])
-    # reference rows of every picked (pattern, reference pattern), grouped by pattern
-    total = int(pat_off[-1])
-    rep = np.repeat(np.arange(len(g)), sizes)
+    # reference rows of every picked (pattern, reference pattern), by pattern, then level
+    total = int(sizes.sum())
+    rep_g = np.repeat(np.arange(len(g)), sizes)
     within = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    rows = index.by_pattern_[index.start_[g][rep] + within]
-    levels = lv[pi, g][rep].astype(np.float64)
-    # each active query's slice of those lists
+    rows = index.by_pattern_[index.start_[g][rep_g] + within]
+    lev = lv[pi, g][rep_g].astype(np.int64)
+    levels = lev.astype(np.float64)
+    key = rep[rep_g] * n_lev + lev                        # ascending: pattern slot, level
+    # each query's slice: its pattern's rows at levels q_lo < l <= q_hi
     slot = np.full(lv.shape[0], -1)
     slot[pats] = np.arange(len(pats))
-    s = slot[qpat[active]]
-    width = per_pat[s]
-    start = pat_off[s]
+    base = slot[qa] * n_lev
+    start = np.searchsorted(key, base + q_lo, side="right")
+    width = np.searchsorted(key, base + q_hi, side="right") - start
     ord_w = np.argsort(width, kind="stable")             # similar widths padded together
     sorted_w = width[ord_w]
     pos = 0
@@ -214,7 +214,7 @@ def _visit(index, order, lv, pats, lo, hi, qpat, active, xnum, best_d, best_i) -
         pos = end
         if wmax == 0:
             continue
-        qa = active[blk]
+        qb = active[blk]
         cols = np.arange(wmax)
         valid = cols[None, :] < width[blk][:, None]
         at = np.where(valid, start[blk][:, None] + cols[None, :], 0)
@@ -222,12 +222,12 @@ def _visit(index, order, lv, pats, lo, hi, qpat, active, xnum, best_d, best_i) -
         d = levels[at]
         for j in range(len(xnum)):
             diff = index.num_[j][r]
-            diff -= xnum[j][qa][:, None]
+            diff -= xnum[j][qb][:, None]
             diff *= diff
             d += diff
         d[~valid] = np.inf
-        D = np.hstack([best_d[qa], d])
-        R = np.hstack([best_i[qa], r])
+        D = np.hstack([best_d[qb], d])
+        R = np.hstack([best_i[qb], r])
         keep = np.argpartition(D, m - 1, axis=1)[:, :m]
-        best_d[qa] = np.take_along_axis(D, keep, axis=1)
-        best_i[qa] = np.take_along_axis(R, keep, axis=1)
+        best_d[qb] = np.take_along_axis(D, keep, axis=1)
+        best_i[qb] = np.take_along_axis(R, keep, axis=1)

@@ -281,9 +281,13 @@ def _nearest(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, k: int,
         idx[r] = np.take_along_axis(c, np.lexsort((c, d), axis=1), axis=1)
     out = np.ascontiguousarray(idx[:, :k])
     tied = np.flatnonzero(at_k)
-    for i in tied[split[tied]]:                # only rows with lb <= the bound can be that near
-        near = np.flatnonzero(index.ref_levels(X[i, index.n_num:]) <= bound[i])
-        out[i] = near[_exact_nearest(ref[near], X[i:i + 1], k)[0]]
+    settle = tied[split[tied]]                 # only rows with lb <= the bound can be that near
+    for s in range(0, len(settle), chunk):
+        rows = settle[s:s + chunk]
+        levels = index.levels(X[rows, index.n_num:])
+        for i, lv in zip(rows, levels):
+            near = np.flatnonzero(lv[index.ref_pattern_] <= bound[i])
+            out[i] = near[_exact_nearest(ref[near], X[i:i + 1], k)[0]]
     tied = tied[~split[tied]]
     if len(tied):
         out[tied] = _exact_nearest(ref, X[tied], k)
