@@ -42,9 +42,9 @@ FIRST_EXTRA_LEVELS = 0
 FIRST_PATTERNS = 0.5
 LEVEL_STEP = 2
 #: Query patterns handled at a time (bounds the level matrix to this × reference patterns).
-PATTERN_CHUNK = 1024
+PATTERN_CHUNK = 512
 #: Cells of a padded distance block (rows × width) at a time.
-BLOCK_CELLS = 1 << 20
+BLOCK_CELLS = 1 << 18
 
 
 def _pattern_groups(cat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
