@@ -34,10 +34,11 @@ Speed: a file of at least `POOL_FROM_ROWS` rows is scored by worker processes (o
 `default_workers`), each with a pickled copy of the engine and one thread in every thread pool,
 in parts of `POOL_PART_ROWS` (aligned to `PART_ALIGN`), while this process reads, validates and
 writes; workers hand back Arrow tables of the output rows, written in file order, so the output
-is the same as with one process, byte for byte. 1,000,000 customers cost about 146 CPU seconds
-in all and peak at 1.9 GB (``bench/bench_score.py``); 40% of the work is the offer recommender's
-nearest-neighbour search, then exact SHAP and the uplift models (README: "Where batch scoring
-spends its time").
+is the same as with one process, byte for byte. 1,000,000 customers peak at about 1.9-2.0 GB
+(``bench/bench_score.py``); per 100,000 customers a worker spends about 9 CPU seconds: a third
+in the offer recommender's nearest-neighbour search (``churn.nearest``, which replaced a scan
+that took half), then the uplift models and exact SHAP (README: "Where batch scoring spends
+its time").
 """
 from __future__ import annotations
 

@@ -35,8 +35,10 @@ With the default ``shrinkage=3`` three past answers weigh as much as the neighbo
 Customers without history (every uploaded customer, unknown IDs) have ``n_u = 0``: pure
 neighbour average — the cold start. Feature space: the schema features, numeric ones
 standardised (mean 0, sd 1 on the fit frame; TotalCharges NaN = 0) and categorical ones one-hot
-encoded; exact Euclidean distance (brute force with numpy, in chunks); a customer is never their
-own neighbour. A customer with neither history nor known features gets the population mean.
+encoded; exact Euclidean distance (``churn.nearest``'s split search, which visits only the
+customers whose categorical part can be near; a scan for rows it cannot take); a customer is
+never their own neighbour. A customer with neither history nor known features gets the
+population mean.
 
 Evaluation
 ----------
