@@ -190,6 +190,10 @@ class _Encoder:
         return np.ascontiguousarray(np.hstack([num, one_hot(X)]), dtype=np.float64)
 
 
+#: Query rows from which the split search (`churn.nearest`) is used when an index is given: below
+#: it the scan is faster (one customer: 0.25 instead of 1 ms; 200: 15 instead of 19 ms; 1,000:
+#: 75 instead of 65 ms), with the same neighbours.
+SPLIT_SEARCH_FROM = 512
 #: Query rows from which scikit-learn's fused, multithreaded brute-force search finds the
 #: candidates (about 5x faster than numpy for a large batch; slower for one customer).
 SKLEARN_SEARCH_FROM = 2048
@@ -247,9 +251,10 @@ def _nearest(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, k: int,
 
     Exact for the squared distance Σ (x − r)² with ties broken by the lower index, whatever
     the batch: the k + 1 best candidates come from a fast search (with ``index``, a
-    `churn.nearest.SplitIndex` of ``ref``: the split search, which visits only the reference rows
-    that can be near; else the expanded form, numpy in chunks or scikit-learn's brute-force
-    search from `SKLEARN_SEARCH_FROM` rows); where two neighbouring candidates are within
+    `churn.nearest.SplitIndex` of ``ref``, and from `SPLIT_SEARCH_FROM` rows: the split search,
+    which visits only the reference rows that can be near; else the expanded form, numpy in
+    chunks or scikit-learn's brute-force search from `SKLEARN_SEARCH_FROM` rows); where two
+    neighbouring candidates are within
     `TIE_TOLERANCE` (rounding could decide between them) the row is settled with exact
     distances: to its candidates when the tie is inside the k, to every row of ``ref`` that can
     be that near (all of them without ``index``) when it is at the k-th place. So one customer
@@ -259,7 +264,7 @@ def _nearest(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, k: int,
     if k >= n_ref:
         return _exact_nearest(ref, X, n_ref)
     split = np.zeros(len(X), dtype=bool)
-    if index is not None and index.ok_:
+    if index is not None and index.ok_ and len(X) >= SPLIT_SEARCH_FROM:
         split = nearest.usable(X, index.n_num)
     idx = np.empty((len(X), k + 1), dtype=np.int64)
     d2 = np.empty((len(X), k + 1))

@@ -116,8 +116,14 @@ def _brute_force(ref: np.ndarray, X: np.ndarray, k: int, step: int = 200) -> np.
     return np.vstack(out)
 
 
+@pytest.fixture
+def split_always(monkeypatch):
+    """The split search for batches of any size (by default small ones take the scan)."""
+    monkeypatch.setattr(recommend, "SPLIT_SEARCH_FROM", 1)
+
+
 @pytest.mark.parametrize("grid,k", [(True, 25), (True, 26), (False, 25), (True, 3)])
-def test_split_search_equals_brute_force_with_ties_and_duplicates(grid, k):
+def test_split_search_equals_brute_force_with_ties_and_duplicates(grid, k, split_always):
     """The split search gives exactly the brute-force neighbours, ties by the lower index, on a few
     thousand rows where exact ties are everywhere: numbers on a coarse grid, few categorical
     patterns, duplicated reference rows and queries equal to reference rows."""
@@ -137,7 +143,7 @@ def test_split_search_equals_brute_force_with_ties_and_duplicates(grid, k):
     np.testing.assert_array_equal(got, recommend._nearest(ref, (ref * ref).sum(axis=1), X, k))
 
 
-def test_split_search_with_unknown_categories_odd_levels_and_unusable_rows():
+def test_split_search_with_unknown_categories_odd_levels_and_unusable_rows(split_always):
     """Unknown category values (a block of zeros: odd levels), a NaN number (searched by the scan)
     and an index over reference rows that are not 0/1 (not used): the same neighbours as brute
     force wherever brute force is defined."""
@@ -165,7 +171,7 @@ def test_split_search_with_unknown_categories_odd_levels_and_unusable_rows():
         _brute_force(bent, X, 10))
 
 
-def test_split_search_on_the_encoders_rows_equals_the_scan(engine, customers):
+def test_split_search_on_the_encoders_rows_equals_the_scan(engine, customers, split_always):
     """The recommender's own rows (standardised numbers, the schema's one-hot features): the split
     search and the scan it replaces give the same neighbours for 3,000 customers."""
     neigh = engine.recommender.neighbours_
@@ -175,6 +181,25 @@ def test_split_search_on_the_encoders_rows_equals_the_scan(engine, customers):
     assert neigh._index().ok_
     np.testing.assert_array_equal(got, recommend._nearest(neigh.ref, neigh.ref_sq, X, k))
     np.testing.assert_array_equal(got[:300], _brute_force(neigh.ref, X[:300], k))
+    for one in range(5):                                   # one customer at a time, too
+        np.testing.assert_array_equal(
+            recommend._nearest(neigh.ref, neigh.ref_sq, X[one:one + 1], k, index=neigh._index()),
+            got[one:one + 1])
+
+
+def test_small_batches_take_the_scan(engine, customers, monkeypatch):
+    """Below `SPLIT_SEARCH_FROM` rows the split search is not called (the scan is faster there)."""
+    from churn import nearest
+
+    calls = []
+    real = nearest.split_candidates
+    monkeypatch.setattr(nearest, "split_candidates", lambda *a: calls.append(len(a[1])) or real(*a))
+    neigh = engine.recommender.neighbours_
+    X = neigh.encoder.transform(customers.iloc[:recommend.SPLIT_SEARCH_FROM])
+    recommend._nearest(neigh.ref, neigh.ref_sq, X[:-1], neigh.k, index=neigh._index())
+    assert calls == []
+    recommend._nearest(neigh.ref, neigh.ref_sq, X, neigh.k, index=neigh._index())
+    assert calls == [recommend.SPLIT_SEARCH_FROM]
 
 
 # --- rule reasons --------------------------------------------------------------------------------
