@@ -73,21 +73,26 @@ def usable(X: np.ndarray, n_num: int) -> np.ndarray:
 
 
 class SplitIndex:
-    """The reference rows prepared for `split_candidates`.
+    """The reference rows prepared for `split_candidates`: ``SplitIndex(n_num).fit(ref)``.
 
-    ref: rows × columns float matrix, the first ``n_num`` columns numbers, the others 0/1
-    indicators (``ok_`` False when they are not: then the index is not used).
-    Learned: ``pattern_`` (distinct indicator patterns, float32), ``pattern_sq_`` (ones per
-    pattern), ``ref_pattern_`` (each row's pattern), ``by_pattern_`` (row numbers grouped by
-    pattern, ascending within a pattern), ``start_``/``size_`` (each pattern's slice of
-    ``by_pattern_``), ``num_`` (numeric columns, column-major).
+    n_num: how many leading columns are numbers; the others must be 0/1 indicators.
+    fit(ref): ref is a rows × columns float matrix. Learned: ``ok_`` (False when ``ref`` is
+    empty, has a non-finite number or an indicator other than 0/1: then the index is not used),
+    ``pattern_`` (distinct indicator patterns, float32), ``pattern_sq_`` (ones per pattern),
+    ``ref_pattern_`` (each row's pattern), ``by_pattern_`` (row numbers grouped by pattern,
+    ascending within a pattern), ``start_``/``size_`` (each pattern's slice of
+    ``by_pattern_``), ``num_`` (numeric columns, column-major), ``n_levels_`` (levels 0 .. the
+    number of indicator columns).
     """
 
-    def __init__(self, ref: np.ndarray, n_num: int):
+    def __init__(self, n_num: int):
         self.n_num = n_num
+
+    def fit(self, ref: np.ndarray) -> "SplitIndex":
+        n_num = self.n_num
         self.ok_ = bool(len(ref)) and bool(usable(ref, n_num).all())
         if not self.ok_:
-            return
+            return self
         cat = ref[:, n_num:]
         first, inv = _pattern_groups(cat)
         self.pattern_ = np.ascontiguousarray(cat[first], dtype=np.float32)
@@ -97,7 +102,8 @@ class SplitIndex:
         self.size_ = np.bincount(inv, minlength=len(first))
         self.start_ = np.concatenate([[0], np.cumsum(self.size_)[:-1]])
         self.num_ = np.ascontiguousarray(ref[:, :n_num].T, dtype=np.float64)
-        self.n_levels = cat.shape[1] + 1          # levels 0 .. number of indicator columns
+        self.n_levels_ = cat.shape[1] + 1
+        return self
 
     def levels(self, qpat: np.ndarray) -> np.ndarray:
         """Level (exact lb) between each query pattern (rows of 0/1 ``qpat``) and each
@@ -107,7 +113,7 @@ class SplitIndex:
         lv *= -2.0
         lv += q.sum(axis=1)[:, None]
         lv += self.pattern_sq_[None, :]
-        return np.rint(lv).astype(np.uint8 if self.n_levels < 256 else np.int32)
+        return np.rint(lv).astype(np.uint8 if self.n_levels_ < 256 else np.int32)
 
 
 def split_candidates(index: SplitIndex, X: np.ndarray,
@@ -142,7 +148,7 @@ def _search_chunk(index: SplitIndex, lv: np.ndarray, qpat: np.ndarray, xnum: np.
     """`split_candidates` for the queries of one chunk of patterns: ``lv`` patterns × reference
     patterns levels, ``qpat`` each query's pattern (row of ``lv``), ``xnum`` numeric columns ×
     queries."""
-    n_pat, n_lev = len(lv), index.n_levels
+    n_pat, n_lev = len(lv), index.n_levels_
     # each pattern's reference patterns by level (a radix sort)
     order = np.argsort(lv, axis=1, kind="stable")
     # first round: up to the level of the FIRST_PATTERNS·m-th nearest reference pattern, and
@@ -190,7 +196,7 @@ def _visit(index, order, lv, pats, lo, hi, active, qa, q_lo, q_hi, xnum, best_d,
     """Compare the ``active`` queries (patterns ``qa``) with the reference rows at levels
     q_lo < l <= q_hi (per query) and keep the m smallest d in best_d/best_i. ``lo``/``hi``: the
     positions in each pattern's level order (patterns ``pats``) that cover those levels."""
-    m, n_lev = best_d.shape[1], index.n_levels
+    m, n_lev = best_d.shape[1], index.n_levels_
     n_g = hi - lo
     rep = np.repeat(np.arange(len(pats)), n_g)
     pos = np.arange(len(rep)) - np.repeat(np.cumsum(n_g) - n_g, n_g) + lo[rep]

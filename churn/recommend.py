@@ -398,7 +398,7 @@ class _Neighbours:
         pickled before it existed work too)."""
         index = self.__dict__.get("index_")
         if index is None:
-            index = self.index_ = SplitIndex(self.ref, len(NUMERIC_FEATURES))
+            index = self.index_ = SplitIndex(len(NUMERIC_FEATURES)).fit(self.ref)
         return index
 
     def average(self, frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:

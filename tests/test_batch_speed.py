@@ -135,7 +135,7 @@ def test_split_search_equals_brute_force_with_ties_and_duplicates(grid, k, split
     ref = np.vstack([base, base[rng.integers(0, 1200, size=300)]])   # 300 duplicate rows
     X = np.vstack([_mixed_rows(rng, 2500, n_num, cards, grid=grid),
                    ref[rng.integers(0, len(ref), size=500)]])          # 500 equal to a ref row
-    index = SplitIndex(ref, n_num)
+    index = SplitIndex(n_num).fit(ref)
     assert index.ok_
     got = recommend._nearest(ref, (ref * ref).sum(axis=1), X, k, index=index)
     np.testing.assert_array_equal(got, _brute_force(ref, X, k))
@@ -155,7 +155,7 @@ def test_split_search_with_unknown_categories_odd_levels_and_unusable_rows(split
     ref[rng.integers(0, 800, size=80), n_num:n_num + 3] = 0.0         # unknown first feature
     X = _mixed_rows(rng, 600, n_num, cards, grid=True)
     X[rng.integers(0, 600, size=60), n_num + 3:n_num + 5] = 0.0       # unknown second feature
-    index = SplitIndex(ref, n_num)
+    index = SplitIndex(n_num).fit(ref)
     got = recommend._nearest(ref, (ref * ref).sum(axis=1), X, 10, index=index)
     np.testing.assert_array_equal(got, _brute_force(ref, X, 10))
     X_nan = X.copy()
@@ -165,9 +165,10 @@ def test_split_search_with_unknown_categories_odd_levels_and_unusable_rows(split
     np.testing.assert_array_equal(got[keep], _brute_force(ref, X, 10)[keep])
     bent = ref.copy()
     bent[0, n_num] = 0.5                                              # not one-hot: no index
-    assert not SplitIndex(bent, n_num).ok_
+    bent_index = SplitIndex(n_num).fit(bent)
+    assert not bent_index.ok_
     np.testing.assert_array_equal(
-        recommend._nearest(bent, (bent * bent).sum(axis=1), X, 10, index=SplitIndex(bent, n_num)),
+        recommend._nearest(bent, (bent * bent).sum(axis=1), X, 10, index=bent_index),
         _brute_force(bent, X, 10))
 
 
