@@ -404,7 +404,7 @@ def _blend(engine: _Engine, neigh: _Neighbours, frame: pd.DataFrame,
         else np.ones(len(ids), dtype=bool)
     if has_feat.any() and neigh.k > 0:
         pos = np.nonzero(has_feat)[0]
-        nb = neigh.average(frame.iloc[pos], ids[pos])
+        nb = neigh.average(frame if len(pos) == len(frame) else frame.iloc[pos], ids[pos])
         n = np.where(has_own[pos], engine.counts[np.maximum(own[pos], 0)], 0.0)
         w = (n / (n + shrinkage))[:, None]
         out[pos] = w * out[pos] + (1.0 - w) * nb
