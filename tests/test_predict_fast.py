@@ -153,3 +153,61 @@ def test_one_customer_without_offers_or_drivers_equals_the_batch(data_engine):
             one = P.predict(data_engine, [rec], **kw)
             if i in by_row:
                 _close(one.results[0], dict(by_row[i], row=0), f"{kw} record {i}")
+
+
+# --- the small-input branches, each against the general one ----------------------------------
+def test_validator_reads_columns_of_text_exactly_as_a_frame_of_text(data_engine):
+    """`validate_chunk` of {header: texts} gives the report of the same DataFrame of text."""
+    from churn.validate import validate_chunk
+
+    recs = varied_records(data_engine, n_random=20)
+    recs[3]["customerID"] = recs[2]["customerID"]                  # a duplicate
+    recs[5]["Contract"] = " month-to-month "                        # read with a warning
+    columns = P.record_columns(recs)
+    a = validate_chunk(columns)
+    b = validate_chunk(pd.DataFrame(columns, dtype=object))
+    assert a.errors == b.errors and a.warnings == b.warnings
+    assert len(a.errors) >= 5 and len(a.warnings) >= 2
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    pd.testing.assert_frame_equal(a.rejected_frame(), b.rejected_frame())
+
+
+def test_validator_columns_of_text_must_have_one_length():
+    from churn.validate import validate_chunk
+
+    with pytest.raises(ValueError) as err:
+        validate_chunk({"customerID": ["0001-AAAAA"], "gender": []})
+    assert str(err.value) == "columns of text must all have the same length, got lengths [0, 1]"
+
+
+def test_text_lengths_and_line_breaks_agree_with_pyarrow():
+    from churn.validate import checks
+
+    texts = np.array(["", "abc", "é" * 7, "a\nb", "x\r", "日本語", " 12,5 ", "🙂"] * 3,
+                     dtype=object)
+    few = checks._lengths_and_breaks(texts[:8])
+    many = checks._lengths_and_breaks(np.concatenate([texts] * 4))   # ≥ 64: pyarrow
+    assert len(texts) * 4 >= checks._SMALL_UNIQUES
+    assert few[0].tolist() == [0, 3, 7, 3, 2, 3, 6, 1] == many[0][:8].tolist()
+    assert few[1].tolist() == [False, False, False, True, True, False, False, False] \
+        == many[1][:8].tolist()
+
+
+def test_catboost_shap_of_a_few_rows_is_the_loops_bit_for_bit(family_models):
+    from catboost import Pool
+
+    from churn import catboost_shap
+
+    est = family_models["cat"].estimator
+    X = schema.feature_frame(random_customers(200, seed=4))
+    tables = est._shap_tables(X)
+    assert tables is not None
+    leaves = np.asarray(est.estimator_.calc_leaf_indexes(Pool(X, cat_features=est.CAT_INDEX)))
+    assert len(leaves) >= catboost_shap.FEW_ROWS
+    every = tables.values(leaves, X.shape[1])                        # the loop over trees
+    for i in range(0, 200, 9):
+        few = tables.values(leaves[i:i + 3], X.shape[1])             # the gather
+        assert np.array_equal(few, every[i:i + 3])
+    ref = np.asarray(est.estimator_.get_feature_importance(
+        Pool(X.iloc[:2], cat_features=est.CAT_INDEX), type="ShapValues"))
+    np.testing.assert_allclose(tables.values(leaves[:2], X.shape[1]), ref[:, :-1], atol=1e-9)
