@@ -17,6 +17,9 @@ API_ARGS ?=
 CHROMIUM := /usr/bin/chromium
 # What `make test` passes to pytest, e.g. make test PYTEST_ARGS="tests/app -x"
 PYTEST_ARGS ?= tests
+# pytest-xdist workers for `make test` (each test file stays on one worker); TEST_WORKERS=0 runs
+# everything in one process.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup sample run api test chromium bench fuzz clean distclean
@@ -82,7 +85,7 @@ chromium:
 
 # pytest's exit status is make's: any failure, error or an empty collection (status 5) fails.
 test: setup sample chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: setup sample
 	$(PY) -m churn bench

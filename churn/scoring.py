@@ -20,6 +20,7 @@ The engine's parts are learned once and reused:
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -33,9 +34,29 @@ from churn.config import BusinessSettings, Paths, paths as default_paths, risk_t
 
 Progress = Callable[[float, str], None]
 
-#: Training configuration `Engine.prepare` uses when a data folder has no model yet (None: the
-#: default `models.TrainConfig()`). Tests set a small one so a first start takes seconds.
+#: Training configuration `Engine.prepare` uses when a data folder has no model yet (None:
+#: `first_start_config()`). In-process tests set a small one so a first start takes seconds.
 TRAIN_CONFIG = None
+
+#: Environment variable choosing the first start's grid: "full" (default) or "small".
+GRID_ENV = "CHURN_TRAIN_GRID"
+
+
+def first_start_config():
+    """The training configuration of a first start: ``TRAIN_CONFIG`` when set, else the default
+    `models.TrainConfig` with the grid named by ``$CHURN_TRAIN_GRID``: "full" (the default: every
+    family's parameter grid, about a minute on the sample) or "small" (one point a family, about
+    a third of that, for demos and the browser test; retraining later compares the full grid).
+    Raises ValueError naming a value that is neither."""
+    from churn import models
+
+    if TRAIN_CONFIG is not None:
+        return TRAIN_CONFIG
+    grid = os.environ.get(GRID_ENV, "").strip().lower() or "full"
+    if grid not in ("full", "small"):
+        raise ValueError(f"{GRID_ENV}={os.environ[GRID_ENV]!r} must be 'full' or 'small' (the "
+                         "first start's training grid; unset means 'full').")
+    return models.TrainConfig(grid=grid)
 
 #: Columns of `Engine.score`, in order (drivers for k = 3).
 SCORE_COLUMNS = [schema.ID, "churn_prob", "risk_tier",
@@ -170,7 +191,7 @@ class Engine:
         synth.ensure_sample(p)
         customers, history, catalogue, parts_key = cls._inputs(p)
         say(0.10, "Loading the churn model (training it the first time takes about a minute)")
-        models.active_or_train(customers, TRAIN_CONFIG, models_dir=p.models_dir,
+        models.active_or_train(customers, first_start_config(), models_dir=p.models_dir,
                                progress=lambda f, m: say(0.10 + 0.70 * float(f), m))
         def fit_parts():
             say(0.80, "Fitting the lifetime-value model")

@@ -23,7 +23,13 @@ same features as the churn models, never customerID):
   regression tree ensemble learns each imputed effect from the features, and the two are blended
   by the share of treated rows: uplift = g × τ_control(x) + (1 − g) × τ_treated(x). It suits
   histories where one group is much larger than the other, as with a 10% control share.
-- ``"auto"`` (default) fits both on a training part of the history (``1 − test_share`` of the
+- ``"r"`` **T-learner on the control risk**: the offered model starts from the control model's
+  log-odds for the customer (XGBoost's base margin) and its trees learn only how the offer moves
+  them. uplift = σ(m₀(x)) − σ(m₀(x) + δ(x)), with m₀ the control model's log-odds and δ the
+  offer's trees. Each offer's few thousand treated rows then estimate only a *change*, not the
+  whole risk surface again: the same idea as the S-learner's shared model, keeping a separate
+  effect per offer.
+- ``"auto"`` (default) fits all three on a training part of the history (``1 − test_share`` of the
   customers, split by customer so nobody is in both parts), scores the held-out customers, and
   keeps the learner with the higher mean held-out Qini coefficient over the learned offers; the
   kept learner is then refitted on all rows. The held-out figures stay in ``evaluation_`` and
@@ -51,7 +57,8 @@ ID = schema.ID
 NEEDED_COLUMNS = [ID, "offer_id", "group", "churned"]
 MIN_TREATED = 300
 MIN_CONTROL = 300
-LEARNERS = {"t": "T-learner (two models)", "x": "X-learner"}
+LEARNERS = {"t": "T-learner (two models)", "x": "X-learner",
+            "r": "T-learner on the control risk (offset)"}
 LEARNED, ASSUMED = "learned", "assumed"
 #: Share of a policy's targets in :func:`policy_value` (the top 20%).
 POLICY_SHARE = 0.20
@@ -78,6 +85,11 @@ def _predictor(booster, threads: int, copies: dict | None):
                 if copies is not None:
                     copies[key] = found
     return found
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """Probability from log-odds, as XGBoost's logistic objective computes it."""
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def heldout_calibration(heldout: dict, learner: str) -> float:
@@ -119,7 +131,7 @@ class UpliftModel:
     """Per-offer uplift (drop in churn probability if offered) learned from campaign history.
 
     Parameters (stored as given; checked by ``fit``):
-      learner: "auto" (keep the better of "t" and "x" by held-out Qini), "t" or "x".
+      learner: "auto" (keep the best of "t", "x" and "r" by held-out Qini), "t", "x" or "r".
       min_treated, min_control: rows with a known outcome an offer needs to be learned.
       test_share: share of the history's customers held out to evaluate (0 < share < 1).
       seed: random seed of the split and the trees.
@@ -132,7 +144,7 @@ class UpliftModel:
       offers_: every offer id in the history (sorted). learned_: those with enough history.
       status_: DataFrame[offer_id, basis ("learned"/"assumed"), treated, control, in_catalogue,
         reason] — why each offer is learned or assumed.
-      learner_: the learner kept ("t"/"x"); evaluation_: held-out figures per offer (see
+      learner_: the learner kept ("t"/"x"/"r"); evaluation_: held-out figures per offer (see
         :meth:`evaluation_json`); heldout_: per learned offer the held-out outcomes and every
         ranking's scores (for :meth:`qini_curves`); models_: the kept learner refitted on all
         rows; warnings_: messages about the history (bad rows, offers that fall back).
@@ -160,8 +172,8 @@ class UpliftModel:
     # --- checking -------------------------------------------------------------------------------
     def _check_params(self) -> None:
         if self.learner not in ("auto", *LEARNERS):
-            raise ValueError(f"learner={self.learner!r} must be 'auto', 't' (T-learner) or "
-                             "'x' (X-learner).")
+            raise ValueError(f"learner={self.learner!r} must be 'auto', 't' (T-learner), "
+                             "'x' (X-learner) or 'r' (T-learner on the control risk).")
         for name in ("min_treated", "min_control"):
             v = getattr(self, name)
             if int(v) != v or v < 1:
@@ -312,12 +324,16 @@ class UpliftModel:
         self.calibration_ = heldout_calibration(self.heldout_, self.learner_)
         self.models_ = self._fit_learners([self.learner_], rows, Z)[self.learner_]
 
-    def _train(self, Z, y, objective: str):
+    def _train(self, Z, y, objective: str, margin: np.ndarray | None = None):
+        """One booster; ``margin``: log-odds each row starts from (the "r" learner's offset),
+        with the booster's own intercept fixed at 0 log-odds so that its trees are the change."""
         import xgboost as xgb
 
-        dm = xgb.DMatrix(Z, label=y, nthread=1)
-        booster = xgb.train(_booster_params(objective, self, len(y)), dm,
-                            num_boost_round=int(self.n_estimators))
+        dm = xgb.DMatrix(Z, label=y, nthread=1, base_margin=margin)
+        params = _booster_params(objective, self, len(y))
+        if margin is not None:
+            params["base_score"] = 0.5
+        booster = xgb.train(params, dm, num_boost_round=int(self.n_estimators))
         booster.set_param({"nthread": int(self.n_jobs)})
         return booster
 
@@ -336,8 +352,14 @@ class UpliftModel:
         control = self._train(Z[c], y[c], "binary:logistic")
         out = {lr: {"learner": lr, "control": control} for lr in learners}
         d_c = xgb.DMatrix(Z[c], nthread=1) if "x" in learners else None
+        m0 = control.predict(xgb.DMatrix(Z, nthread=1), output_margin=True) \
+            if "r" in learners else None
         for o in self.learned_:
             t = (w == 1) & (offer == o)
+            if "r" in out:
+                out["r"][o] = self._train(Z[t], y[t], "binary:logistic", margin=m0[t])
+            if "t" not in out and "x" not in out:
+                continue
             mu1 = self._train(Z[t], y[t], "binary:logistic")
             if "t" in out:
                 out["t"][o] = mu1
@@ -363,14 +385,24 @@ class UpliftModel:
                 booster = _predictor(booster, int(threads), copies)
             return booster.predict(dm).astype(np.float64)
 
+        def margin(booster):
+            if threads is not None:
+                booster = _predictor(booster, int(threads), copies)
+            return booster.predict(dm, output_margin=True).astype(np.float64)
+
         out = {}
-        base = None
+        base = m0 = None
         for o in offers:
             m = models[o]
             if models["learner"] == "t":
                 if base is None:
                     base = predict(models["control"])
                 out[o] = base - predict(m)
+            elif models["learner"] == "r":
+                if m0 is None:
+                    m0 = margin(models["control"])
+                    base = _sigmoid(m0)
+                out[o] = base - _sigmoid(m0 + margin(m))
             else:
                 tau0, tau1, g = m
                 out[o] = g * predict(tau0) + (1.0 - g) * predict(tau1)
@@ -519,7 +551,8 @@ class UpliftModel:
         T-learner: the difference of the two models' contributions, each moved from log-odds to
         percentage points of probability as ``churn.explain`` does (each feature keeps its share
         of the probability change). X-learner: the blended regressions' own contributions, which
-        are already in probability units.
+        are already in probability units. T-learner on the control risk: as the T-learner, the
+        offered model's contributions being the control model's plus the offer's trees'.
         """
         import xgboost as xgb
 
@@ -539,10 +572,13 @@ class UpliftModel:
             return float(raw[0, -1]) if len(raw) else 0.0, raw[:, :-1] @ fmap
 
         m = self.models_[offer_id]
-        if self.models_["learner"] == "t":
+        if self.models_["learner"] in ("t", "r"):
             parts = []
-            for booster in (self.models_["control"], m):
-                base, c = contrib(booster)
+            b0, c0 = contrib(self.models_["control"])
+            b1, c1 = contrib(m)
+            if self.models_["learner"] == "r":  # the offered log-odds: control's plus the trees
+                b1, c1 = b0 + b1, c0 + c1
+            for base, c in ((b0, c0), (b1, c1)):
                 p0, _, pp = to_percentage_points(base, c)
                 parts.append((100.0 * float(np.atleast_1d(p0).ravel()[0]), np.asarray(pp)))
             base = parts[0][0] - parts[1][0]

@@ -10,6 +10,10 @@
   process and trains the real default models.
 - `sample_data_dir` (session scope) generates the default sample there once, with
   `churn.synth.ensure_sample`; the app and browser tests use it.
+- `make test` runs the suite on two workers (pytest-xdist, `--dist loadfile`: each file stays on
+  one worker, with its module fixtures). Every worker has its own session fixtures and data folder.
+  The slowest files are collected first (`SLOW_FIRST`), so they overlap the many quick ones
+  instead of ending the run alone.
 
 The repository root is put on `sys.path`, so `pytest` works as well as `python -m pytest`.
 """
@@ -40,6 +44,23 @@ def churn_data_dir(tmp_path_factory) -> Path:
         os.environ.pop("CHURN_DATA_DIR", None)
     else:
         os.environ["CHURN_DATA_DIR"] = before
+
+
+#: Test files that take a minute or more, longest first (`pytest --durations` shows them).
+SLOW_FIRST = ("tests/browser/test_browser.py", "tests/test_tracking.py",
+              "tests/test_distributed.py", "tests/test_batch.py", "tests/test_batch_speed.py",
+              "tests/test_results.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Move the files of `SLOW_FIRST` to the front (in that order); the rest keep theirs."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+
+    def key(item):
+        path = item.nodeid.split("::", 1)[0]
+        return rank.get(path, len(SLOW_FIRST))
+
+    items.sort(key=key)
 
 
 FAST_TRAIN = dict(families=("lr",), grid="small", folds=2)

@@ -73,6 +73,19 @@ def test_registry_holds_the_four_families_behind_one_interface():
         assert not [a for a in vars(est) if a.endswith("_")]  # nothing learned before fit
 
 
+@pytest.mark.parametrize("name", ["lr", "rf", "xgb", "cat"])
+def test_every_point_of_every_full_grid_fits_and_predicts(sample, name):
+    """The full grids (the default first start's) point by point on a small slice: the suite's
+    trainings use the small grid, so a bad setting in a full grid would otherwise go unseen."""
+    cls = models.FAMILIES[name]
+    part = sample.head(500)
+    X, y = schema.feature_frame(part), part[TARGET].to_numpy().astype(int)
+    assert 0 < y.sum() < len(y)
+    for params in cls.grid("full"):
+        margin = cls.make(params, seed=1, n_jobs=1).fit(X, y).margin(X)
+        assert margin.shape == (len(X),) and np.isfinite(margin).all(), params
+
+
 def test_onehot_feature_map_matches_the_preprocessor_columns(sample):
     pre = models.make_preprocessor(scale=True).fit(schema.feature_frame(sample))
     names = list(pre.get_feature_names_out())

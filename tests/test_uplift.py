@@ -153,16 +153,16 @@ def test_recovers_sign_and_ranking_of_known_effects(sim):
 def test_held_out_evaluation_and_learner_choice(sim):
     _, _, model = sim
     ev = model.evaluation_json()
-    assert ev["learner"] in ("t", "x") and model.learner_ == ev["learner"]
+    assert ev["learner"] in ("t", "x", "r") and model.learner_ == ev["learner"]
     o = ev["offers"]["contract_upgrade"]
     assert o["basis"] == "learned"
     assert set(o) >= {"model", "learners", "random", "risk only", "test_treated", "test_control"}
-    assert set(o["learners"]) == {"t", "x"}
+    assert set(o["learners"]) == {"t", "x", "r"}
     for figures in (o["model"], o["random"], o["risk only"]):
         assert set(figures) == {"qini", "auuc", "uplift_at_10", "uplift_at_20"}
     # the kept learner is the one with the better mean held-out Qini
     means = {lr: np.mean([ev["offers"][x]["learners"][lr]["qini"] for x in model.learned_])
-             for lr in ("t", "x")}
+             for lr in ("t", "x", "r")}
     assert means[model.learner_] == max(means.values())
     # the model beats random targeting on the offer with a strong, targetable effect
     assert o["model"]["qini"] > 0.01
@@ -182,6 +182,38 @@ def test_effect_contributions_add_up(sim):
     drivers = U.effect_drivers(model, cust, top=3)
     top = drivers[drivers["offer_id"] == "contract_upgrade"]["feature"].iloc[0]
     assert top == "Contract"  # the effect depends on the contract only
+
+
+@pytest.mark.parametrize("learner", ["t", "x", "r"])
+def test_every_learner_recovers_the_sign_and_its_breakdown_adds_up(sim, learner):
+    """Each learner alone: the strong contract effect's sign, and base + contributions = the
+    predicted uplift in points (the "r" learner's trees start from the control log-odds)."""
+    cust, hist, _ = sim
+    model = U.UpliftModel(learner=learner).fit(hist, cust, catalogue_ids=list(S.OFFERS))
+    assert model.learner_ == learner and set(model.evaluation_json()["offers"]["contract_upgrade"]
+                                             ["learners"]) == {learner}
+    up = model.predict(cust)["contract_upgrade"].to_numpy()
+    m2m = (cust["Contract"] == "Month-to-month").to_numpy()
+    assert up[m2m].mean() > 0.1 and up[~m2m].mean() < -0.01
+    few = cust.head(30)
+    base, pp = model.effect_contributions(few, "contract_upgrade")
+    total = base + pp.sum(axis=1).to_numpy()
+    assert total == pytest.approx(100 * model.predict(few)["contract_upgrade"].to_numpy(), abs=1e-3)
+
+
+def test_the_offset_learner_is_the_control_log_odds_moved_by_the_offers_trees(sim):
+    """σ(m₀) − σ(m₀ + δ) computed here from the boosters' raw margins equals `predict`."""
+    import xgboost as xgb
+
+    cust, hist, _ = sim
+    model = U.UpliftModel(learner="r").fit(hist, cust, catalogue_ids=list(S.OFFERS))
+    few = cust.head(50)
+    dm = xgb.DMatrix(model.encoder_.transform(schema.feature_frame(few)).astype(np.float32))
+    m0 = model.models_["control"].predict(dm, output_margin=True).astype(float)
+    delta = model.models_["loyalty_credit"].predict(dm, output_margin=True).astype(float)
+    expected = 1 / (1 + np.exp(-m0)) - 1 / (1 + np.exp(-(m0 + delta)))
+    got = model.predict(few)["loyalty_credit"].to_numpy()
+    assert got == pytest.approx(model.calibration_ * expected, abs=1e-9)
 
 
 # --- fall-back rules and bad history ---------------------------------------------------------------
@@ -265,8 +297,9 @@ def test_bad_rows_are_reported_and_the_rest_used():
 def test_parameter_errors():
     cust = S.customers(20, seed=3)
     h = S.history(cust, 10)
-    with pytest.raises(ValueError, match=r"^learner='s' must be 'auto', 't' \(T-learner\) or "
-                                         r"'x' \(X-learner\)\.$"):
+    with pytest.raises(ValueError, match=r"^learner='s' must be 'auto', 't' \(T-learner\), "
+                                         r"'x' \(X-learner\) or 'r' \(T-learner on the control "
+                                         r"risk\)\.$"):
         U.UpliftModel(learner="s").fit(h, cust)
     with pytest.raises(ValueError, match=r"^test_share=1.0 must be between 0 and 1"):
         U.UpliftModel(test_share=1.0).fit(h, cust)

@@ -243,7 +243,26 @@ def active_model():
 def _engine(data_dir: str, active_version: str | None):
     from churn.scoring import Engine
 
-    return Engine.load(config.paths(data_dir))
+    eng = Engine.load(config.paths(data_dir))
+    settle_heap()
+    return eng
+
+
+def settle_heap() -> None:
+    """Put everything alive now (the libraries, the engine's models and frames: about 200,000
+    objects that live as long as the server) out of the garbage collector's reach (`gc.freeze`),
+    after one collection so that no garbage is kept. A full collection walking them took
+    150-300 ms; Streamlit ran one after every script run, most of a what-if redraw (issue 18).
+    That one is off (`runner.postScriptGC`, .streamlit/config.toml); Python's own collections,
+    which still run as memory grows, now skip these objects. They are unfrozen at exit, so
+    that the interpreter's last collection still frees them (DuckDB reports leaks otherwise)."""
+    import atexit
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    atexit.unregister(gc.unfreeze)
+    atexit.register(gc.unfreeze)
 
 
 def engine():

@@ -134,7 +134,8 @@ def show(key: str = "uplift") -> None:
         "campaigns that kept a random control group (offered vs not offered). Offers with at "
         f"least {model.min_treated:,} offered and {model.min_control:,} control customers are "
         "**learned**; the others keep the catalogue's **assumed** effect. Figures below are for "
-        f"customers held out from learning ({data['learner']} kept: the better Qini). The "
+        f"customers held out from learning ({data['learner']} kept: the best Qini of three "
+        "learners). The "
         "**Qini** number is the area between a targeting order's curve and random targeting: "
         "above 0 means it finds the customers the offer helps better than chance.")
     st.dataframe(offers_table(data["offers"], names), hide_index=True, key=f"{key}_offers",

@@ -328,3 +328,27 @@ def test_compare_table_highlights_differences_from_the_first_customer():
     assert mask.loc["Churn probability"].tolist() == [False, True]
     assert mask.loc["Risk tier"].tolist() == [False, False]
     assert shown.loc["Top driver 2"].tolist() == ["—", "—"]
+
+
+def test_no_full_garbage_collection_after_each_run_and_the_engine_is_frozen(at):
+    """Issue 18: Streamlit's full collection after every script run walked the loaded models,
+    150-300 ms of each what-if redraw. It is off in the app's config, and the objects alive when
+    the engine has loaded are frozen out of Python's own collections (`settle_heap`)."""
+    import gc
+    import tomllib
+
+    from ui import context
+
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    _ok(at)
+    assert gc.get_freeze_count() > 10_000  # the page loaded the engine, then froze the heap
+    before = gc.get_freeze_count()
+    survivor = [object() for _ in range(1000)]
+    cycle = []
+    cycle.append(cycle)  # garbage with a cycle, only a collection frees it
+    del cycle
+    context.settle_heap()
+    assert gc.get_freeze_count() >= before + 1000 and gc.garbage == []
+    del survivor

@@ -32,7 +32,7 @@ ERROR_BOXES = '[data-testid="stException"], [class*="st-key-page-error"]'
 @pytest.fixture(scope="session")
 def browser_data_dir(sample_data_dir, tmp_path_factory) -> Path:
     """A data folder of the browser test's own: the sample and nothing else, so the first page
-    the browser opens is a real first start (the server trains the default models)."""
+    the browser opens is a real first start (the server trains every model family)."""
     import shutil
 
     from churn.config import paths
@@ -47,7 +47,9 @@ def server(browser_data_dir) -> str:
     """Base URL of the app, served from the browser test's data folder for the whole session."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CHURN_DATA_DIR": str(browser_data_dir)}
+    # A real first start, on the small grid (every family, one point each): the flow is the
+    # same as the full grid's, a minute quicker (tests/test_models.py covers the full grid).
+    env = {**os.environ, "CHURN_DATA_DIR": str(browser_data_dir), "CHURN_TRAIN_GRID": "small"}
     with serve(["-m", "streamlit", "run", "app.py", "--server.headless", "true",
                 "--server.address", "127.0.0.1", "--server.port", str(port),
                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
