@@ -291,7 +291,8 @@ def top_drivers(expl: Explanation, k: int = 3, direction: str = "up") -> pd.Data
                          "(the number of features)")
     if direction not in ("up", "down", "abs"):
         raise ValueError(f"top_drivers: direction={direction!r}; use 'up', 'down' or 'abs'")
-    P = expl.pp[schema.FEATURES].to_numpy(dtype=float)
+    P = (expl.pp if list(expl.pp.columns) == schema.FEATURES
+         else expl.pp[schema.FEATURES]).to_numpy(dtype=float)
     n = len(P)
     if direction == "up":
         key, valid = -P, P > 0

@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, one_hot
+from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, numeric_matrix, one_hot
 
 from churn.history import HISTORY_COLUMNS
 
@@ -182,7 +182,7 @@ class _Encoder:
 
     def transform(self, customers: pd.DataFrame) -> np.ndarray:
         X = feature_frame(customers)
-        num = (X[NUMERIC_FEATURES].to_numpy(dtype=np.float64) - self.mean_) / self.scale_
+        num = (numeric_matrix(X) - self.mean_) / self.scale_
         return np.ascontiguousarray(np.hstack([num, one_hot(X)]), dtype=np.float64)
 
 
