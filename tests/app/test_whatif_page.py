@@ -304,6 +304,25 @@ def test_sweep_figure_marks_the_current_value_and_carries_values_for_clicks():
     assert list(offer.marker.color) == [whatif_charts.WORTH, whatif_charts.NOT_WORTH,
                                         whatif_charts.NOT_WORTH]
     assert any(a.text == "now: One year" for a in fig.layout.annotations)
+    # built without Plotly's validation: what the browser gets must still be a whole figure
+    spec = fig.to_dict()
+    assert [t["xaxis"] + t["yaxis"] for t in spec["data"]] == ["xy", "xy", "x2y2", "x3y3"]
+    assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"  # expanded, not a name
+    assert [a["text"] for a in spec["layout"]["annotations"]] == [
+        *whatif_charts.PANELS, "now: One year"]
+    lines = spec["layout"]["shapes"]
+    assert lines[0] == {"type": "line", "xref": "x3 domain", "x0": 0, "x1": 1, "yref": "y3",
+                        "y0": 0, "y1": 0, "line": {"color": whatif_charts.NEUTRAL, "width": 1}}
+    assert [(s["xref"], s["x0"], s["yref"]) for s in lines[1:]] == [
+        ("x", 1, "y domain"), ("x2", 1, "y2 domain"), ("x3", 1, "y3 domain")]  # "One year"
+    assert spec["layout"]["xaxis3"]["categoryarray"] == list(sw["value"])
+    assert spec["layout"]["xaxis"]["matches"] == "x3"  # one x axis for the three panels
+    assert (spec["layout"]["yaxis"]["ticksuffix"], spec["layout"]["yaxis2"]["tickformat"]) == (
+        "%", "$,.0f")
+    assert spec["layout"]["font"] == {"size": 13, "color": "#31333F"}  # `readable` applied
+    import plotly.graph_objects as go
+
+    assert go.Figure(spec).to_dict() == spec  # Plotly's own validation accepts every part
 
 
 def test_compare_table_highlights_differences_from_the_first_customer():
