@@ -12,7 +12,10 @@ import math
 import time
 import uuid
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+
+import anyio
 
 from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -211,7 +214,9 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
 
     # --- keys and scopes ------------------------------------------------------------------------
     def require(scope: str):
-        def check(request: Request) -> Principal:
+        # async: a hash and a dict look-up, done on the event loop (a plain def would take a
+        # worker thread per request just to check the key)
+        async def check(request: Request) -> Principal:
             key = request.headers.get(HEADER)
             if settings.insecure_local and not len(keys):
                 principal = Principal("local", frozenset((READ, SCORE, ADMIN)))
@@ -251,6 +256,16 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
                                      f"settings.high_risk ({s.high_risk:g}).")
         return s.business()
 
+    # The scoring routes' work runs in worker threads, at most `scoring_threads` at once: it
+    # holds Python's GIL, so twenty requests computed together each take twenty times longer
+    # (and switch threads all the time) where queued ones finish one after another.
+    scoring: list = []
+
+    async def compute(fn, *args, **kwargs):
+        if not scoring:
+            scoring.append(anyio.CapacityLimiter(settings.scoring_threads))
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=scoring[0])
+
     def records(customers) -> list[dict]:
         return [c.model_dump(exclude_unset=True) for c in customers]
 
@@ -275,14 +290,14 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
     # --- one customer or a list -----------------------------------------------------------------
     @app.post(f"{PREFIX}/predict", tags=["score"], response_model=S.PredictResponse,
               responses=errors, summary="Churn risk, drivers, lifetime value and best offers")
-    def predict(body: S.CustomersRequest, _: Principal = score):
+    async def predict(body: S.CustomersRequest, _: Principal = score):
         """Scores 1 to 1,000 customers. Customers that break the file rules are listed in
         `errors` (position in the list, column, the validator's message) and the others are
         still scored (200); 422 when none can be used."""
         from churn import predict as P
 
         engine = holder.get()
-        out = P.predict(engine, records(body.customers), business(body.settings))
+        out = await compute(P.predict, engine, records(body.customers), business(body.settings))
         count_problems("/v1/predict", out.errors)
         if not out.results:
             return JSONResponse({"detail": MSG_NONE_USABLE, "errors": out.errors},
@@ -295,11 +310,12 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
 
     @app.post(f"{PREFIX}/explain", tags=["score"], response_model=S.ExplainResponse,
               responses=errors, summary="The full contribution breakdown of one customer")
-    def explain(body: S.ExplainRequest, _: Principal = score):
+    async def explain(body: S.ExplainRequest, _: Principal = score):
         from churn import predict as P
 
         engine = holder.get()
-        result, problems = P.explain_record(engine, body.customer.model_dump(exclude_unset=True))
+        result, problems = await compute(P.explain_record, engine,
+                                         body.customer.model_dump(exclude_unset=True))
         count_problems("/v1/explain", problems)
         if result is None:
             return JSONResponse({"detail": MSG_NONE_USABLE, "errors": problems}, status_code=422)
@@ -308,12 +324,12 @@ def create_app(settings: ApiSettings | None = None, *, load_engine: bool = True)
 
     @app.post(f"{PREFIX}/recommend", tags=["score"], response_model=S.RecommendResponse,
               responses=errors, summary="Ranked offers with the rule part and the learned part")
-    def recommend(body: S.RecommendRequest, _: Principal = score):
+    async def recommend(body: S.RecommendRequest, _: Principal = score):
         from churn import predict as P
 
         engine = holder.get()
-        results, problems = P.recommend(engine, records(body.customers),
-                                        business(body.settings), top=body.top)
+        results, problems = await compute(P.recommend, engine, records(body.customers),
+                                          business(body.settings), top=body.top)
         count_problems("/v1/recommend", problems)
         if not results:
             return JSONResponse({"detail": MSG_NONE_USABLE, "errors": problems}, status_code=422)

@@ -11,6 +11,7 @@
 | ``CHURN_API_SYNC_MAX_MB`` | CSV uploads above this size become background jobs | 2 |
 | ``CHURN_API_STORE`` | DuckDB file for saved campaigns and batches | the data folder's |
 | ``CHURN_API_MAX_JOBS`` | finished jobs kept (older ones and their files are removed) | 50 |
+| ``CHURN_API_SCORING_THREADS`` | predict, explain and recommend requests computed at once (the others queue) | the CPU count |
 """
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ class ApiSettings:
     rate_per_minute: requests per minute per key. max_body_bytes / max_upload_bytes: body limits
     (JSON routes / CSV upload), bytes. sync_max_bytes: CSV uploads above this size are scored as a
     background job. store: DuckDB file (None: the data folder's). max_jobs: finished jobs kept.
+    scoring_threads: predict / explain / recommend requests computed at once; more wait their
+    turn (the work holds Python's GIL, so more threads than cores only slow every request).
     insecure_local: no key needed (only ever bound to 127.0.0.1; see `api.server`).
     data_dir: the data folder (None: ``churn.config.paths()``).
     """
@@ -56,6 +59,7 @@ class ApiSettings:
     sync_max_bytes: int = 2 * MB
     store: Path | None = None
     max_jobs: int = 50
+    scoring_threads: int = 2
     insecure_local: bool = False
     data_dir: Path | None = None
     extra: dict = field(default_factory=dict)
@@ -79,6 +83,8 @@ class ApiSettings:
             sync_max_bytes=int(_number(env, "CHURN_API_SYNC_MAX_MB", 2.0) * MB),
             store=Path(store) if store else None,
             max_jobs=int(_number(env, "CHURN_API_MAX_JOBS", 50.0, minimum=0.5)),
+            scoring_threads=int(_number(env, "CHURN_API_SCORING_THREADS",
+                                        float(os.cpu_count() or 1), minimum=0.5)),
         )
         values.update(overrides)
         return cls(**values)

@@ -32,6 +32,8 @@ import numpy as np
 CHECK_TOLERANCE = 1e-9
 #: Rows the self-check compares.
 CHECK_ROWS = 64
+#: Below this many rows `ShapTables.values` gathers all trees at once instead of looping.
+FEW_ROWS = 16
 
 
 class ShapTables:
@@ -105,14 +107,59 @@ class ShapTables:
         return cls(trees, base)
 
     def values(self, leaves: np.ndarray, n_features: int) -> np.ndarray:
-        """SHAP values (rows × n_features) from ``model.calc_leaf_indexes`` (rows × trees)."""
-        by_tree = np.ascontiguousarray(np.asarray(leaves).T)   # trees × rows: contiguous reads
+        """SHAP values (rows × n_features) from ``model.calc_leaf_indexes`` (rows × trees).
+
+        A few rows (one customer: the what-if page, the API) gather every tree's entries at once
+        (`_few_rows_values`); many rows loop over the trees. Both add each feature's entries in
+        tree order, starting from 0, so they give the same floats bit for bit."""
+        leaves = np.asarray(leaves)
+        if len(leaves) < FEW_ROWS:
+            return self._few_rows_values(leaves, n_features)
+        by_tree = np.ascontiguousarray(leaves.T)   # trees × rows: contiguous reads
         out = np.zeros((n_features, by_tree.shape[1]))          # features × rows: contiguous adds
         for t, (feats, table) in enumerate(self.trees):
             leaf = by_tree[t]
             for a, j in enumerate(feats):
                 out[j] += table[:, a][leaf]
         return out.T
+
+    def _flat(self):
+        """(all tables flattened, each entry's offset of its tree's table, its row stride, its
+        feature, its tree), entries in tree order then feature order within a tree; built once."""
+        flat = self.__dict__.get("_flat_")
+        if flat is None:
+            tables, offset, stride, feature, tree = [], [], [], [], []
+            start = 0
+            for t, (feats, table) in enumerate(self.trees):
+                k = table.shape[1]
+                tables.append(np.ascontiguousarray(table, dtype=np.float64).ravel())
+                offset += [start + a for a in range(k)]
+                stride += [k] * k
+                feature += [int(j) for j in feats]
+                tree += [t] * k
+                start += table.size
+            flat = self._flat_ = (np.concatenate(tables) if tables else np.zeros(0),
+                                  np.asarray(offset, np.int64), np.asarray(stride, np.int64),
+                                  np.asarray(feature, np.int64), np.asarray(tree, np.int64))
+        return flat
+
+    def _few_rows_values(self, leaves: np.ndarray, n_features: int) -> np.ndarray:
+        """`values` for a few rows: one gather of every (tree, feature) entry, then an unbuffered
+        ``np.add.at``, which adds in the entries' order (tree order per feature, as the loop)."""
+        table, offset, stride, feature, tree = self._flat()
+        n = len(leaves)
+        out = np.zeros((n, n_features))
+        if not n or not len(tree):
+            return out
+        entries = table[offset[None, :] + leaves[:, tree].astype(np.int64) * stride[None, :]]
+        rows = np.repeat(np.arange(n), len(feature))
+        np.add.at(out, (rows, np.tile(feature, n)), entries.ravel())
+        return out
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_flat_", None)
+        return state
 
     def check(self, model, pool, n_features: int) -> bool:
         """True when these tables give CatBoost's own SHAP values (and base) on ``pool``."""

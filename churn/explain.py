@@ -42,6 +42,10 @@ UNIT_NOTE = (
 #: Below this log-odds change the probability change is allocated with the slope p0 (1 − p0).
 _TINY_LOGIT = 1e-9
 
+#: Below this many customers `top_drivers` writes each sentence directly instead of once per
+#: distinct value (the grouping's pandas set-up costs more than it saves for one customer).
+_FEW_ROWS = 16
+
 #: Default number of customers explained for the global charts (all of them up to this many).
 DEFAULT_SAMPLE_SIZE = 10_000
 
@@ -287,7 +291,8 @@ def top_drivers(expl: Explanation, k: int = 3, direction: str = "up") -> pd.Data
                          "(the number of features)")
     if direction not in ("up", "down", "abs"):
         raise ValueError(f"top_drivers: direction={direction!r}; use 'up', 'down' or 'abs'")
-    P = expl.pp[schema.FEATURES].to_numpy(dtype=float)
+    P = (expl.pp if list(expl.pp.columns) == schema.FEATURES
+         else expl.pp[schema.FEATURES]).to_numpy(dtype=float)
     n = len(P)
     if direction == "up":
         key, valid = -P, P > 0
@@ -322,9 +327,16 @@ def top_drivers(expl: Explanation, k: int = 3, direction: str = "up") -> pd.Data
                 if len(sel):
                     if f not in vals:
                         vals[f] = expl.values[f].to_numpy()
-                    subj[sel], plural[sel] = _subjects_vec(f, vals[f][sel])
+                    if n < _FEW_ROWS:
+                        for i in sel:
+                            subj[i], plural[i] = _subject(f, vals[f][i]), _plural(f, vals[f][i])
+                    else:
+                        subj[sel], plural[sel] = _subjects_vec(f, vals[f][sel])
         text = np.full(n, "", dtype=object)
-        if ok.any():
+        if ok.any() and n < _FEW_ROWS:   # one customer: the same sentences, without pandas
+            for i in np.flatnonzero(ok):
+                text[i] = f"{subj[i]} {_verb(pp[i], plural[i])}"
+        elif ok.any():
             verbs = _verbs_vec(pp[ok], plural[ok])
             text[ok] = (pd.Series(subj[ok]) + " " + pd.Series(verbs)).to_numpy(dtype=object)
         out[f"driver_{j + 1}"] = name
@@ -332,7 +344,7 @@ def top_drivers(expl: Explanation, k: int = 3, direction: str = "up") -> pd.Data
         out[f"driver_{j + 1}_text"] = text
     cols = ([f"driver_{j + 1}" for j in range(k)] + [f"driver_{j + 1}_pp" for j in range(k)]
             + [f"driver_{j + 1}_text" for j in range(k)])
-    return pd.DataFrame(out, index=expl.pp.index)[cols]
+    return pd.DataFrame({c: out[c] for c in cols}, index=expl.pp.index)
 
 
 def waterfall_data(expl: Explanation, i: int, k: int = 8) -> pd.DataFrame:

@@ -142,6 +142,12 @@ def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
     TotalCharges (see the module docstring).
     """
     _require(df, _COVARIATE_SOURCES, "design_matrix")
+    return pd.DataFrame(_design_columns(df), index=df.index)
+
+
+def _design_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """`design_matrix`'s columns as {name: float array} (no frame: the predictions need only a
+    few of them as one matrix)."""
     cols: dict[str, np.ndarray] = {}
     for name in schema.CATEGORICAL_FEATURES:
         col = schema.BY_NAME[name]
@@ -151,7 +157,7 @@ def design_matrix(df: pd.DataFrame) -> pd.DataFrame:
             cols[f"{name}={v}"] = (values == v).astype(float)
     cols["SeniorCitizen"] = pd.to_numeric(df["SeniorCitizen"], errors="coerce").to_numpy(float)
     cols[schema.MONTHLY] = pd.to_numeric(df[schema.MONTHLY], errors="coerce").to_numpy(float)
-    return pd.DataFrame(cols, index=df.index)
+    return cols
 
 
 # --- the survival model ------------------------------------------------------------------------
@@ -335,7 +341,11 @@ class SurvivalModel:
         self._check_fitted()
         _require(df, _PREDICT_COLUMNS, what)
         p = self._params
-        X = design_matrix(df)[p["columns"]].to_numpy(float)
+        cols = _design_columns(df)
+        # columns × rows, transposed: the memory layout pandas' float block gave, so the
+        # matrix products below round exactly as before
+        X = (np.vstack([cols[c] for c in p["columns"]]).T if p["columns"]
+             else np.zeros((len(df), 0)))
         if X.size and not np.isfinite(X).all():
             raise ValueError(f"{what}: SeniorCitizen and MonthlyCharges must be numbers with no "
                              "blanks; validate the file first (churn.validate)")
@@ -419,13 +429,13 @@ def clv(model: SurvivalModel, df: pd.DataFrame, settings: BusinessSettings = Bus
     monthly = pd.to_numeric(df[schema.MONTHLY], errors="coerce").to_numpy(float)
     cond = model.conditional_survival(df, horizon)[:, 1:]
     discount = (1.0 + settings.monthly_discount_rate) ** -np.arange(1, horizon + 1, dtype=float)
-    out = pd.DataFrame({"expected_months": cond.sum(axis=1),
-                        "clv": settings.margin * monthly * (cond @ discount)}, index=df.index)
+    out = {"expected_months": cond.sum(axis=1),
+           "clv": settings.margin * monthly * (cond @ discount)}
     if churn_prob is not None:
         p = _churn_prob(churn_prob, len(df))
-        out["revenue_at_risk"] = p * out["clv"].to_numpy()
+        out["revenue_at_risk"] = p * out["clv"]
         out["revenue_at_risk_12m"] = p * 12.0 * monthly
-    return out
+    return pd.DataFrame(out, index=df.index)   # one constructor: columns in this order
 
 
 # --- segments and summaries --------------------------------------------------------------------

@@ -348,7 +348,8 @@ def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: p
                          f"customers ({len(customers)} rows); compute drivers on the same frame")
 
     n = len(customers)
-    values = drivers_pp[FEATURES].to_numpy(dtype=float, copy=True)
+    values = (drivers_pp if list(drivers_pp.columns) == FEATURES
+              else drivers_pp[FEATURES]).to_numpy(dtype=float, copy=True)
     values[np.isnan(values)] = 0.0
     # rank of each feature within its row, largest contribution first (stable: schema order)
     order = np.argsort(-values, axis=1, kind="stable")

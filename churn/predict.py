@@ -4,7 +4,7 @@ The API (``api/``) is a window like the pages and the CLI; this module is the co
 so every number it returns comes from the same functions (``churn.validate.validate_chunk``,
 ``churn.scoring.Engine.score_all`` / ``explain``, ``churn.explain``) and is covered by plain tests.
 
-- `check_records(records)`: the records as a text table through the file validator, so a record
+- `check_records(records)`: the records as columns of text through the file validator, so a record
   gets exactly the messages a spreadsheet row would; each problem's ``row`` is the record's
   position in the list (0 = first), not a file row number.
 - `predict(engine, records)`: probability, risk tier, top drivers (percentage points), lifetime
@@ -69,9 +69,9 @@ def _text(value) -> str:
     return str(value)
 
 
-def records_frame(records: list[dict]) -> pd.DataFrame:
-    """Records -> a text table in the file layout: every schema column (Churn only when a record
-    has it), then any other keys in first-seen order; missing keys and nulls become ""."""
+def record_columns(records: list[dict]) -> dict[str, list[str]]:
+    """Records -> columns of text in the file layout: every schema column (Churn only when a
+    record has it), then any other keys in first-seen order; missing keys and nulls become ""."""
     if not isinstance(records, (list, tuple)) or not all(isinstance(r, dict) for r in records):
         raise ValueError("records must be a list of objects (one per customer, keyed by the "
                          "Telco column names).")
@@ -84,8 +84,13 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     if any(schema.TARGET in r for r in records):
         columns.append(schema.TARGET)
     columns += list(extra)
-    data = {c: [_text(r.get(c)) for r in records] for c in columns}
-    return pd.DataFrame(data, columns=columns, dtype=object)
+    return {c: [_text(r.get(c)) for r in records] for c in columns}
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    """`record_columns` as a DataFrame of text (object columns)."""
+    data = record_columns(records)
+    return pd.DataFrame(data, columns=list(data), dtype=object)
 
 
 #: A record with no value for any Telco column (the file validator would skip it as a blank line).
@@ -119,19 +124,22 @@ def check_records(records: list[dict], *, require_target: bool = False) -> Recor
     an error (`MSG_EMPTY_RECORD`), not a skipped blank line.
     Raises ValueError when ``records`` is not a list of dicts (a caller error).
     """
-    text = records_frame(records)
-    filled = (text[[c for c in schema.REQUIRED_COLUMNS]] != "").any(axis=1).to_numpy()
+    # Columns of text straight into the validator (no DataFrame of text: for one customer
+    # that frame and its look-ups cost more than the checks).
+    text = record_columns(records)
+    required = [text[c] for c in schema.REQUIRED_COLUMNS]
+    filled = np.array([any(col[i] != "" for col in required) for i in range(len(records))],
+                      dtype=bool)
     empty_errors = [Problem(int(i), None, MSG_EMPTY_RECORD.format(
         examples=", ".join(schema.REQUIRED_COLUMNS[:3]))) for i in np.flatnonzero(~filled)]
     positions = np.flatnonzero(filled)
     if not len(positions):
         return RecordCheck(frame=schema.empty_frame(), errors=empty_errors)
-    if len(positions) < len(text):
-        text = text.iloc[positions].reset_index(drop=True)
+    if len(positions) < len(records):
+        text = {c: [v[i] for i in positions] for c, v in text.items()}
     report = validate_chunk(text, require_target=require_target)
     frame = report.frame
-    rows = frame["row"].to_numpy(dtype=np.int64) - _FIRST_ROW
-    frame = frame.drop(columns="row")
+    rows = frame.pop("row").to_numpy(dtype=np.int64) - _FIRST_ROW
     frame.index = pd.Index(positions[rows], name="position")
     errors = sorted(empty_errors + _positioned(report.errors, positions),
                     key=lambda p: (p.row is not None, -1 if p.row is None else p.row))

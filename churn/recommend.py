@@ -85,7 +85,7 @@ from sklearn.linear_model import LogisticRegression
 
 from churn import nearest
 from churn.nearest import TIE_TOLERANCE, SplitIndex
-from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, one_hot
+from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, numeric_matrix, one_hot
 
 from churn.history import HISTORY_COLUMNS
 
@@ -186,7 +186,7 @@ class _Encoder:
 
     def transform(self, customers: pd.DataFrame) -> np.ndarray:
         X = feature_frame(customers)
-        num = (X[NUMERIC_FEATURES].to_numpy(dtype=np.float64) - self.mean_) / self.scale_
+        num = (numeric_matrix(X) - self.mean_) / self.scale_
         return np.ascontiguousarray(np.hstack([num, one_hot(X)]), dtype=np.float64)
 
 
@@ -254,12 +254,11 @@ def _nearest(ref: np.ndarray, ref_sq: np.ndarray, X: np.ndarray, k: int,
     `churn.nearest.SplitIndex` of ``ref``, and from `SPLIT_SEARCH_FROM` rows: the split search,
     which visits only the reference rows that can be near; else the expanded form, numpy in
     chunks or scikit-learn's brute-force search from `SKLEARN_SEARCH_FROM` rows); where two
-    neighbouring candidates are within
-    `TIE_TOLERANCE` (rounding could decide between them) the row is settled with exact
-    distances: to its candidates when the tie is inside the k, to every row of ``ref`` that can
-    be that near (all of them without ``index``) when it is at the k-th place. So one customer
-    scored alone and in a batch of a million get the same neighbours, with or without the
-    index."""
+    neighbouring candidates are within `TIE_TOLERANCE` (rounding could decide between them) the
+    row is settled with exact distances: to its candidates when the tie is inside the k, to
+    every row of ``ref`` that can be that near (all of them without ``index``) when it is at the
+    k-th place. So one customer scored alone and in a batch of a million get the same
+    neighbours, with or without the index."""
     n_ref = ref.shape[0]
     if k >= n_ref:
         return _exact_nearest(ref, X, n_ref)
@@ -409,7 +408,8 @@ class _Neighbours:
         X = self.encoder.transform(frame)
         self_pos = self.ids.get_indexer(pd.Index(np.asarray(ids, dtype=str)))
         k_query = self.k + 1 if (self_pos >= 0).any() and self.k < len(self.ids) else self.k
-        idx = _nearest(self.ref, self.ref_sq, X, k_query, index=self._index())
+        index = self._index() if len(X) >= SPLIT_SEARCH_FROM else None  # one customer: none
+        idx = _nearest(self.ref, self.ref_sq, X, k_query, index=index)
         if k_query > self.k:  # drop the customer themself, else the farthest neighbour
             keep = idx != self_pos[:, None]
             keep[keep.all(axis=1), -1] = False
@@ -441,7 +441,7 @@ def _blend(engine: _Engine, neigh: _Neighbours, frame: pd.DataFrame,
         else np.ones(len(ids), dtype=bool)
     if has_feat.any() and neigh.k > 0:
         pos = np.nonzero(has_feat)[0]
-        nb = neigh.average(frame.iloc[pos], ids[pos])
+        nb = neigh.average(frame if len(pos) == len(frame) else frame.iloc[pos], ids[pos])
         n = np.where(has_own[pos], engine.counts[np.maximum(own[pos], 0)], 0.0)
         w = (n / (n + shrinkage))[:, None]
         out[pos] = w * out[pos] + (1.0 - w) * nb

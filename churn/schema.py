@@ -192,6 +192,13 @@ def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
+def numeric_matrix(X: pd.DataFrame) -> np.ndarray:
+    """The NUMERIC_FEATURES of a feature frame as a float64 matrix (rows × 3), column by column:
+    the same numbers as ``X[NUMERIC_FEATURES].to_numpy(float)`` without the frame selection
+    (about 0.35 ms of a one-customer call)."""
+    return np.column_stack([X[c].to_numpy(dtype=np.float64) for c in NUMERIC_FEATURES])
+
+
 #: Below this many rows `feature_frame` skips pandas' per-column conversions.
 _SMALL_FRAME = 2048
 
@@ -207,7 +214,9 @@ def _small_feature_frame(df: pd.DataFrame) -> pd.DataFrame:
         else:
             v = v.astype(str).astype(object)
         data[c] = v
-    return pd.DataFrame(data, index=df.index, columns=FEATURES)
+    # Fresh arrays in FEATURES order: no copy and no consolidation into blocks (a third of
+    # the constructor's cost for one customer).
+    return pd.DataFrame(data, index=df.index, copy=False)
 
 
 _CENTS = np.array([""] + [f".{c:02d}".rstrip("0") for c in range(1, 100)], dtype=object)

@@ -42,7 +42,7 @@ class SchemaEncoder:
             col = CATEGORICAL_FEATURES[c]
             raise ValueError(f"{col}={X[col].iloc[r]!r} is not one of {list(BY_NAME[col].values)}"
                              "; validate the data first (churn.validate)")
-        num = (X[NUMERIC_FEATURES].to_numpy(dtype=np.float64) - self.mean_) / self.scale_
+        num = (schema.numeric_matrix(X) - self.mean_) / self.scale_
         return np.hstack([cats, num])
 
     def fit_transform(self, X: pd.DataFrame, y=None) -> np.ndarray:
