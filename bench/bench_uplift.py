@@ -78,7 +78,7 @@ def uplift_fit_50k(quick: bool) -> list[dict]:
     model, seconds, cpu = _fitted(rows)
     note = (f"{rows:,} rows (CPU time {cpu:.1f} s: the work itself, whatever the load), "
             f"{len(model.learned_)} offers learned ({len(model.offers_)} in the "
-            f"history); kept the {model.learner_}-learner; both learners fitted on 70%, "
+            f"history); kept the {model.learner_}-learner; all {len(U.LEARNERS)} learners fitted on 70%, "
             "evaluated on 30%, the kept one refitted on all rows; one thread per fit")
     return [result("uplift_fit_50k", seconds, "s", 60.0, note=note)]
 
