@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -176,3 +178,15 @@ def fake_engine(n: int = 600, with_history: int = 300, seed: int = 5, model=None
     recommender = OfferRecommender(n_folds=2).fit(pd.DataFrame(rows), customers,
                                                   offer_ids=catalogue.ids)
     return Engine(model, survival, recommender, catalogue, customers)
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """Canonical rows as JSON sends them (numbers as numbers, a blank total as null), for the
+    predict and API tests."""
+    out = []
+    for row in frame.drop(columns=[schema.TARGET], errors="ignore").to_dict("records"):
+        r = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        if isinstance(r["TotalCharges"], float) and math.isnan(r["TotalCharges"]):
+            r["TotalCharges"] = None
+        out.append(r)
+    return out

@@ -3,7 +3,6 @@ the record's position as the row) and scored by the engine (checked against the 
 table, and the explanation's additivity)."""
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _explain_fakes import trained_data_dir  # noqa: E402
+from _explain_fakes import json_records as records, trained_data_dir  # noqa: E402
 
 from churn import config, predict as P, schema  # noqa: E402
 from churn.validate import (MSG_EXTRA_COLUMNS, MSG_ID_DUPLICATE, MSG_MISSING_CHOICE,  # noqa: E402
@@ -31,17 +30,6 @@ def engine():
 @pytest.fixture(scope="module")
 def sample(engine) -> pd.DataFrame:
     return engine.customers
-
-
-def records(frame: pd.DataFrame) -> list[dict]:
-    """Canonical rows as JSON would send them (numbers as numbers, blank total as null)."""
-    out = []
-    for row in frame.drop(columns=[schema.TARGET], errors="ignore").to_dict("records"):
-        r = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
-        if isinstance(r["TotalCharges"], float) and math.isnan(r["TotalCharges"]):
-            r["TotalCharges"] = None
-        out.append(r)
-    return out
 
 
 def test_records_frame_has_every_column_as_text_and_keeps_extra_keys():

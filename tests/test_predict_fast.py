@@ -11,7 +11,6 @@ and on records the validator rejects (same messages, row = the record's position
 """
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
@@ -20,23 +19,13 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _explain_fakes import random_customers, real_models, trained_data_dir  # noqa: E402
+from _explain_fakes import (json_records as _json, random_customers, real_models,  # noqa: E402
+                            trained_data_dir)
 
 from churn import config, predict as P, schema  # noqa: E402
 
 FAMILIES = ("lr", "rf", "xgb", "cat")
 FLOAT_TOL = 1e-9
-
-
-def _json(frame: pd.DataFrame) -> list[dict]:
-    """Canonical rows as JSON sends them (numbers as numbers, a blank total as null)."""
-    out = []
-    for row in frame.drop(columns=[schema.TARGET], errors="ignore").to_dict("records"):
-        r = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
-        if isinstance(r["TotalCharges"], float) and math.isnan(r["TotalCharges"]):
-            r["TotalCharges"] = None
-        out.append(r)
-    return out
 
 
 def varied_records(engine, n_random: int = 160) -> list[dict]:
