@@ -1,7 +1,7 @@
 """The one-customer path of `churn.predict.predict` gives the batch path's numbers.
 
 One customer takes the small-input branches (the validator's and the engine's few-row paths:
-`churn.validate` built from the record, `churn.scoring.Engine.score_one` ...); a list of a few
+`churn.validate` built from the record, `churn.scoring.Engine.score_one` ...); a list of over a
 hundred takes the batch branches. Every output field of every customer must agree: scored one at
 a time or all in one call, for every model family the engine can hold (lr, rf, xgb, cat, with the
 uplift model of a data folder's campaign history), on varied customers with the edge values
@@ -28,7 +28,7 @@ FAMILIES = ("lr", "rf", "xgb", "cat")
 FLOAT_TOL = 1e-9
 
 
-def varied_records(engine, n_random: int = 160) -> list[dict]:
+def varied_records(engine, n_random: int = 60) -> list[dict]:
     """Random customers of every category, training customers (out-of-fold scores) and the
     edge cases; customer IDs unique across the list."""
     recs = _json(random_customers(n_random, seed=17))
