@@ -13,7 +13,8 @@ compares, activates and deletes them, and each carries its metrics and MLflow ru
 
 `DiskCache(folder)` stores one object per (kind, key) as ``<folder>/<kind>-<key>.pkl`` (plain
 pickle, highest protocol: reading a scoring of the sample back takes 0.05 s, against 1.3 s
-through joblib's unpickler, which made a restarted app 3 s slower), written through `churn.files.atomic_path` (a reader never sees half a file). `key(*parts)` hashes
+through joblib's unpickler, which made a restarted app 3 s slower), written through
+`churn.files.atomic_path` (a reader never sees half a file). `key(*parts)` hashes
 what the result depends on together with `code_stamp()` (the source of every ``churn`` module and
 the versions of the libraries results come from), so changed code or libraries never read an old
 result. A file that cannot be read counts as missing (it is recomputed). Each kind keeps its

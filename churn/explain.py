@@ -291,8 +291,7 @@ def top_drivers(expl: Explanation, k: int = 3, direction: str = "up") -> pd.Data
                          "(the number of features)")
     if direction not in ("up", "down", "abs"):
         raise ValueError(f"top_drivers: direction={direction!r}; use 'up', 'down' or 'abs'")
-    P = (expl.pp if list(expl.pp.columns) == schema.FEATURES
-         else expl.pp[schema.FEATURES]).to_numpy(dtype=float)
+    P = schema.in_feature_order(expl.pp).to_numpy(dtype=float)
     n = len(P)
     if direction == "up":
         key, valid = -P, P > 0

@@ -31,7 +31,7 @@ import pandas as pd
 
 from churn import config
 from churn.conditions import Condition, ConditionError, parse, value_phrase
-from churn.schema import FEATURES, ID
+from churn.schema import FEATURES, ID, in_feature_order
 
 OFFER_FIELDS = ("id", "name", "description", "cost", "risk_reduction", "applies_when")
 RULE_FIELDS = ("when", "offers")
@@ -348,8 +348,7 @@ def rule_candidates(catalogue: Catalogue, customers: pd.DataFrame, drivers_pp: p
                          f"customers ({len(customers)} rows); compute drivers on the same frame")
 
     n = len(customers)
-    values = (drivers_pp if list(drivers_pp.columns) == FEATURES
-              else drivers_pp[FEATURES]).to_numpy(dtype=float, copy=True)
+    values = in_feature_order(drivers_pp).to_numpy(dtype=float, copy=True)
     values[np.isnan(values)] = 0.0
     # rank of each feature within its row, largest contribution first (stable: schema order)
     order = np.argsort(-values, axis=1, kind="stable")

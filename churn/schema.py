@@ -192,6 +192,12 @@ def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
+def in_feature_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame[FEATURES]``, or ``frame`` itself when its columns are already exactly FEATURES
+    (no selection: for one customer the copy costs more than the work that follows)."""
+    return frame if list(frame.columns) == FEATURES else frame[FEATURES]
+
+
 def numeric_matrix(X: pd.DataFrame) -> np.ndarray:
     """The NUMERIC_FEATURES of a feature frame as a float64 matrix (rows × 3), column by column:
     the same numbers as ``X[NUMERIC_FEATURES].to_numpy(float)`` without the frame selection

@@ -380,15 +380,10 @@ class UpliftModel:
         few rows: a single customer's prediction takes about 0.1 ms instead of about 12 ms,
         which is spent starting and joining a thread pool on a busy machine. The boosters are
         never changed: each thread count gets its own copy (`_predictor`), kept in ``copies``."""
-        def predict(booster):
+        def predict(booster, margin: bool = False):
             if threads is not None:
                 booster = _predictor(booster, int(threads), copies)
-            return booster.predict(dm).astype(np.float64)
-
-        def margin(booster):
-            if threads is not None:
-                booster = _predictor(booster, int(threads), copies)
-            return booster.predict(dm, output_margin=True).astype(np.float64)
+            return booster.predict(dm, output_margin=margin).astype(np.float64)
 
         out = {}
         base = m0 = None
@@ -400,9 +395,9 @@ class UpliftModel:
                 out[o] = base - predict(m)
             elif models["learner"] == "r":
                 if m0 is None:
-                    m0 = margin(models["control"])
+                    m0 = predict(models["control"], margin=True)
                     base = _sigmoid(m0)
-                out[o] = base - _sigmoid(m0 + margin(m))
+                out[o] = base - _sigmoid(m0 + predict(m, margin=True))
             else:
                 tau0, tau1, g = m
                 out[o] = g * predict(tau0) + (1.0 - g) * predict(tau1)

@@ -413,18 +413,24 @@ def scored(frame: pd.DataFrame | None = None, fingerprint: str | None = None):
     result as read-only. Its `ranked` holds every applicable offer of every customer (top_offers
     None), so the campaign page reuses it. fingerprint: `frame_fingerprint(frame)` when the caller
     already has it."""
-    from churn.models import active_version
-
     from churn import cache
+    from churn.models import active_version
 
     frame = customers() if frame is None else frame
     version = active_version(config.paths().models_dir)
     fingerprint = fingerprint or frame_fingerprint(frame)
-    if version is not None and not cache.results().has(
-            "scored", _scored_key(fingerprint, version, settings_key())):
+    memo = (fingerprint, version, settings_key())
+    if version is not None and memo not in _SCORED_HERE and not cache.results().has(
+            "scored", _scored_key(*memo)):
         # Any first-start work (fitting the engine's parts, with its progress) happens here, not
         # inside the cached `_scored`: Streamlit replays what a cached function draws on every
         # later hit, and cannot replay elements drawn on placeholders ("Something went wrong").
         # A scoring on disk needs no engine (a restarted server shows it without loading one).
         prepared()
-    return _scored(fingerprint, version, settings_key(), frame)
+    out = _scored(*memo, frame)
+    _SCORED_HERE.add(memo)  # later reruns skip the disk check (about 3 ms of file stamps)
+    return out
+
+
+#: (fingerprint, version, settings key) of the scorings this process has already made or read.
+_SCORED_HERE: set = set()
