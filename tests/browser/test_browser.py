@@ -29,7 +29,7 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 ERROR_BOXES = '[data-testid="stException"], [class*="st-key-page-error"]'
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_data_dir(sample_data_dir, tmp_path_factory) -> Path:
     """A data folder of the browser test's own: the sample and nothing else, so the first page
     the browser opens is a real first start (the server trains every model family)."""
@@ -42,9 +42,9 @@ def browser_data_dir(sample_data_dir, tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(browser_data_dir) -> str:
-    """Base URL of the app, served from the browser test's data folder for the whole session."""
+    """Base URL of the app, served from the browser test's data folder for this module."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # A real first start, on the small grid (every family, one point each): the flow is the
@@ -58,8 +58,11 @@ def server(browser_data_dir) -> str:
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for this module only. Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, so a session-wide browser would break every later test in the
+    same worker that calls asyncio.run() (it did, in CI)."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make test` (it installs it)"
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
