@@ -16,8 +16,14 @@ Cases (a new ``streamlit run app.py`` server each time; Debian's Chromium throug
   to the page idle (target 2 s).
 - ``app_1m_rss``: the server's resident memory after those (target 2,560 MB).
 
-The other pages are not measured at a million customers: they still score the chosen data set
-in the server's memory (see the README, "The app at a million customers").
+- ``app_1m_pages``: every page (``PAGE_CASES``: overview, why, whatif, campaign, upload, report,
+  results, health, customers), each in a new server: ``app_1m_<page>_first`` (launch, open the
+  page on the sample, choose the saved batch in the sidebar, until the page is idle: seconds
+  from the launch, target 10 s), ``app_1m_<page>_warm`` (median of two reloads and the page's
+  typical interaction, if it has one: target 2 s), then ``app_1m_rss`` (the largest server's
+  resident memory after its page's visits). A page that times out (``PAGE_TIMEOUT_S``) or shows
+  an error is recorded as a failed figure with the reason in its note, never a hang.
+  ``app_1m_<page>`` runs one page alone.
 
 Run: ``python bench/bench_app_1m.py CASE`` (the runner skips these in quick mode).
 """
@@ -28,12 +34,15 @@ import shutil
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, main, result, scratch_dir  # noqa: E402
 
-QUICK_SKIP = {"app_1m_customers"}
+QUICK_SKIP = {"app_1m_pages", "app_1m_overview", "app_1m_why", "app_1m_whatif",
+              "app_1m_campaign", "app_1m_upload", "app_1m_report", "app_1m_results",
+              "app_1m_health", "app_1m_customers"}
 ROWS = 1_000_000
 SEED = 11
 BATCH_NAME = "bench 1m"
@@ -197,7 +206,184 @@ def _wait_count(page, text: str) -> None:
     bench_app.wait_page(page, "Customers", 600)
 
 
-CASES = {"app_1m_customers": app_1m_customers}
+
+# --- every page ---------------------------------------------------------------------------------
+#: Seconds a page may take before its figure is recorded as failed (a timeout, not a hang).
+PAGE_TIMEOUT_S = 240.0
+
+
+@dataclass(frozen=True)
+class PageCase:
+    """One page measured at a million customers: its short name (in the figure names), its URL
+    path, its title, and the typical interactions of its warm figure (functions of the page)."""
+
+    name: str
+    url_path: str
+    title: str
+    interactions: tuple = ()
+
+
+def _choose_batch(page) -> None:
+    """Choose the saved 1M batch in the sidebar's data-set picker (as a user does) and wait
+    until the sidebar says so."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=f"{BATCH_NAME} (saved").click()
+    page.wait_for_function(
+        """(t) => [...document.querySelectorAll(
+                     '[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
+                    .some(e => e.innerText.includes(t))""",
+        arg=f"{ROWS:,}", timeout=PAGE_TIMEOUT_S * 1000)
+
+
+def _select_main(page, label: str, option: str, title: str) -> None:
+    """Pick `option` in the main area's select box labelled `label`; wait for the page idle."""
+    import bench_app
+
+    box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text=label)
+    box.first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_timeout(150)
+    bench_app.wait_page(page, title, PAGE_TIMEOUT_S)
+
+
+def _overview_split(page) -> None:
+    _select_main(page, "Split by", "Payment method", "Overview")
+
+
+def _customers_tier(page) -> None:
+    import bench_app
+
+    page.get_by_test_id("stMain").get_by_test_id("stMultiSelect").first.click()
+    page.get_by_role("option", name="High", exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(150)
+    bench_app.wait_page(page, "Customers", PAGE_TIMEOUT_S)
+
+
+PAGE_CASES = (
+    PageCase("overview", "overview", "Overview", (_overview_split,)),
+    PageCase("why", "why-customers-churn", "Why customers churn"),
+    PageCase("whatif", "customer-what-if", "Customer what-if"),
+    PageCase("campaign", "retention-campaign", "Retention campaign"),
+    PageCase("upload", "upload-and-score", "Upload & score"),
+    PageCase("report", "model-report", "Model report"),
+    PageCase("results", "campaign-results", "Campaign results"),
+    PageCase("health", "model-health", "Model health"),
+    PageCase("customers", "customers", "Customers", (_customers_tier,)),
+)
+
+
+def measure_page(case: PageCase, browser, data_dir: Path) -> dict:
+    """One page in a new server: ``first`` (seconds from the server's launch until the page is
+    idle with the saved 1M batch chosen; None when it timed out), ``warm`` (seconds of each of
+    two reloads and the page's interactions), ``rss`` (MB, server and children, at the end),
+    ``problem`` (what went wrong, or "")."""
+    import bench_app
+
+    work = scratch_dir("app_1m")
+    out = {"first": None, "warm": [], "rss": float("nan"), "problem": "", "choose": None}
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        with bench_app.Server(data_dir, work / f"server_{case.name}.log") as srv:
+            try:
+                srv.wait_healthy(120)
+                page.goto(f"{srv.base}/{case.url_path}")
+                bench_app.wait_page(page, case.title, PAGE_TIMEOUT_S)
+                t0 = time.perf_counter()
+                _choose_batch(page)
+                bench_app.wait_page(page, case.title, PAGE_TIMEOUT_S)
+                out["first"] = time.perf_counter() - srv.started
+                out["choose"] = time.perf_counter() - t0
+                page.screenshot(path=str(work / f"{case.name}_1m.png"), full_page=True)
+                steps = [None, None, *case.interactions]          # None: a reload
+                for step in steps:
+                    t0 = time.perf_counter()
+                    if step is None:
+                        page.reload()
+                        page.wait_for_function(
+                            """(t) => [...document.querySelectorAll(
+                                 '[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
+                                 .some(e => e.innerText.includes(t))""",
+                            arg=f"{ROWS:,}", timeout=PAGE_TIMEOUT_S * 1000)
+                        bench_app.wait_page(page, case.title, PAGE_TIMEOUT_S)
+                    else:
+                        step(page)
+                    out["warm"].append(time.perf_counter() - t0)
+            except Exception as exc:  # noqa: BLE001 - a timeout or an app error is a figure
+                out["problem"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            out["rss"] = _tree_rss_mb(srv.proc.pid)
+    finally:
+        page.close()
+    return out
+
+
+def _page_results(case: PageCase, got: dict) -> list[dict]:
+    problem = f" FAILED: {got['problem']}" if got["problem"] else ""
+    first = got["first"] if got["first"] is not None else PAGE_TIMEOUT_S
+    choose = f"{got['choose']:.1f} s" if got["choose"] is not None else "n/a"
+    warm = got["warm"]
+    out = [result(f"app_1m_{case.name}_first", first, "s", TARGET_FIRST_S,
+                  note=f"{ROWS:,} saved customers, Chromium: server launch -> /{case.url_path} "
+                       f"on the sample -> the saved batch chosen in the sidebar -> idle "
+                       f"(choosing it: {choose}){problem}")]
+    if warm and not (got["problem"] and len(warm) < 2):
+        out.append(result(f"app_1m_{case.name}_warm", statistics.median(warm), "s",
+                          TARGET_WARM_S,
+                          note="median of two reloads"
+                               + (" and the page's interaction" if case.interactions else "")
+                               + ": " + ", ".join(f"{w:.2f}" for w in warm) + f" s{problem}"))
+    else:
+        out.append(result(f"app_1m_{case.name}_warm", PAGE_TIMEOUT_S, "s", TARGET_WARM_S,
+                          note=f"not measured{problem or ': the first visit did not finish'}"))
+    return out
+
+
+def _run_pages(cases) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    data_dir = prepare()
+    out, rss = [], {}
+    with sync_playwright() as pw:
+        browser = bench_app_launch(pw)
+        try:
+            for case in cases:
+                got = measure_page(case, browser, data_dir)
+                out += _page_results(case, got)
+                rss[case.name] = got["rss"]
+                print(f"{case.name}: {out[-2]['value']:.2f} s first, {out[-1]['value']:.2f} s "
+                      f"warm, {got['rss']:.0f} MB {got['problem']}", file=sys.stderr, flush=True)
+        finally:
+            browser.close()
+    worst = max(rss, key=lambda k: rss[k] if rss[k] == rss[k] else -1)
+    out.append(result("app_1m_rss", rss[worst], "MB", TARGET_RSS_MB,
+                      note="largest server (and children) resident memory after a page's visits "
+                           "(one server per page): " + ", ".join(
+                               f"{k} {v:.0f}" for k, v in rss.items()) + " MB"))
+    return out
+
+
+def bench_app_launch(pw):
+    import bench_app
+
+    return bench_app._launch(pw)
+
+
+def app_1m_pages(quick: bool) -> list[dict]:
+    """Every page: ``app_1m_<page>_first`` and ``_warm``, then ``app_1m_rss`` (the largest)."""
+    return _run_pages(PAGE_CASES)
+
+
+def _one(case: PageCase):
+    def run(quick: bool) -> list[dict]:
+        return _run_pages([case])
+    run.__name__ = f"app_1m_{case.name}"
+    return run
+
+
+CASES = {"app_1m_pages": app_1m_pages,
+         **{f"app_1m_{c.name}": _one(c) for c in PAGE_CASES if c.name != "customers"},
+         "app_1m_customers": app_1m_customers}
 
 if __name__ == "__main__":
     if "--prepare" in sys.argv:
