@@ -30,7 +30,10 @@ CUSTOMER_COLUMNS = ("Contract", "InternetService", "PaymentMethod", schema.TENUR
 #: Columns of the list frame, in order.
 LIST_COLUMNS = (schema.ID, "risk_tier", "churn_prob", "clv", "revenue_at_risk",
                 "revenue_at_risk_12m", *CUSTOMER_COLUMNS, "driver_1_text", "offer_name",
-                "offer_net_value")
+                "offer_net_value", "left")
+#: Stored-list layout version, part of `list_key`: a list saved with other columns (an older
+#: app) is then never read as this one, but built again.
+LAYOUT = 2
 #: Segment columns the list filters by (column -> label).
 SEGMENT_COLUMNS = {c: schema.label(c) for c in schema.MAIN_SEGMENTS}
 #: Columns the list sorts by (column -> label).
@@ -46,9 +49,12 @@ def list_frame(customers: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """The list table of a data set: `LIST_COLUMNS`, one row per customer, in data-set order.
 
     customers: canonical frame; table: its scoring table (``Engine.score``; same index).
-    Segment values are plain text (not categories), probabilities 0..1, money in dollars.
+    Segment values are plain text (not categories), probabilities 0..1, money in dollars;
+    ``left`` is 1 for a customer who has left (Churn = 1; `churn.population`), else 0 (always 0
+    without a Churn column), so figures about the customers still here filter on it.
     """
-    missing = [c for c in LIST_COLUMNS if c not in table and c not in customers]
+    missing = [c for c in LIST_COLUMNS if c not in table and c not in customers
+               and c != "left"]
     if missing:
         raise ValueError(f"list_frame: columns {missing} are in neither the customers nor the "
                          "scoring table; score the customers with Engine.score first.")
@@ -57,6 +63,12 @@ def list_frame(customers: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
                          "the scoring table of these very customers.")
     data = {}
     for c in LIST_COLUMNS:
+        if c == "left":
+            from churn.population import _left_mask
+
+            data[c] = (_left_mask(customers).astype(np.int64) if schema.TARGET in customers
+                       else np.zeros(len(customers), dtype=np.int64))
+            continue
         src = table[c] if c in table else customers[c]
         values = src.to_numpy()
         if c in SEGMENT_COLUMNS or c in (schema.ID, "risk_tier", "driver_1_text", "offer_name"):
@@ -130,7 +142,8 @@ def from_store(store, batch: str, key: str) -> Source | None:
     if found is None:
         return None
     tbl, columns, rows = found
-    _check_columns(columns)
+    if any(c not in columns for c in LIST_COLUMNS):   # an older layout: build it again
+        return None
     select = ", ".join(f'"{col}" AS "{name}"' for name, col in columns.items()
                        if name in LIST_COLUMNS)
     return Source(store.connection(), f'(SELECT {select} FROM "{tbl}")', rows)
@@ -240,7 +253,7 @@ def list_key(version: str, settings, extra: str = "") -> str:
     import json
 
     blob = json.dumps(settings.to_dict(), sort_keys=True, default=str) + "|" + str(extra)
-    return f"list:{version}:{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+    return f"list{LAYOUT}:{version}:{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
 def save_for_batch(store, batch: str, key: str, customers: pd.DataFrame,

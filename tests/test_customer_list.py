@@ -179,7 +179,7 @@ def test_the_store_source_reads_the_saved_table_without_loading_it(frames, tmp_p
 
 def test_list_key_changes_with_the_settings_and_the_model():
     base = cl.list_key("v1", BusinessSettings())
-    assert base.startswith("list:v1:")
+    assert base.startswith("list2:v1:")      # the layout is in the key: old lists are rebuilt
     assert cl.list_key("v1", BusinessSettings()) == base
     assert cl.list_key("v2", BusinessSettings()) != base
     assert cl.list_key("v1", BusinessSettings(margin=0.5)) != base
@@ -196,3 +196,18 @@ def test_list_frame_rejects_mismatched_inputs(frames):
         cl.list_frame(customers.iloc[:10], table)
     assert str(err.value) == ("list_frame: 10 customers but 500 scores; pass the scoring table "
                               "of these very customers.")
+
+
+def test_a_list_stored_without_the_left_column_is_built_again_not_misread(frames, tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    store.save_batch("b", frames[0], kind="upload")
+    store.save_scores("b", "k", frames[2].drop(columns="left"))     # an older app's layout
+    assert cl.from_store(store, "b", "k") is None
+
+
+def test_the_left_column_marks_who_has_left(frames):
+    customers, table, lf = frames
+    expected = (customers[schema.TARGET].to_numpy() == 1).astype(np.int64)
+    np.testing.assert_array_equal(lf["left"].to_numpy(), expected)
+    active = customers.drop(columns=schema.TARGET)
+    assert cl.list_frame(active, table)["left"].eq(0).all()
