@@ -1,18 +1,22 @@
 """Overview: the customers in use at a glance — how many, how many left, what they are worth, how
-much of that is at risk, and how long customers stay by segment."""
+much of that is at risk, and how long customers stay by segment.
+
+Every figure is an SQL aggregate where the rows live (`churn.stored_views`): a saved batch in the
+store (a million customers are counted, never loaded), the sample or an upload in an in-memory
+DuckDB. The model's figures come from the data set's scored customer list (`ui.customer_list`)."""
 import streamlit as st
 
-from churn import ltv
 from ui import context, empty, format as fmt, overview_charts as oc, state
+from ui import customer_list as ui_list
 from ui.text import md
 from ui.navigation import UPLOAD
 
 st.title("Overview")
 ref = state.dataset()
-frame = context.customers(ref)
-summary = ltv.data_summary(frame)
+rows = context.rows(ref)
+summary = oc.summary(rows)
 st.caption(f"Customers in use: **{md(ref.label) if ref else 'Sample data'}**. Change them in the "
-           f"sidebar. {context.population_line(frame)}")
+           f"sidebar. {context.population(ref).line}")
 
 if summary.customers == 0:
     with st.container(key="overview-empty"):
@@ -22,7 +26,6 @@ if summary.customers == 0:
                      icon=":material/arrow_forward:")
     st.stop()
 
-fingerprint = context.frame_fingerprint(frame)
 settings = state.settings()
 
 # --- what the data say --------------------------------------------------------------------------
@@ -55,15 +58,13 @@ left, right = st.columns(2)
 
 with left:
     st.markdown("**How long customers stay**")
-    if oc.has_outcomes(frame):
-        curves_frame, curves_fp = frame, fingerprint
-    else:
-        curves_frame = context.sample_frame()
-        curves_fp = context.frame_fingerprint(curves_frame)
+    curves_rows = rows
+    if not oc.outcomes_known(rows):
+        curves_rows = context.rows(state.DatasetRef("sample", "sample", 0))
         st.info("This data set has no Churn column (nobody has left yet), so the curves show the "
                 "training customers (the sample data), whose outcomes are known.",
                 icon=":material/info:")
-    curves = oc.km_table(curves_fp, by, curves_frame)
+    curves = oc.km_table(curves_rows.key, by, curves_rows)
     st.plotly_chart(oc.km_figure(curves, label), key="overview_km", width="stretch")
     st.caption("Kaplan–Meier estimate: the share of customers still with the company after each "
                "month of tenure, per segment. Shaded: 95% confidence band.")
@@ -71,14 +72,13 @@ with left:
 # --- what the models expect ---------------------------------------------------------------------
 with model_box:
     model = empty.needs_model("Churn risk and the value at stake")
-    scored = version = kpi = None
     # Risk figures are about the customers still here: those who have left are never counted.
-    active = context.active_customers(frame)
-    active_fp = context.frame_fingerprint(active)
-    if model is not None and len(active):
-        scored = context.scored(active, fingerprint=active_fp)
-        version = model.version  # the engine's version, without loading the engine
-        kpi = oc.kpis(active_fp, version, context.settings_key(), active, scored.table)
+    source = ui_list.source() if model is not None else None
+    list_key = (rows.key, model.version if model else None, context.settings_key())
+    kpi = oc.kpis(list_key, source) if source is not None else None
+    if kpi is not None and kpi["customers"] == 0:
+        kpi = None
+    if kpi is not None:
         horizon = settings.horizon_months
         cols = st.columns(4)
         cols[0].metric(
@@ -111,12 +111,11 @@ with model_box:
 
 with right:
     st.markdown("**Where the revenue at risk is**")
-    if scored is None:
+    if kpi is None:
         st.info("Revenue at risk by segment needs a trained churn model and active customers.",
                 icon=":material/model_training:")
     else:
-        risk = oc.risk_table(active_fp, version, context.settings_key(), by, active,
-                             scored.table)
+        risk = oc.risk_table(list_key, by, source)
         st.plotly_chart(oc.risk_figure(risk, label), key="overview_risk", width="stretch")
         st.caption("Revenue at risk per segment: churn probability × lifetime value, added up "
                    "over the segment's active customers (dollars of margin over the horizon).")

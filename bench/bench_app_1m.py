@@ -89,11 +89,18 @@ def prepare() -> Path:
         if cl.from_store(store, BATCH_NAME, key) is None:
             customers = store.load_batch(BATCH_NAME)
             work = scratch_dir("app_1m")
-            customers.to_parquet(work / "batch.parquet", index=False)
-            res = batch.score_file(work / "batch.parquet", work / "scores.parquet",
-                                   engine=engine, workers=2)
-            if res.problem or res.scored != ROWS:
-                raise RuntimeError(res.problem or f"only {res.scored} rows scored")
+            # The scores depend on the model, the settings and the catalogue (the key without
+            # its list layout): kept beside them, reused when only the layout changed.
+            scored_for = work / "scores.key"
+            same = key.split(":", 1)[1]
+            if not ((work / "scores.parquet").exists() and scored_for.exists()
+                    and scored_for.read_text() == same):
+                customers.to_parquet(work / "batch.parquet", index=False)
+                res = batch.score_file(work / "batch.parquet", work / "scores.parquet",
+                                       engine=engine, workers=2)
+                if res.problem or res.scored != ROWS:
+                    raise RuntimeError(res.problem or f"only {res.scored} rows scored")
+                scored_for.write_text(same)
             import pandas as pd
 
             table = pd.read_parquet(work / "scores.parquet")
@@ -229,7 +236,8 @@ def _choose_batch(page) -> None:
     until the sidebar says so."""
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name=f"{BATCH_NAME} (saved").click()
+    page.keyboard.type(BATCH_NAME)
+    page.get_by_role("option", name=f"{BATCH_NAME} (saved").first.click()
     page.wait_for_function(
         """(t) => [...document.querySelectorAll(
                      '[data-testid="stSidebar"] [data-testid="stCaptionContainer"]')]
@@ -318,6 +326,10 @@ def measure_page(case: PageCase, browser, data_dir: Path) -> dict:
                         step(page)
                     out["warm"].append(time.perf_counter() - t0)
             except Exception as exc:  # noqa: BLE001 - a timeout or an app error is a figure
+                try:
+                    page.screenshot(path=str(work / f"{case.name}_1m_failed.png"), full_page=True)
+                except Exception:  # noqa: BLE001 - the figure matters, not the picture
+                    pass
                 out["problem"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             out["rss"] = _tree_rss_mb(srv.proc.pid)
     finally:

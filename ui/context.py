@@ -98,10 +98,73 @@ def history_customers() -> pd.DataFrame:
 
 def population_line(frame: pd.DataFrame | None = None) -> str:
     """One sentence saying whether `frame` (default: the chosen data set) is a history or an
-    active base, and what the risk figures use (`churn.population.describe`)."""
+    active base, and what the risk figures use (`churn.population.describe`). The chosen data
+    set is counted in SQL where its rows live (`rows`): a saved million is never loaded."""
+    if frame is None:
+        return population().line
     from churn.population import describe
 
-    return describe(customers() if frame is None else frame).line
+    return describe(frame).line
+
+
+def population(ref: DatasetRef | None = None):
+    """`churn.population.Population` of a data set (default: the chosen one), counted in SQL
+    (`churn.stored_views.population`), remembered per data set."""
+    rows_ = rows(ref)
+    return _population(rows_.key, rows_)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _population(key: tuple, _rows):
+    from churn import stored_views
+
+    return stored_views.population(_rows)
+
+
+# --- rows in SQL (churn.stored_views) --------------------------------------------------------
+def data_key(ref: DatasetRef | None = None) -> tuple:
+    """What identifies a data set's rows for caching: a saved batch's name and save time (a
+    replaced batch gets a new key), else the frame's content fingerprint."""
+    ref = ref or state.dataset() or DatasetRef("active", "active", 0)
+    if ref.kind == "saved":
+        return ("saved", ref.name, _saved_created(ref.name))
+    return ("frame", frame_fingerprint(customers(ref)))
+
+
+def _saved_created(name: str) -> str:
+    saved = saved_batches()
+    hit = saved[saved["name"] == name]
+    if hit.empty:
+        raise ValueError(f"the saved batch {name!r} is no longer in the store (another user may "
+                         "have deleted it); choose another data set in the sidebar")
+    return str(hit["created"].iloc[-1])
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _frame_rows(fingerprint: str, _frame: pd.DataFrame):
+    from churn import stored_views
+
+    return stored_views.rows_from_frame(_frame)
+
+
+def rows(ref: DatasetRef | None = None):
+    """`churn.stored_views.Rows` of a data set (default: the chosen one), with ``key`` set to
+    `data_key`: a saved batch's rows stay in the store (SQL over them; nothing loaded), a frame
+    of this process (the sample, an upload) is registered once in an in-memory DuckDB."""
+    from churn import stored_views
+
+    ref = ref or state.dataset() or DatasetRef("active", "active", 0)
+    key = data_key(ref)
+    if ref.kind == "saved":
+        db = store()
+        found = stored_views.rows_from_store(db, ref.name) if db is not None else None
+        if found is None:
+            raise ValueError(f"the saved batch {ref.name!r} is no longer in the store (another "
+                             "user may have deleted it); choose another data set in the sidebar")
+    else:
+        found = _frame_rows(key[1], customers(ref))
+    found.key = key
+    return found
 
 
 # --- the store (batches saved for every session) ----------------------------------------------

@@ -1,9 +1,10 @@
 """The Overview page's figures and the cached tables behind them.
 
-Tables come from `churn.ltv` (`portfolio_summary`, `km_curves`, `revenue_at_risk_by_segment`)
-and are cached with `st.cache_data`, keyed by the data fingerprint (`ui.context.frame_fingerprint`),
-the model version and the business settings, so a warm page never recomputes them (the frames
-themselves are passed as underscore arguments: not hashed). The figure builders are plain
+Tables are SQL aggregates (`churn.stored_views`: the definitions of `churn.ltv`'s
+`data_summary`, `portfolio_summary`, `revenue_at_risk_by_segment`) over where the rows live, and
+`churn.ltv.km_curves` over the three columns it needs; cached with `st.cache_data`, keyed by
+`ui.context.data_key`, the model version and the business settings, so a warm page never
+recomputes them. The figure builders are plain
 functions of those tables (no Streamlit), so tests call them directly.
 
 Chart sizes do not grow with the number of customers: a Kaplan-Meier curve has one point per
@@ -16,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from churn import ltv, schema
+from churn import ltv, schema, stored_views
 from ui import format as fmt
 from ui.chart_style import readable
 
@@ -28,31 +29,53 @@ _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 
 # --- cached tables ------------------------------------------------------------------------------
+# Keys: `ui.context.data_key` (a saved batch's name and save time, or a frame's fingerprint),
+# plus the model version and the business settings for the model's figures. The rows and the
+# list source are passed as underscore arguments (not hashed).
 @st.cache_data(show_spinner=False, max_entries=32)
-def kpis(fingerprint: str, version: str, settings_key: tuple, _frame: pd.DataFrame,
-         _table: pd.DataFrame) -> dict:
-    """`churn.ltv.portfolio_summary` of a scored frame (see its docstring for the keys)."""
-    return ltv.portfolio_summary(_frame, _table["churn_prob"].to_numpy(), _table[["clv"]])
+def _summary(key: tuple, _rows) -> ltv.DataSummary:
+    return stored_views.data_summary(_rows)
+
+
+def summary(rows) -> ltv.DataSummary:
+    """`churn.stored_views.data_summary` of the rows (`ui.context.rows`), remembered."""
+    return _summary(rows.key, rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _outcomes_known(key: tuple, _rows) -> bool:
+    return stored_views.has_outcomes(_rows)
+
+
+def outcomes_known(rows) -> bool:
+    """True when every row has a known Churn (0/1): retention curves can be drawn from them."""
+    return _outcomes_known(rows.key, rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def kpis(list_key: tuple, _source) -> dict:
+    """`churn.stored_views.portfolio` of a scored list (the customers still here)."""
+    return stored_views.portfolio(_source)
 
 
 @st.cache_data(show_spinner="Computing retention curves…", max_entries=32)
-def km_table(fingerprint: str, by: str, _frame: pd.DataFrame) -> pd.DataFrame:
-    """`churn.ltv.km_curves(frame, by)` (the frame must have Churn). Also kept on disk
-    (`churn.cache.results`), so a restarted server draws the Overview without importing
-    lifelines."""
+def km_table(key: tuple, by: str, _rows) -> pd.DataFrame:
+    """`churn.ltv.km_curves` of the rows split by `by`, from only the columns it needs (tenure,
+    Churn, the segment) fetched in SQL. Also kept on disk (`churn.cache.results`), so a
+    restarted server draws the Overview without importing lifelines or reading the rows."""
     from churn import cache
 
-    return cache.results().get("km", cache.key("km", fingerprint, by),
-                               lambda: ltv.km_curves(_frame, by))
+    def compute() -> pd.DataFrame:
+        cols = [schema.TENURE, schema.TARGET] + ([] if by == "tenure band" else [by])
+        return ltv.km_curves(stored_views.columns(_rows, cols), by)
+
+    return cache.results().get("km", cache.key("km", key, by), compute)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def risk_table(fingerprint: str, version: str, settings_key: tuple, by: str,
-               _frame: pd.DataFrame, _table: pd.DataFrame) -> pd.DataFrame:
-    """`churn.ltv.revenue_at_risk_by_segment` of a frame joined with its score table."""
-    cols = ["churn_prob", "clv", "revenue_at_risk", "revenue_at_risk_12m"]
-    source = _frame[["tenure"] if by == "tenure band" else [by]].join(_table[cols])
-    return ltv.revenue_at_risk_by_segment(source, by)
+def risk_table(list_key: tuple, by: str, _source) -> pd.DataFrame:
+    """`churn.stored_views.risk_by_segment` of a scored list (the customers still here)."""
+    return stored_views.risk_by_segment(_source, by)
 
 
 # --- figures ------------------------------------------------------------------------------------

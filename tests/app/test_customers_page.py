@@ -103,5 +103,5 @@ def test_a_saved_batch_is_listed_from_the_store(data_dir):
     at = _open(pending="saved:march")
     assert _metric(at, "Matching customers") == "300"
     keys = store.list_scores()
-    assert keys[keys["batch"] == "march"]["version"].str.startswith("list:").any()
+    assert keys[keys["batch"] == "march"]["version"].str.startswith("list2:").any()
     assert _metric(_open(pending="saved:march"), "Matching customers") == "300"   # from the store

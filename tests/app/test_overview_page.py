@@ -207,3 +207,40 @@ def test_risk_figure_labels_bars_in_dollars():
     assert list(bar.x) == ["One", "Two"]
     assert list(bar.text) == ["$1.5K", "$2.50M"]
     assert list(bar.customdata[1]) == ["20", "40.0%", "99.9%", "$2,500,000"]
+
+
+def test_a_saved_batch_is_summed_in_the_store_never_loaded(data_dir, monkeypatch):
+    """A saved labelled batch: the first visit builds its scored list in the store; a later
+    session shows every figure (the sidebar's too) with loading the batch made impossible, equal
+    to the core's own computation on the frame."""
+    from churn.scoring import Engine
+    from churn.store import Store
+    from churn.synth import generate_customers
+    from ui import context
+
+    batch = generate_customers(400, 91)
+    Store(config.paths(data_dir).store).save_batch("april", batch, kind="upload")
+    _app({}, "saved:april")                                    # builds the list once
+
+    def no_loading(*_a, **_k):
+        raise AssertionError("the saved batch was loaded into memory")
+
+    monkeypatch.setattr(context, "_saved_frame", no_loading)
+    monkeypatch.setattr(Store, "load_batch", no_loading)
+    at = _app({}, "saved:april")
+    m = _metrics(at)
+    summary = ltv.data_summary(batch)
+    assert m["Customers"] == "400"
+    assert m["Churn rate"] == f"{summary.churn_rate * 100:.1f}%"
+    active = batch[batch["Churn"] == 0]
+    table = Engine.load(config.paths(data_dir)).score(active)
+    helps = {x.label: x.help for x in at.metric}
+    assert m["Predicted churners"] == f"{round(table['churn_prob'].sum()):,}"
+    assert helps["Revenue at risk (profit)"].endswith(
+        f"Exactly ${table['revenue_at_risk'].sum():,.0f}.")
+    assert helps["Customer lifetime value"].endswith(f"Exactly ${table['clv'].sum():,.0f}.")
+    left = len(batch) - len(active)
+    assert any(f"History (labelled): 400 customers, of whom {left:,} have left" in c.value
+               for c in at.sidebar.caption)
+    at.selectbox(key="overview_segment").select("tenure band").run()
+    _ok(at)
