@@ -3,7 +3,7 @@ import streamlit as st
 
 from churn import explain as E
 from churn import schema
-from ui import context, empty
+from ui import context, empty, state
 from ui import explain_cache as cache
 from ui import explain_charts as charts
 
@@ -11,9 +11,13 @@ st.title("Why customers churn")
 st.caption("What raises or lowers churn risk across your customers, and by how much.")
 model = empty.needs_model("Explaining churn")
 
-customers = context.history_customers()  # explanations are about the labelled history
+# Explanations are about the labelled history. A saved batch stays in the store: only the
+# customers explained (a repeatable random sample when it is larger) are fetched from it.
+ref = state.dataset()
+from_store = ref is not None and ref.kind == "saved"
+customers = None if from_store else context.history_customers()
+n = ref.rows if from_store else len(customers)
 st.caption(context.population_line(customers))
-n = len(customers)
 if n == 0:
     st.info("The chosen data set has no customers.")
     st.stop()
@@ -24,10 +28,13 @@ if n > E.DEFAULT_SAMPLE_SIZE:
         value=E.DEFAULT_SAMPLE_SIZE, step=1000, key="why_sample_size",
         help="Large data sets are explained on a random sample (the same sample every time). "
              "More customers give steadier charts but take longer the first time."))
-    st.caption(f"Explaining a random sample of {sample_size:,} of {n:,} customers.")
+    st.caption(f"Explained on a random {sample_size:,} of {n:,} customers (the same customers "
+               "every time); the charts below describe them.")
 else:
     sample_size = E.DEFAULT_SAMPLE_SIZE
     st.caption(f"Explaining all {n:,} customers.")
+if from_store:
+    customers = context.history_sample(sample_size)
 
 seed = 0
 expl = cache.global_explanation(model, customers, sample_size, seed)

@@ -226,6 +226,21 @@ class Store:
 
     def load_batch(self, name: str) -> pd.DataFrame:
         """The canonical frame saved as `name` (with ``row`` when it was saved with one)."""
+        return self._load_batch(name)
+
+    def sample_batch(self, name: str, n: int, seed: int = 0) -> pd.DataFrame:
+        """A repeatable random `n` of the customers saved as `name` (all of them when there are
+        no more), as a canonical frame in saved order: the `n` with the smallest hash of their
+        customer ID and the seed, chosen in SQL (the other rows are never loaded). The same
+        (batch, n, seed) gives the same customers; a larger n keeps those of a smaller one."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"sample_batch: n={n!r}: expected a number of customers >= 0.")
+        return self._load_batch(
+            name, 'AND pos IN (SELECT pos FROM customers WHERE batch = ? '
+                  f'ORDER BY hash("{schema.ID}" || ?), pos LIMIT ?)',
+            [name, f":{int(seed)}", int(n)])
+
+    def _load_batch(self, name: str, where: str = "", params: tuple = ()) -> pd.DataFrame:
         info = self._cur().execute("SELECT has_target, has_row FROM batches WHERE name = ?",
                                    [name]).fetchall()
         if not info:
@@ -244,7 +259,7 @@ class Store:
         if has_row:
             select.append('"row"')
         df = self._query(f"SELECT {', '.join(select)} FROM customers WHERE batch = ? "
-                         f"ORDER BY pos", [name])
+                         f"{where} ORDER BY pos", [name, *params])
         empty = schema.empty_frame()
         for c in df.columns:
             # categorical -> object shares the category strings: cheap for a million rows

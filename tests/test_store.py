@@ -385,3 +385,25 @@ def test_bad_arguments_raise_value_errors(st):
         st.save_campaign("c", ["not", "a", "dict"], odd_frame())
     assert str(e.value) == "campaign settings must be a dict, not list."
     assert st.list_campaigns().empty
+
+
+def test_sample_batch_is_a_repeatable_random_subset_in_saved_order(tmp_path):
+    from churn.synth import generate_customers
+
+    store = Store(tmp_path / "s.duckdb")
+    df = generate_customers(1000, 5)
+    store.save_batch("b", df, kind="upload")
+    a = store.sample_batch("b", 100, seed=1)
+    assert len(a) == 100
+    pd.testing.assert_frame_equal(a, store.sample_batch("b", 100, seed=1))
+    assert set(a["customerID"]) != set(store.sample_batch("b", 100, seed=2)["customerID"])
+    assert set(a["customerID"]) <= set(store.sample_batch("b", 300, seed=1)["customerID"])
+    full = store.load_batch("b")
+    pos = full.reset_index().set_index("customerID").loc[a["customerID"], "index"].to_numpy()
+    assert (np.diff(pos) > 0).all()                          # saved order
+    want = full.set_index("customerID").loc[a["customerID"]].reset_index()
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), want[list(a.columns)])
+    pd.testing.assert_frame_equal(store.sample_batch("b", 5000), full)
+    with pytest.raises(ValueError) as err:
+        store.sample_batch("b", -1)
+    assert str(err.value) == "sample_batch: n=-1: expected a number of customers >= 0."

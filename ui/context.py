@@ -121,6 +121,25 @@ def _population(key: tuple, _rows):
     return stored_views.population(_rows)
 
 
+def history_sample(size: int, seed: int = 0) -> pd.DataFrame:
+    """`history_customers`, or for a saved batch larger than `size` a repeatable random `size`
+    of its customers fetched from the store (`Store.sample_batch`; the rest are never loaded).
+    Below `size`, every customer, as `history_customers` gives them."""
+    ref = state.dataset()
+    if ref is None or ref.kind != "saved" or ref.rows <= size:
+        return history_customers()
+    return _saved_sample(str(config.paths().store), ref.name, _saved_created(ref.name),
+                         int(size), int(seed))
+
+
+@st.cache_resource(show_spinner="Fetching a random sample of the saved customers…",
+                   max_entries=4)
+def _saved_sample(path: str, name: str, created: str, size: int, seed: int) -> pd.DataFrame:
+    """A seeded sample of a saved batch (keyed by its save time: a replaced batch is fetched
+    again); shared and read-only."""
+    return _open_store(path).sample_batch(name, size, seed).drop(columns="row", errors="ignore")
+
+
 # --- rows in SQL (churn.stored_views) --------------------------------------------------------
 def data_key(ref: DatasetRef | None = None) -> tuple:
     """What identifies a data set's rows for caching: a saved batch's name and save time (a

@@ -67,11 +67,50 @@ def test_large_batch_without_outcomes_is_sampled(at):
     _ok(at)
     size = at.number_input(key="why_sample_size")
     assert size.value == 10_000
-    assert any(c.value == "Explaining a random sample of 10,000 of 12,000 customers."
+    assert any(c.value == ("Explained on a random 10,000 of 12,000 customers (the same "
+                          "customers every time); the charts below describe them.")
                for c in at.caption)
     assert any("need the Churn column" in i.value for i in at.info)
     assert len(_charts(at)) == 3
     size.set_value(2_000).run()
     _ok(at)
-    assert any(c.value == "Explaining a random sample of 2,000 of 12,000 customers."
+    assert any(c.value.startswith("Explained on a random 2,000 of 12,000 customers")
                for c in at.caption)
+
+
+def test_a_large_saved_batch_is_explained_on_a_sample_fetched_from_the_store(data_dir,
+                                                                           monkeypatch):
+    """A saved history above the sample size: only the explained customers (a repeatable
+    random sample, chosen in SQL) leave the store; the rest are never loaded."""
+    from churn import config, models, synth
+    from churn.store import Store
+    from ui import context, explain_cache, state
+
+    store = Store(config.paths(data_dir).store)
+    store.save_batch("big history", synth.generate_customers(12_000, 8), kind="upload")
+
+    def no_loading(*_a, **_k):
+        raise AssertionError("the saved batch was loaded into memory")
+
+    monkeypatch.setattr(context, "_saved_frame", no_loading)
+    monkeypatch.setattr(Store, "load_batch", no_loading)
+    seen = []
+    real = explain_cache.global_explanation
+    monkeypatch.setattr(explain_cache, "global_explanation",
+                        lambda model, df, *a: seen.append(df) or real(model, df, *a))
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
+                            default_timeout=300)
+    app.session_state[state.PENDING_DATASET] = "saved:big history"
+    app.run()
+    app.switch_page(PAGE).run()
+    _ok(app)
+    app.number_input(key="why_sample_size").set_value(1_500).run()
+    _ok(app)
+    assert any(c.value == ("Explained on a random 1,500 of 12,000 customers (the same "
+                           "customers every time); the charts below describe them.")
+               for c in app.caption)
+    assert any("History (labelled): 12,000 customers" in c.value for c in app.caption)
+    assert len(_charts(app)) == 4
+    explained = seen[-1]
+    want = store.sample_batch("big history", 1_500, seed=0).drop(columns="row", errors="ignore")
+    assert explained["customerID"].tolist() == want["customerID"].tolist()
