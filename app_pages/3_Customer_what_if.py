@@ -1,11 +1,11 @@
 """Customer what-if: one customer's risk, its reasons, and how changes would move it."""
 import streamlit as st
 
-from churn import schema, whatif
-from ui import context, empty, state
+from churn import whatif
+from ui import empty, state
 from ui import explain_cache as cache
 from ui import format as fmt
-from ui import whatif_compare, whatif_form, whatif_results, whatif_sweep
+from ui import whatif_compare, whatif_form, whatif_pick, whatif_results, whatif_sweep
 from ui.text import md
 from ui.whatif_state import keep
 
@@ -13,19 +13,19 @@ st.title("Customer what-if")
 st.caption("Pick a customer, see why they might leave, and try changes to their plan.")
 model = empty.needs_model("The what-if view")
 
-customers = context.active_customers()  # never a customer who has left
-if len(customers) == 0:
+pick = whatif_pick.picker(model)  # never a customer who has left; a saved batch stays stored
+if pick.count == 0:
     st.info("The chosen data set has no customers.")
     st.stop()
 settings = state.settings()
 eng = cache.engine()
 
 # --- choose the customer ------------------------------------------------------------------------
-ids = customers[schema.ID].astype(str)
-top = cache.highest_risk(model, customers, 20)
+top = pick.top
 PICK, TOP = "whatif_customer", "whatif_top"
 keep(PICK)  # Streamlit forgets a widget's value while another page is shown
-if st.session_state.get(PICK) not in set(ids):
+if not st.session_state.get(PICK) or (pick.ids is not None
+                                      and st.session_state[PICK] not in set(pick.ids)):
     st.session_state[PICK] = top["customerID"].iloc[0]
 
 
@@ -36,8 +36,8 @@ def _pick_top():
 
 risk_of = dict(zip(top["customerID"], top["churn_prob"]))
 c1, c2 = st.columns(2)
-if len(ids) <= cache.SELECT_LIMIT:
-    c1.selectbox("Customer ID", ids.tolist(), key=PICK,
+if pick.ids is not None:
+    c1.selectbox("Customer ID", pick.ids, key=PICK,
                  help="Type part of an ID to search, e.g. 7590.")
 else:
     c1.text_input("Customer ID", key=PICK, help="Type the full customer ID, e.g. 7590-VHVEG.")
@@ -45,11 +45,11 @@ c2.selectbox("Or pick one of the 20 highest-risk customers", top["customerID"].t
              index=None, key=TOP, on_change=_pick_top, placeholder="Highest risk first",
              format_func=lambda i: f"{i} · {fmt.pct(risk_of[i])} risk")
 
-match = customers.index[ids.to_numpy() == st.session_state[PICK]]
-if len(match) == 0:
-    st.warning(f"No customer with ID “{md(st.session_state[PICK])}” in this data set.")
+original = pick.find(str(st.session_state[PICK]).strip())
+if original is None:
+    st.warning(f"No customer with ID “{md(st.session_state[PICK])}” among the customers still "
+               "here in this data set.")
     st.stop()
-original = customers.loc[match[0]]
 
 # --- the form and the figures ---------------------------------------------------------------------
 # A fragment: an edit in the form reruns only this part, not the customer picker, the sidebar or
@@ -78,7 +78,7 @@ def customer_section(original):
     whatif_results.changes(table)
 
     st.subheader("Sweep one feature")
-    whatif_sweep.show(eng, changed, customers, settings)
+    whatif_sweep.show(eng, changed, pick.sweep_customers, settings)
 
     st.subheader("Compare customers")
     whatif_compare.show(eng, changed, is_changed, settings)

@@ -262,3 +262,21 @@ def save_for_batch(store, batch: str, key: str, customers: pd.DataFrame,
     store.save_scores(batch, key, list_frame(customers.reset_index(drop=True),
                                              table.reset_index(drop=True)))
     return from_store(store, batch, key)
+
+
+def top_risk(source: Source, n: int = 20) -> pd.DataFrame:
+    """The `n` customers still here (not ``left``) with the highest churn probability, highest
+    first (ties by customer ID): customerID, churn_prob (0..1)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"top_risk: n={n!r}: expected a number of customers >= 1.")
+    return source.query(
+        f'SELECT "{schema.ID}", churn_prob FROM {source.relation} WHERE "left" = 0 '
+        f'ORDER BY churn_prob DESC, "{schema.ID}" LIMIT ?', [int(n)]).reset_index(drop=True)
+
+
+def still_here_ids(source: Source, limit: int) -> list[str] | None:
+    """The IDs of the customers still here, sorted, or None when there are more than `limit`
+    (a picker then asks for an ID instead of listing them)."""
+    got = source.query(f'SELECT "{schema.ID}" AS id FROM {source.relation} WHERE "left" = 0 '
+                       f'ORDER BY 1 LIMIT ?', [int(limit) + 1])
+    return None if len(got) > limit else [str(v) for v in got["id"]]

@@ -240,6 +240,15 @@ class Store:
                   f'ORDER BY hash("{schema.ID}" || ?), pos LIMIT ?)',
             [name, f":{int(seed)}", int(n)])
 
+    def find_customers(self, name: str, ids) -> pd.DataFrame:
+        """The customers of batch `name` whose customer ID is in `ids`, as a canonical frame in
+        saved order (none found: no rows); only those rows are read."""
+        ids = [str(i) for i in ids]
+        if not ids:
+            return self._load_batch(name, "AND false")
+        marks = ", ".join("?" * len(ids))
+        return self._load_batch(name, f'AND "{schema.ID}" IN ({marks})', ids)
+
     def _load_batch(self, name: str, where: str = "", params: tuple = ()) -> pd.DataFrame:
         info = self._cur().execute("SELECT has_target, has_row FROM batches WHERE name = ?",
                                    [name]).fetchall()

@@ -211,3 +211,17 @@ def test_the_left_column_marks_who_has_left(frames):
     np.testing.assert_array_equal(lf["left"].to_numpy(), expected)
     active = customers.drop(columns=schema.TARGET)
     assert cl.list_frame(active, table)["left"].eq(0).all()
+
+
+def test_top_risk_and_ids_of_the_customers_still_here(source, frames):
+    _customers, _table, lf = frames
+    here = lf[lf["left"] == 0]
+    want = here.sort_values(["churn_prob", schema.ID], ascending=[False, True]).head(20)
+    got = cl.top_risk(source, 20)
+    assert got[schema.ID].tolist() == want[schema.ID].tolist()
+    assert got["churn_prob"].tolist() == want["churn_prob"].tolist()
+    assert cl.still_here_ids(source, 10_000) == sorted(here[schema.ID])
+    assert cl.still_here_ids(source, len(here) - 1) is None
+    with pytest.raises(ValueError) as err:
+        cl.top_risk(source, 0)
+    assert str(err.value) == "top_risk: n=0: expected a number of customers >= 1."

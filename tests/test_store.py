@@ -407,3 +407,18 @@ def test_sample_batch_is_a_repeatable_random_subset_in_saved_order(tmp_path):
     with pytest.raises(ValueError) as err:
         store.sample_batch("b", -1)
     assert str(err.value) == "sample_batch: n=-1: expected a number of customers >= 0."
+
+
+def test_find_customers_reads_only_those_rows(tmp_path):
+    from churn.synth import generate_customers
+
+    store = Store(tmp_path / "s.duckdb")
+    df = generate_customers(200, 6)
+    store.save_batch("b", df, kind="upload")
+    ids = [df["customerID"].iloc[150], df["customerID"].iloc[3], "nobody"]
+    got = store.find_customers("b", ids)
+    full = store.load_batch("b")
+    pd.testing.assert_frame_equal(got.reset_index(drop=True),
+                                  full.iloc[[3, 150]].reset_index(drop=True))
+    assert len(store.find_customers("b", [])) == 0
+    assert len(store.find_customers("b", ["x' OR '1'='1"])) == 0

@@ -128,6 +128,12 @@ def history_sample(size: int, seed: int = 0) -> pd.DataFrame:
     ref = state.dataset()
     if ref is None or ref.kind != "saved" or ref.rows <= size:
         return history_customers()
+    return saved_sample(ref, size, seed)
+
+
+def saved_sample(ref: DatasetRef, size: int, seed: int = 0) -> pd.DataFrame:
+    """A repeatable random `size` of a saved batch's customers (all when it has no more),
+    fetched from the store (`Store.sample_batch`); shared and read-only."""
     return _saved_sample(str(config.paths().store), ref.name, _saved_created(ref.name),
                          int(size), int(seed))
 

@@ -371,3 +371,48 @@ def test_no_full_garbage_collection_after_each_run_and_the_engine_is_frozen(at):
     context.settle_heap()
     assert gc.get_freeze_count() >= before + 1000 and gc.garbage == []
     del survivor
+
+
+def test_a_saved_batch_is_picked_from_the_store_never_loaded(data_dir, monkeypatch):
+    """A saved history: the highest-risk list comes from its stored customer list, only the
+    customers still here are offered, and the chosen customer's row is fetched by ID; the batch
+    is never loaded whole (its list is built once first, as the Customers page does)."""
+    from churn import config, synth
+    from churn.scoring import Engine
+    from churn.store import Store
+    from ui import context, state
+
+    batch = synth.generate_customers(300, 44)
+    Store(config.paths(data_dir).store).save_batch("may", batch, kind="upload")
+
+    def app():
+        a = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
+                              default_timeout=300)
+        a.session_state[state.PENDING_DATASET] = "saved:may"
+        a.run()
+        a.switch_page(PAGE).run()
+        _ok(a)
+        return a
+
+    app()                                                       # builds the stored list
+
+    def no_loading(*_a, **_k):
+        raise AssertionError("the saved batch was loaded into memory")
+
+    monkeypatch.setattr(context, "_saved_frame", no_loading)
+    monkeypatch.setattr(Store, "load_batch", no_loading)
+    at = app()
+    active = batch[batch["Churn"] == 0]
+    scores = Engine.load(config.paths(data_dir)).score(active)
+    want = scores.sort_values(["churn_prob", schema.ID], ascending=[False, True])
+    pick = at.selectbox(key="whatif_customer")
+    assert pick.value == want[schema.ID].iloc[0]
+    assert set(pick.options) == set(active[schema.ID])           # nobody who has left
+    assert at.selectbox(key="whatif_top").options[0].startswith(f"{want[schema.ID].iloc[0]} · ")
+    other = want[schema.ID].iloc[5]
+    pick.set_value(other).run()
+    _ok(at)
+    row = active[active[schema.ID] == other].iloc[0]
+    assert at.slider(key="whatif_tenure").value == row["tenure"]
+    assert _prob(at) == pytest.approx(
+        round(float(scores.loc[row.name, "churn_prob"]) * 100, 1), abs=0.051)
