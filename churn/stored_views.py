@@ -33,7 +33,8 @@ ROW_COLUMNS = (schema.ID, schema.TENURE, schema.MONTHLY, *schema.MAIN_SEGMENTS)
 class Rows:
     """Customer rows to aggregate: ``cursor()`` gives a DuckDB cursor for this thread,
     ``relation`` is the SQL of a relation with `ROW_COLUMNS` (and ``Churn`` when ``has_target``)
-    whose ``?`` placeholders take ``params``; ``rows`` counts them.
+    whose ``?`` placeholders take ``params``; ``rows`` counts them. ``key`` (empty here) is
+    for the caller: what identifies these rows in its caches.
 
     Build with `rows_from_frame` or `rows_from_store`."""
 
@@ -43,6 +44,7 @@ class Rows:
         self.params = list(params)
         self.rows = rows
         self.has_target = has_target
+        self.key: tuple = ()
 
 
 def rows_from_frame(frame: pd.DataFrame) -> Rows:
@@ -197,3 +199,13 @@ def risk_by_segment(source, by: str) -> pd.DataFrame:
     total = float(out["revenue_at_risk"].sum())
     out["risk_share"] = out["revenue_at_risk"] / total if total > 0 else 0.0
     return out
+
+
+def still_here_values(source, column: str):
+    """One numeric column of a scored list (``clv``, ``churn_prob``, ...) for the customers
+    still here, as a float array in list order (8 bytes a customer, not a whole frame)."""
+    if column not in ("churn_prob", "clv", "revenue_at_risk", "revenue_at_risk_12m",
+                      "offer_net_value", schema.MONTHLY, schema.TENURE):
+        raise ValueError(f"still_here_values: {column!r} is not a numeric column of the list.")
+    got = source.query(f'SELECT "{column}" AS v FROM {source.relation} WHERE {_STILL_HERE}', [])
+    return got["v"].to_numpy(dtype=float)

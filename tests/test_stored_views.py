@@ -122,3 +122,15 @@ def test_rows_from_frame_needs_tenure_and_bills():
         sv.rows_from_frame(pd.DataFrame({schema.ID: ["a"]}))
     assert str(err.value) == ("stored_views: the customers need the columns ['tenure', "
                               "'MonthlyCharges']; validate the file first (churn.validate).")
+
+
+def test_still_here_values_are_the_lists_column_for_the_customers_still_here(where):
+    customers, _rows, src = where
+    table = _table(customers)
+    still = population.active(customers)
+    got = sv.still_here_values(src, "clv")
+    np.testing.assert_allclose(np.sort(got), np.sort(table.loc[still.index, "clv"].to_numpy()),
+                               rtol=0, atol=0)
+    with pytest.raises(ValueError) as err:
+        sv.still_here_values(src, "risk_tier")
+    assert str(err.value) == "still_here_values: 'risk_tier' is not a numeric column of the list."

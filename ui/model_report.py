@@ -78,13 +78,30 @@ def cost_defaults() -> MR.CostDefaults:
         costs = [o.cost for o in load_catalogue(config.paths().catalogue).offers]
     except ValueError:  # an invalid catalogue is reported on the campaign page
         costs = []
-    active = context.active_customers()
+    ref = state.dataset()
+    if ref is not None and ref.kind == "saved":   # a saved batch stays in the store
+        from ui import customer_list as ui_list
+
+        source = ui_list.source()
+        clv = _stored_values(context.data_key(ref), context.settings_key(), source)
+        if len(clv):
+            return MR.cost_defaults(clv, costs, state.settings().high_risk)
+    active = context.active_customers() if ref is None or ref.kind != "saved" else ()
     if not len(active):
         active = context.sample_active_frame()
     eng = context.engine()
     clv = _lifetime_values(eng.version, context.frame_fingerprint(active),
                            context.settings_key(), eng, active, state.settings())
     return MR.cost_defaults(clv, costs, state.settings().high_risk)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _stored_values(data_key: tuple, settings_key: tuple, _source):
+    """The lifetime values of a saved batch's customers still here, from its stored list (the
+    scoring's clv column: the figure `_lifetime_values` computes), without loading the batch."""
+    from churn import stored_views
+
+    return stored_views.still_here_values(_source, "clv")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

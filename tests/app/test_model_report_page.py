@@ -246,3 +246,37 @@ def test_cost_inputs_start_from_the_data_and_say_where(at, data_dir):
     assert (f"the average cost of the {len(costs)} offers in the catalogue "
             f"(${min(costs):,.0f}–${max(costs):,.0f})") in offer.help
     assert "High-risk threshold of the business settings" in at.slider(key="report_threshold").help
+
+
+def test_a_saved_batch_sets_the_cost_inputs_from_its_stored_list(data_dir, monkeypatch):
+    """A saved history: the customer value starts from the lifetime values of its customers
+    still here, read from its stored list; the batch is never loaded whole."""
+    from churn.store import Store
+    from ui import context, state
+
+    p = config.paths(data_dir.path)
+    batch = synth.generate_customers(250, 45)
+    Store(p.store).save_batch("june", batch, kind="upload")
+
+    def app():
+        a = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        a.session_state[state.PENDING_DATASET] = "saved:june"
+        a.run()
+        a.switch_page(PAGE).run()
+        _ok(a)
+        return a
+
+    app()                                                        # builds the stored list
+
+    def no_loading(*_a, **_k):
+        raise AssertionError("the saved batch was loaded into memory")
+
+    monkeypatch.setattr(context, "_saved_frame", no_loading)
+    monkeypatch.setattr(Store, "load_batch", no_loading)
+    at = app()
+    active = batch[batch["Churn"] == 0]
+    clv = Engine.load(p).score_all(active, drivers=0, offers=False).table["clv"].to_numpy(float)
+    value = at.number_input(key="report_customer_value")
+    assert value.value == round(clv.mean())
+    assert (f"the average lifetime value of the {len(clv):,} active customers in use "
+            f"(${clv.mean():,.0f};") in value.help
