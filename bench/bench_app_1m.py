@@ -279,7 +279,7 @@ def _customers_tier(page) -> None:
 
 
 PAGE_CASES = (
-    PageCase("overview", "overview", "Overview", (_overview_split,)),
+    PageCase("overview", "", "Overview", (_overview_split,)),      # the default page: at /
     PageCase("why", "why-customers-churn", "Why customers churn"),
     PageCase("whatif", "customer-what-if", "Customer what-if"),
     PageCase("campaign", "retention-campaign", "Retention campaign"),
