@@ -7,7 +7,7 @@ from ui import explain_cache as cache
 from ui import format as fmt
 from ui import whatif_compare, whatif_form, whatif_pick, whatif_results, whatif_sweep
 from ui.text import md
-from ui.whatif_state import keep
+from ui.whatif_state import keep, put
 
 st.title("Customer what-if")
 st.caption("Pick a customer, see why they might leave, and try changes to their plan.")
@@ -24,9 +24,12 @@ eng = cache.engine()
 top = pick.top
 PICK, TOP = "whatif_customer", "whatif_top"
 keep(PICK)  # Streamlit forgets a widget's value while another page is shown
-if not st.session_state.get(PICK) or (pick.ids is not None
-                                      and st.session_state[PICK] not in set(pick.ids)):
-    st.session_state[PICK] = top["customerID"].iloc[0]
+# Another data set chosen in the sidebar: start from its highest-risk customer.
+chosen_in = (state.dataset().key if state.dataset() else None, pick.ids is None)
+if (st.session_state.get("whatif_customer_of") != chosen_in or not st.session_state.get(PICK)
+        or (pick.ids is not None and st.session_state[PICK] not in set(pick.ids))):
+    put(PICK, top["customerID"].iloc[0])
+    st.session_state["whatif_customer_of"] = chosen_in
 
 
 def _pick_top():

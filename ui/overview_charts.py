@@ -137,7 +137,7 @@ def risk_figure(table: pd.DataFrame, segment_label: str) -> go.Figure:
                        "the total)<br>%{customdata[0]} customers, average churn risk "
                        "%{customdata[1]}<extra></extra>")))
     fig.update_layout(xaxis_title=segment_label, yaxis_title="Revenue at risk ($)",
-                      yaxis=dict(tickprefix="$", tickformat=",.0f"),
+                      yaxis=dict(tickprefix="$", tickformat="~s"),
                       margin=dict(l=10, r=10, t=30, b=10), height=380)
     return fig
 

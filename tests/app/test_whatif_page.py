@@ -416,3 +416,26 @@ def test_a_saved_batch_is_picked_from_the_store_never_loaded(data_dir, monkeypat
     assert at.slider(key="whatif_tenure").value == row["tenure"]
     assert _prob(at) == pytest.approx(
         round(float(scores.loc[row.name, "churn_prob"]) * 100, 1), abs=0.051)
+
+
+def test_choosing_a_large_saved_batch_starts_from_its_highest_risk_customer(data_dir,
+                                                                           monkeypatch):
+    """From the sample to a saved batch too large to list (the ID is typed): the picker
+    starts from the batch's highest-risk customer, not the sample's customer (a screenshot at a
+    million showed an empty ID and a warning)."""
+    from churn import config, synth
+    from churn.store import Store
+    from ui import explain_cache
+    from ui.sidebar import DATASET_KEY
+
+    batch = synth.generate_customers(300, 46).drop(columns=["Churn"])
+    Store(config.paths(data_dir).store).save_batch("july", batch, kind="upload")
+    at = open_page(PAGE, timeout=300)
+    sample_pick = at.selectbox(key="whatif_customer").value      # the sample: listed
+    monkeypatch.setattr(explain_cache, "SELECT_LIMIT", 100)       # the batch: typed
+    at.sidebar.selectbox(key=DATASET_KEY).select("saved:july").run()
+    _ok(at)
+    top = at.selectbox(key="whatif_top").options[0].split(" · ")[0]
+    assert top in set(batch["customerID"]) and top != sample_pick
+    assert at.text_input(key="whatif_customer").value == top
+    assert not at.warning
