@@ -393,7 +393,9 @@ def _clean_list(values) -> list | None:
     return sorted(plain, key=lambda v: (str(type(v)), str(v)))
 
 
-def _filters(tiers, segment, min_clv, offers_allowed) -> dict:
+def normalise_filters(tiers, segment, min_clv, offers_allowed) -> dict:
+    """A campaign's filters, checked (ValueError naming the bad value) and made JSON-safe:
+    {tiers, segment, min_clv, offers_allowed}, None meaning no filter."""
     if segment is not None and not isinstance(segment, dict):
         raise ValueError(f"segment={segment!r} must be a dict of column -> allowed values, "
                          "e.g. {'Contract': ['Month-to-month']}.")
@@ -410,7 +412,7 @@ def _filters(tiers, segment, min_clv, offers_allowed) -> dict:
     }
 
 
-def _eligible(scored: pd.DataFrame, ranked: pd.DataFrame, filters: dict) -> pd.DataFrame:
+def eligible_customers(scored: pd.DataFrame, ranked: pd.DataFrame, filters: dict) -> pd.DataFrame:
     """One row per eligible customer with their best allowed offer of positive net value,
     sorted in greedy order (value per dollar desc, then net value desc, then input order)."""
     need = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk"]
@@ -613,10 +615,31 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
     expected value count treatment rows only. The treatment's offer cost never exceeds the
     budget (checked in whole cents).
     """
+    filters = normalise_filters(tiers, segment, min_clv, offers_allowed)
+    return campaign_from_eligible(
+        eligible_customers(scored, ranked, filters), budget, filters, control_share=control_share,
+        seed=seed, business_settings=business_settings, model_version=model_version,
+        extra_settings=extra_settings)
+
+
+def campaign_from_eligible(e: pd.DataFrame, budget: float, filters: dict, *,
+                           control_share: float = DEFAULT_CONTROL_SHARE, seed: int = 0,
+                           business_settings=None, model_version: str | None = None,
+                           extra_settings: dict | None = None, details=None) -> Campaign:
+    """`build_campaign` from its eligible customers, already filtered and in greedy order.
+
+    e: one row per eligible customer with their best allowed offer of positive net value, in
+      greedy order (`eligible_customers`'s output, or the same rows from SQL: `campaign_store`). It needs
+      at least customerID, risk_tier, offer_id, offer_cost; the other `eligible_customers` columns may be
+      added for the chosen rows only by ``details``.
+    filters: `normalise_filters(...)` (recorded in the settings).
+    details: None, or a function that takes the chosen rows of ``e`` (in list order) and returns
+      them with every `eligible_customers` column, same rows, same order (a store fetches them then, so a
+      million eligible customers never need their text columns in memory).
+    The rest as `build_campaign`.
+    """
     b = _check_budget(budget)
     share = _check_share(control_share)
-    filters = _filters(tiers, segment, min_clv, offers_allowed)
-    e = _eligible(scored, ranked, filters)
     control = assign_control(e[["risk_tier", "offer_id"]], share, seed)
     cost_cents = _cents(e["offer_cost"])
     treat_pos = np.flatnonzero(~control)
@@ -628,6 +651,8 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
     reach = int(missed[0]) if len(missed) else len(e)
     take[np.flatnonzero(control[:reach])] = True
     e, control = e[take].reset_index(drop=True), control[take]
+    if details is not None:
+        e = details(e)
     paid = np.where(control, 0, cost_cents[take])
     zero_if_control = np.where(control, 0.0, 1.0)
     rows = pd.DataFrame({
@@ -685,8 +710,16 @@ def saved_revenue_curve(scored: pd.DataFrame, ranked: pd.DataFrame, budgets=None
     and size (both groups). One greedy ordering and one control draw (which does not depend on
     the budget) are computed and walked once per budget (fast even for 100,000 customers).
     """
-    filters = _filters(tiers, segment, min_clv, offers_allowed)
-    e = _eligible(scored, ranked, filters)
+    filters = normalise_filters(tiers, segment, min_clv, offers_allowed)
+    return curve_from_eligible(eligible_customers(scored, ranked, filters), budgets,
+                               control_share=control_share, seed=seed)
+
+
+def curve_from_eligible(e: pd.DataFrame, budgets=None, *,
+                        control_share: float = DEFAULT_CONTROL_SHARE,
+                        seed: int = 0) -> pd.DataFrame:
+    """`saved_revenue_curve` from its eligible customers (see `campaign_from_eligible`; needs
+    risk_tier, offer_id, offer_cost and expected_saved_value)."""
     control = assign_control(e[["risk_tier", "offer_id"]], control_share, seed)
     treat_pos = np.flatnonzero(~control)
     ctrl_before = np.cumsum(control)  # controls at or before each position
