@@ -26,9 +26,11 @@ plan, plan_key = campaign_cache.planner(ref, eng, settings)
 offer_names = dict(zip(eng.catalogue.ids, (o.name for o in eng.catalogue.offers)))
 
 # --- filters, budget and control group ---------------------------------------------------------
-filters, budget = view.filters_form(plan.segment_values(), offer_names)
+filters, budget = view.filters_form(campaign_cache.segment_values(plan_key, plan),
+                                   offer_names)
 eligible = campaign_cache.eligible(plan_key, plan, filters)  # kept per filter set
 camp = plan.campaign(budget, eligible=eligible, **filters, business_settings=settings,
+                     control=campaign_cache.control(plan_key, filters, eligible),
                      model_version=eng.version,
                      extra_settings={"data": ref.label if ref else "Sample data"})
 

@@ -82,12 +82,14 @@ class PreparedRanking:
                                         **settings)
 
     def curve(self, budgets=None, *, tiers=None, segment=None, min_clv=0.0,
-              offers_allowed=None, control_share=None, seed=0, eligible=None) -> pd.DataFrame:
+              offers_allowed=None, control_share=None, seed=0, eligible=None,
+              control=None) -> pd.DataFrame:
         """`campaign.saved_revenue_curve` on these customers."""
         filters = C.normalise_filters(tiers, segment, min_clv, offers_allowed)
         e = self.eligible(filters) if eligible is None else eligible
         share = C.DEFAULT_CONTROL_SHARE if control_share is None else control_share
-        return C.curve_from_eligible(e, budgets, control_share=share, seed=seed)
+        return C.curve_from_eligible(e, budgets, control_share=share, seed=seed,
+                                     control=control)
 
     def segment_values(self) -> dict:
         """{segment column: its values present, sorted as text} (the page's filter choices)."""

@@ -35,7 +35,8 @@ from churn import schema
 ID = schema.ID
 #: Columns of the stored customers table.
 CUSTOMER_COLUMNS = (ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk",
-                    *C.SEGMENT_COLUMNS, "pos")
+                    *C.SEGMENT_COLUMNS, "pos", "best_offer_id", "best_offer_cost",
+                    "best_saved_value", "best_net_value")
 #: Text columns of the stored offers table (the rest are numbers or flags).
 _OFFER_TEXT = ("offer_id", "offer_name", "rule_reason", "basis")
 #: Columns `campaign_from_eligible` needs before the list is chosen (the lean eligible rows).
@@ -70,47 +71,79 @@ def save(store, batch: str, key: str, engine, customers: pd.DataFrame, settings=
     for start in range(0, max(n, 1), int(chunk_rows)):
         part = people.iloc[start:start + int(chunk_rows)]
         scored, ranked = C.campaign_inputs(engine, part, settings)
-        kept_customers.append(_customer_rows(scored, start))
-        use = (ranked["expected_net_value"].to_numpy(dtype=float) > 0) \
-            | (ranked["rank"].to_numpy() <= 3)
-        kept_offers.append(_offer_rows(ranked[use]))
+        who, offers = _chunk_tables(scored, ranked, start)
+        kept_customers.append(who)
+        kept_offers.append(offers)
         if progress is not None:
             progress(min(start + int(chunk_rows), n), n)
-    who = pd.concat(kept_customers, ignore_index=True)
-    offers = pd.concat(kept_offers, ignore_index=True)
     k_customers, k_offers = table_keys(key)
-    store.save_scores(batch, k_offers, offers)
-    store.save_scores(batch, k_customers, who)   # last: its presence means both are complete
+    store.save_scores(batch, k_offers, _concat(kept_offers))
+    del kept_offers
+    store.save_scores(batch, k_customers, _concat(kept_customers))   # last: both are complete
     return StoredCampaign.open(store, batch, key)
 
 
-def _customer_rows(scored: pd.DataFrame, start: int) -> pd.DataFrame:
+def _chunk_tables(scored: pd.DataFrame, ranked: pd.DataFrame,
+                  start: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One chunk's rows of the two tables (customers at positions start, start + 1, ...)."""
     s = scored.reset_index(drop=True)
-    data = {ID: s[ID].astype(str).to_numpy(dtype=object),
-            "churn_prob": s["churn_prob"].to_numpy(dtype=float),
-            "risk_tier": s["risk_tier"].astype(str).to_numpy(dtype=object),
-            "clv": s["clv"].to_numpy(dtype=float),
-            "revenue_at_risk": s["revenue_at_risk"].to_numpy(dtype=float)}
-    for col in C.SEGMENT_COLUMNS:
-        data[col] = s[col].astype(str).to_numpy(dtype=object)
-    data["pos"] = np.arange(start, start + len(s), dtype=np.int64)
-    return pd.DataFrame(data)
-
-
-def _offer_rows(ranked: pd.DataFrame) -> pd.DataFrame:
     r = ranked.reset_index(drop=True)
-    cols = [c for c in (*C.RANKED_COLUMNS, *C.UPLIFT_COLUMNS) if c in r.columns]
-    out = {}
-    for c in cols:
+    pos = np.arange(start, start + len(s), dtype=np.int64)
+    r_pos = pos[pd.Index(s[ID].astype(str)).get_indexer(r[ID].astype(str))]
+    net = r["expected_net_value"].to_numpy(dtype=float)
+    positive = net > 0
+    # each customer's first positive offer by rank (ties: ranking order), as PreparedRanking.best
+    order = np.lexsort((np.arange(len(r)), r["rank"].to_numpy(), r_pos))
+    order = order[positive[order]]
+    first = order[np.r_[True, r_pos[order][1:] != r_pos[order][:-1]]] if len(order) else order
+    best = np.full(len(s), -1, dtype=np.int64)
+    best[r_pos[first] - start] = first
+    has = best >= 0
+    pick = np.where(has, best, 0)
+
+    def best_of(col: str) -> np.ndarray:
+        v = r[col].to_numpy(dtype=float)[pick] if len(r) else np.zeros(len(s))
+        return np.where(has, v, np.nan)
+
+    who = {ID: s[ID].astype(str).to_numpy(dtype=object),
+           "churn_prob": s["churn_prob"].to_numpy(dtype=float),
+           "risk_tier": s["risk_tier"].astype(str).to_numpy(dtype=object),
+           "clv": s["clv"].to_numpy(dtype=float),
+           "revenue_at_risk": s["revenue_at_risk"].to_numpy(dtype=float)}
+    for col in C.SEGMENT_COLUMNS:
+        who[col] = s[col].astype(str).to_numpy(dtype=object)
+    who["pos"] = pos
+    ids = r["offer_id"].astype(str).to_numpy(dtype=object) if len(r) else np.array([], object)
+    who["best_offer_id"] = np.where(has, ids[pick] if len(r) else None, None)
+    who["best_offer_cost"] = best_of("offer_cost")
+    who["best_saved_value"] = best_of("expected_saved_value")
+    who["best_net_value"] = best_of("expected_net_value")
+
+    use = positive | (r["rank"].to_numpy() <= 3)
+    r = r[use]
+    out = {"pos": r_pos[use]}
+    for c in (x for x in (*C.RANKED_COLUMNS, *C.UPLIFT_COLUMNS) if x in r.columns and x != ID):
         v = r[c]
-        if c == ID or c in _OFFER_TEXT:
-            out[c] = v.astype(str).to_numpy(dtype=object)
+        if c in _OFFER_TEXT:
+            out[c] = pd.Categorical(v.astype(str).to_numpy(dtype=object))
         elif c in ("from_rules", "sleeping_dog"):
             out[c] = v.to_numpy(dtype=bool)
         elif c == "rank":
             out[c] = v.to_numpy(dtype=np.int64)
         else:
             out[c] = v.to_numpy(dtype=float)
+    return pd.DataFrame(who), pd.DataFrame(out)
+
+
+def _concat(parts: list) -> pd.DataFrame:
+    """Chunks of one table, categories united (not turned back into text)."""
+    out = {}
+    for c in parts[0].columns:
+        cols = [p[c] for p in parts]
+        if isinstance(cols[0].dtype, pd.CategoricalDtype):
+            out[c] = pd.api.types.union_categoricals([x.array for x in cols])
+        else:
+            out[c] = np.concatenate([x.to_numpy() for x in cols])
     return pd.DataFrame(out)
 
 
@@ -159,33 +192,38 @@ class StoredCampaign:
                                  f"to; expected one of {list(C.SEGMENT_COLUMNS)}.")
             where.append(f'"{col}" IN ({_marks(allowed)})' if allowed else "FALSE")
             params += [str(a) for a in allowed]
-        offer_where, offer_params = "expected_net_value > 0", []
-        if filters["offers_allowed"] is not None:
-            allowed = filters["offers_allowed"]
-            offer_where += f" AND offer_id IN ({_marks(allowed)})" if allowed else " AND FALSE"
-            offer_params = [str(a) for a in allowed]
+        if filters["offers_allowed"] is None:    # each customer's best offer is stored
+            sql = f"""
+                SELECT pos, risk_tier, best_offer_id AS offer_id, best_offer_cost AS offer_cost,
+                       best_saved_value AS expected_saved_value
+                FROM {self.customers_sql}
+                WHERE best_offer_id IS NOT NULL AND {' AND '.join(where)}
+                ORDER BY CASE WHEN best_offer_cost > 0 THEN best_net_value / best_offer_cost
+                              ELSE 'inf'::DOUBLE END DESC, best_net_value DESC, pos"""
+            return self._query(sql, params)[list(_LEAN)]
+        allowed = filters["offers_allowed"]
+        offer_where = "expected_net_value > 0 AND " + (
+            f"CAST(offer_id AS VARCHAR) IN ({_marks(allowed)})" if allowed else "FALSE")
         sql = f"""
-            WITH s AS (SELECT "{ID}", risk_tier, pos FROM {self.customers_sql}
+            WITH s AS (SELECT pos, risk_tier FROM {self.customers_sql}
                        WHERE {' AND '.join(where)}),
-                 r AS (SELECT "{ID}", offer_id, offer_cost, expected_saved_value,
-                              expected_net_value
+                 r AS (SELECT pos, CAST(offer_id AS VARCHAR) AS offer_id, offer_cost,
+                              expected_saved_value, expected_net_value
                        FROM {self.offers_sql} WHERE {offer_where}
-                       QUALIFY row_number() OVER (PARTITION BY "{ID}"
-                                                  ORDER BY "rank", _row) = 1)
+                       QUALIFY row_number() OVER (PARTITION BY pos ORDER BY "rank", _row) = 1)
             SELECT s.pos, s.risk_tier, r.offer_id, r.offer_cost, r.expected_saved_value
-            FROM s JOIN r USING ("{ID}")
+            FROM s JOIN r USING (pos)
             ORDER BY CASE WHEN r.offer_cost > 0 THEN r.expected_net_value / r.offer_cost
                           ELSE 'inf'::DOUBLE END DESC,
                      r.expected_net_value DESC, s.pos"""
-        e = self._query(sql, params + offer_params)
-        return e[list(_LEAN)]
+        return self._query(sql, params + [str(a) for a in allowed])[list(_LEAN)]
 
     def details(self, e: pd.DataFrame) -> pd.DataFrame:
         """The chosen lean rows with every column `campaign.eligible_customers` gives (same order)."""
         want = pd.DataFrame({"k": np.arange(len(e), dtype=np.int64),
                              "pos": e["pos"].to_numpy(dtype=np.int64),
                              "offer_id": e["offer_id"].astype(str).to_numpy(dtype=object)})
-        offer_cols = [c for c in self.offer_columns if c not in (ID, "offer_id")]
+        offer_cols = [c for c in self.offer_columns if c not in ("pos", "offer_id")]
         picked = ", ".join(f'o."{c}"' for c in offer_cols)
         con = self.store.connection()
         view = f"want_{uuid.uuid4().hex}"
@@ -195,13 +233,17 @@ class StoredCampaign:
                 f'''SELECT w.k, c."{ID}", c.churn_prob, c.risk_tier, c.clv, c.revenue_at_risk,
                            c.pos, w.offer_id, {picked}
                     FROM "{view}" w JOIN {self.customers_sql} c ON c.pos = w.pos
-                    JOIN {self.offers_sql} o ON o."{ID}" = c."{ID}" AND o.offer_id = w.offer_id
+                    JOIN {self.offers_sql} o ON o.pos = w.pos
+                                             AND CAST(o.offer_id AS VARCHAR) = w.offer_id
                     ORDER BY w.k''').fetchdf()
         finally:
             con.unregister(view)
         if len(got) != len(e):
             raise RuntimeError(f"the stored campaign inputs gave {len(got)} rows for "
                                f"{len(e)} chosen customers; save them again.")
+        for c in _OFFER_TEXT:
+            if c in got.columns:
+                got[c] = got[c].astype(str).astype(object)
         return got.drop(columns=["k"]).rename(columns={"pos": "_pos"})
 
     def campaign(self, budget: float, *, tiers=None, segment=None, min_clv=0.0,
@@ -217,17 +259,24 @@ class StoredCampaign:
 
     def curve(self, budgets=None, *, tiers=None, segment=None, min_clv=0.0,
               offers_allowed=None, control_share=C.DEFAULT_CONTROL_SHARE, seed=0,
-              eligible: pd.DataFrame | None = None) -> pd.DataFrame:
+              eligible: pd.DataFrame | None = None, control=None) -> pd.DataFrame:
         """`campaign.saved_revenue_curve` over the stored customers."""
         filters = C.normalise_filters(tiers, segment, min_clv, offers_allowed)
         e = self.eligible(filters) if eligible is None else eligible
-        return C.curve_from_eligible(e, budgets, control_share=control_share, seed=seed)
+        return C.curve_from_eligible(e, budgets, control_share=control_share, seed=seed,
+                                     control=control)
 
     def top3(self, customer_id: str) -> pd.DataFrame:
         """One customer's ranked offers 1..3 (in rank order; empty for an unknown customer)."""
-        cols = ", ".join(f'"{c}"' for c in self.offer_columns)
-        return self._query(f'SELECT {cols} FROM {self.offers_sql} WHERE "{ID}" = ? '
-                           f'AND "rank" <= 3 ORDER BY "rank", _row', [str(customer_id)])
+        cols = ", ".join(f'o."{c}"' for c in self.offer_columns if c != "pos")
+        got = self._query(f'''SELECT c."{ID}", {cols} FROM {self.offers_sql} o
+                              JOIN {self.customers_sql} c ON c.pos = o.pos
+                              WHERE c."{ID}" = ? AND o."rank" <= 3
+                              ORDER BY o."rank", o._row''', [str(customer_id)])
+        for c in _OFFER_TEXT:
+            if c in got.columns:
+                got[c] = got[c].astype(str).astype(object)
+        return got
 
     def segment_values(self) -> dict:
         """{segment column: its values present, sorted as text} (the page's filter choices)."""

@@ -130,6 +130,30 @@ def eligible(plan_key: tuple, plan, filters: dict) -> pd.DataFrame:
     return _eligible(plan_key, filters_key(f), plan, f)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _segment_values(plan_key: tuple, _plan) -> dict:
+    return _plan.segment_values()
+
+
+def segment_values(plan_key: tuple, plan) -> dict:
+    """The planner's `segment_values()` (the filter choices), kept per planner: a million
+    customers' distinct values take a tenth of a second to scan."""
+    return _segment_values(plan_key, plan)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _control(plan_key: tuple, filters_json: str, _eligible_rows: pd.DataFrame, share: float,
+             seed: int) -> np.ndarray:
+    return C.assign_control(_eligible_rows[["risk_tier", "offer_id"]], share, seed)
+
+
+def control(plan_key: tuple, filters: dict, eligible_rows: pd.DataFrame) -> np.ndarray:
+    """The control draw over the eligible customers of the page's filters (control share and
+    seed included), kept: a budget change does not redraw it. Read-only."""
+    share = filters.get("control_share", C.DEFAULT_CONTROL_SHARE)
+    return _control(plan_key, filters_key(filters), eligible_rows, share, filters.get("seed", 0))
+
+
 def filters_key(filters: dict) -> str:
     """A hashable, order-independent key of the page's filters (tiers, segment, min_clv,
     offers_allowed)."""
@@ -151,7 +175,9 @@ def curve(plan_key: tuple, filters_json: str, _plan, _filters: dict,
     """`campaign.saved_revenue_curve` over its default budgets (0 to the cost of offering every
     eligible treatment customer their offer), once per filter set (control share and seed
     included). Read-only."""
-    return _plan.curve(None, eligible=_eligible_rows, **_curve_args(_filters))
+    return _plan.curve(None, eligible=_eligible_rows,
+                       control=control(plan_key, _filters, _eligible_rows),
+                       **_curve_args(_filters))
 
 
 def _curve_args(filters: dict) -> dict:
@@ -167,7 +193,7 @@ def curve_for(plan_key: tuple, plan, filters: dict, budget: float,
     if budget <= top:
         return found
     return plan.curve(np.linspace(0.0, budget, 41), eligible=eligible_rows,
-                      **_curve_args(filters))
+                      control=control(plan_key, filters, eligible_rows), **_curve_args(filters))
 
 
 def csv_bytes(rows: pd.DataFrame) -> bytes:
