@@ -36,11 +36,11 @@ ID = schema.ID
 #: Columns of the stored customers table.
 CUSTOMER_COLUMNS = (ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk",
                     *C.SEGMENT_COLUMNS, "pos", "best_offer_id", "best_offer_cost",
-                    "best_saved_value", "best_net_value")
+                    "best_saved_value", "best_net_value", "best_row")
 #: Text columns of the stored offers table (the rest are numbers or flags).
 _OFFER_TEXT = ("offer_id", "offer_name", "rule_reason", "basis")
 #: Columns `campaign_from_eligible` needs before the list is chosen (the lean eligible rows).
-_LEAN = ("pos", "risk_tier", "offer_id", "offer_cost", "expected_saved_value")
+_LEAN = ("pos", "risk_tier", "offer_id", "offer_cost", "expected_saved_value", "_row")
 #: Customers scored and ranked at a time while saving (bounds the memory of `save`).
 CHUNK_ROWS = 100_000
 
@@ -67,11 +67,12 @@ def save(store, batch: str, key: str, engine, customers: pd.DataFrame, settings=
         raise ValueError(f"chunk_rows={chunk_rows!r}: expected a whole number of customers >= 1.")
     people = active(customers).reset_index(drop=True)
     n = len(people)
-    kept_customers, kept_offers = [], []
+    kept_customers, kept_offers, offer_rows = [], [], 0
     for start in range(0, max(n, 1), int(chunk_rows)):
         part = people.iloc[start:start + int(chunk_rows)]
         scored, ranked = C.campaign_inputs(engine, part, settings)
-        who, offers = _chunk_tables(scored, ranked, start)
+        who, offers = _chunk_tables(scored, ranked, start, offer_rows)
+        offer_rows += len(offers)
         kept_customers.append(who)
         kept_offers.append(offers)
         if progress is not None:
@@ -83,9 +84,10 @@ def save(store, batch: str, key: str, engine, customers: pd.DataFrame, settings=
     return StoredCampaign.open(store, batch, key)
 
 
-def _chunk_tables(scored: pd.DataFrame, ranked: pd.DataFrame,
-                  start: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One chunk's rows of the two tables (customers at positions start, start + 1, ...)."""
+def _chunk_tables(scored: pd.DataFrame, ranked: pd.DataFrame, start: int,
+                  offer_start: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One chunk's rows of the two tables (customers at positions start, start + 1, ...; their
+    offers from row offer_start of the offers table on)."""
     s = scored.reset_index(drop=True)
     r = ranked.reset_index(drop=True)
     pos = np.arange(start, start + len(s), dtype=np.int64)
@@ -118,8 +120,11 @@ def _chunk_tables(scored: pd.DataFrame, ranked: pd.DataFrame,
     who["best_offer_cost"] = best_of("offer_cost")
     who["best_saved_value"] = best_of("expected_saved_value")
     who["best_net_value"] = best_of("expected_net_value")
-
     use = positive | (r["rank"].to_numpy() <= 3)
+    # the best offer's row in the offers table (each best offer is positive, so it is kept)
+    kept_row = offer_start + np.cumsum(use) - 1
+    who["best_row"] = np.where(has, kept_row[pick] if len(r) else -1, -1).astype(np.int64)
+
     r = r[use]
     out = {"pos": r_pos[use]}
     for c in (x for x in (*C.RANKED_COLUMNS, *C.UPLIFT_COLUMNS) if x in r.columns and x != ID):
@@ -195,7 +200,7 @@ class StoredCampaign:
         if filters["offers_allowed"] is None:    # each customer's best offer is stored
             sql = f"""
                 SELECT pos, risk_tier, best_offer_id AS offer_id, best_offer_cost AS offer_cost,
-                       best_saved_value AS expected_saved_value
+                       best_saved_value AS expected_saved_value, best_row AS _row
                 FROM {self.customers_sql}
                 WHERE best_offer_id IS NOT NULL AND {' AND '.join(where)}
                 ORDER BY CASE WHEN best_offer_cost > 0 THEN best_net_value / best_offer_cost
@@ -208,10 +213,10 @@ class StoredCampaign:
             WITH s AS (SELECT pos, risk_tier FROM {self.customers_sql}
                        WHERE {' AND '.join(where)}),
                  r AS (SELECT pos, CAST(offer_id AS VARCHAR) AS offer_id, offer_cost,
-                              expected_saved_value, expected_net_value
+                              expected_saved_value, expected_net_value, _row
                        FROM {self.offers_sql} WHERE {offer_where}
                        QUALIFY row_number() OVER (PARTITION BY pos ORDER BY "rank", _row) = 1)
-            SELECT s.pos, s.risk_tier, r.offer_id, r.offer_cost, r.expected_saved_value
+            SELECT s.pos, s.risk_tier, r.offer_id, r.offer_cost, r.expected_saved_value, r._row
             FROM s JOIN r USING (pos)
             ORDER BY CASE WHEN r.offer_cost > 0 THEN r.expected_net_value / r.offer_cost
                           ELSE 'inf'::DOUBLE END DESC,
@@ -222,6 +227,7 @@ class StoredCampaign:
         """The chosen lean rows with every column `campaign.eligible_customers` gives (same order)."""
         want = pd.DataFrame({"k": np.arange(len(e), dtype=np.int64),
                              "pos": e["pos"].to_numpy(dtype=np.int64),
+                             "row": e["_row"].to_numpy(dtype=np.int64),
                              "offer_id": e["offer_id"].astype(str).to_numpy(dtype=object)})
         offer_cols = [c for c in self.offer_columns if c not in ("pos", "offer_id")]
         picked = ", ".join(f'o."{c}"' for c in offer_cols)
@@ -231,10 +237,10 @@ class StoredCampaign:
         try:
             got = con.execute(
                 f'''SELECT w.k, c."{ID}", c.churn_prob, c.risk_tier, c.clv, c.revenue_at_risk,
-                           c.pos, w.offer_id, {picked}
+                           c.pos, o.pos AS offer_pos, CAST(o.offer_id AS VARCHAR) AS offer_id,
+                           {picked}
                     FROM "{view}" w JOIN {self.customers_sql} c ON c.pos = w.pos
-                    JOIN {self.offers_sql} o ON o.pos = w.pos
-                                             AND CAST(o.offer_id AS VARCHAR) = w.offer_id
+                    JOIN {self.offers_sql} o ON o._row = w.row
                     ORDER BY w.k''').fetchdf()
         finally:
             con.unregister(view)
@@ -244,7 +250,11 @@ class StoredCampaign:
         for c in _OFFER_TEXT:
             if c in got.columns:
                 got[c] = got[c].astype(str).astype(object)
-        return got.drop(columns=["k"]).rename(columns={"pos": "_pos"})
+        if not (got["offer_pos"].to_numpy() == want["pos"].to_numpy()).all() or \
+                not (got["offer_id"].to_numpy() == want["offer_id"].to_numpy()).all():
+            raise RuntimeError("the stored campaign inputs do not match the chosen customers' "
+                               "offers; save them again.")
+        return got.drop(columns=["k", "offer_pos"]).rename(columns={"pos": "_pos"})
 
     def campaign(self, budget: float, *, tiers=None, segment=None, min_clv=0.0,
                  offers_allowed=None, control_share=C.DEFAULT_CONTROL_SHARE, seed=0,
