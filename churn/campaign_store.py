@@ -278,11 +278,13 @@ class StoredCampaign:
 
     def top3(self, customer_id: str) -> pd.DataFrame:
         """One customer's ranked offers 1..3 (in rank order; empty for an unknown customer)."""
-        cols = ", ".join(f'o."{c}"' for c in self.offer_columns if c != "pos")
-        got = self._query(f'''SELECT c."{ID}", {cols} FROM {self.offers_sql} o
-                              JOIN {self.customers_sql} c ON c.pos = o.pos
-                              WHERE c."{ID}" = ? AND o."rank" <= 3
-                              ORDER BY o."rank", o._row''', [str(customer_id)])
+        found = self._query(f'SELECT pos FROM {self.customers_sql} WHERE "{ID}" = ?',
+                            [str(customer_id)])
+        at = int(found["pos"].iloc[0]) if len(found) else -1
+        cols = ", ".join(f'"{c}"' for c in self.offer_columns if c != "pos")
+        got = self._query(f'SELECT ? AS "{ID}", {cols} FROM {self.offers_sql} '
+                          f'WHERE pos = ? AND "rank" <= 3 ORDER BY "rank", _row',
+                          [str(customer_id), at])
         for c in _OFFER_TEXT:
             if c in got.columns:
                 got[c] = got[c].astype(str).astype(object)
