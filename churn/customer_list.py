@@ -126,13 +126,16 @@ def from_frame(frame: pd.DataFrame) -> Source:
     """A source over a list frame in this process (an in-memory DuckDB connection)."""
     _check_columns(frame.columns)
     con = duckdb.connect(":memory:")
-    view = f"in_{uuid.uuid4().hex}"
+    tag = uuid.uuid4().hex
+    view = f"in_{tag}"
     con.register(view, frame)
-    try:                               # a table (not the registered view): every cursor sees it
-        con.execute(f'CREATE TABLE customer_list AS SELECT * FROM "{view}"')
+    # A table (not the registered view): every cursor sees it. Its name is unique, so a cache
+    # keyed by a source's relation never mixes two lists of the same size.
+    try:
+        con.execute(f'CREATE TABLE "list_{tag}" AS SELECT * FROM "{view}"')
     finally:
         con.unregister(view)
-    return Source(con, "customer_list", len(frame))
+    return Source(con, f'"list_{tag}"', len(frame))
 
 
 def from_store(store, batch: str, key: str) -> Source | None:

@@ -225,3 +225,11 @@ def test_top_risk_and_ids_of_the_customers_still_here(source, frames):
     with pytest.raises(ValueError) as err:
         cl.top_risk(source, 0)
     assert str(err.value) == "top_risk: n=0: expected a number of customers >= 1."
+
+
+def test_two_lists_in_memory_have_different_relations(frames):
+    """The page caches filter values by relation: two lists of the same size must not share."""
+    lf = frames[2]
+    a, b = cl.from_frame(lf), cl.from_frame(lf.assign(Contract="Two year"))
+    assert a.relation != b.relation and a.rows == b.rows
+    assert cl.facets(b)["Contract"] == ["Two year"] != cl.facets(a)["Contract"]
