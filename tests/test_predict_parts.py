@@ -41,3 +41,53 @@ def test_booster_predict_output_is_its_own_copy(boosters):
     kept = first.copy()
     U._booster_predict(clf, xgb.DMatrix(X[1:2], nthread=1))  # XGBoost reuses its buffer
     np.testing.assert_array_equal(first, kept)
+
+
+def _customers(n: int):
+    from churn import schema
+
+    return schema.template_frame().sample(n, replace=True, random_state=3).reset_index(drop=True)
+
+
+def test_shared_encoding_builds_one_feature_frame_equal_to_the_plain_one():
+    import pandas as pd
+
+    from churn import schema
+
+    df = _customers(2)
+    other = df.copy()
+    plain_X, plain_hot = schema.feature_frame(df), schema.one_hot(schema.feature_frame(df))
+    with schema.shared_encoding(df):
+        X = schema.feature_frame(df)
+        assert schema.feature_frame(df) is X            # built once
+        assert schema.feature_frame(other) is not schema.feature_frame(other)  # not shared
+        hot = schema.one_hot(X)
+        hot[:] = -1.0                                   # a caller's change stays its own
+        np.testing.assert_array_equal(schema.one_hot(X), plain_hot)
+        np.testing.assert_array_equal(schema.one_hot(X, dtype=np.float32),
+                                      plain_hot.astype(np.float32))
+    pd.testing.assert_frame_equal(X, plain_X)
+    assert schema.feature_frame(df) is not X            # the block is over
+
+
+def test_shared_encoding_leaves_large_frames_alone():
+    from churn import schema
+
+    df = _customers(schema._SMALL_FRAME)
+    with schema.shared_encoding(df):
+        assert schema.feature_frame(df) is not schema.feature_frame(df)
+
+
+def test_design_columns_of_a_few_rows_equal_the_pandas_path(monkeypatch):
+    from churn import ltv, schema
+
+    df = _customers(5)
+    df.loc[1, "Contract"] = None              # odd values the model never sees still agree
+    df.loc[2, "PaymentMethod"] = float("nan")
+    df["InternetService"] = df["InternetService"].astype("category")
+    few = ltv._design_columns(df)
+    monkeypatch.setattr(schema, "_SMALL_FRAME", 0)
+    many = ltv._design_columns(df)
+    assert list(few) == list(many)
+    for name in few:
+        np.testing.assert_array_equal(few[name], many[name], err_msg=name)
