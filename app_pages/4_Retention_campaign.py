@@ -13,27 +13,26 @@ from ui.text import md
 
 st.title("Retention campaign")
 ref = state.dataset()
-everyone = context.customers(ref)
 st.caption("Choose who to contact and with which offer, within your budget, hold out a control "
-           f"group, and export the list. {context.population_line(everyone)} Customers who have "
+           f"group, and export the list. {context.population_line()} Customers who have "
            "left are never on the list.")
 model = empty.needs_model("Planning a campaign")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 eng = explain_cache.engine()
-customers = context.active_customers(everyone)
 settings = state.settings()
-cache_key = (eng.version, context.frame_fingerprint(customers), context.settings_key())
-prepared = campaign_cache.inputs(*cache_key, eng, customers, settings)
-scored = prepared.scored
+# A saved batch is planned from its inputs in the store (SQL; any size), anything else in memory.
+plan, plan_key = campaign_cache.planner(ref, eng, settings)
 offer_names = dict(zip(eng.catalogue.ids, (o.name for o in eng.catalogue.offers)))
 
 # --- filters, budget and control group ---------------------------------------------------------
-filters, budget = view.filters_form(scored, offer_names)
-ranking = prepared.ranking_for(filters["offers_allowed"])  # same campaign, fewer rows to sort
-camp = C.build_campaign(scored, ranking, budget, **filters, business_settings=settings,
-                        model_version=eng.version,
-                        extra_settings={"data": ref.label if ref else "Sample data"})
+filters, budget = view.filters_form(campaign_cache.segment_values(plan_key, plan),
+                                   offer_names)
+eligible = campaign_cache.eligible(plan_key, plan, filters)  # kept per filter set
+camp = plan.campaign(budget, eligible=eligible, **filters, business_settings=settings,
+                     control=campaign_cache.control(plan_key, filters, eligible),
+                     model_version=eng.version,
+                     extra_settings={"data": ref.label if ref else "Sample data"})
 
 # --- the figures, then save and download -------------------------------------------------------
 view.metrics(camp, budget)
@@ -76,7 +75,7 @@ else:
 
 # --- charts ------------------------------------------------------------------------------------
 left, right = st.columns(2)
-curve = campaign_cache.curve_for(*cache_key, prepared, filters, budget)
+curve = campaign_cache.curve_for(plan_key, plan, filters, budget, eligible)
 left.plotly_chart(campaign_charts.curve_figure(curve, budget, camp.expected_saved_revenue),
                   key="campaign_curve", width="stretch")
 right.plotly_chart(campaign_charts.mix_figure(C.offers_mix(camp)), key="campaign_mix",
@@ -84,10 +83,11 @@ right.plotly_chart(campaign_charts.mix_figure(C.offers_mix(camp)), key="campaign
 
 # --- one customer's top 3 ----------------------------------------------------------------------
 st.subheader("A customer's top 3 offers")
-pick_from = camp.rows["customerID"] if len(camp.rows) else scored["customerID"].astype(str)
-who = st.selectbox("Customer", pick_from.iloc[:1000].tolist(), key="campaign_customer",
+pick_from = (camp.rows["customerID"].iloc[:1000].tolist() if len(camp.rows)
+             else plan.customer_ids(1000))
+who = st.selectbox("Customer", pick_from, key="campaign_customer",
                    help="Customers on the list, in list order (at most the first 1,000).")
-st.dataframe(view.top3_table(prepared.top3(who)), key="campaign_top3", hide_index=True,
+st.dataframe(view.top3_table(plan.top3(who)), key="campaign_top3", hide_index=True,
              width="stretch")
 st.caption("Expected net value = the drop in churn risk the offer brings × lifetime value − "
            "offer cost. The drop is the uplift learned from past campaigns where they measured "

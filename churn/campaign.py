@@ -393,7 +393,9 @@ def _clean_list(values) -> list | None:
     return sorted(plain, key=lambda v: (str(type(v)), str(v)))
 
 
-def _filters(tiers, segment, min_clv, offers_allowed) -> dict:
+def normalise_filters(tiers, segment, min_clv, offers_allowed) -> dict:
+    """A campaign's filters, checked (ValueError naming the bad value) and made JSON-safe:
+    {tiers, segment, min_clv, offers_allowed}, None meaning no filter."""
     if segment is not None and not isinstance(segment, dict):
         raise ValueError(f"segment={segment!r} must be a dict of column -> allowed values, "
                          "e.g. {'Contract': ['Month-to-month']}.")
@@ -410,7 +412,7 @@ def _filters(tiers, segment, min_clv, offers_allowed) -> dict:
     }
 
 
-def _eligible(scored: pd.DataFrame, ranked: pd.DataFrame, filters: dict) -> pd.DataFrame:
+def eligible_customers(scored: pd.DataFrame, ranked: pd.DataFrame, filters: dict) -> pd.DataFrame:
     """One row per eligible customer with their best allowed offer of positive net value,
     sorted in greedy order (value per dollar desc, then net value desc, then input order)."""
     need = [ID, "churn_prob", "risk_tier", "clv", "revenue_at_risk"]
@@ -457,43 +459,60 @@ def _eligible(scored: pd.DataFrame, ranked: pd.DataFrame, filters: dict) -> pd.D
 def _greedy_take(cost_cents: np.ndarray, budget_cents: int) -> np.ndarray:
     """Greedy walk in the given order: take each item that fits in what is left, skip the rest.
 
-    Returns a boolean mask. Exact in integer cents. Fast: the fitting prefix is found with one
-    cumulative sum; after the first skip what is left is below one offer's cost, so only a few
-    more items can fit and they are found by jumping to the next item of each affordable cost.
-    """
-    n = len(cost_cents)
-    take = np.zeros(n, dtype=bool)
-    if n == 0 or budget_cents < 0:
-        return take
-    free = cost_cents <= 0
-    take[free] = True
-    idx = np.flatnonzero(~free)
-    c = cost_cents[idx]
-    if len(c) == 0:
-        return take
-    csum = np.cumsum(c)
-    p = int(np.searchsorted(csum, budget_cents, side="right"))  # items [0, p) fit
-    take[idx[:p]] = True
-    left = budget_cents - (int(csum[p - 1]) if p else 0)
-    if p >= len(c):
-        return take
-    levels = np.unique(c)
-    positions = {int(v): np.flatnonzero(c == v) for v in levels}
-    pos = p + 1  # item p does not fit
-    while True:
-        best = None
-        for v in levels:
-            if v > left:
-                break
-            arr = positions[int(v)]
-            j = int(np.searchsorted(arr, pos))
-            if j < len(arr) and (best is None or arr[j] < best):
-                best = int(arr[j])
-        if best is None:
+    Returns a boolean mask. Exact in integer cents. See `_GreedyWalk`, which answers many
+    budgets over the same items (the saved-revenue curve) without redoing the set-up."""
+    return _GreedyWalk(cost_cents).take(budget_cents)
+
+
+class _GreedyWalk:
+    """`_greedy_take` for one list of item costs (integer cents, in walk order), any budget.
+
+    Fast: the fitting prefix is found with one cumulative sum (computed once); after the first
+    skip what is left is below one offer's cost, so only a few more items can fit and they are
+    found by jumping to the next item of each affordable cost (positions indexed once)."""
+
+    def __init__(self, cost_cents: np.ndarray):
+        self.cost_cents = np.asarray(cost_cents)
+        free = self.cost_cents <= 0
+        self.free = free
+        self.idx = np.flatnonzero(~free)
+        self.c = self.cost_cents[self.idx]
+        self.csum = np.cumsum(self.c)
+        self._positions = None
+
+    def take(self, budget_cents: int) -> np.ndarray:
+        n = len(self.cost_cents)
+        take = np.zeros(n, dtype=bool)
+        if n == 0 or budget_cents < 0:
             return take
-        take[idx[best]] = True
-        left -= int(c[best])
-        pos = best + 1
+        take[self.free] = True
+        idx, c, csum = self.idx, self.c, self.csum
+        if len(c) == 0:
+            return take
+        p = int(np.searchsorted(csum, budget_cents, side="right"))  # items [0, p) fit
+        take[idx[:p]] = True
+        left = budget_cents - (int(csum[p - 1]) if p else 0)
+        if p >= len(c):
+            return take
+        if self._positions is None:
+            levels = np.unique(c)
+            self._positions = (levels, {int(v): np.flatnonzero(c == v) for v in levels})
+        levels, positions = self._positions
+        pos = p + 1  # item p does not fit
+        while True:
+            best = None
+            for v in levels:
+                if v > left:
+                    break
+                arr = positions[int(v)]
+                j = int(np.searchsorted(arr, pos))
+                if j < len(arr) and (best is None or arr[j] < best):
+                    best = int(arr[j])
+            if best is None:
+                return take
+            take[idx[best]] = True
+            left -= int(c[best])
+            pos = best + 1
 
 
 def _check_budget(budget) -> float:
@@ -613,11 +632,36 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
     expected value count treatment rows only. The treatment's offer cost never exceeds the
     budget (checked in whole cents).
     """
+    filters = normalise_filters(tiers, segment, min_clv, offers_allowed)
+    return campaign_from_eligible(
+        eligible_customers(scored, ranked, filters), budget, filters, control_share=control_share,
+        seed=seed, business_settings=business_settings, model_version=model_version,
+        extra_settings=extra_settings)
+
+
+def campaign_from_eligible(e: pd.DataFrame, budget: float, filters: dict, *,
+                           control_share: float = DEFAULT_CONTROL_SHARE, seed: int = 0,
+                           business_settings=None, model_version: str | None = None,
+                           extra_settings: dict | None = None, details=None,
+                           control: np.ndarray | None = None) -> Campaign:
+    """`build_campaign` from its eligible customers, already filtered and in greedy order.
+
+    e: one row per eligible customer with their best allowed offer of positive net value, in
+      greedy order (`eligible_customers`'s output, or the same rows from SQL: `campaign_store`). It needs
+      at least customerID, risk_tier, offer_id, offer_cost; the other `eligible_customers` columns may be
+      added for the chosen rows only by ``details``.
+    filters: `normalise_filters(...)` (recorded in the settings).
+    details: None, or a function that takes the chosen rows of ``e`` (in list order) and returns
+      them with every `eligible_customers` column, same rows, same order (a store fetches them then, so a
+      million eligible customers never need their text columns in memory).
+    control: None, or ``assign_control(e[["risk_tier", "offer_id"]], control_share, seed)``
+      when the caller keeps it (it depends on neither the budget nor anything else).
+    The rest as `build_campaign`.
+    """
     b = _check_budget(budget)
     share = _check_share(control_share)
-    filters = _filters(tiers, segment, min_clv, offers_allowed)
-    e = _eligible(scored, ranked, filters)
-    control = assign_control(e[["risk_tier", "offer_id"]], share, seed)
+    if control is None:
+        control = assign_control(e[["risk_tier", "offer_id"]], share, seed)
     cost_cents = _cents(e["offer_cost"])
     treat_pos = np.flatnonzero(~control)
     treat_take = _greedy_take(cost_cents[treat_pos], int(np.floor(b * 100.0 + 1e-6)))
@@ -628,6 +672,8 @@ def build_campaign(scored: pd.DataFrame, ranked: pd.DataFrame, budget: float, *,
     reach = int(missed[0]) if len(missed) else len(e)
     take[np.flatnonzero(control[:reach])] = True
     e, control = e[take].reset_index(drop=True), control[take]
+    if details is not None:
+        e = details(e)
     paid = np.where(control, 0, cost_cents[take])
     zero_if_control = np.where(control, 0.0, 1.0)
     rows = pd.DataFrame({
@@ -685,19 +731,29 @@ def saved_revenue_curve(scored: pd.DataFrame, ranked: pd.DataFrame, budgets=None
     and size (both groups). One greedy ordering and one control draw (which does not depend on
     the budget) are computed and walked once per budget (fast even for 100,000 customers).
     """
-    filters = _filters(tiers, segment, min_clv, offers_allowed)
-    e = _eligible(scored, ranked, filters)
-    control = assign_control(e[["risk_tier", "offer_id"]], control_share, seed)
+    filters = normalise_filters(tiers, segment, min_clv, offers_allowed)
+    return curve_from_eligible(eligible_customers(scored, ranked, filters), budgets,
+                               control_share=control_share, seed=seed)
+
+
+def curve_from_eligible(e: pd.DataFrame, budgets=None, *,
+                        control_share: float = DEFAULT_CONTROL_SHARE, seed: int = 0,
+                        control: np.ndarray | None = None) -> pd.DataFrame:
+    """`saved_revenue_curve` from its eligible customers (see `campaign_from_eligible`, also for
+    ``control``; needs risk_tier, offer_id, offer_cost and expected_saved_value)."""
+    if control is None:
+        control = assign_control(e[["risk_tier", "offer_id"]], control_share, seed)
     treat_pos = np.flatnonzero(~control)
     ctrl_before = np.cumsum(control)  # controls at or before each position
     cost_cents = _cents(e["offer_cost"])[treat_pos]
     saved_cents = _cents(np.round(e["expected_saved_value"].to_numpy(dtype=float), 2))[treat_pos]
     if budgets is None:
         budgets = np.linspace(0.0, cost_cents.sum() / 100.0, 41)
+    walk = _GreedyWalk(cost_cents)
     out = []
     for b in np.asarray(budgets, dtype=float).reshape(-1):
         b = _check_budget(b)
-        take = _greedy_take(cost_cents, int(np.floor(b * 100.0 + 1e-6)))
+        take = walk.take(int(np.floor(b * 100.0 + 1e-6)))
         missed = treat_pos[~take]
         reach = int(missed[0]) if len(missed) else len(e)
         controls = int(ctrl_before[reach - 1]) if reach > 0 else 0

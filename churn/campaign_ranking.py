@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn import campaign as C
 from churn import schema
 
 
@@ -58,6 +59,46 @@ class PreparedRanking:
         """The smallest ranking that gives exactly the campaign of the full one for this offer
         filter (None: every offer allowed -> `best`; a list of offer ids -> `positive`)."""
         return self.best if offers_allowed is None else self.positive
+
+    # -- the planner interface the campaign page uses (shared with campaign_store.StoredCampaign)
+    @property
+    def customers(self) -> int:
+        """Customers that can be targeted (one row of ``scored`` each)."""
+        return int(len(self.scored))
+
+    def eligible(self, filters: dict) -> pd.DataFrame:
+        """`campaign.eligible_customers` for `campaign.normalise_filters(...)` output, on the smallest
+        exact ranking."""
+        return C.eligible_customers(self.scored, self.ranking_for(filters["offers_allowed"]), filters)
+
+    def campaign(self, budget: float, *, tiers=None, segment=None, min_clv=0.0,
+                 offers_allowed=None, control_share=None, seed=0, eligible=None, **settings):
+        """`campaign.build_campaign` on these customers (``eligible``: `self.eligible(filters)`
+        when the caller keeps it)."""
+        filters = C.normalise_filters(tiers, segment, min_clv, offers_allowed)
+        e = self.eligible(filters) if eligible is None else eligible
+        share = C.DEFAULT_CONTROL_SHARE if control_share is None else control_share
+        return C.campaign_from_eligible(e, budget, filters, control_share=share, seed=seed,
+                                        **settings)
+
+    def curve(self, budgets=None, *, tiers=None, segment=None, min_clv=0.0,
+              offers_allowed=None, control_share=None, seed=0, eligible=None,
+              control=None) -> pd.DataFrame:
+        """`campaign.saved_revenue_curve` on these customers."""
+        filters = C.normalise_filters(tiers, segment, min_clv, offers_allowed)
+        e = self.eligible(filters) if eligible is None else eligible
+        share = C.DEFAULT_CONTROL_SHARE if control_share is None else control_share
+        return C.curve_from_eligible(e, budgets, control_share=share, seed=seed,
+                                     control=control)
+
+    def segment_values(self) -> dict:
+        """{segment column: its values present, sorted as text} (the page's filter choices)."""
+        return {c: sorted(self.scored[c].unique().tolist(), key=str)
+                for c in C.SEGMENT_COLUMNS if c in self.scored}
+
+    def customer_ids(self, limit: int = 1000) -> list:
+        """The first ``limit`` customer IDs in input order."""
+        return self.scored[schema.ID].astype(str).iloc[:int(limit)].tolist()
 
     def top3(self, customer_id: str) -> pd.DataFrame:
         """One customer's ranked offers 1..3 (rows of `ranked`, in rank order; empty for an

@@ -787,3 +787,27 @@ def test_cli_campaign_on_a_file_with_bad_rows_says_how_many_are_left_out(engine,
     assert cli.main(["campaign", "--budget", "500", "--data", str(tmp_path / "nope.csv"),
                      "--out", str(tmp_path / "d.csv")]) == 2
     assert capsys.readouterr().err.startswith(f"{tmp_path / 'nope.csv'}: cannot be read. ")
+
+
+def test_the_greedy_walk_equals_a_plain_loop_for_any_budget_order():
+    """`_GreedyWalk` (cumulative sum, then jumps by cost level; set up once, reused for every
+    budget of a curve) against the plain walk: take each item that fits, skip the rest."""
+    rng = np.random.default_rng(3)
+
+    def plain(cost, budget):
+        left, out = budget, np.zeros(len(cost), dtype=bool)
+        for i, c in enumerate(cost):
+            if c <= left:
+                out[i] = True
+                left -= max(c, 0)
+        return out
+
+    for trial in range(30):
+        cost = rng.choice([0, 500, 1_250, 2_000, 9_999], size=int(rng.integers(0, 300)))
+        walk = C._GreedyWalk(cost)
+        total = int(cost.sum())
+        for budget in rng.permutation([0, 1, 499, 500, total // 3, total // 2, total, total + 7]):
+            want = plain(cost, int(budget))
+            assert np.array_equal(walk.take(int(budget)), want), (trial, budget)
+            assert np.array_equal(C._greedy_take(cost, int(budget)), want)
+    assert not C._GreedyWalk(np.array([100])).take(-1).any()

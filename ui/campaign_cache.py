@@ -15,16 +15,25 @@ ranking (a sort of a million rows, about half a second each). The cached
 campaigns, and its `ranking_for(offers_allowed)` hands the smallest one that is exact for the
 filter. The saved-revenue curve depends on the filters only, not on the budget, so it is
 cached per filter set (`curve`).
+
+A saved batch (any size; a million customers) is planned from its inputs in the store instead
+(`churn.campaign_store.StoredCampaign`: SQL picks the eligible customers, only the chosen rows'
+text is fetched), built and saved the first time a campaign is planned on it under this model
+and these settings. `planner` hands either; both answer the same calls (`campaign`, `curve`,
+`eligible`, `top3`, `segment_values`, `customer_ids`), and each filter set's eligible customers
+are kept (`eligible`), so a budget change only re-runs the greedy walk.
 """
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from churn import campaign as C
+from churn import campaign_store as CS
 from churn.campaign_ranking import PreparedRanking
 from ui.text import md
 
@@ -56,6 +65,95 @@ def inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers
     return PreparedRanking.build(scored, ranked)
 
 
+_SAVING = threading.Lock()  # one build of stored inputs at a time (several sessions may ask)
+
+
+def planner(ref, engine, settings) -> tuple[object, tuple]:
+    """(planner, cache key) of the data set ``ref`` (a `ui.state.DatasetRef`; None: the
+    sample's active customers) under the engine's model and the business ``settings``:
+
+    - a saved batch: its `StoredCampaign` (built and saved once, with a progress bar, the first
+      time; nothing per session in memory);
+    - anything else: `inputs`' `PreparedRanking` of its active customers (in memory, shared).
+    """
+    from churn import cache, config
+    from churn import customer_list as cl
+    from ui import context
+
+    db = context.store() if ref is not None and ref.kind == "saved" else None
+    if db is not None:
+        hit = context.saved_batches()
+        hit = hit[hit["name"] == ref.name]
+        created = str(hit["created"].iloc[-1]) if len(hit) else ""
+        key = cl.list_key(engine.version, settings, cache.file_stamp(config.paths().catalogue))
+        found = CS.StoredCampaign.open(db, ref.name, key)
+        if found is None:
+            with _SAVING:
+                found = CS.StoredCampaign.open(db, ref.name, key)   # another session's build
+                if found is None:
+                    found = _save_stored(db, ref, key, engine, settings)
+        return found, ("saved", ref.name, created, key)
+    customers = context.active_customers(context.customers(ref))
+    cache_key = (engine.version, context.frame_fingerprint(customers), context.settings_key())
+    return inputs(*cache_key, engine, customers, settings), cache_key
+
+
+def _save_stored(db, ref, key, engine, settings):
+    """Score and rank a saved batch once for campaigns, showing progress (outside any cache:
+    Streamlit cannot replay a progress bar)."""
+    bar = st.progress(0.0, text=f"Ranking the offers of {ref.rows:,} saved customers (once per "
+                                "model and settings)…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Ranking the offers of the saved customers: "
+                                                f"{done:,} of {total:,} (once per model and "
+                                                "settings)…")
+
+    try:
+        frame = db.load_batch(ref.name).drop(columns="row", errors="ignore")
+        return CS.save(db, ref.name, key, engine, frame, settings, progress=progress)
+    finally:
+        bar.empty()
+
+
+@st.cache_resource(max_entries=8, show_spinner="Finding the eligible customers…")
+def _eligible(plan_key: tuple, filters_json: str, _plan, _filters: dict) -> pd.DataFrame:
+    return _plan.eligible(_filters)
+
+
+def eligible(plan_key: tuple, plan, filters: dict) -> pd.DataFrame:
+    """The eligible customers of the page's filters, in greedy order (`planner`'s
+    ``eligible``), kept per filter set: budget, control share and seed do not change them.
+    Read-only."""
+    f = C.normalise_filters(filters.get("tiers"), filters.get("segment"),
+                            filters.get("min_clv"), filters.get("offers_allowed"))
+    return _eligible(plan_key, filters_key(f), plan, f)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _segment_values(plan_key: tuple, _plan) -> dict:
+    return _plan.segment_values()
+
+
+def segment_values(plan_key: tuple, plan) -> dict:
+    """The planner's `segment_values()` (the filter choices), kept per planner: a million
+    customers' distinct values take a tenth of a second to scan."""
+    return _segment_values(plan_key, plan)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _control(plan_key: tuple, filters_json: str, _eligible_rows: pd.DataFrame, share: float,
+             seed: int) -> np.ndarray:
+    return C.assign_control(_eligible_rows[["risk_tier", "offer_id"]], share, seed)
+
+
+def control(plan_key: tuple, filters: dict, eligible_rows: pd.DataFrame) -> np.ndarray:
+    """The control draw over the eligible customers of the page's filters (control share and
+    seed included), kept: a budget change does not redraw it. Read-only."""
+    share = filters.get("control_share", C.DEFAULT_CONTROL_SHARE)
+    return _control(plan_key, filters_key(filters), eligible_rows, share, filters.get("seed", 0))
+
+
 def filters_key(filters: dict) -> str:
     """A hashable, order-independent key of the page's filters (tiers, segment, min_clv,
     offers_allowed)."""
@@ -72,24 +170,30 @@ def filters_key(filters: dict) -> str:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def curve(version: str, data_key: str, settings_key: tuple, filters_json: str,
-          _inputs: PreparedRanking, _filters: dict) -> pd.DataFrame:
+def curve(plan_key: tuple, filters_json: str, _plan, _filters: dict,
+          _eligible_rows: pd.DataFrame) -> pd.DataFrame:
     """`campaign.saved_revenue_curve` over its default budgets (0 to the cost of offering every
     eligible treatment customer their offer), once per filter set (control share and seed
     included). Read-only."""
-    return C.saved_revenue_curve(_inputs.scored, _inputs.ranking_for(_filters["offers_allowed"]),
-                                 None, **_filters)
+    return _plan.curve(None, eligible=_eligible_rows,
+                       control=control(plan_key, _filters, _eligible_rows),
+                       **_curve_args(_filters))
 
 
-def curve_for(version: str, data_key: str, settings_key: tuple, inputs: PreparedRanking, filters: dict,
-              budget: float) -> pd.DataFrame:
+def _curve_args(filters: dict) -> dict:
+    return {k: filters.get(k) for k in ("tiers", "segment", "min_clv", "offers_allowed",
+                                        "control_share", "seed") if k in filters}
+
+
+def curve_for(plan_key: tuple, plan, filters: dict, budget: float,
+              eligible_rows: pd.DataFrame) -> pd.DataFrame:
     """The curve of `curve`, or, for a budget beyond its end, the curve from 0 to `budget`."""
-    found = curve(version, data_key, settings_key, filters_key(filters), inputs, filters)
+    found = curve(plan_key, filters_key(filters), plan, filters, eligible_rows)
     top = float(found["budget"].iloc[-1]) if len(found) else 0.0
     if budget <= top:
         return found
-    return C.saved_revenue_curve(inputs.scored, inputs.ranking_for(filters["offers_allowed"]),
-                                 np.linspace(0.0, budget, 41), **filters)
+    return plan.curve(np.linspace(0.0, budget, 41), eligible=eligible_rows,
+                      control=control(plan_key, filters, eligible_rows), **_curve_args(filters))
 
 
 def csv_bytes(rows: pd.DataFrame) -> bytes:

@@ -118,22 +118,23 @@ def sizes_line(camp: C.Campaign) -> str:
             f"{fmt.count(camp.held_out)} held out as control ({fmt.pct(share)}).")
 
 
-def filters_form(scored: pd.DataFrame, offer_names: dict) -> tuple[dict, float]:
+def filters_form(segment_values: dict, offer_names: dict) -> tuple[dict, float]:
     """The page's filters, budget and control-group settings; returns (filters, budget) where
     filters are `campaign.build_campaign`'s keyword arguments (tiers, segment, min_clv,
-    offers_allowed, control_share, seed)."""
+    offers_allowed, control_share, seed). segment_values: {segment column: its values} (the
+    planner's `segment_values()`)."""
     with st.container(border=True):
         c1, c2, c3 = st.columns(3)
         tiers = c1.multiselect("Risk tiers", TIERS, default=TIERS, key="campaign_tiers",
                                help="Only customers in these churn-risk tiers (set the thresholds in "
                                     "the sidebar).")
-        seg_col = c2.selectbox("Segment", [ALL] + [c for c in C.SEGMENT_COLUMNS if c in scored],
+        seg_col = c2.selectbox("Segment", [ALL] + [c for c in C.SEGMENT_COLUMNS if c in segment_values],
                                key="campaign_segment",
                                format_func=lambda c: c if c == ALL else schema.label(c),
                                help="Limit the campaign to customers with some values of one column.")
         segment = None
         if seg_col != ALL:
-            values = sorted(scored[seg_col].unique().tolist(), key=str)
+            values = list(segment_values[seg_col])
             chosen = c2.multiselect(f"{schema.label(seg_col)} is one of", values, default=values,
                                     format_func=lambda v: ("Yes" if int(v) == 1 else "No")
                                     if seg_col == "SeniorCitizen" else str(v),

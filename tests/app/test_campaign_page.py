@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -195,3 +196,47 @@ def test_cli_writes_the_bytes_the_pages_download_gives(data_dir, tmp_path, monke
     rows = C.read_export(page_bytes) if suffix == ".csv" else None
     if rows is not None:
         assert len(rows) > 0 and set(rows["group"]) == {"treatment", "control"}
+
+
+def test_a_saved_batch_is_planned_from_its_inputs_in_the_store(data_dir):
+    """A saved batch's campaign comes from the store (built once, then only queried), and shows
+    the campaign the core builds from the same customers in memory: active ones only."""
+    from churn.population import active
+    from churn.store import Store
+    from churn.synth import generate_customers
+    from ui import state
+
+    store = Store(paths(data_dir).store)
+    batch = generate_customers(400, 91)
+    assert (batch["Churn"] == 1).any()           # some have left: never on the list
+    store.save_batch("april", batch, kind="upload")
+
+    def opened() -> AppTest:
+        app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
+                                default_timeout=240)
+        app.session_state[state.PENDING_DATASET] = "saved:april"
+        app.run()
+        app.switch_page(PAGE).run()
+        _ok(app)
+        return app
+
+    at = opened()
+    at.number_input(key="campaign_budget").set_value(1500.0).run()
+    _ok(at)
+    eng = Engine.load(paths(data_dir))
+    scored, ranked = C.campaign_inputs(eng, active(batch).reset_index(drop=True),
+                                       BusinessSettings())
+    expected = C.build_campaign(scored, ranked, 1500.0)
+    shown = _table(at, "group")
+    assert list(shown["customerID"]) == list(expected.rows["customerID"])
+    assert list(shown["group"]) == list(expected.rows["group"])
+    assert int(_metric(at, "To contact").replace(",", "")) == expected.treated > 0
+    keys = store.list_scores()
+    mine = keys[keys["batch"] == "april"]["version"]
+    assert mine.str.startswith("campaign-customers:").sum() == 1
+    assert mine.str.startswith("campaign-offers:").sum() == 1
+    again = opened()                                # a new session: read, not built again
+    assert int(_metric(again, "To contact").replace(",", "")) > 0
+    after = store.list_scores()
+    pd.testing.assert_frame_equal(after[after["batch"] == "april"],
+                                  keys[keys["batch"] == "april"])   # same tables, same times
