@@ -91,3 +91,46 @@ def test_design_columns_of_a_few_rows_equal_the_pandas_path(monkeypatch):
     assert list(few) == list(many)
     for name in few:
         np.testing.assert_array_equal(few[name], many[name], err_msg=name)
+
+
+def test_offer_records_texts_equal_pandas_conversions():
+    """offer_records converts its text columns value by value; the texts are pandas'
+    ``astype(str)`` / ``fillna("")`` / ``str.lower`` ones, odd values included."""
+    import pandas as pd
+
+    from churn import predict as P
+
+    nan = float("nan")
+    ranked = pd.DataFrame({
+        "customerID": ["0001-A", "0001-A", 12, "0002-B"],
+        "rank": [1, 2, 1, 1],
+        "offer_id": ["loyalty_credit", "contract_upgrade", "x", "y"],
+        "offer_name": ["Loyalty credit", "Contract upgrade", None, 3.5],
+        "offer_cost": [20.0, 35.0, 0.0, 1.0],
+        "p_accept": [0.41, 0.2, 0.5, 0.9],
+        "from_rules": [True, False, True, False],
+        "rule_reason": ["Contract is Month-to-month", nan, None, ""],
+        "expected_saved_value": [100.0, 20.0, 1.0, 2.0],
+        "expected_net_value": [80.0, -15.0, 1.0, 1.0],
+        "ranking_score": [80.0, -19.0, 1.0, 1.0],
+        "uplift": [0.05, nan, 0.1, -0.2],
+        "basis": ["learned", "assumed", "Learned (history)", nan],
+    })
+    out = P.offer_records(ranked)
+    # the reference: the pandas conversions the function used before
+    ids = ranked["customerID"].astype(str).tolist()
+    reason = ranked["rule_reason"].fillna("").astype(str).tolist()
+    effect = np.where(np.char.startswith(
+        ranked["basis"].astype(str).str.lower().to_numpy().astype(str), "learn"),
+        P.EFFECT_LEARNED, P.EFFECT_ASSUMED).tolist()
+    flat = [r for cid in dict.fromkeys(ids) for r in out[cid]]
+    assert list(out) == list(dict.fromkeys(ids))
+    assert [r["offer_id"] for r in flat] == ranked["offer_id"].astype(str).tolist()
+    assert [r["name"] for r in flat] == ranked["offer_name"].astype(str).tolist()
+    assert [r["rule_reason"] for r in flat] == reason
+    assert [r["effect"] for r in flat] == effect == ["learned", "assumed", "learned", "assumed"]
+    assert [r["reason"] for r in flat] == [
+        "Contract is Month-to-month", "No rule proposed it; likely to be accepted "
+        "(P(accept) 20%)", "No rule proposed it; likely to be accepted (P(accept) 50%)",
+        "No rule proposed it; likely to be accepted (P(accept) 90%)"]
+    assert [r["uplift"] for r in flat] == [0.05, None, 0.1, None]
