@@ -102,22 +102,24 @@ def _booster_predict(booster, dm, margin: bool = False) -> np.ndarray:
     the public call."""
     if dm.num_row() >= _DIRECT_ROWS:
         return booster.predict(dm, output_margin=margin)
-    try:
-        import ctypes
-        import json
+    import ctypes
+    import json
 
+    try:
         from xgboost import core
-    except ImportError:  # pragma: no cover - a different XGBoost layout
+        lib, check, to_cstr, ulong = (core._LIB, core._check_call, core.from_pystr_to_cstr,
+                                      core.c_bst_ulong)
+    except (ImportError, AttributeError):  # pragma: no cover - a different XGBoost layout
         return booster.predict(dm, output_margin=margin)
     config = _PREDICT_CONFIG.get(margin)
     if config is None:
-        config = _PREDICT_CONFIG[margin] = core.from_pystr_to_cstr(json.dumps({
+        config = _PREDICT_CONFIG[margin] = to_cstr(json.dumps({
             "type": 1 if margin else 0, "training": False, "iteration_begin": 0,
             "iteration_end": 0, "strict_shape": False}))
     preds = ctypes.POINTER(ctypes.c_float)()
-    shape = ctypes.POINTER(core.c_bst_ulong)()
-    dims = core.c_bst_ulong()
-    core._check_call(core._LIB.XGBoosterPredictFromDMatrix(
+    shape = ctypes.POINTER(ulong)()
+    dims = ulong()
+    check(lib.XGBoosterPredictFromDMatrix(
         booster.handle, dm.handle, config, ctypes.byref(shape), ctypes.byref(dims),
         ctypes.byref(preds)))
     n = 1
