@@ -17,6 +17,24 @@ import uuid
 log = logging.getLogger("churn.api")
 
 
+def settle_heap() -> None:
+    """Put everything alive after a load (the libraries, the engine's models and frames, some
+    hundred thousand objects that live as long as the server) out of the garbage collector's
+    reach (`gc.freeze`, after one collection so that no garbage is kept), as the app does
+    (``ui.context.settle_heap``): Python's own collections, which run every few hundred
+    allocations a request makes, then skip them instead of walking them, which made the
+    slowest requests' pauses. An engine replaced later is left frozen (a few tens of MB per
+    model switch, which is rare). Unfrozen at exit, so that the interpreter's last collection
+    still frees them."""
+    import atexit
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    atexit.unregister(gc.unfreeze)
+    atexit.register(gc.unfreeze)
+
+
 class NotReady(Exception):
     """No engine yet (loading or training), or loading failed."""
 
@@ -63,6 +81,7 @@ class EngineHolder:
                 self._failed = (f"The model could not be loaded (reference {ref}; details are in "
                                 "the server log).")
             raise
+        settle_heap()
         self._engine, self._failed = engine, None
         self._checked = time.monotonic()
         if self.on_load is not None:

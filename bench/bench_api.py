@@ -4,6 +4,8 @@ Cases:
 - predict_core: `churn.predict.predict` for one customer (validation, probability, drivers, CLV,
   offers), the core call behind ``POST /v1/predict``; p50 and p95 over 200 customers
   (target p95 ≤ 15 ms), and the median CPU time of the call.
+- predict_core_settled: the same with the heap settled after the engine loads (`gc.freeze`),
+  as the API server does (``api.engine.settle_heap``).
 - predict_http: the same over HTTP against a real ``python -m churn api`` process (uvicorn, one
   keep-alive client); p50 and p95 over 200 requests (target p95 ≤ 30 ms).
 - predict_concurrent: 20 clients at once, each sending one customer per request, 10 requests
@@ -77,12 +79,16 @@ class _Server:
             self.proc.wait()
 
 
-def case_predict_core(quick: bool) -> list[dict]:
+def case_predict_core(quick: bool, settle: bool = False) -> list[dict]:
     scratch_dir("api")
     from churn import predict as P
     from churn.scoring import Engine
 
     engine = Engine.load()
+    if settle:
+        from api.engine import settle_heap
+
+        settle_heap()
     n = 50 if quick else 200
     records = _records(n + 5)
     for r in records[:5]:
@@ -95,6 +101,11 @@ def case_predict_core(quick: bool) -> list[dict]:
         cpu.append(1000 * (time.process_time() - c0))
         assert len(out.results) == 1
     fam = getattr(engine.model, "family", "?")
+    if settle:
+        return [result("predict_core_settled_p50", percentile(times, 0.5), "ms", None,
+                       note=f"heap frozen after the load, as the API server runs, model={fam}"),
+                result("predict_core_settled_p95", percentile(times, 0.95), "ms", 15.0,
+                       note=f"{n} customers one at a time, heap frozen, model={fam}")]
     return [result("predict_core_cpu_p50", percentile(cpu, 0.5), "ms", None,
                    note="CPU time of the call (all threads): less sensitive to other processes' "
                         "load than wall time"),
@@ -185,6 +196,7 @@ def case_predict_1000(quick: bool) -> list[dict]:
 
 CASES = {
     "predict_core": case_predict_core,
+    "predict_core_settled": lambda quick: case_predict_core(quick, settle=True),
     "predict_http": case_predict_http,
     "predict_concurrent": case_predict_concurrent,
     "predict_1000": case_predict_1000,

@@ -45,9 +45,24 @@ _LEAN = ("pos", "risk_tier", "offer_id", "offer_cost", "expected_saved_value", "
 CHUNK_ROWS = 100_000
 
 
+#: The layout of the two tables; a new layout changes every key, so older tables are rebuilt.
+LAYOUT = 1
+
+
+def inputs_key(version: str, settings, extra: str = "") -> str:
+    """The key a batch's campaign inputs are saved under: the layout, the model version and a
+    hash of the business settings (tiers, CLV and values depend on them) and ``extra`` (the
+    offer catalogue's stamp)."""
+    import hashlib
+    import json
+
+    blob = json.dumps(settings.to_dict(), sort_keys=True, default=str) + "|" + str(extra)
+    return f"v{LAYOUT}:{version}:{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
 def table_keys(key: str) -> tuple[str, str]:
-    """The `Store.save_scores` version names of a campaign's two tables under ``key`` (e.g. the
-    customer list's `customer_list.list_key`: model version, settings and catalogue)."""
+    """The `Store.save_scores` version names of a campaign's two tables under ``key``
+    (`inputs_key`)."""
     return f"campaign-customers:{key}", f"campaign-offers:{key}"
 
 

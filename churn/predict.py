@@ -159,9 +159,9 @@ def _plain(value):
 def _effect(ranked: pd.DataFrame) -> np.ndarray:
     for col in EFFECT_COLUMNS:
         if col in ranked.columns:
-            raw = ranked[col].astype(str).str.lower().to_numpy()
-            return np.where(np.char.startswith(raw.astype(str), "learn"), EFFECT_LEARNED,
-                            EFFECT_ASSUMED)
+            # per value in Python: a few offers a customer (pandas' string methods cost more)
+            learned = [str(v).lower().startswith("learn") for v in ranked[col].to_numpy()]
+            return np.where(np.asarray(learned, dtype=bool), EFFECT_LEARNED, EFFECT_ASSUMED)
     return np.full(len(ranked), EFFECT_ASSUMED, dtype=object)
 
 
@@ -178,13 +178,18 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
         return {}
     effect = _effect(ranked).tolist()
     n = len(ranked)
-    ids = ranked[schema.ID].astype(str).tolist()
+    # Text columns converted value by value (the same texts as ``astype(str)`` /
+    # ``fillna("")``, without pandas' per-column set-up, which a one-customer answer feels).
+    def text(col: str, blank_na: bool = False) -> list[str]:
+        return ["" if blank_na and pd.isna(v) else str(v) for v in ranked[col].to_numpy()]
+
+    ids = text(schema.ID)
     rank = ranked["rank"].to_numpy(dtype=np.int64).tolist()
-    offer_id = ranked["offer_id"].astype(str).tolist()
-    name = ranked["offer_name"].astype(str).tolist()
+    offer_id = text("offer_id")
+    name = text("offer_name")
     p_accept = ranked["p_accept"].to_numpy(dtype=float)
     from_rules = ranked["from_rules"].to_numpy(dtype=bool).tolist()
-    rule_reason = ranked["rule_reason"].fillna("").astype(str).tolist()
+    rule_reason = text("rule_reason", blank_na=True)
     money = {c: np.round(ranked[c].to_numpy(dtype=float), 2).tolist()
              for c in ("offer_cost", "expected_saved_value", "expected_net_value",
                        "ranking_score")}
@@ -224,7 +229,7 @@ class Prediction:
 
 def _driver_records(table: pd.DataFrame, values: pd.DataFrame, k: int) -> list[list[dict]]:
     out = [[] for _ in range(len(table))]
-    columns = {f: values[f].to_numpy(dtype=object) for f in values.columns}
+    columns: dict[str, np.ndarray] = {}  # only the features that are someone's driver
     for j in range(1, k + 1):
         feats = table[f"driver_{j}"].to_numpy()
         pps = table[f"driver_{j}_pp"].to_numpy(dtype=float)
@@ -234,6 +239,8 @@ def _driver_records(table: pd.DataFrame, values: pd.DataFrame, k: int) -> list[l
             if not f or not math.isfinite(pps[i]):
                 continue
             f = str(f)
+            if f not in columns:
+                columns[f] = values[f].to_numpy(dtype=object)
             value = columns[f][i]
             out[i].append({"feature": f, "label": schema.label(f), "value": _plain(value),
                            "display_value": explain_mod.display_value(f, value),

@@ -16,6 +16,8 @@ The *canonical frame* is what every core function takes and returns after valida
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,6 +183,11 @@ def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
     text conversion is faster at scale. Both give equal frames (tested).
     """
     if len(df) < _SMALL_FRAME:
+        memo = getattr(_SHARED, "memo", None)
+        if memo is not None and memo["df"] is df:
+            if "X" not in memo:
+                memo["X"] = _small_feature_frame(df)
+            return memo["X"]
         return _small_feature_frame(df)
     X = df[FEATURES].copy()
     X["TotalCharges"] = X["TotalCharges"].astype(float).fillna(0.0)
@@ -207,6 +214,24 @@ def numeric_matrix(X: pd.DataFrame) -> np.ndarray:
 
 #: Below this many rows `feature_frame` skips pandas' per-column conversions.
 _SMALL_FRAME = 2048
+
+_SHARED = threading.local()
+
+
+@contextmanager
+def shared_encoding(df: pd.DataFrame):
+    """Within the block, `feature_frame(df)` of this very frame object (fewer than
+    ``_SMALL_FRAME`` rows) is built once and `one_hot` of that feature frame is computed once:
+    the churn model, the recommender and the uplift models of one customer share one encoding
+    instead of building it three times (about 2 ms of a one-customer call). Per thread; the
+    frame must not be changed inside the block (the shared frame is read-only by contract, and
+    `one_hot` hands out copies). Outside the block, or for other frames, nothing changes."""
+    previous = getattr(_SHARED, "memo", None)
+    _SHARED.memo = {"df": df} if len(df) < _SMALL_FRAME else None
+    try:
+        yield
+    finally:
+        _SHARED.memo = previous
 
 
 def _small_feature_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -331,6 +356,16 @@ def one_hot(df: pd.DataFrame, dtype=np.float64) -> np.ndarray:
     never depends on the other rows; an unknown value gives all zeros for that feature.
     Vectorised (one categorical coding per column): about a second for a million rows.
     """
+    memo = getattr(_SHARED, "memo", None)
+    if memo is not None and memo.get("X") is df:
+        key = ("one_hot", np.dtype(dtype).str)
+        if key not in memo:
+            memo[key] = _one_hot(df, dtype)
+        return memo[key].copy()
+    return _one_hot(df, dtype)
+
+
+def _one_hot(df: pd.DataFrame, dtype) -> np.ndarray:
     out = np.zeros((len(df), len(ONE_HOT_COLUMNS)), dtype=dtype)
     start = 0
     rows = np.arange(len(df))

@@ -243,6 +243,14 @@ class Engine:
         Returns `Scored` (table, explanation, ranked offers). Money in dollars, probabilities
         0..1, driver contributions in percentage points of churn probability.
         """
+        # A few customers are encoded once for the churn model, the recommender and the
+        # uplift models (`schema.shared_encoding`).
+        with schema.shared_encoding(df):
+            return self._score_all(df, settings, drivers=drivers, offers=offers,
+                                   top_offers=top_offers)
+
+    def _score_all(self, df: pd.DataFrame, settings: BusinessSettings, *, drivers: int,
+                   offers: bool, top_offers: int) -> Scored:
         from churn import campaign, ltv
         from churn import offers as offers_mod
 

@@ -141,3 +141,13 @@ def test_bad_chunk_size_and_segment_column_are_named(stored, engine, customers, 
     with pytest.raises(ValueError, match=r"^segment column 'tenure' is not one a campaign can "
                                          r"be limited to; expected one of \['Contract', "):
         stored.campaign(100.0, segment={"tenure": [1]})
+
+
+def test_the_inputs_key_follows_the_model_the_settings_and_the_catalogue():
+    base = CS.inputs_key("abc", BusinessSettings(), "cat-1")
+    assert base == CS.inputs_key("abc", BusinessSettings(), "cat-1")
+    assert base.startswith(f"v{CS.LAYOUT}:abc:")
+    others = {CS.inputs_key("abd", BusinessSettings(), "cat-1"),
+              CS.inputs_key("abc", BusinessSettings(margin=0.5), "cat-1"),
+              CS.inputs_key("abc", BusinessSettings(), "cat-2")}
+    assert base not in others and len(others) == 3

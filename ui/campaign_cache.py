@@ -77,7 +77,6 @@ def planner(ref, engine, settings) -> tuple[object, tuple]:
     - anything else: `inputs`' `PreparedRanking` of its active customers (in memory, shared).
     """
     from churn import cache, config
-    from churn import customer_list as cl
     from ui import context
 
     db = context.store() if ref is not None and ref.kind == "saved" else None
@@ -85,7 +84,7 @@ def planner(ref, engine, settings) -> tuple[object, tuple]:
         hit = context.saved_batches()
         hit = hit[hit["name"] == ref.name]
         created = str(hit["created"].iloc[-1]) if len(hit) else ""
-        key = cl.list_key(engine.version, settings, cache.file_stamp(config.paths().catalogue))
+        key = CS.inputs_key(engine.version, settings, cache.file_stamp(config.paths().catalogue))
         found = CS.StoredCampaign.open(db, ref.name, key)
         if found is None:
             with _SAVING:

@@ -42,6 +42,31 @@ _YES_WORDS = ("yes", "y", "true", "t", "1", "1.0")
 _NO_WORDS = ("no", "n", "false", "f", "0", "0.0")
 
 
+_CHOICE_TABLES: dict[tuple, tuple] = {}
+
+
+def _choice_tables(col) -> tuple[dict, dict, dict, str]:
+    """(exact, folded, words, allowed) of a choice column: its spellings read as they are, the
+    same case- and space-folded, other codings (yes/no words), and the allowed values as the
+    messages list them. Built once per column declaration (they depend on nothing else; a
+    one-customer check built them 16 times a call)."""
+    key = (col.name, col.kind, tuple(col.values))
+    found = _CHOICE_TABLES.get(key)
+    if found is None:
+        exact = {str(v): v for v in col.values}
+        if col.kind == "target":      # the IBM file writes Yes/No; 1/0 is read with a warning
+            exact = {}
+        exact.update(_FILE_SPELLINGS.get(col.kind, {}))
+        folded = {k.casefold(): v for k, v in exact.items()}
+        words: dict[str, object] = {}
+        if col.kind in ("flag01", "target"):
+            words = {**{w: 1 for w in _YES_WORDS}, **{w: 0 for w in _NO_WORDS}}
+        elif "Yes" in col.values and "No" in col.values:
+            words = {**{w: "Yes" for w in _YES_WORDS}, **{w: "No" for w in _NO_WORDS}}
+        found = _CHOICE_TABLES[key] = (exact, folded, words, ", ".join(_allowed(col)))
+    return found
+
+
 class _Checker(_Reporting):
     """Applies every schema rule to the coded columns read from the file (vectorised).
 
@@ -343,16 +368,7 @@ class _Checker(_Reporting):
 
     def _check_choice(self, col, codes: np.ndarray, uniques: np.ndarray) -> None:
         """Category, 0/1 flag or target: each distinct text is judged once."""
-        exact = {str(v): v for v in col.values}
-        if col.kind == "target":          # the IBM file writes Yes/No; 1/0 is read with a warning
-            exact = {}
-        exact.update(_FILE_SPELLINGS.get(col.kind, {}))
-        folded = {k.casefold(): v for k, v in exact.items()}
-        words: dict[str, object] = {}
-        if col.kind in ("flag01", "target"):
-            words = {**{w: 1 for w in _YES_WORDS}, **{w: 0 for w in _NO_WORDS}}
-        elif "Yes" in col.values and "No" in col.values:
-            words = {**{w: "Yes" for w in _YES_WORDS}, **{w: "No" for w in _NO_WORDS}}
+        exact, folded, words, allowed = _choice_tables(col)
         # status per distinct text: 0 exact, 1 case/spaces, 2 another coding, 3 missing, 4 unknown
         status = np.zeros(len(uniques), np.int8)
         canon = np.empty(len(uniques), dtype=object)
@@ -379,7 +395,6 @@ class _Checker(_Reporting):
             hit = row_status == kind
             if hit.any():
                 self._normalised(col.name, template, hit, codes, uniques, shown)
-        allowed = ", ".join(_allowed(col))
         if col.kind == "target" and not self.require_target:
             # decided in _report: kept only if every usable row has a value
             canon[status >= 3] = 0

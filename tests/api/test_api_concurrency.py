@@ -29,7 +29,7 @@ def _app(threads: int):
 
 
 def _run(app, monkeypatch, n: int = 6) -> tuple[int, list[int], set]:
-    state = {"now": 0, "max": 0}
+    state = {"now": 0, "max": 0, "first_done": None}
     lock = threading.Lock()
     threads: set = set()
 
@@ -38,9 +38,10 @@ def _run(app, monkeypatch, n: int = 6) -> tuple[int, list[int], set]:
             state["now"] += 1
             state["max"] = max(state["max"], state["now"])
             threads.add(threading.get_ident())
-        time.sleep(0.15)
+        time.sleep(0.4)
         with lock:
             state["now"] -= 1
+            state["first_done"] = state["first_done"] or time.perf_counter()
         return P.Prediction(engine.version, [{"row": 0, "customerID": records[0]["customerID"]}],
                             [], [])
 
@@ -55,17 +56,18 @@ def _run(app, monkeypatch, n: int = 6) -> tuple[int, list[int], set]:
 
             async def live():   # answered while the scoring requests wait or compute
                 await asyncio.sleep(0.05)
-                t0 = time.perf_counter()
                 r = await client.get("/v1/health/live")
-                return r.status_code, time.perf_counter() - t0
+                return r.status_code, time.perf_counter()
 
             return await asyncio.gather(live(), *(one(i) for i in range(n)))
 
     # A loop of its own in a thread of its own: the test does not depend on whether something
     # else left an event loop running in the main thread.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        (live_status, live_wait), *answers = pool.submit(asyncio.run, go()).result()
-    assert live_status == 200 and live_wait < 0.1
+        (live_status, live_at), *answers = pool.submit(asyncio.run, go()).result()
+    # health came back before any scoring request had finished (not queued behind them); a
+    # relative check, so a loaded machine does not fail it
+    assert live_status == 200 and live_at < state["first_done"]
     assert [r.json()["results"][0]["customerID"] for r in answers] == \
         [f"000{i}-AAAAA" for i in range(n)]
     return state["max"], [r.status_code for r in answers], threads
