@@ -321,7 +321,10 @@ class StoredCampaign:
 
 
 def _relation(tbl: str, columns: dict, keep_pos: bool = False) -> str:
-    select = ", ".join(f'"{col}" AS "{name}"' for name, col in columns.items())
+    # Text stored as categories comes back as text: fetched as a category, a column carries its
+    # whole dictionary (about 80,000 distinct reasons for a million customers) on every query.
+    select = ", ".join(f'CAST("{col}" AS VARCHAR) AS "{name}"' if name in _OFFER_TEXT
+                       else f'"{col}" AS "{name}"' for name, col in columns.items())
     extra = ', "_pos" AS _row' if keep_pos else ""
     return f'(SELECT {select}{extra} FROM "{tbl}")'
 
