@@ -5,7 +5,7 @@ from functools import partial
 import streamlit as st
 
 from churn import campaign as C
-from ui import campaign_cache, campaign_charts, context, empty, explain_cache, state
+from ui import campaign_cache, campaign_charts, context, empty, state
 from ui import campaign_view as view
 from ui import format as fmt
 from ui.navigation import RESULTS
@@ -19,11 +19,10 @@ st.caption("Choose who to contact and with which offer, within your budget, hold
 model = empty.needs_model("Planning a campaign")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-eng = explain_cache.engine()
 settings = state.settings()
 # A saved batch is planned from its inputs in the store (SQL; any size), anything else in memory.
-plan, plan_key = campaign_cache.planner(ref, eng, settings)
-offer_names = dict(zip(eng.catalogue.ids, (o.name for o in eng.catalogue.offers)))
+plan, plan_key = campaign_cache.planner(ref, model.version, settings)
+offer_names = campaign_cache.offer_names()
 
 # --- filters, budget and control group ---------------------------------------------------------
 filters, budget = view.filters_form(campaign_cache.segment_values(plan_key, plan),
@@ -31,7 +30,7 @@ filters, budget = view.filters_form(campaign_cache.segment_values(plan_key, plan
 eligible = campaign_cache.eligible(plan_key, plan, filters)  # kept per filter set
 camp = plan.campaign(budget, eligible=eligible, **filters, business_settings=settings,
                      control=campaign_cache.control(plan_key, filters, eligible),
-                     model_version=eng.version,
+                     model_version=model.version,
                      extra_settings={"data": ref.label if ref else "Sample data"})
 
 # --- the figures, then save and download -------------------------------------------------------

@@ -68,12 +68,13 @@ def inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers
 _SAVING = threading.Lock()  # one build of stored inputs at a time (several sessions may ask)
 
 
-def planner(ref, engine, settings) -> tuple[object, tuple]:
+def planner(ref, version: str, settings) -> tuple[object, tuple]:
     """(planner, cache key) of the data set ``ref`` (a `ui.state.DatasetRef`; None: the
-    sample's active customers) under the engine's model and the business ``settings``:
+    sample's active customers) under the active model ``version`` and the business
+    ``settings``:
 
     - a saved batch: its `StoredCampaign` (built and saved once, with a progress bar, the first
-      time; nothing per session in memory);
+      time; nothing per session in memory, and no engine loaded once it is stored);
     - anything else: `inputs`' `PreparedRanking` of its active customers (in memory, shared).
     """
     from churn import cache, config
@@ -84,17 +85,35 @@ def planner(ref, engine, settings) -> tuple[object, tuple]:
         hit = context.saved_batches()
         hit = hit[hit["name"] == ref.name]
         created = str(hit["created"].iloc[-1]) if len(hit) else ""
-        key = CS.inputs_key(engine.version, settings, cache.file_stamp(config.paths().catalogue))
+        key = CS.inputs_key(version, settings, cache.file_stamp(config.paths().catalogue))
         found = CS.StoredCampaign.open(db, ref.name, key)
         if found is None:
             with _SAVING:
                 found = CS.StoredCampaign.open(db, ref.name, key)   # another session's build
                 if found is None:
-                    found = _save_stored(db, ref, key, engine, settings)
+                    found = _save_stored(db, ref, key, context.engine(), settings)
         return found, ("saved", ref.name, created, key)
+    engine = context.engine()
     customers = context.active_customers(context.customers(ref))
     cache_key = (engine.version, context.frame_fingerprint(customers), context.settings_key())
     return inputs(*cache_key, engine, customers, settings), cache_key
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _offer_names(path: str, stamp: str) -> dict:
+    from churn.offers import load_catalogue
+
+    cat = load_catalogue(path)
+    return dict(zip(cat.ids, (o.name for o in cat.offers)))
+
+
+def offer_names() -> dict:
+    """{offer id: name} of the data folder's offer catalogue, in catalogue order (re-read when
+    the file changes), without loading the engine."""
+    from churn import cache, config
+
+    path = config.paths().catalogue
+    return _offer_names(str(path), cache.file_stamp(path))
 
 
 def _save_stored(db, ref, key, engine, settings):
