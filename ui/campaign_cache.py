@@ -66,6 +66,9 @@ def inputs(version: str, data_key: str, settings_key: tuple, _engine, _customers
 
 
 _SAVING = threading.Lock()  # one build of stored inputs at a time (several sessions may ask)
+#: Stored inputs already opened, by plan key (store, batch, its save time, inputs key): a
+#: replaced batch has a new save time, a deleted one is no longer offered by the sidebar.
+_OPENED: dict = {}
 
 
 def planner(ref, version: str, settings) -> tuple[object, tuple]:
@@ -86,13 +89,15 @@ def planner(ref, version: str, settings) -> tuple[object, tuple]:
         hit = hit[hit["name"] == ref.name]
         created = str(hit["created"].iloc[-1]) if len(hit) else ""
         key = CS.inputs_key(version, settings, cache.file_stamp(config.paths().catalogue))
-        found = CS.StoredCampaign.open(db, ref.name, key)
+        plan_key = ("saved", str(config.paths().store), ref.name, created, key)
+        found = _OPENED.get(plan_key) or CS.StoredCampaign.open(db, ref.name, key)
         if found is None:
             with _SAVING:
                 found = CS.StoredCampaign.open(db, ref.name, key)   # another session's build
                 if found is None:
                     found = _save_stored(db, ref, key, context.engine(), settings)
-        return found, ("saved", ref.name, created, key)
+        _OPENED[plan_key] = found
+        return found, plan_key
     engine = context.engine()
     customers = context.active_customers(context.customers(ref))
     cache_key = (engine.version, context.frame_fingerprint(customers), context.settings_key())
