@@ -93,6 +93,12 @@ ROW_COLUMNS = ["batch", "created", "customers", "labelled", "max_psi", "drifted"
                "training_ece", "training_precision_at_10"]
 #: Fewest control customers with a known outcome for a campaign to be judged (as on the
 #: Campaign results page, `churn.results.MIN_GROUP_SIZE`).
+#: A saved batch larger than this is checked on a repeatable random sample of this many of its
+#: customers (`Store.sample_batch`): drift and the predicted-risk mix of a million customers are
+#: as clear from 50,000 (a PSI's sampling error is then far below its 0.1 alert), for a
+#: twentieth of the time and memory. The row still counts every customer, and the report's
+#: notes say which batches were sampled.
+SAMPLE_ROWS = 50_000
 CAMPAIGN_MIN_CUSTOMERS = 30
 #: Fewest training customers in a campaign's probability range for a range-specific baseline.
 SLICE_MIN_CUSTOMERS = 100
@@ -393,13 +399,22 @@ def health_report(store, model, reference: pd.DataFrame,
     rows, psis, notes = [], [], []
     batches = store.list_batches() if store is not None else pd.DataFrame()
     for b in batches.to_dict("records"):
+        size = int(b.get("valid_rows") or 0)
         try:
-            frame = store.load_batch(b["name"]).drop(columns="row", errors="ignore")
-            row, psi = batch_row(b["name"], b["created"], frame, model, reference, training,
-                                 settings)
+            if size > SAMPLE_ROWS:
+                frame = store.sample_batch(b["name"], SAMPLE_ROWS)
+            else:
+                frame = store.load_batch(b["name"])
+            row, psi = batch_row(b["name"], b["created"], frame.drop(columns="row",
+                                                                     errors="ignore"),
+                                 model, reference, training, settings)
         except ValueError as exc:
             notes.append(f'Batch "{b["name"]}" left out: {exc}')
             continue
+        if size > SAMPLE_ROWS:
+            row["customers"] = size
+            notes.append(f'Batch "{b["name"]}": figures from a random {SAMPLE_ROWS:,} of its '
+                         f"{size:,} customers.")
         rows.append(row)
         psis.append(psi)
     found, more = campaign_outcomes(store, getattr(model, "version", None))

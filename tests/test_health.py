@@ -258,3 +258,27 @@ def test_campaign_advice_uses_the_list_baseline(campaign_world):
     row = rep.rows.iloc[0]
     assert rep.advice.endswith(f'(latest: Campaign "spring" (control group)).')
     assert f"{row['training_roc_auc']:.2f} at training for customers as risky" in rep.advice
+
+
+def test_a_large_batch_is_checked_on_a_repeatable_sample(world, monkeypatch):
+    """Above SAMPLE_ROWS a batch's figures come from `Store.sample_batch`; the row still counts
+    every customer and the notes say so."""
+    from churn.store import Store
+
+    monkeypatch.setattr(health, "SAMPLE_ROWS", 700)
+    store = Store(world["p"].store)
+    rep = health.health_report(store, world["model"], world["sample"],
+                               models_dir=world["p"].models_dir)
+    rows = rep.rows.set_index("batch")
+    assert rows["customers"].tolist() == [2000, 1500, 1200]
+    for name in ("june", "july", "august"):
+        part = store.sample_batch(name, 700).drop(columns="row", errors="ignore")
+        assert len(part) == 700
+        p = world["model"].predict_proba(part)
+        assert rows.loc[name, "mean_prob"] == pytest.approx(p.mean())
+        assert rows.loc[name, "mean_prob"] != pytest.approx(
+            world["model"].predict_proba(world["frames"][name]).mean(), abs=1e-12)
+    assert [n for n in rep.notes if "random" in n] == [
+        'Batch "june": figures from a random 700 of its 2,000 customers.',
+        'Batch "july": figures from a random 700 of its 1,500 customers.',
+        'Batch "august": figures from a random 700 of its 1,200 customers.']
