@@ -52,8 +52,14 @@ def oof(models_dir: str, version: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Drawing the model curves…", max_entries=4)
 def curves(models_dir: str, version: str, labels_json: str) -> dict[str, pd.DataFrame]:
-    """`curve_tables` of a version's OOF predictions (labels_json: json of {family: label})."""
-    return MR.curve_tables(oof(models_dir, version), json.loads(labels_json))
+    """`curve_tables` of a version's OOF predictions (labels_json: json of {family: label});
+    also kept in the data folder's results cache, so a restarted server does not recompute
+    them (about 2.5 s)."""
+    from churn import cache
+
+    return cache.results().get(
+        "curves", cache.key("curves", models_dir, version, labels_json),
+        lambda: MR.curve_tables(oof(models_dir, version), json.loads(labels_json)))
 
 
 @st.cache_data(max_entries=32)

@@ -25,6 +25,18 @@ POLICY_STYLE = {"model": ("Uplift model", "#2ca02c", "solid"),
 def _data(version: str, uplift_key: tuple, _engine) -> dict:
     """``churn.uplift.report`` on the customers still here, with the offers a risk-only campaign
     makes today (the catalogue's assumed best offer, ranked without the uplift model)."""
+    from churn import cache, config
+
+    p = config.paths()
+    # also kept in the data folder's results cache (about 3.5 s per server start otherwise),
+    # keyed by everything the report reads, as the shared scoring is (ui.context._scored_key)
+    k = cache.key("uplift_report", version, uplift_key, cache.file_stamp(p.catalogue),
+                  cache.file_stamp(p.customers_csv), cache.file_stamp(p.campaign_history_csv),
+                  cache.file_stamp(p.store))
+    return cache.results().get("uplift_report", k, lambda: _compute(_engine))
+
+
+def _compute(_engine) -> dict:
     import copy
 
     from churn import uplift as U
