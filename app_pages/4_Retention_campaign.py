@@ -74,9 +74,12 @@ else:
 
 # --- charts ------------------------------------------------------------------------------------
 left, right = st.columns(2)
-curve = campaign_cache.curve_for(plan_key, plan, filters, budget, eligible)
+curve, whole = campaign_cache.curve_for(plan_key, plan, filters, budget, eligible)
 left.plotly_chart(campaign_charts.curve_figure(curve, budget, camp.expected_saved_revenue),
                   key="campaign_curve", width="stretch")
+if whole > curve["budget"].iloc[-1]:
+    left.caption(f"Budgets up to {campaign_cache.ZOOM}× yours. Offering every eligible customer "
+                 f"their offer would cost {md(fmt.money_short(whole))}.")
 right.plotly_chart(campaign_charts.mix_figure(C.offers_mix(camp)), key="campaign_mix",
                    width="stretch")
 

@@ -208,15 +208,28 @@ def _curve_args(filters: dict) -> dict:
                                         "control_share", "seed") if k in filters}
 
 
+#: When offering every eligible customer costs more than this many times the budget, the curve
+#: spans budgets up to this many times the budget: at a million customers the whole curve runs
+#: to millions of dollars and a $10,000 budget sat on its first pixel.
+ZOOM = 4
+
+
 def curve_for(plan_key: tuple, plan, filters: dict, budget: float,
-              eligible_rows: pd.DataFrame) -> pd.DataFrame:
-    """The curve of `curve`, or, for a budget beyond its end, the curve from 0 to `budget`."""
+              eligible_rows: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """(the curve to draw, the cost of offering every eligible customer in dollars). The curve is
+    `curve`'s, from 0 to that cost; from 0 to ``ZOOM`` × the budget when that cost is further
+    away; from 0 to the budget when the budget is beyond it."""
     found = curve(plan_key, filters_key(filters), plan, filters, eligible_rows)
     top = float(found["budget"].iloc[-1]) if len(found) else 0.0
-    if budget <= top:
-        return found
-    return plan.curve(np.linspace(0.0, budget, 41), eligible=eligible_rows,
-                      control=control(plan_key, filters, eligible_rows), **_curve_args(filters))
+    if budget > top:
+        end = budget
+    elif 0 < ZOOM * budget < top:
+        end = ZOOM * budget
+    else:
+        return found, top
+    return plan.curve(np.linspace(0.0, end, 41), eligible=eligible_rows,
+                      control=control(plan_key, filters, eligible_rows),
+                      **_curve_args(filters)), top
 
 
 def csv_bytes(rows: pd.DataFrame) -> bytes:

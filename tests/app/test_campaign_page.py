@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pagetest import ok as _ok, open_page  # noqa: E402
 
 from churn import campaign as C  # noqa: E402
+from ui import format as fmt  # noqa: E402
+from ui.text import md  # noqa: E402
 from churn.config import BusinessSettings, paths  # noqa: E402
 from churn.scoring import Engine  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
@@ -240,3 +242,17 @@ def test_a_saved_batch_is_planned_from_its_inputs_in_the_store(data_dir):
     after = store.list_scores()
     pd.testing.assert_frame_equal(after[after["batch"] == "april"],
                                   keys[keys["batch"] == "april"])   # same tables, same times
+
+
+def test_the_curve_zooms_to_a_small_budget_and_says_so(at, core):
+    scored, ranked = core
+    whole = C.saved_revenue_curve(scored, ranked)["budget"].iloc[-1]
+    assert whole > 4 * 500.0
+    at.number_input(key="campaign_budget").set_value(500.0).run()
+    _ok(at)
+    said = [c.value for c in at.caption if c.value.startswith("Budgets up to")]
+    assert said == [f"Budgets up to 4× yours. Offering every eligible customer their offer "
+                    f"would cost {md(fmt.money_short(whole))}."]   # $ escaped for markdown
+    at.number_input(key="campaign_budget").set_value(float(whole) * 2).run()
+    _ok(at)
+    assert not [c for c in at.caption if c.value.startswith("Budgets up to")]
