@@ -14,10 +14,29 @@ def ok(app: AppTest) -> None:
     assert not app.error, [e.value for e in app.error]
 
 
-def open_page(page: str, timeout: float = 180) -> AppTest:
-    """The app run once (its default page), then switched to `page`, checked for errors."""
+def open_page(page: str, timeout: float = 180, dataset: str | None = None) -> AppTest:
+    """The app run once (its default page), then switched to `page`, checked for errors.
+    dataset: the data set chosen in the sidebar first (`ui.state.PENDING_DATASET`, e.g.
+    "saved:june"); None: the default."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    if dataset is not None:
+        from ui import state
+
+        app.session_state[state.PENDING_DATASET] = dataset
     app.run()
     app.switch_page(page).run()
     ok(app)
     return app
+
+
+def forbid_loading(monkeypatch) -> None:
+    """Make loading a saved batch into memory fail the test (a page at a million customers must
+    ask the store for what it shows instead)."""
+    from churn.store import Store
+    from ui import context
+
+    def no_loading(*_a, **_k):
+        raise AssertionError("the saved batch was loaded into memory")
+
+    monkeypatch.setattr(context, "_saved_frame", no_loading)
+    monkeypatch.setattr(Store, "load_batch", no_loading)

@@ -206,7 +206,6 @@ def test_a_saved_batch_is_planned_from_its_inputs_in_the_store(data_dir):
     from churn.population import active
     from churn.store import Store
     from churn.synth import generate_customers
-    from ui import state
 
     store = Store(paths(data_dir).store)
     batch = generate_customers(400, 91)
@@ -214,13 +213,7 @@ def test_a_saved_batch_is_planned_from_its_inputs_in_the_store(data_dir):
     store.save_batch("april", batch, kind="upload")
 
     def opened() -> AppTest:
-        app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
-                                default_timeout=240)
-        app.session_state[state.PENDING_DATASET] = "saved:april"
-        app.run()
-        app.switch_page(PAGE).run()
-        _ok(app)
-        return app
+        return open_page(PAGE, 240, dataset="saved:april")
 
     at = opened()
     at.number_input(key="campaign_budget").set_value(1500.0).run()

@@ -21,6 +21,7 @@ from churn.scoring import Engine
 from churn.validate import load_customers
 from ui import format as F
 from churn import model_report as MR
+import pagetest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/6_Model_report.py"
@@ -252,27 +253,17 @@ def test_a_saved_batch_sets_the_cost_inputs_from_its_stored_list(data_dir, monke
     """A saved history: the customer value starts from the lifetime values of its customers
     still here, read from its stored list; the batch is never loaded whole."""
     from churn.store import Store
-    from ui import context, state
 
     p = config.paths(data_dir.path)
     batch = synth.generate_customers(250, 45)
     Store(p.store).save_batch("june", batch, kind="upload")
 
     def app():
-        a = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-        a.session_state[state.PENDING_DATASET] = "saved:june"
-        a.run()
-        a.switch_page(PAGE).run()
-        _ok(a)
-        return a
+        return pagetest.open_page(PAGE, 300, dataset="saved:june")
 
     app()                                                        # builds the stored list
 
-    def no_loading(*_a, **_k):
-        raise AssertionError("the saved batch was loaded into memory")
-
-    monkeypatch.setattr(context, "_saved_frame", no_loading)
-    monkeypatch.setattr(Store, "load_batch", no_loading)
+    pagetest.forbid_loading(monkeypatch)
     at = app()
     active = batch[batch["Churn"] == 0]
     clv = Engine.load(p).score_all(active, drivers=0, offers=False).table["clv"].to_numpy(float)

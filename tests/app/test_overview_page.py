@@ -21,6 +21,7 @@ from churn.config import BusinessSettings  # noqa: E402
 from churn.validate import load_customers  # noqa: E402
 from ui import overview_charts as oc  # noqa: E402
 from ui import state  # noqa: E402
+import pagetest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -216,17 +217,12 @@ def test_a_saved_batch_is_summed_in_the_store_never_loaded(data_dir, monkeypatch
     from churn.scoring import Engine
     from churn.store import Store
     from churn.synth import generate_customers
-    from ui import context
 
     batch = generate_customers(400, 91)
     Store(config.paths(data_dir).store).save_batch("april", batch, kind="upload")
     _app({}, "saved:april")                                    # builds the list once
 
-    def no_loading(*_a, **_k):
-        raise AssertionError("the saved batch was loaded into memory")
-
-    monkeypatch.setattr(context, "_saved_frame", no_loading)
-    monkeypatch.setattr(Store, "load_batch", no_loading)
+    pagetest.forbid_loading(monkeypatch)
     at = _app({}, "saved:april")
     m = _metrics(at)
     summary = ltv.data_summary(batch)

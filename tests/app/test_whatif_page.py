@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pagetest import ok as _ok, open_page  # noqa: E402
+import pagetest  # noqa: E402
 
 from churn import explain as E  # noqa: E402
 from churn import schema  # noqa: E402
@@ -380,27 +381,16 @@ def test_a_saved_batch_is_picked_from_the_store_never_loaded(data_dir, monkeypat
     from churn import config, synth
     from churn.scoring import Engine
     from churn.store import Store
-    from ui import context, state
 
     batch = synth.generate_customers(300, 44)
     Store(config.paths(data_dir).store).save_batch("may", batch, kind="upload")
 
     def app():
-        a = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
-                              default_timeout=300)
-        a.session_state[state.PENDING_DATASET] = "saved:may"
-        a.run()
-        a.switch_page(PAGE).run()
-        _ok(a)
-        return a
+        return pagetest.open_page(PAGE, 300, dataset="saved:may")
 
     app()                                                       # builds the stored list
 
-    def no_loading(*_a, **_k):
-        raise AssertionError("the saved batch was loaded into memory")
-
-    monkeypatch.setattr(context, "_saved_frame", no_loading)
-    monkeypatch.setattr(Store, "load_batch", no_loading)
+    pagetest.forbid_loading(monkeypatch)
     at = app()
     active = batch[batch["Churn"] == 0]
     scores = Engine.load(config.paths(data_dir)).score(active)

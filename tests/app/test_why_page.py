@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pagetest import ok as _ok, open_page  # noqa: E402
+import pagetest  # noqa: E402
 
 from churn import explain as E  # noqa: E402
 
@@ -82,18 +83,14 @@ def test_a_large_saved_batch_is_explained_on_a_sample_fetched_from_the_store(dat
                                                                            monkeypatch):
     """A saved history above the sample size: only the explained customers (a repeatable
     random sample, chosen in SQL) leave the store; the rest are never loaded."""
-    from churn import config, models, synth
+    from churn import config, synth
     from churn.store import Store
-    from ui import context, explain_cache, state
+    from ui import explain_cache, state
 
     store = Store(config.paths(data_dir).store)
     store.save_batch("big history", synth.generate_customers(12_000, 8), kind="upload")
 
-    def no_loading(*_a, **_k):
-        raise AssertionError("the saved batch was loaded into memory")
-
-    monkeypatch.setattr(context, "_saved_frame", no_loading)
-    monkeypatch.setattr(Store, "load_batch", no_loading)
+    pagetest.forbid_loading(monkeypatch)
     seen = []
     real = explain_cache.global_explanation
     monkeypatch.setattr(explain_cache, "global_explanation",
