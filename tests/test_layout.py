@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from _source import parse
 from ui.navigation import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,7 @@ PAGE_MAX_LINES = 150
 def imported_roots(path: Path) -> set[str]:
     """Top-level package names a Python file imports (anywhere in the file)."""
     roots = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             roots |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
