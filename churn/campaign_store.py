@@ -53,11 +53,9 @@ def inputs_key(version: str, settings, extra: str = "") -> str:
     """The key a batch's campaign inputs are saved under: the layout, the model version and a
     hash of the business settings (tiers, CLV and values depend on them) and ``extra`` (the
     offer catalogue's stamp)."""
-    import hashlib
-    import json
+    from churn.customer_list import settings_digest
 
-    blob = json.dumps(settings.to_dict(), sort_keys=True, default=str) + "|" + str(extra)
-    return f"v{LAYOUT}:{version}:{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+    return f"v{LAYOUT}:{version}:{settings_digest(settings, extra)}"
 
 
 def table_keys(key: str) -> tuple[str, str]:

@@ -248,15 +248,22 @@ def summary(source: Source, filters: Filters = Filters()) -> dict:
             "clv": float(row["clv"]), "expected_churners": float(row["expected_churners"])}
 
 
-def list_key(version: str, settings, extra: str = "") -> str:
-    """The name a list frame is saved under in the store's ``scores`` table: the model
-    version, a hash of the business settings (tiers, CLV and offers depend on them) and
-    ``extra`` (e.g. the offer catalogue's stamp)."""
+def settings_digest(settings, extra: str = "") -> str:
+    """A short hash of the business settings and ``extra`` (e.g. the offer catalogue's stamp):
+    the part of a stored table's key that says which settings its figures were computed under
+    (also `campaign_store.inputs_key`)."""
     import hashlib
     import json
 
     blob = json.dumps(settings.to_dict(), sort_keys=True, default=str) + "|" + str(extra)
-    return f"list{LAYOUT}:{version}:{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def list_key(version: str, settings, extra: str = "") -> str:
+    """The name a list frame is saved under in the store's ``scores`` table: the model
+    version, a hash of the business settings (tiers, CLV and offers depend on them) and
+    ``extra`` (e.g. the offer catalogue's stamp)."""
+    return f"list{LAYOUT}:{version}:{settings_digest(settings, extra)}"
 
 
 def save_for_batch(store, batch: str, key: str, customers: pd.DataFrame,
