@@ -132,6 +132,37 @@ def _offer_table(catalogue) -> pd.DataFrame:
     })
 
 
+#: `_offer_arrays` of the catalogues seen last, by their offers' fields (a few entries).
+_OFFER_ARRAYS: dict[tuple, tuple] = {}
+
+
+def _offer_arrays(catalogue) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_offer_table`'s columns as numpy arrays (offer ids, names: object; cost, risk_reduction:
+    float), kept per catalogue content: ranking one customer then builds no frame for them.
+    Read-only by contract."""
+    offers = list(getattr(catalogue, "offers", []))
+    key = tuple((o.id, o.name, o.cost, o.risk_reduction) for o in offers)
+    found = _OFFER_ARRAYS.get(key)
+    if found is None:
+        table = _offer_table(catalogue)
+        found = tuple(table[c].to_numpy() for c in ("offer_id", "name", "cost",
+                                                     "risk_reduction"))
+        for a in found:
+            a.setflags(write=False)
+        if len(_OFFER_ARRAYS) >= 8:
+            _OFFER_ARRAYS.clear()
+        _OFFER_ARRAYS[key] = found
+    return found
+
+
+def _columns_in(frame: pd.DataFrame, columns: list[str], **reindex) -> pd.DataFrame:
+    """``frame.reindex(columns=columns, **reindex)``, or ``frame`` itself when its columns are
+    already exactly those (the engine's case: no copy)."""
+    if list(frame.columns) == columns:
+        return frame
+    return frame.reindex(columns=columns, **reindex)
+
+
 def _as_vector(values, n: int, what: str) -> np.ndarray:
     arr = np.asarray(values, dtype=float).reshape(-1)
     if arr.shape[0] != n:
@@ -241,8 +272,8 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         raise ValueError(f"customers has duplicate customerID values {dup}; validate the file "
                          "first (each customer must appear once).")
     n = len(ids)
-    offers = _offer_table(catalogue)
-    offer_ids = pd.Index(offers["offer_id"])
+    offer_id_values, offer_names, cost, reduction = _offer_arrays(catalogue)
+    offer_ids = pd.Index(offer_id_values)
     m = len(offer_ids)
 
     prob = _as_vector(churn_prob, n, "churn_prob")
@@ -254,7 +285,8 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
     if missing:
         raise ValueError(f"p_accept has no column for offer(s) {missing}; was the recommender "
                          "fitted on an older catalogue? Refit it on the current offers.")
-    pa = _align_rows(p_accept, ids, "p_accept")[list(offer_ids)].to_numpy(dtype=float)
+    pa = _columns_in(_align_rows(p_accept, ids, "p_accept"),
+                     offer_id_values.tolist()).to_numpy(dtype=float)
     if np.isnan(pa).any():
         raise ValueError("p_accept has missing values (NaN); the recommender must give every "
                          "customer (including cold-start ones) a probability for every offer.")
@@ -262,18 +294,17 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
     if applicable is None:
         applicable = catalogue.applicable(customers)
     applicable = _align_rows(applicable, ids, "catalogue.applicable(customers)")
-    appl = applicable.reindex(columns=list(offer_ids), fill_value=False).to_numpy(dtype=bool)
+    appl = _columns_in(applicable, offer_id_values.tolist(),
+                       fill_value=False).to_numpy(dtype=bool)
 
     proposed, reasons = _candidate_matrix(candidates, ids, offer_ids)
     proposed &= appl
 
-    cost = offers["cost"].to_numpy()
-    reduction = offers["risk_reduction"].to_numpy()
     effect = prob[:, None] * pa * reduction[None, :]          # assumed drop in churn probability
     saved = (prob * value)[:, None] * pa * reduction[None, :]
     learned, dog = np.zeros((n, m), dtype=bool), np.zeros(n, dtype=bool)
     if uplift is not None:
-        up = _align_rows(uplift, ids, "uplift").reindex(columns=list(offer_ids))
+        up = _columns_in(_align_rows(uplift, ids, "uplift"), offer_id_values.tolist())
         up = up.to_numpy(dtype=float)
         learned = ~np.isnan(up)
         effect = np.where(learned, up, effect)
@@ -300,8 +331,8 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
     out = pd.DataFrame({
         ID: ids.to_numpy()[r],
         "rank": rank[valid].astype(np.int64),
-        "offer_id": offer_ids.to_numpy()[c],
-        "offer_name": offers["name"].to_numpy()[c],
+        "offer_id": offer_id_values[c],
+        "offer_name": offer_names[c],
         "offer_cost": cost[c],
         "p_accept": pa[r, c],
         "rule_reason": reasons[r, c],

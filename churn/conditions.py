@@ -129,9 +129,15 @@ class Clause:
 
     def mask(self, df: pd.DataFrame) -> np.ndarray:
         col = BY_NAME[self.column]
-        series = df[self.column]
+        # One customer: the column as a numpy array (`schema.column_arrays`), without pandas.
+        arrays = schema.column_arrays(df)
+        x = None if arrays is None else arrays[self.column]
         if col.kind in _NUMERIC_KINDS:
-            x = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            if x is not None and x.dtype.kind in "biuf":
+                x = x.astype(float)       # what pd.to_numeric gives numbers: themselves
+            else:
+                series = df[self.column] if x is None else pd.Series(x, dtype=x.dtype)
+                x = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
             if self.column == schema.TOTAL:
                 x = np.nan_to_num(x, nan=0.0)
             if self.op in _LIST_OPS:
@@ -143,12 +149,17 @@ class Clause:
                     "==": x == v, "!=": (x != v) & ~np.isnan(x), "<": x < v, "<=": x <= v,
                     ">": x > v, ">=": x >= v,
                 }[self.op]
-        x = series.astype(object).to_numpy()
+        few = x is not None
+        x = x.astype(object) if few else df[self.column].astype(object).to_numpy()
         if self.op == "==":
             return x == self.value
         if self.op == "!=":
             return x != self.value
-        hit = pd.Series(x).isin(self.value).to_numpy()
+        if few and all(isinstance(v, str) for v in x):   # a set look-up per text
+            values = frozenset(self.value)
+            hit = np.fromiter((v in values for v in x), dtype=bool, count=len(x))
+        else:
+            hit = pd.Series(x).isin(self.value).to_numpy()
         return hit if self.op == "in" else ~hit
 
 

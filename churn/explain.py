@@ -141,7 +141,17 @@ def explain(model, df: pd.DataFrame) -> Explanation:
     base_prob, prob, pp = to_percentage_points(base_logit, contrib)
     ids = df[schema.ID].astype(str).to_numpy() if schema.ID in df.columns else None
     return Explanation(base_prob=base_prob, prob=np.asarray(prob), pp=pp, logit=contrib,
-                       base_logit=float(base_logit), values=df[schema.FEATURES].copy(), ids=ids)
+                       base_logit=float(base_logit), values=_feature_values(df), ids=ids)
+
+
+def _feature_values(df: pd.DataFrame) -> pd.DataFrame:
+    """``df[schema.FEATURES].copy()``; for one customer built from `schema.column_arrays` (the
+    same values and dtypes, without pandas' selection and copy)."""
+    arrays = schema.column_arrays(df)
+    if arrays is None:
+        return df[schema.FEATURES].copy()
+    return pd.DataFrame({c: arrays[c].copy() for c in schema.FEATURES}, index=df.index,
+                        copy=False)
 
 
 # --------------------------------------------------------------------------------------------

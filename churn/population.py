@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from churn import schema
 from churn.schema import FEATURES, ID, TARGET
 
 HISTORY = "history"
@@ -112,14 +113,24 @@ class TrainingLookup:
         oof = oof_prob.copy()
         oof.index = oof.index.astype(str)
         self._oof = oof[~oof.index.duplicated()]
+        self._position_dict: dict[str, int] | None = None   # few-row look-ups, built lazily
+        self._oof_dict: dict[str, float] | None = None
 
     def out_of_fold(self, frame: pd.DataFrame) -> np.ndarray:
         """See `out_of_fold`."""
         out = np.full(len(frame), np.nan)
         if ID not in frame.columns or len(frame) == 0 or len(self._index) == 0:
             return out
-        ids = frame[ID].astype(str).to_numpy()
-        pos = self._index.get_indexer(ids)
+        # One customer: its columns as arrays and dict look-ups by customerID (the same
+        # answers as the index look-ups, which cost more to set up than to run).
+        arrays = schema.column_arrays(frame)
+        if arrays is None:
+            ids = frame[ID].astype(str).to_numpy()
+            pos = self._index.get_indexer(ids)
+        else:
+            ids = np.array([str(v) for v in arrays[ID]], dtype=object)
+            where = self._positions()
+            pos = np.array([where.get(i, -1) for i in ids], dtype=np.intp)
         hit = np.flatnonzero(pos >= 0)
         if len(hit) == 0:
             return out
@@ -127,13 +138,32 @@ class TrainingLookup:
         for col, (train_values, train_numeric) in self._columns.items():
             if col not in frame.columns:
                 continue
-            a = frame[col].to_numpy()[hit]
+            a = (frame[col].to_numpy() if arrays is None else arrays[col])[hit]
             b = train_values[pos[hit]]
-            if train_numeric and pd.api.types.is_numeric_dtype(frame[col]):
+            numeric = (pd.api.types.is_numeric_dtype(frame[col]) if arrays is None
+                       else arrays[col].dtype.kind in "biufc")
+            if train_numeric and numeric:
                 a, b = a.astype(float), b.astype(float)
                 same &= np.isclose(a, b, rtol=0, atol=1e-9) | (np.isnan(a) & np.isnan(b))
             else:
                 same &= a.astype(str) == b.astype(str)
         hit = hit[same]
-        out[hit] = self._oof.reindex(ids[hit]).to_numpy(dtype=float)
+        if arrays is None:
+            out[hit] = self._oof.reindex(ids[hit]).to_numpy(dtype=float)
+        else:
+            oof = self._oof_by_id()
+            out[hit] = [oof.get(i, np.nan) for i in ids[hit]]
         return out
+
+    def _positions(self) -> dict[str, int]:
+        """customerID -> position in the training arrays (built on the first few-row call)."""
+        if self._position_dict is None:
+            self._position_dict = dict(zip(self._index.tolist(), range(len(self._index))))
+        return self._position_dict
+
+    def _oof_by_id(self) -> dict[str, float]:
+        """customerID -> out-of-fold P(churn) (built on the first few-row call)."""
+        if self._oof_dict is None:
+            self._oof_dict = dict(zip(self._oof.index.tolist(),
+                                      self._oof.to_numpy(dtype=float).tolist()))
+        return self._oof_dict

@@ -22,15 +22,18 @@ def _check_frame(df: pd.DataFrame, what: str) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{what} needs the schema feature columns; missing: {', '.join(missing)}. "
                          "Validate the file with churn.validate first.")
+    # one customer: the columns read once as arrays (`schema.column_arrays`), not one by one
+    arrays = schema.column_arrays(df)
+    column = (lambda c: arrays[c]) if arrays is not None else (lambda c: df[c].to_numpy())
     for c in CATEGORICAL_FEATURES:
-        values = df[c].to_numpy()
+        values = column(c)
         bad = schema.category_codes(values, c) < 0
         if bad.any():
             vals = ", ".join(repr(v) for v in pd.unique(values[bad])[:3])
             raise ValueError(f"{what}: column {c} has values the model does not know: {vals}. "
                              "Validate the file with churn.validate first.")
     bad = [c for c in NUMERIC_FEATURES
-           if c != schema.TOTAL and pd.isna(df[c].to_numpy()).any()]
+           if c != schema.TOTAL and pd.isna(column(c)).any()]
     if bad:
         raise ValueError(f"{what}: column(s) {', '.join(bad)} have blank values. "
                          "Validate the file with churn.validate first.")
