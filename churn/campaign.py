@@ -204,19 +204,51 @@ def _candidate_matrix(candidates: pd.DataFrame | None, ids: pd.Index, offer_ids:
                          "offers.rule_candidates().")
     cand = candidates
     pp_col = next((c for c in ("driver_pp", "pp") if c in cand.columns), None)
-    if pp_col is not None:
-        cand = cand.sort_values(pp_col, ascending=False, kind="stable")
-    r = ids.get_indexer(cand[cust_col].astype(str))
-    c = offer_ids.get_indexer(cand["offer_id"].astype(str))
+    few = _few_candidates(cand, ids, offer_ids, cust_col, pp_col)
+    if few is not None:
+        r, c, text = few
+    else:
+        if pp_col is not None:
+            cand = cand.sort_values(pp_col, ascending=False, kind="stable")
+        r = ids.get_indexer(cand[cust_col].astype(str))
+        c = offer_ids.get_indexer(cand["offer_id"].astype(str))
+        text = cand["reason"].astype(str).to_numpy()
     keep = (r >= 0) & (c >= 0)
     r, c = r[keep], c[keep]
-    text = cand["reason"].astype(str).to_numpy()[keep]
+    text = text[keep]
     # First occurrence of each (customer, offer) wins: the strongest driver after the sort.
     _, first = np.unique(r.astype(np.int64) * m + c, return_index=True)
     r, c, text = r[first], c[first], text[first]
     proposed[r, c] = True
     reasons[r, c] = text
     return proposed, reasons
+
+
+def _few_candidates(cand: pd.DataFrame, ids: pd.Index, offer_ids: pd.Index, cust_col: str,
+                    pp_col: str | None):
+    """`_candidate_matrix`'s (customer positions, offer positions, reasons) of a few rows, the
+    strongest driver first, from the columns as arrays and dict look-ups (the same order as
+    the stable descending sort, and the same positions as the index look-ups); None when it
+    does not apply (many rows, a blank pp, an ID or offer id that is not text)."""
+    arrays = schema.column_arrays(cand) if len(ids) < schema.FEW_ROWS else None
+    if arrays is None or not (ids.is_unique and offer_ids.is_unique):
+        return None
+    if pp_col is not None and arrays[pp_col].dtype.kind not in "biuf":
+        return None
+    cust, offer = arrays[cust_col], arrays["offer_id"]
+    if not all(isinstance(v, str) for v in (*cust, *offer, *arrays["reason"])):
+        return None
+    order = np.arange(len(cand))
+    if pp_col is not None:
+        pp = arrays[pp_col].astype(float)
+        if np.isnan(pp).any():
+            return None
+        order = np.argsort(-pp, kind="stable")   # what sort_values(descending, stable) gives
+    where = {v: i for i, v in enumerate(ids)}
+    offer_at = {v: i for i, v in enumerate(offer_ids)}
+    r = np.array([where.get(cust[i], -1) for i in order], dtype=np.intp)
+    c = np.array([offer_at.get(offer[i], -1) for i in order], dtype=np.intp)
+    return r, c, arrays["reason"][order].astype(object)
 
 
 def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame,
@@ -266,7 +298,7 @@ def rank_offers(customers: pd.DataFrame, churn_prob, clv, p_accept: pd.DataFrame
         raise ValueError(f"top_n={top_n!r} must be a whole number ≥ 1, or None for every offer.")
     if not 0.0 <= float(unproposed_weight) <= 1.0:
         raise ValueError(f"unproposed_weight={unproposed_weight!r} must be between 0 and 1.")
-    ids = pd.Index(customers[ID].astype(str))
+    ids = pd.Index(schema.id_texts(customers), name=ID)
     if ids.has_duplicates:
         dup = ids[ids.duplicated()].unique()[:3].tolist()
         raise ValueError(f"customers has duplicate customerID values {dup}; validate the file "

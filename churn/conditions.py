@@ -129,15 +129,8 @@ class Clause:
 
     def mask(self, df: pd.DataFrame) -> np.ndarray:
         col = BY_NAME[self.column]
-        # One customer: the column as a numpy array (`schema.column_arrays`), without pandas.
-        arrays = schema.column_arrays(df)
-        x = None if arrays is None else arrays[self.column]
         if col.kind in _NUMERIC_KINDS:
-            if x is not None and x.dtype.kind in "biuf":
-                x = x.astype(float)       # what pd.to_numeric gives numbers: themselves
-            else:
-                series = df[self.column] if x is None else pd.Series(x, dtype=x.dtype)
-                x = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+            x = schema.column_numbers(df, self.column)
             if self.column == schema.TOTAL:
                 x = np.nan_to_num(x, nan=0.0)
             if self.op in _LIST_OPS:
@@ -149,14 +142,13 @@ class Clause:
                     "==": x == v, "!=": (x != v) & ~np.isnan(x), "<": x < v, "<=": x <= v,
                     ">": x > v, ">=": x >= v,
                 }[self.op]
-        few = x is not None
-        x = x.astype(object) if few else df[self.column].astype(object).to_numpy()
+        x = schema.column_values(df, self.column).astype(object)
         if self.op == "==":
             return x == self.value
         if self.op == "!=":
             return x != self.value
-        if few and all(isinstance(v, str) for v in x):   # a set look-up per text
-            values = frozenset(self.value)
+        if len(x) < schema.FEW_ROWS and all(isinstance(v, str) for v in x):
+            values = frozenset(self.value)      # a few texts: a set look-up each
             hit = np.fromiter((v in values for v in x), dtype=bool, count=len(x))
         else:
             hit = pd.Series(x).isin(self.value).to_numpy()

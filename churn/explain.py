@@ -139,7 +139,7 @@ def explain(model, df: pd.DataFrame) -> Explanation:
         contrib = contrib.reindex(columns=schema.FEATURES, fill_value=0.0)
     contrib.index = df.index
     base_prob, prob, pp = to_percentage_points(base_logit, contrib)
-    ids = df[schema.ID].astype(str).to_numpy() if schema.ID in df.columns else None
+    ids = schema.id_texts(df) if schema.ID in df.columns else None
     return Explanation(base_prob=base_prob, prob=np.asarray(prob), pp=pp, logit=contrib,
                        base_logit=float(base_logit), values=_feature_values(df), ids=ids)
 

@@ -86,7 +86,7 @@ def _require(df, columns, what: str) -> None:
 
 
 def _tenure(df: pd.DataFrame) -> np.ndarray:
-    t = pd.to_numeric(df[schema.TENURE], errors="coerce").to_numpy(dtype=float)
+    t = schema.column_numbers(df, schema.TENURE)
     if t.size and (not np.isfinite(t).all() or (t < 0).any()):
         raise ValueError("tenure must be months >= 0 with no blanks; validate the file first "
                          "(churn.validate)")
@@ -154,12 +154,13 @@ def _design_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
     few = len(df) < schema._SMALL_FRAME
     for name in schema.CATEGORICAL_FEATURES:
         col = schema.BY_NAME[name]
-        values = df[name].to_numpy().astype(str) if few else df[name].astype(str).to_numpy()
+        values = (schema.column_values(df, name).astype(str) if few
+                  else df[name].astype(str).to_numpy())
         levels = ("Yes",) if col.parent else col.values[1:]
         for v in levels:
             cols[f"{name}={v}"] = (values == v).astype(float)
-    cols["SeniorCitizen"] = pd.to_numeric(df["SeniorCitizen"], errors="coerce").to_numpy(float)
-    cols[schema.MONTHLY] = pd.to_numeric(df[schema.MONTHLY], errors="coerce").to_numpy(float)
+    cols["SeniorCitizen"] = schema.column_numbers(df, "SeniorCitizen")
+    cols[schema.MONTHLY] = schema.column_numbers(df, schema.MONTHLY)
     return cols
 
 
@@ -429,7 +430,7 @@ def clv(model: SurvivalModel, df: pd.DataFrame, settings: BusinessSettings = Bus
     _check_settings(settings)
     _require(df, _PREDICT_COLUMNS, "clv")
     horizon = int(settings.horizon_months)
-    monthly = pd.to_numeric(df[schema.MONTHLY], errors="coerce").to_numpy(float)
+    monthly = schema.column_numbers(df, schema.MONTHLY)
     cond = model.conditional_survival(df, horizon)[:, 1:]
     discount = (1.0 + settings.monthly_discount_rate) ** -np.arange(1, horizon + 1, dtype=float)
     out = {"expected_months": cond.sum(axis=1),

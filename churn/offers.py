@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn import config
+from churn import config, schema
 from churn.conditions import Condition, ConditionError, parse, value_phrase
 from churn.schema import FEATURES, ID, in_feature_order
 
@@ -414,6 +414,10 @@ def _value_phrases(customers: pd.DataFrame, rows: np.ndarray, driver: np.ndarray
     """``value_phrase(feature, value)`` for each (row, feature) pair, computed once per distinct
     (feature, value)."""
     out = np.empty(len(rows), dtype=object)
+    if len(customers) < schema.FEW_ROWS:    # one customer: each phrase directly (no grouping)
+        for i, (row, feature) in enumerate(zip(rows, driver)):
+            out[i] = value_phrase(feature, schema.column_values(customers, feature)[row])
+        return out
     for feature in pd.unique(driver):
         sel = np.nonzero(driver == feature)[0]
         vals = customers[feature].to_numpy()[rows[sel]]

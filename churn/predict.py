@@ -156,11 +156,21 @@ def _plain(value):
     return value
 
 
-def _effect(ranked: pd.DataFrame) -> np.ndarray:
+def _column_getter(frame: pd.DataFrame):
+    """``name -> frame[name].to_numpy()``; for a few rows every column is read in one pass
+    (`schema.column_arrays`: the same values), not one pandas access each."""
+    arrays = schema.column_arrays(frame)
+    if arrays is None:
+        return lambda name: frame[name].to_numpy()
+    return arrays.__getitem__
+
+
+def _effect(ranked: pd.DataFrame, column=None) -> np.ndarray:
     for col in EFFECT_COLUMNS:
         if col in ranked.columns:
             # per value in Python: a few offers a customer (pandas' string methods cost more)
-            learned = [str(v).lower().startswith("learn") for v in ranked[col].to_numpy()]
+            values = ranked[col].to_numpy() if column is None else column(col)
+            learned = [str(v).lower().startswith("learn") for v in values]
             return np.where(np.asarray(learned, dtype=bool), EFFECT_LEARNED, EFFECT_ASSUMED)
     return np.full(len(ranked), EFFECT_ASSUMED, dtype=object)
 
@@ -176,26 +186,27 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
     """
     if ranked is None or ranked.empty:
         return {}
-    effect = _effect(ranked).tolist()
+    column = _column_getter(ranked)
+    effect = _effect(ranked, column).tolist()
     n = len(ranked)
     # Text columns converted value by value (the same texts as ``astype(str)`` /
     # ``fillna("")``, without pandas' per-column set-up, which a one-customer answer feels).
     def text(col: str, blank_na: bool = False) -> list[str]:
-        return ["" if blank_na and pd.isna(v) else str(v) for v in ranked[col].to_numpy()]
+        return ["" if blank_na and pd.isna(v) else str(v) for v in column(col)]
 
     ids = text(schema.ID)
-    rank = ranked["rank"].to_numpy(dtype=np.int64).tolist()
+    rank = column("rank").astype(np.int64).tolist()
     offer_id = text("offer_id")
     name = text("offer_name")
-    p_accept = ranked["p_accept"].to_numpy(dtype=float)
-    from_rules = ranked["from_rules"].to_numpy(dtype=bool).tolist()
+    p_accept = column("p_accept").astype(float)
+    from_rules = column("from_rules").astype(bool).tolist()
     rule_reason = text("rule_reason", blank_na=True)
-    money = {c: np.round(ranked[c].to_numpy(dtype=float), 2).tolist()
+    money = {c: np.round(column(c).astype(float), 2).tolist()
              for c in ("offer_cost", "expected_saved_value", "expected_net_value",
                        "ranking_score")}
     pa = np.round(p_accept, 6).tolist()
     uplift = ([None if not np.isfinite(u) or e != EFFECT_LEARNED else round(float(u), 6)
-               for u, e in zip(ranked["uplift"].to_numpy(dtype=float), effect)]
+               for u, e in zip(column("uplift").astype(float), effect)]
               if "uplift" in ranked.columns else [None] * n)
     out: dict[str, list[dict]] = {}
     for i in range(n):
@@ -227,13 +238,15 @@ class Prediction:
     warnings: list[dict]
 
 
-def _driver_records(table: pd.DataFrame, values: pd.DataFrame, k: int) -> list[list[dict]]:
+def _driver_records(table: pd.DataFrame, values: pd.DataFrame, k: int,
+                    column=None) -> list[list[dict]]:
+    column = column or _column_getter(table)
     out = [[] for _ in range(len(table))]
     columns: dict[str, np.ndarray] = {}  # only the features that are someone's driver
     for j in range(1, k + 1):
-        feats = table[f"driver_{j}"].to_numpy()
-        pps = table[f"driver_{j}_pp"].to_numpy(dtype=float)
-        texts = table[f"driver_{j}_text"].to_numpy()
+        feats = column(f"driver_{j}")
+        pps = column(f"driver_{j}_pp").astype(float)
+        texts = column(f"driver_{j}_text")
         for i in range(len(table)):
             f = feats[i]
             if not f or not math.isfinite(pps[i]):
@@ -270,19 +283,21 @@ def predict(engine, records: list[dict], settings: BusinessSettings = BusinessSe
     scored = engine.score_all(frame, settings, drivers=drivers, offers=offers > 0,
                               top_offers=max(int(offers), 1))
     table = scored.table
+    column = _column_getter(table)
     by_id = offer_records(scored.ranked) if offers > 0 else {}
-    driver_lists = (_driver_records(table, scored.explanation.values, drivers) if drivers
-                    else [[] for _ in range(len(table))])
-    ids = table[schema.ID].to_numpy()
-    prob = table["churn_prob"].to_numpy(dtype=float)
-    tier = table["risk_tier"].to_numpy()
-    money = {c: table[c].to_numpy(dtype=float) for c in ("clv", "expected_months",
-                                                        "revenue_at_risk", "revenue_at_risk_12m")}
+    driver_lists = (_driver_records(table, scored.explanation.values, drivers, column)
+                    if drivers else [[] for _ in range(len(table))])
+    ids = column(schema.ID)
+    prob = column("churn_prob").astype(float)
+    tier = column("risk_tier")
+    money = {c: column(c).astype(float) for c in ("clv", "expected_months",
+                                                  "revenue_at_risk", "revenue_at_risk_12m")}
     # The engine's own decision stands: a customer it makes no offer to (a "sleeping dog", whom
     # every learned offer would push out, or nobody applicable) gets none here, with its reason.
-    no_offer = (table["offer_id"].astype(str) == "").to_numpy() if offers > 0 else \
-        np.zeros(len(table), dtype=bool)
-    notes = table["offer_reason"].astype(str).tolist() if offers > 0 else [""] * len(table)
+    # (Texts value by value: what ``astype(str)`` gives.)
+    no_offer = (np.array([str(v) == "" for v in column("offer_id")], dtype=bool)
+                if offers > 0 else np.zeros(len(table), dtype=bool))
+    notes = [str(v) for v in column("offer_reason")] if offers > 0 else [""] * len(table)
     results = []
     for i, pos in enumerate(frame.index):
         results.append({

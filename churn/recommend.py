@@ -83,7 +83,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from churn import nearest
+from churn import nearest, schema
 from churn.nearest import TIE_TOLERANCE, SplitIndex
 from churn.schema import FEATURES, ID, NUMERIC_FEATURES, feature_frame, numeric_matrix, one_hot
 
@@ -432,7 +432,7 @@ def _blend(engine: _Engine, neigh: _Neighbours, frame: pd.DataFrame,
     ``frame`` rows need ``customerID`` and the schema features, or only ``customerID`` with a
     ``_has_features`` False column for customers whose features are unknown.
     """
-    ids = frame[ID].astype(str).to_numpy()
+    ids = schema.id_texts(frame)
     own = engine.users.get_indexer(pd.Index(ids))
     out = np.tile(engine.table.mean(axis=0), (len(ids), 1))
     has_own = own >= 0

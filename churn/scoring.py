@@ -259,26 +259,27 @@ class Engine:
         if self.oof_prob is not None:  # trained-on customers: out-of-fold, never in-sample
             oof = self._training_lookup().out_of_fold(df)
             prob = np.where(np.isnan(oof), prob, oof)
-        ids = (df[schema.ID].astype(str).to_numpy() if schema.ID in df
+        ids = (schema.id_texts(df) if schema.ID in df
                else np.arange(len(df)).astype(str))
         # The table's columns are gathered first and framed once (column by column assignment
         # costs a few milliseconds for one customer); `_joined_table` keeps what a frame with a
         # repeated index label gave.
         columns: dict[str, np.ndarray] = {schema.ID: ids, "churn_prob": prob,
                                           "risk_tier": risk_tier(prob, settings)}
-        parts = []
+        parts = []   # (frame, its columns in the table): selected only for `_joined_table`
         if drivers:
-            parts.append(explain_mod.top_drivers(expl, k=drivers, direction="up"))
+            top = explain_mod.top_drivers(expl, k=drivers, direction="up")
+            parts.append((top, list(top.columns)))
         values = ltv.clv(self.survival, df, settings, churn_prob=prob)
-        parts.append(values[["clv", "expected_months", "revenue_at_risk",
-                             "revenue_at_risk_12m"]])
-        for part in parts:
-            columns.update((c, part[c].to_numpy()) for c in part.columns)
+        parts.append((values, ["clv", "expected_months", "revenue_at_risk",
+                               "revenue_at_risk_12m"]))
+        for part, names in parts:
+            columns.update((c, part[c].to_numpy()) for c in names)
         ranked = None
         if offers:
             frame = df if schema.ID in df else df.assign(**{schema.ID: ids})
             p_accept = self.recommender.predict(frame)
-            p_accept.index = frame[schema.ID].astype(str).to_numpy()
+            p_accept.index = ids     # frame[customerID] as text
             applicable = self.catalogue.applicable(frame)  # once, for the rules and the ranking
             candidates = offers_mod.rule_candidates(self.catalogue, frame, expl.pp, top_k=5,
                                                     applicable=applicable)
@@ -316,7 +317,7 @@ class Engine:
         if df.index.is_unique:
             table = pd.DataFrame(columns, index=df.index)
         else:
-            table = _joined_table(columns, parts, df.index)
+            table = _joined_table(columns, [part[names] for part, names in parts], df.index)
         return Scored(table=table, explanation=expl, ranked=ranked)
 
     def score(self, df: pd.DataFrame, settings: BusinessSettings = BusinessSettings(), *,

@@ -496,7 +496,7 @@ class UpliftModel:
         import xgboost as xgb
 
         self._check_fitted()
-        ids = customers[ID].astype(str).to_numpy() if ID in customers else \
+        ids = schema.id_texts(customers) if ID in customers else \
             np.arange(len(customers)).astype(str)
         values = np.full((len(customers), len(self.offers_)), np.nan)
         if self.learned_ and len(customers):

@@ -165,16 +165,18 @@ class _Checker(_Reporting):
         return self._report(valid)
 
     def _add(self, severity, column, template, what, mask_or_pos, fields=None, const=None):
-        fields = {k: np.asarray(v, dtype=object) for k, v in (fields or {}).items()}
+        order = None
         if mask_or_pos.dtype == bool:
             pos = np.flatnonzero(mask_or_pos)
         else:
             pos = np.asarray(mask_or_pos, dtype=np.int64)
             order = np.argsort(pos, kind="stable")
             pos = pos[order]
-            fields = {k: v[order] for k, v in fields.items()}
-        if len(pos) == 0:
+        if len(pos) == 0:            # nothing found (the usual case): no fields to convert
             return
+        fields = {k: np.asarray(v, dtype=object) for k, v in (fields or {}).items()}
+        if order is not None:
+            fields = {k: v[order] for k, v in fields.items()}
         self.findings.append(_Finding(severity, column, template, what, pos, fields, const or {}))
         if severity == "error":
             self.bad[pos] = True
@@ -446,7 +448,9 @@ class _Checker(_Reporting):
     def _check_number(self, col, codes: np.ndarray, uniques: np.ndarray) -> None:
         """Integer or money column: parse, accept common number formats, check the range."""
         live = ~self.skip
-        values_u = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(float)
+        # the array itself, not a Series of it: the same parse without the Series' set-up
+        values_u = np.asarray(pd.to_numeric(np.asarray(uniques, dtype=object), errors="coerce"),
+                              dtype=float)
         values_u[~np.isfinite(values_u)] = np.nan    # "inf", "1e999": not numbers of anything
         status = np.zeros(len(uniques), np.int8)   # 0 number, 1 blank, 2 reformatted, 3 not one
         for i in np.flatnonzero(np.isnan(values_u)):
