@@ -156,15 +156,6 @@ def _plain(value):
     return value
 
 
-def _column_getter(frame: pd.DataFrame):
-    """``name -> frame[name].to_numpy()``; for a few rows every column is read in one pass
-    (`schema.column_arrays`: the same values), not one pandas access each."""
-    arrays = schema.column_arrays(frame)
-    if arrays is None:
-        return lambda name: frame[name].to_numpy()
-    return arrays.__getitem__
-
-
 def _effect(ranked: pd.DataFrame, column=None) -> np.ndarray:
     for col in EFFECT_COLUMNS:
         if col in ranked.columns:
@@ -186,7 +177,7 @@ def offer_records(ranked: pd.DataFrame | None) -> dict[str, list[dict]]:
     """
     if ranked is None or ranked.empty:
         return {}
-    column = _column_getter(ranked)
+    column = schema.column_getter(ranked)
     effect = _effect(ranked, column).tolist()
     n = len(ranked)
     # Text columns converted value by value (the same texts as ``astype(str)`` /
@@ -240,7 +231,7 @@ class Prediction:
 
 def _driver_records(table: pd.DataFrame, values: pd.DataFrame, k: int,
                     column=None) -> list[list[dict]]:
-    column = column or _column_getter(table)
+    column = column or schema.column_getter(table)
     out = [[] for _ in range(len(table))]
     columns: dict[str, np.ndarray] = {}  # only the features that are someone's driver
     for j in range(1, k + 1):
@@ -283,7 +274,7 @@ def predict(engine, records: list[dict], settings: BusinessSettings = BusinessSe
     scored = engine.score_all(frame, settings, drivers=drivers, offers=offers > 0,
                               top_offers=max(int(offers), 1))
     table = scored.table
-    column = _column_getter(table)
+    column = schema.column_getter(table)
     by_id = offer_records(scored.ranked) if offers > 0 else {}
     driver_lists = (_driver_records(table, scored.explanation.values, drivers, column)
                     if drivers else [[] for _ in range(len(table))])

@@ -267,6 +267,16 @@ def _shared_arrays(df: pd.DataFrame) -> tuple | None:
     return memo[key]
 
 
+def column_getter(df: pd.DataFrame):
+    """``name -> df[name].to_numpy()`` for reading several columns of one frame; for a few rows
+    every column is read in one pass (`column_arrays`: the same values), not one pandas access
+    each. Read-only arrays."""
+    arrays = column_arrays(df)
+    if arrays is None:
+        return lambda name: df[name].to_numpy()
+    return arrays.__getitem__
+
+
 def column_values(df: pd.DataFrame, name: str) -> np.ndarray:
     """``df[name].to_numpy()`` (read-only); from the block's `column_arrays` inside a
     `shared_encoding` block (one access of pandas per column costs tens of microseconds)."""

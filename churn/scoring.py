@@ -288,17 +288,18 @@ class Engine:
                                           candidates, self.catalogue, top_n=top_offers,
                                           uplift=learned, applicable=applicable)
             best = campaign.best_offer(ranked)
-            dog = best["sleeping_dog"].to_numpy(dtype=bool)
-            dogs = best[schema.ID].to_numpy()[dog]
+            column = schema.column_getter(best)
+            dog = column("sleeping_dog").astype(bool)
+            dogs = column(schema.ID)[dog]
             keep = np.flatnonzero(~dog)
-            best_ids = pd.Index(best[schema.ID].to_numpy()[keep])
+            best_ids = pd.Index(column(schema.ID)[keep])
             # one look-up of every customer's best offer (IDs are unique in `best`)
             pos = best_ids.get_indexer(ids)
             has = pos >= 0
             at = np.where(has, pos, 0)
 
             def pick(col: str, blank):
-                values = best[col].to_numpy()[keep]
+                values = column(col)[keep]
                 out = np.full(len(ids), blank, dtype=object if blank == "" else float)
                 if len(values):
                     out[has] = values[at[has]]
