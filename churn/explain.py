@@ -295,6 +295,12 @@ def top_drivers(expl: Explanation, k: int = 3, direction: str = "up") -> pd.Data
     driver_1..k_pp (percentage points), driver_1..k_text (sentence). Vectorised: sentences are
     built once per distinct (feature, value) and per distinct rounded pp.
     """
+    return pd.DataFrame(top_driver_columns(expl, k, direction), index=expl.pp.index)
+
+
+def top_driver_columns(expl: Explanation, k: int = 3, direction: str = "up") -> dict:
+    """`top_drivers`'s columns as {name: numpy array} in its column order, without the frame
+    (`Engine.score_all` copies them into its own table)."""
     m = len(schema.FEATURES)
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= m:
         raise ValueError(f"top_drivers: k={k!r} must be an integer from 1 to {m} "
@@ -353,7 +359,7 @@ def top_drivers(expl: Explanation, k: int = 3, direction: str = "up") -> pd.Data
         out[f"driver_{j + 1}_text"] = text
     cols = ([f"driver_{j + 1}" for j in range(k)] + [f"driver_{j + 1}_pp" for j in range(k)]
             + [f"driver_{j + 1}_text" for j in range(k)])
-    return pd.DataFrame({c: out[c] for c in cols}, index=expl.pp.index)
+    return {c: out[c] for c in cols}
 
 
 def waterfall_data(expl: Explanation, i: int, k: int = 8) -> pd.DataFrame:

@@ -425,6 +425,13 @@ def clv(model: SurvivalModel, df: pd.DataFrame, settings: BusinessSettings = Bus
       the simpler figure finance teams often quote).
     One matrix evaluation for all rows (no loop per customer).
     """
+    return pd.DataFrame(clv_columns(model, df, settings, churn_prob), index=df.index)
+
+
+def clv_columns(model: SurvivalModel, df: pd.DataFrame,
+                settings: BusinessSettings = BusinessSettings(), churn_prob=None) -> dict:
+    """`clv`'s columns as {name: float array} in its column order, without the frame
+    (`Engine.score_all` copies them into its own table)."""
     if not isinstance(model, SurvivalModel):
         raise ValueError(f"model must be a fitted SurvivalModel, got {type(model).__name__}")
     _check_settings(settings)
@@ -439,7 +446,7 @@ def clv(model: SurvivalModel, df: pd.DataFrame, settings: BusinessSettings = Bus
         p = _churn_prob(churn_prob, len(df))
         out["revenue_at_risk"] = p * out["clv"]
         out["revenue_at_risk_12m"] = p * 12.0 * monthly
-    return pd.DataFrame(out, index=df.index)   # one constructor: columns in this order
+    return out   # `clv` frames it in one constructor: columns in this order
 
 
 # --- segments and summaries --------------------------------------------------------------------

@@ -581,10 +581,14 @@ class OfferRecommender:
     def predict_score(self, customers: pd.DataFrame) -> pd.DataFrame:
         """Raw acceptance score (0..1, before calibration) per customer (rows, same index as
         ``customers``) × offer."""
+        return pd.DataFrame(self._scores(customers), index=customers.index,
+                            columns=self.offer_ids_)
+
+    def _scores(self, customers: pd.DataFrame) -> np.ndarray:
+        """`predict_score` as a matrix (no frame)."""
         self._check_fitted()
         customers = _check_customers(customers)
-        est = _blend(self.engine_, self.neighbours_, customers, float(self.shrinkage))
-        return pd.DataFrame(est, index=customers.index, columns=self.offer_ids_)
+        return _blend(self.engine_, self.neighbours_, customers, float(self.shrinkage))
 
     def predict(self, customers: pd.DataFrame) -> pd.DataFrame:
         """P(accept) in 0..1 for each customer (rows, same index as ``customers``) × offer id
@@ -594,8 +598,9 @@ class OfferRecommender:
         others (new or unknown IDs) take their ``n_neighbors`` most similar customers with
         history. Never raises for a canonical frame; an empty frame gives an empty table.
         """
-        est = self.predict_score(customers)
-        return pd.DataFrame(self._calibrate(est.to_numpy()), index=est.index, columns=est.columns)
+        # the scores' matrix straight into the calibration (one frame, not two)
+        return pd.DataFrame(self._calibrate(self._scores(customers)), index=customers.index,
+                            columns=self.offer_ids_)
 
     def _calibrate(self, est: np.ndarray) -> np.ndarray:
         a, b = self.calibration_

@@ -266,15 +266,16 @@ class Engine:
         # repeated index label gave.
         columns: dict[str, np.ndarray] = {schema.ID: ids, "churn_prob": prob,
                                           "risk_tier": risk_tier(prob, settings)}
-        parts = []   # (frame, its columns in the table): selected only for `_joined_table`
+        # The drivers' and the money's columns as arrays (`top_drivers` / `clv` without their
+        # frames); framed only for `_joined_table`.
+        parts = []
         if drivers:
-            top = explain_mod.top_drivers(expl, k=drivers, direction="up")
-            parts.append((top, list(top.columns)))
-        values = ltv.clv(self.survival, df, settings, churn_prob=prob)
-        parts.append((values, ["clv", "expected_months", "revenue_at_risk",
-                               "revenue_at_risk_12m"]))
-        for part, names in parts:
-            columns.update((c, part[c].to_numpy()) for c in names)
+            parts.append(explain_mod.top_driver_columns(expl, k=drivers, direction="up"))
+        values = ltv.clv_columns(self.survival, df, settings, churn_prob=prob)
+        parts.append({c: values[c] for c in ("clv", "expected_months", "revenue_at_risk",
+                                             "revenue_at_risk_12m")})
+        for part in parts:
+            columns.update(part)
         ranked = None
         if offers:
             frame = df if schema.ID in df else df.assign(**{schema.ID: ids})
@@ -284,7 +285,7 @@ class Engine:
             candidates = offers_mod.rule_candidates(self.catalogue, frame, expl.pp, top_k=5,
                                                     applicable=applicable)
             learned = None if getattr(self, "uplift", None) is None else self.uplift.predict(frame)
-            ranked = campaign.rank_offers(frame, prob, values["clv"].to_numpy(), p_accept,
+            ranked = campaign.rank_offers(frame, prob, values["clv"], p_accept,
                                           candidates, self.catalogue, top_n=top_offers,
                                           uplift=learned, applicable=applicable)
             best = campaign.best_offer(ranked)
@@ -318,7 +319,8 @@ class Engine:
         if df.index.is_unique:
             table = pd.DataFrame(columns, index=df.index)
         else:
-            table = _joined_table(columns, [part[names] for part, names in parts], df.index)
+            table = _joined_table(columns, [pd.DataFrame(part, index=df.index) for part in parts],
+                                  df.index)
         return Scored(table=table, explanation=expl, ranked=ranked)
 
     def score(self, df: pd.DataFrame, settings: BusinessSettings = BusinessSettings(), *,
