@@ -124,11 +124,10 @@ class TrainingLookup:
         # One customer: its columns as arrays and dict look-ups by customerID (the same
         # answers as the index look-ups, which cost more to set up than to run).
         arrays = schema.column_arrays(frame)
+        ids = schema.id_texts(frame)
         if arrays is None:
-            ids = frame[ID].astype(str).to_numpy()
             pos = self._index.get_indexer(ids)
         else:
-            ids = np.array([str(v) for v in arrays[ID]], dtype=object)
             where = self._positions()
             pos = np.array([where.get(i, -1) for i in ids], dtype=np.intp)
         hit = np.flatnonzero(pos >= 0)

@@ -318,7 +318,7 @@ def _column_arrays(df: pd.DataFrame) -> dict[str, np.ndarray] | None:
 
 def _small_feature_frame(df: pd.DataFrame) -> pd.DataFrame:
     data = {}
-    arrays = column_arrays(df) if len(df) < FEW_ROWS else None
+    arrays = column_arrays(df)
     for c in FEATURES:
         v, kind = (arrays[c] if arrays is not None else df[c].to_numpy()), BY_NAME[c].kind
         if kind == "money":  # NaN TotalCharges: not billed yet, 0 dollars

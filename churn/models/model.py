@@ -22,9 +22,7 @@ def _check_frame(df: pd.DataFrame, what: str) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{what} needs the schema feature columns; missing: {', '.join(missing)}. "
                          "Validate the file with churn.validate first.")
-    # one customer: the columns read once as arrays (`schema.column_arrays`), not one by one
-    arrays = schema.column_arrays(df)
-    column = (lambda c: arrays[c]) if arrays is not None else (lambda c: df[c].to_numpy())
+    column = schema.column_getter(df)   # one customer: every column read in one pass
     for c in CATEGORICAL_FEATURES:
         values = column(c)
         bad = schema.category_codes(values, c) < 0

@@ -3,21 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from churn import schema
 from churn.models.family import Family, _close_gap
 from churn.schema import CATEGORICAL_FEATURES, FEATURES
 
 
-#: Below this many rows a Pool is built from the rows as one object matrix: CatBoost's DataFrame
-#: reader looks at each column through pandas (about 1 ms for one customer); the matrix gives
-#: the same features (the same float32 numbers and category texts; tested on the sample).
-_FEW_ROWS = 16
-
-
 def _pool(X, cat_features):
-    """A CatBoost Pool of a feature frame (`_FEW_ROWS`: from its rows as an object matrix)."""
+    """A CatBoost Pool of a feature frame. Below `schema.FEW_ROWS` rows it is built from the
+    rows as one object matrix: CatBoost's DataFrame reader looks at each column through pandas
+    (about 1 ms for one customer); the matrix gives it the same features (the same float32
+    numbers and category texts: tests/test_predict_fast.py, cat family)."""
     from catboost import Pool
 
-    if len(X) < _FEW_ROWS:
+    if len(X) < schema.FEW_ROWS:
         return Pool(X.to_numpy(dtype=object), cat_features=cat_features)
     return Pool(X, cat_features=cat_features)
 
