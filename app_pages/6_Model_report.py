@@ -69,9 +69,9 @@ st.caption(f"Chosen because it has the best {MR.TITLES.get(metric, metric)} of t
 
 # --- comparison table ---------------------------------------------------------------------------
 st.subheader("The model families compared")
-st.table(R.style_by_metric(MR.comparison_by_metric(meta)))
+st.table(MR.by_metric_text(MR.comparison_by_metric(meta)))
 st.caption(f"Averages over {folds} cross-validation folds: each customer is predicted by a model "
-           "that never saw them. The highlighted column is the model in use. Settings chosen "
+           "that never saw them. The column in bold is the model in use. Settings chosen "
            f"by cross-validation: {MR.settings_text(meta)}.")
 with st.expander("What the numbers mean"):
     helps = MR.metric_help(threshold0)
@@ -82,29 +82,7 @@ with st.expander("What the numbers mean"):
 st.subheader("Curves")
 tables = R.curves(MODELS_DIR, model.version, json.dumps(labels))
 churn_rate = float(meta.get("churn_rate") or 0.0)
-tabs = st.tabs(["ROC", "Precision-recall", "Calibration", "Cumulative gains", "Lift"])
-with tabs[0]:
-    st.plotly_chart(charts.roc_figure(tables["roc"], selected), key="report_roc_chart")
-    st.caption("The further a curve bends to the top left, the more churners the model catches "
-               "for each customer wrongly flagged. The dashed diagonal is a coin toss.")
-with tabs[1]:
-    st.plotly_chart(charts.pr_figure(tables["pr"], churn_rate, selected), key="report_pr_chart")
-    st.caption("For each share of churners caught, the share of flagged customers who really "
-               "churn. Higher curves mean fewer wasted offers.")
-with tabs[2]:
-    st.plotly_chart(charts.reliability_figure(tables["reliability"], selected),
-                    key="report_calibration_chart")
-    st.caption("Customers grouped by predicted probability (10 bins). On the dashed diagonal a "
-               "predicted 30% means 30% really left, so probabilities can be used in money "
-               "calculations.")
-with tabs[3]:
-    st.plotly_chart(charts.gains_figure(tables["gains"], selected), key="report_gains_chart")
-    st.caption("Contacting customers riskiest first: the share of all churners reached after "
-               "each share of customers. The dashed line is a random order.")
-with tabs[4]:
-    st.plotly_chart(charts.lift_figure(tables["gains"], selected), key="report_lift_chart")
-    st.caption("How many times more churners the riskiest customers hold than a random group "
-               "of the same size.")
+R.curves_section(tables, churn_rate, selected)
 
 with errors.guard("the threshold and cost section"):
     R.cost_section(MODELS_DIR, model, selected, labels.get(selected, selected))
@@ -113,7 +91,7 @@ with errors.guard("the threshold and cost section"):
 st.subheader("Does the model serve every group equally?")
 segments = MR.segment_frame(meta)
 if len(segments):
-    st.table(R.style_segments(segments))
+    st.table(MR.segments_text(segments))
     st.caption("Figures of the model in use for each gender, senior citizens and contract type, "
                "from its cross-validated predictions. Predicted churn rate is the model's average "
                "churn probability for the group: close to the churn rate means it is calibrated "

@@ -21,6 +21,7 @@ from churn.scoring import Engine
 from churn.validate import load_customers
 from ui import format as F
 from churn import model_report as MR
+from ui import model_report as R
 import pagetest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,10 +91,13 @@ def _table(app: AppTest, column: str):
 
 def _confusion(app: AppTest) -> dict:
     table = _table(app, "Flagged (offer sent)")
-    return {"tp": int(table.loc["Churned", "Flagged (offer sent)"]),
-            "fn": int(table.loc["Churned", "Not flagged"]),
-            "fp": int(table.loc["Stayed", "Flagged (offer sent)"]),
-            "tn": int(table.loc["Stayed", "Not flagged"])}
+    def count(row, col):
+        return int(table.loc[row, col].replace(",", ""))    # shown as "1,234"
+
+    return {"tp": count("Churned", "Flagged (offer sent)"),
+            "fn": count("Churned", "Not flagged"),
+            "fp": count("Stayed", "Flagged (offer sent)"),
+            "tn": count("Stayed", "Not flagged")}
 
 
 def _oof(data_dir: Folder):
@@ -113,16 +117,41 @@ def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
     assert sorted(c.removesuffix(" (in use)") for c in table.columns) == sorted(
         ["Logistic regression", "Random forest", "XGBoost", "CatBoost", "Better"])
     assert table.index.tolist() == [MR.TITLES[m] for m in MR.TABLE_METRICS]
-    assert table.loc["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
-                                                        ["pr_auc"])
+    pr_auc = meta["families"][meta["selected"]]["cv"]["pr_auc"]
+    assert table.loc["PR-AUC"].iloc[0] == f"**{pr_auc:.3f}**"      # the model in use in bold
     assert any(MR.params_text(meta["params"]) in c.value and "Settings chosen" in c.value
                for c in at.caption)
     # every metric is explained in business words on the page
     shown = " ".join(e.value for e in at.expander[0].markdown)
     for m, text in MR.metric_help(0.5).items():
         assert text.split(": ", 1)[1] in shown, m
-    # ROC, PR, calibration, gains, lift, cost; then the uplift section's Qini and drivers charts
-    assert len(at.get("plotly_chart")) == 6 + 2
+    # the open curve tab's chart (ROC), the cost chart, the uplift section's Qini and drivers
+    assert len(at.get("plotly_chart")) == 1 + 1 + 2
+    assert [t.label for t in at.tabs] == [t[0] for t in R.CURVE_TABS]
+
+
+def test_only_the_open_curve_tab_is_built(at, monkeypatch):
+    """Each curve is built when its tab is chosen (the tabs rerun the page), not before."""
+    from ui import model_report_charts as charts
+
+    built = []
+    for name in ("roc_figure", "pr_figure", "reliability_figure", "gains_figure",
+                 "lift_figure"):
+        real = getattr(charts, name)
+        monkeypatch.setattr(charts, name,
+                            lambda *a, _n=name, _f=real, **k: built.append(_n) or _f(*a, **k))
+    at.run()
+    assert built == ["roc_figure"]
+    captions = {label: caption for label, _, caption in R.CURVE_TABS}
+    for label, name in (("Lift", "lift_figure"), ("Calibration", "reliability_figure")):
+        built.clear()
+        at.session_state["report_curve_tab"] = label
+        at.run()
+        _ok(at)
+        assert built == [name]
+        assert len(at.get("plotly_chart")) == 1 + 1 + 2
+        assert any(c.value == captions[label] for c in at.caption)
+        assert not any(c.value == captions["ROC"] for c in at.caption)
 
 
 def test_threshold_slider_moves_the_confusion_matrix_and_the_cost(at, data_dir):
@@ -166,7 +195,8 @@ def test_dollar_inputs_price_the_mistakes_and_move_the_best_threshold(at, data_d
 def test_segment_and_recommender_tables(at, data_dir):
     segments = _table(at, "Predicted churn rate")
     assert segments["Group"].tolist() == ["Gender"] * 2 + ["Senior citizen"] * 2 + ["Contract"] * 3
-    assert segments["Customers"].groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
+    customers = segments["Customers"].str.replace(",", "").astype(int)   # shown as "3,522"
+    assert customers.groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
     rec = at.dataframe[0].value
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
     assert rec["Method"].tolist() == list(MR.RECOMMENDER_NAMES.values())
