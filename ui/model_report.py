@@ -45,6 +45,18 @@ def cost(models_dir: str, version: str, family: str, offer_cost: float,
 
 
 # --- the page's longer sections ------------------------------------------------------------------
+#: The caption under the per-group table (``threshold``: the decision threshold, 0..1).
+SEGMENTS_NOTE = (
+    "Figures of the model in use for each gender, senior citizens and contract type, from its "
+    "cross-validated predictions. Predicted churn rate is the model's average churn probability "
+    "for the group: close to the churn rate means it is calibrated for that group too. Recall "
+    "and precision count customers at a churn probability of {threshold:.0%} or more; the "
+    "metrics are explained under \"What the numbers mean\" above. Large gaps between groups "
+    "mean the model ranks or calibrates some customers worse than others.")
+
+#: The page's tabs, one per model (only the open one is built).
+SECTION_TABS = ("Churn model", "Offer recommender", "What offers really do (uplift)")
+
 #: The curve tabs: (tab label, figure of the curve tables, caption).
 CURVE_TABS = (
     ("ROC", lambda c, t, rate, sel: c.roc_figure(t["roc"], sel),

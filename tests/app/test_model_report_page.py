@@ -125,9 +125,11 @@ def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
     shown = " ".join(e.value for e in at.expander[0].markdown)
     for m, text in MR.metric_help(0.5).items():
         assert text.split(": ", 1)[1] in shown, m
-    # the open curve tab's chart (ROC), the cost chart, the uplift section's Qini and drivers
-    assert len(at.get("plotly_chart")) == 1 + 1 + 2
-    assert [t.label for t in at.tabs] == [t[0] for t in R.CURVE_TABS]
+    # the open curve tab's chart (ROC) and the cost chart; the offer models' tabs are not built
+    assert len(at.get("plotly_chart")) == 1 + 1
+    assert sorted(t.label for t in at.tabs) == sorted(list(R.SECTION_TABS)
+                                                      + [t[0] for t in R.CURVE_TABS])
+    assert "Offer recommender" not in [s.value for s in at.subheader]
 
 
 def test_only_the_open_curve_tab_is_built(at, monkeypatch):
@@ -149,7 +151,7 @@ def test_only_the_open_curve_tab_is_built(at, monkeypatch):
         at.run()
         _ok(at)
         assert built == [name]
-        assert len(at.get("plotly_chart")) == 1 + 1 + 2
+        assert len(at.get("plotly_chart")) == 1 + 1
         assert any(c.value == captions[label] for c in at.caption)
         assert not any(c.value == captions["ROC"] for c in at.caption)
 
@@ -194,9 +196,15 @@ def test_dollar_inputs_price_the_mistakes_and_move_the_best_threshold(at, data_d
 
 def test_segment_and_recommender_tables(at, data_dir):
     segments = _table(at, "Predicted churn rate")
+    assert not any("Brier score" in d.value.columns for d in at.dataframe)   # not built yet
     assert segments["Group"].tolist() == ["Gender"] * 2 + ["Senior citizen"] * 2 + ["Contract"] * 3
     customers = segments["Customers"].str.replace(",", "").astype(int)   # shown as "3,522"
     assert customers.groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
+    at.session_state["report_section"] = "Offer recommender"
+    at.run()
+    _ok(at)
+    assert "Offer recommender" in [s.value for s in at.subheader]
+    assert not any("Predicted churn rate" in t.value.columns for t in at.table)  # not built
     rec = at.dataframe[0].value
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
     assert rec["Method"].tolist() == list(MR.RECOMMENDER_NAMES.values())
@@ -206,12 +214,14 @@ def test_segment_and_recommender_tables(at, data_dir):
     assert rec["Of which accepted"].tolist() == [ev[k]["n_hits"] for k in ("svd", "knn",
                                                                             "popularity")]
     assert any(c.value == MR.recommender_note(ev) for c in at.caption)
+    at.session_state["report_section"] = "Churn model"
+    at.run()
     assert any("Platt" in m.value and "customer ID" in m.value for m in at.markdown)
 
 
 def test_activating_another_version_switches_every_page(at, data_dir):
     mdir = config.paths(data_dir.path).models_dir
-    versions = at.dataframe[-1].value  # the last table (after the uplift section's)
+    versions = at.dataframe[-1].value  # the last table of the churn model's tab
     assert sorted(versions["Version"]) == sorted([data_dir.full, data_dir.lr])  # no "_parts"
     try:
         at.selectbox(key="report_version").select(data_dir.lr).run()
