@@ -115,7 +115,7 @@ def beeswarm(points: pd.DataFrame, top: int | None = None, webgl: bool = BEESWAR
                                         showscale=True, colorbar=_BEESWARM_BAR)))
     fig.add_vline(x=0, line_color=NEUTRAL, line_width=1)
     fig.update_yaxes(tickvals=list(range(n_feat)), ticktext=list(labels), autorange="reversed",
-                     showgrid=False)
+                     showgrid=False, zeroline=False)   # no line through the first feature's row
     fig.update_layout(title="Effect of each feature on each customer",
                       xaxis_title="Effect on churn probability (percentage points)",
                       height=max(360, 28 * n_feat + 100), **_LAYOUT)

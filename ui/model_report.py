@@ -215,8 +215,9 @@ def recommender_section() -> None:
     if not len(rec):
         st.caption("The offer recommender has no evaluation to show.")
         return
-    formats = {"Accepted when in top 3": "percent", "Accepted offers caught": "percent",
-               "Brier score": "%.3f"}
+    pct = ("Accepted when in top 3", "Accepted offers caught")
+    rec[list(pct)] = 100 * rec[list(pct)]          # shown as "63.2%", as the note below words it
+    formats = {pct[0]: "%.1f%%", pct[1]: "%.1f%%", "Brier score": "%.3f"}
     config = {c: (st.column_config.CheckboxColumn(c, help=h) if c == "Kept" else
                   st.column_config.NumberColumn(c, help=h, format=formats.get(c, "localized"))
                   if c in formats or c.startswith(("Past", "Of which")) else

@@ -209,8 +209,8 @@ def test_segment_and_recommender_tables(at, data_dir):
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
     assert rec["Method"].tolist() == list(MR.RECOMMENDER_NAMES.values())
     assert rec.loc[rec["Kept"], "Method"].tolist() == [MR.RECOMMENDER_NAMES[ev["chosen"]]]
-    assert rec["Accepted when in top 3"].tolist() == pytest.approx(
-        [ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
+    assert rec["Accepted when in top 3"].tolist() == pytest.approx(   # in percent
+        [100 * ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
     assert rec["Of which accepted"].tolist() == [ev[k]["n_hits"] for k in ("svd", "knn",
                                                                             "popularity")]
     assert any(c.value == MR.recommender_note(ev) for c in at.caption)
