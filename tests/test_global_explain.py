@@ -90,6 +90,9 @@ def test_beeswarm_points_match_the_explanation(expl):
     np.testing.assert_allclose(t["pp"], expl.pp["tenure"].to_numpy()[pos], rtol=1e-6)
     np.testing.assert_allclose(t["number"], expl.values["tenure"].to_numpy(float)[pos])
     assert (t["category"] == "").all()
+    by_value = t.sort_values("number")        # numeric colour: by rank of value, 0 to 1
+    assert by_value["colour"].is_monotonic_increasing
+    assert by_value["colour"].min() == 0 and by_value["colour"].max() == 1
     c = pts[pts["feature"] == "Contract"]
     assert c["category"].tolist() == expl.values["Contract"].astype(str).to_numpy()[pos].tolist()
     assert c["number"].isna().all()
