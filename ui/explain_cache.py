@@ -15,6 +15,8 @@ figure is cached with its table, so a rerun does not build its 46 traces again.
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -133,8 +135,8 @@ def highest_risk(model, df: pd.DataFrame, n: int = 20) -> pd.DataFrame:
 SELECT_LIMIT = 50_000
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def _view(version: str, row_key: tuple, settings_key: tuple, _engine, _row: pd.Series, _settings):
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _view(version: str, row_key: str, settings_key: str, _engine, _row: pd.Series, _settings):
     from churn import whatif
 
     return _engine.customer_view(whatif.customer_frame(_row), _settings)
@@ -142,7 +144,15 @@ def _view(version: str, row_key: tuple, settings_key: tuple, _engine, _row: pd.S
 
 def customer_view(eng, row: pd.Series, settings):
     """`Engine.customer_view` of one customer row, memoised on the row's values and the business
-    settings (so undoing a change, or a rerun with nothing changed, costs nothing)."""
-    row_key = tuple((str(k), repr(v)) for k, v in row.items())
-    settings_key = tuple(sorted(settings.to_dict().items()))
+    settings (so undoing a change, or a rerun with nothing changed, costs nothing).
+
+    The view is shared, not copied: callers only read it. A resource cache keyed by two short
+    digests, because a data cache's hit unpickles the whole view and hashes a long key (about
+    5 ms of each what-if redraw, issue 18)."""
+    row_key = _digest(tuple((str(k), repr(v)) for k, v in row.items()))
+    settings_key = _digest(tuple(sorted(settings.to_dict().items())))
     return _view(eng.version, row_key, settings_key, eng, row, settings)
+
+
+def _digest(values: tuple) -> str:
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()

@@ -3,9 +3,12 @@
 Streamlit forgets the value of every widget that was not drawn on the last run, so the form's
 values (``whatif_tenure``, …), the chosen customer and the section controls would be gone after a
 visit to another page (issue 17: "st.session_state has no key 'whatif_gender'"). Each such value
-is mirrored here under a key of our own (``whatif.kept.<key>``), which Streamlit never drops:
-`keep` copies a widget's value to its mirror while the widget exists and puts it back before the
-widget is drawn again; `put` sets both (for callbacks and resets).
+is mirrored here in a dict of our own (``st.session_state["whatif.kept"][<key>]``), which Streamlit
+never drops: `keep` copies a widget's value to its mirror while the widget exists and puts it
+back before the widget is drawn again; `put` sets both (for callbacks and resets). One dict, not
+a session-state key per widget: Streamlit copies the whole session state for every keyed widget
+it draws (``SessionState.filtered_state``), so each extra key costs every widget of every redraw
+(issue 18).
 
 The pinned customers of the comparison view (up to `churn.whatif.MAX_PINS`) live here too.
 """
@@ -13,25 +16,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-MIRROR = "whatif.kept."
+MIRROR = "whatif.kept"
 PINS = "whatif.pins"
+
+
+def _mirror() -> dict:
+    return st.session_state.setdefault(MIRROR, {})
 
 
 def keep(*keys: str) -> None:
     """For each widget key: remember its value, or restore the remembered one when Streamlit
     dropped it. Call before the widgets are drawn."""
+    mirror = _mirror()
     for key in keys:
-        mirror = MIRROR + key
         if key in st.session_state:
-            st.session_state[mirror] = st.session_state[key]
-        elif mirror in st.session_state:
-            st.session_state[key] = st.session_state[mirror]
+            mirror[key] = st.session_state[key]
+        elif key in mirror:
+            st.session_state[key] = mirror[key]
 
 
 def put(key: str, value) -> None:
     """Set a widget's value and its mirror (before the widget is drawn, or in a callback)."""
     st.session_state[key] = value
-    st.session_state[MIRROR + key] = value
+    _mirror()[key] = value
 
 
 def pins() -> list[dict]:
