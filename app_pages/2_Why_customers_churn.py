@@ -39,16 +39,19 @@ if from_store:
 seed = 0
 expl = cache.global_explanation(model, customers, sample_size, seed)
 key = (E.model_version(model), cache.fingerprint(customers), sample_size, seed)
-importance, points = cache.why_tables(*key, expl)
+importance, _ = cache.why_tables(*key, expl)
+importance_chart, beeswarm_chart = cache.why_figures(*key, expl)
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts.importance_bar(importance), key="why_importance_chart")
+    st.plotly_chart(importance_chart, key="why_importance_chart")
     st.caption(E.UNIT_NOTE)
 with right:
-    st.plotly_chart(charts.beeswarm(points), key="why_beeswarm_chart")
-    st.caption(f"Each dot is a customer (at most {cache.BEESWARM_CUSTOMERS:,} drawn at "
-               "random). " + E.UNIT_NOTE)
+    st.plotly_chart(beeswarm_chart, key="why_beeswarm_chart")
+    st.caption((f"Each dot is a customer: {cache.BEESWARM_CUSTOMERS:,} of the {len(expl):,} "
+                "explained, drawn at random within each tenth of predicted risk so they have "
+                "the same mix of risk. " if len(expl) > cache.BEESWARM_CUSTOMERS else
+                "Each dot is a customer. ") + E.UNIT_NOTE)
 
 st.subheader("One feature up close")
 labels = {f: schema.label(f) for f in schema.FEATURES}
@@ -65,7 +68,8 @@ left, right = st.columns(2)
 with left:
     dep = cache.dependence(*key, feature, color_by, expl)
     st.plotly_chart(charts.dependence(dep, feature, color_by), key="why_dependence_chart")
-    drawn = (f" (a random {cache.DEPENDENCE_POINTS:,} of the {len(expl):,} explained)"
+    drawn = (f" ({cache.DEPENDENCE_POINTS:,} of the {len(expl):,} explained, drawn as in the "
+             "chart above)"
              if len(expl) > cache.DEPENDENCE_POINTS else "")
     st.caption(f"Each dot is a customer{drawn}; its height is the effect of this feature on "
                "that customer's risk. " + E.UNIT_NOTE)

@@ -15,7 +15,6 @@ from churn.models import list_versions
 from ui import context, errors
 from ui import format as F
 from ui import model_report as R
-from ui import model_report_charts as charts
 from ui import uplift_report
 
 st.title("Model report")
@@ -67,68 +66,43 @@ c[3].metric("Trained on", created[:10] or "—",
 st.caption(f"Chosen because it has the best {MR.TITLES.get(metric, metric)} of the "
            f"{len(labels)} families in {folds}-fold cross-validation. Version `{model.version}`.")
 
-# --- comparison table ---------------------------------------------------------------------------
-st.subheader("The model families compared")
-st.table(R.style_by_metric(MR.comparison_by_metric(meta)))
-st.caption(f"Averages over {folds} cross-validation folds: each customer is predicted by a model "
-           "that never saw them. The highlighted column is the model in use. Settings chosen "
-           f"by cross-validation: {MR.settings_text(meta)}.")
-with st.expander("What the numbers mean"):
-    helps = MR.metric_help(threshold0)
-    st.markdown("\n".join(f"- **{MR.TITLES[m]}** — {helps[m].split(': ', 1)[1]}"
-                          for m in MR.TABLE_METRICS))
+# Three models, one tab each. Only the open tab is built (the tabs rerun the page): the offer
+# models' tabs need the whole scoring engine, which the churn model's figures do not.
+churn_tab, rec_tab, uplift_tab = st.tabs(R.SECTION_TABS, key="report_section",
+                                         on_change="rerun")
+with churn_tab:
+    if churn_tab.open is not False:
+        st.subheader("The model families compared")
+        st.table(MR.by_metric_text(MR.comparison_by_metric(meta)))
+        st.caption(f"Averages over {folds} cross-validation folds: each customer is predicted "
+                   "by a model that never saw them. The column in bold is the model in use. "
+                   f"Settings chosen by cross-validation: {MR.settings_text(meta)}.")
+        with st.expander("What the numbers mean"):
+            helps = MR.metric_help(threshold0)
+            st.markdown("\n".join(f"- **{MR.TITLES[m]}** — {helps[m].split(': ', 1)[1]}"
+                                  for m in MR.TABLE_METRICS))
 
-# --- curves -------------------------------------------------------------------------------------
-st.subheader("Curves")
-tables = R.curves(MODELS_DIR, model.version, json.dumps(labels))
-churn_rate = float(meta.get("churn_rate") or 0.0)
-tabs = st.tabs(["ROC", "Precision-recall", "Calibration", "Cumulative gains", "Lift"])
-with tabs[0]:
-    st.plotly_chart(charts.roc_figure(tables["roc"], selected), key="report_roc_chart")
-    st.caption("The further a curve bends to the top left, the more churners the model catches "
-               "for each customer wrongly flagged. The dashed diagonal is a coin toss.")
-with tabs[1]:
-    st.plotly_chart(charts.pr_figure(tables["pr"], churn_rate, selected), key="report_pr_chart")
-    st.caption("For each share of churners caught, the share of flagged customers who really "
-               "churn. Higher curves mean fewer wasted offers.")
-with tabs[2]:
-    st.plotly_chart(charts.reliability_figure(tables["reliability"], selected),
-                    key="report_calibration_chart")
-    st.caption("Customers grouped by predicted probability (10 bins). On the dashed diagonal a "
-               "predicted 30% means 30% really left, so probabilities can be used in money "
-               "calculations.")
-with tabs[3]:
-    st.plotly_chart(charts.gains_figure(tables["gains"], selected), key="report_gains_chart")
-    st.caption("Contacting customers riskiest first: the share of all churners reached after "
-               "each share of customers. The dashed line is a random order.")
-with tabs[4]:
-    st.plotly_chart(charts.lift_figure(tables["gains"], selected), key="report_lift_chart")
-    st.caption("How many times more churners the riskiest customers hold than a random group "
-               "of the same size.")
+        st.subheader("Curves")
+        tables = R.curves(MODELS_DIR, model.version, json.dumps(labels))
+        R.curves_section(tables, float(meta.get("churn_rate") or 0.0), selected)
 
-with errors.guard("the threshold and cost section"):
-    R.cost_section(MODELS_DIR, model, selected, labels.get(selected, selected))
+        with errors.guard("the threshold and cost section"):
+            R.cost_section(MODELS_DIR, model, selected, labels.get(selected, selected))
 
-# --- segments -----------------------------------------------------------------------------------
-st.subheader("Does the model serve every group equally?")
-segments = MR.segment_frame(meta)
-if len(segments):
-    st.table(R.style_segments(segments))
-    st.caption("Figures of the model in use for each gender, senior citizens and contract type, "
-               "from its cross-validated predictions. Predicted churn rate is the model's average "
-               "churn probability for the group: close to the churn rate means it is calibrated "
-               f"for that group too. Recall and precision count customers at a churn probability "
-               f"of {threshold0:.0%} or more; the metrics are explained under \"What the numbers "
-               "mean\" above. Large gaps between groups mean the model ranks or calibrates some "
-               "customers worse than others.")
-else:
-    st.caption("This model version saved no per-group figures.")
-
-with errors.guard("the offer recommender evaluation"):
-    R.recommender_section()
-
-with errors.guard("the uplift section"):
-    uplift_report.show()
-
-R.honesty_notes(meta)
-R.versions_section(MODELS_DIR)
+        st.subheader("Does the model serve every group equally?")
+        segments = MR.segment_frame(meta)
+        if len(segments):
+            st.table(MR.segments_text(segments))
+            st.caption(R.SEGMENTS_NOTE.format(threshold=threshold0))
+        else:
+            st.caption("This model version saved no per-group figures.")
+        R.honesty_notes(meta)
+        R.versions_section(MODELS_DIR)
+with rec_tab:
+    if rec_tab.open:
+        with errors.guard("the offer recommender evaluation"):
+            R.recommender_section()
+with uplift_tab:
+    if uplift_tab.open:
+        with errors.guard("the uplift section"):
+            uplift_report.show()

@@ -288,6 +288,34 @@ def _overview_split(page) -> None:
     _select_main(page, "Split by", "Payment method", "Overview")
 
 
+def _why_feature(page) -> None:
+    """Choose another feature to look at up close (typed into the select box, as the sidebar's
+    batch is chosen: clicking an option of the open list was flaky)."""
+    import bench_app
+
+    box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Feature")
+    box.first.click()
+    page.keyboard.type("Payment method")
+    page.get_by_role("option", name="Payment method").first.click()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .gtitle')]
+                 .some(e => e.textContent.includes('payment method'))""",
+        timeout=PAGE_TIMEOUT_S * 1000)
+    bench_app.wait_page(page, "Why customers churn", PAGE_TIMEOUT_S)
+
+
+def _report_curve_tab(page) -> None:
+    """Open the Model report's precision-recall curve (a tab that reruns the page)."""
+    import bench_app
+
+    page.get_by_role("tab", name="Precision-recall", exact=True).click()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .gtitle')]
+                 .some(e => e.textContent.startsWith('Precision'))""",
+        timeout=PAGE_TIMEOUT_S * 1000)
+    bench_app.wait_page(page, "Model report", PAGE_TIMEOUT_S)
+
+
 def _customers_tier(page) -> None:
     import bench_app
 
@@ -310,11 +338,11 @@ def _campaign_budget(page) -> None:
 
 PAGE_CASES = (
     PageCase("overview", "", "Overview", (_overview_split,)),      # the default page: at /
-    PageCase("why", "why-customers-churn", "Why customers churn"),
+    PageCase("why", "why-customers-churn", "Why customers churn", (_why_feature,)),
     PageCase("whatif", "customer-what-if", "Customer what-if"),
     PageCase("campaign", "retention-campaign", "Retention campaign", (_campaign_budget,)),
     PageCase("upload", "upload-and-score", "Upload & score"),
-    PageCase("report", "model-report", "Model report"),
+    PageCase("report", "model-report", "Model report", (_report_curve_tab,)),
     PageCase("results", "campaign-results", "Campaign results"),
     PageCase("health", "model-health", "Model health"),
     PageCase("customers", "customers", "Customers", (_customers_tier,)),

@@ -5,8 +5,8 @@ log-odds (the average customer) and one additive contribution per schema feature
 ``base_logit + row sum == logit(P(churn))`` exactly. Business users read changes in churn
 probability in **percentage points** (pp), so this module converts the log-odds contributions
 faithfully, then builds everything the pages and the batch scorer show from them: global
-importance, beeswarm and dependence data, churn rates by segment, per-customer driver tables with
-plain-language sentences, and waterfall rows.
+importance and dependence data (the beeswarm's points: `churn.global_explain`), churn rates by
+segment, per-customer driver tables with plain-language sentences, and waterfall rows.
 
 The conversion (`to_percentage_points`): with ``p0 = sigmoid(base_logit)`` and
 ``p = sigmoid(logit)`` the customer's probability moves by ``p - p0``; each feature gets the share
@@ -433,45 +433,14 @@ def _display_vec(feature: str, values: pd.Series) -> np.ndarray:
     return np.array([display_value(feature, v) for v in uniques], dtype=object)[codes]
 
 
-def beeswarm_data(expl: Explanation, max_points: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Long table for a beeswarm-style chart: one point per (customer, feature).
-
-    At most ``max_points`` customers are drawn (a seeded random sample when there are more), so
-    the chart has at most ``max_points × 19`` points. Output columns: feature, label, order (0 =
-    most important by mean |pp| over all explained customers), pp, value (canonical value),
-    value_display, colour (0..1: numeric features by rank of value, categories by the schema's
-    value order, flags 0/1), jitter (seeded uniform −0.35..0.35 to spread points vertically).
-    """
-    if max_points < 1:
-        raise ValueError(f"beeswarm_data: max_points={max_points!r} must be at least 1")
-    n = len(expl)
-    rng = np.random.default_rng(seed)
-    pos = np.sort(rng.choice(n, size=max_points, replace=False)) if n > max_points else np.arange(n)
-    sub = expl.take(pos)
-    imp = global_importance(expl)
-    order = {f: r for r, f in enumerate(imp["feature"])}
-    parts = []
-    for f in schema.FEATURES:
-        vals = sub.values[f].reset_index(drop=True)
-        parts.append(pd.DataFrame({
-            "feature": f, "label": short_label(f), "order": order[f],
-            "pp": sub.pp[f].to_numpy(dtype=float),
-            "value": vals.astype(object).to_numpy(),
-            "value_display": _display_vec(f, vals),
-            "colour": _colour(f, vals),
-        }))
-    out = pd.concat(parts, ignore_index=True)
-    out["jitter"] = rng.uniform(-0.35, 0.35, size=len(out))
-    return out.sort_values(["order"], kind="stable").reset_index(drop=True)
-
-
 def dependence_data(expl: Explanation, feature: str, color_by: str | None = None) -> pd.DataFrame:
     """Points for a dependence plot: a feature's value against its pp, coloured by another.
 
     Output columns: x (the feature's value: numbers for numeric features, the category text
     otherwise; a blank TotalCharges is 0 dollars billed, as the model sees it), x_display, pp
     (the feature's percentage points), colour_value (the second feature's value), colour_display,
-    colour (0..1 as in `beeswarm_data`).
+    colour (0..1: numeric features by rank of value, categories by the schema's value order, flags
+    0/1).
     """
     for name, f in (("feature", feature), ("color_by", color_by)):
         if f is None and name == "color_by":

@@ -143,6 +143,42 @@ def comparison_by_metric(metadata: dict) -> pd.DataFrame:
     return out
 
 
+def by_metric_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`comparison_by_metric` as the page shows it: each row in its metric's format ("0.662",
+    "2.91×", "67.3%", "4.8 pp", "—"), the model in use's column in bold (Markdown, which
+    ``st.table`` renders). Text rather than a pandas Styler: importing the Styler imports
+    matplotlib, about 1 s of a first visit."""
+    by_title = {TITLES[m]: m for m in TABLE_METRICS}
+    out = frame.astype(object).copy()
+    for title in frame.index:
+        fmt = formatter(by_title[title])
+        for col in frame.columns:
+            if col == "Better":
+                continue
+            text = fmt(frame.loc[title, col])
+            out.loc[title, col] = f"**{text}**" if col.endswith(" (in use)") else text
+    return out
+
+
+#: Formats of the `segment_frame` columns as the page shows them.
+_SEGMENT_FORMATS = {"Customers": "{:,}".format, "Churn rate": "{:.1%}".format,
+                    "Predicted churn rate": "{:.1%}".format}
+
+
+def segments_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`segment_frame` as text: counts with thousands separators, rates in percent, each metric
+    in its format (`formatter`), missing values as an em dash."""
+    out = frame.astype(object).copy()
+    for col in frame.columns:
+        by_title = {TITLES[m]: m for m in TITLES}
+        fmt = (formatter(by_title[col]) if col in by_title else _SEGMENT_FORMATS.get(col))
+        if fmt is None:
+            continue
+        out[col] = [("—" if v is None or (isinstance(v, float) and not math.isfinite(v))
+                     else fmt(v)) for v in frame[col]]
+    return out
+
+
 def settings_text(metadata: dict) -> str:
     """Each family's settings chosen by cross-validation, in words, the model in use first:
     "CatBoost: depth 3, trees 300; Logistic regression: regularisation C 1.0"."""
@@ -330,6 +366,11 @@ def row_at(cost: pd.DataFrame, threshold: float) -> pd.Series:
     """The `cost_frame` row of the grid threshold nearest to ``threshold`` (0..1)."""
     i = int(np.argmin(np.abs(cost["threshold"].to_numpy(float) - float(threshold))))
     return cost.iloc[i]
+
+
+def count_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame of customer counts as text with thousands separators ("1,234")."""
+    return frame.map(lambda v: f"{int(v):,}")
 
 
 def confusion_frame(row: pd.Series) -> pd.DataFrame:

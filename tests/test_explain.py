@@ -246,29 +246,6 @@ def test_global_importance(expl):
     assert g["feature"].iloc[0] == "Contract"
 
 
-def test_beeswarm_data(expl):
-    b = E.beeswarm_data(expl, max_points=300, seed=3)
-    assert list(b.columns) == ["feature", "label", "order", "pp", "value", "value_display",
-                               "colour", "jitter"]
-    assert len(b) == 300 * len(F)
-    assert b["colour"].between(0, 1).all() and b["jitter"].abs().le(0.35).all()
-    pd.testing.assert_frame_equal(b, E.beeswarm_data(expl, max_points=300, seed=3))
-    c = b[b["feature"] == "Contract"]
-    want = c["value"].map({"Month-to-month": 0.0, "One year": 0.5, "Two year": 1.0})
-    assert c["colour"].tolist() == want.tolist()
-    t = b[b["feature"] == "tenure"].sort_values("value")
-    assert t["colour"].is_monotonic_increasing
-    assert t["colour"].min() == 0 and t["colour"].max() == 1
-    # Every sampled point is a real (customer, feature) pair of the explanation.
-    first = b[b["feature"] == "tenure"].iloc[0]
-    hits = (expl.pp["tenure"] == first["pp"]) & (expl.values["tenure"] == first["value"])
-    assert hits.any()
-    assert b.groupby("feature")["order"].first().sort_values().index[0] == \
-        E.global_importance(expl)["feature"].iloc[0]
-    small = E.beeswarm_data(expl.take(range(10)), max_points=2000)
-    assert len(small) == 10 * len(F)
-
-
 def test_dependence_data(expl):
     d = E.dependence_data(expl, "tenure", "Contract")
     assert list(d.columns) == ["x", "x_display", "pp", "colour_value", "colour_display", "colour"]

@@ -3,7 +3,7 @@ churn.metrics, the tables of churn.model_report and the figures of ui.model_repo
 checked against scikit-learn and hand computations on small known inputs."""
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -205,15 +205,29 @@ def test_comparison_by_metric_has_one_row_per_metric_and_the_model_in_use_first(
                                       "regression: regularisation C 1.0")
 
 
-def test_styled_comparison_formats_each_row_in_its_unit_and_highlights_the_model_in_use():
-    html = R.style_by_metric(MR.comparison_by_metric(META)).to_html()
-    css = html.split("</style>")[0]
-    assert css.count("background-color: rgba(255, 196, 0, 0.28)") == 1
-    styled = set(re.findall(r"_row(\d+)_col(\d+)", css))
-    assert {c for _, c in styled} == {"0"}          # only the model in use's column
-    assert len(styled) == len(MR.TABLE_METRICS)     # every row of it
-    for text in ("2.90×", "78.0%", "4.8 pp", "0.660", "higher", "lower"):
-        assert text in html
+def test_comparison_text_formats_each_row_in_its_unit_and_bolds_the_model_in_use():
+    frame = MR.comparison_by_metric(META)
+    text = MR.by_metric_text(frame)
+    assert text.index.tolist() == frame.index.tolist()
+    assert text.columns.tolist() == frame.columns.tolist()
+    for m in MR.TABLE_METRICS:
+        title = MR.TITLES[m]
+        assert text.loc[title, "Random forest (in use)"] == (
+            f"**{MR.format_metric(m, frame.loc[title, 'Random forest (in use)'])}**")
+        assert text.loc[title, "Logistic regression"] == MR.format_metric(
+            m, frame.loc[title, "Logistic regression"])
+    shown = text.to_numpy().ravel().tolist()
+    for value in ("**2.90×**", "**78.0%**", "**4.8 pp**", "**0.660**", "higher", "lower"):
+        assert value in shown
+    assert sum(v.startswith("**") for v in shown) == len(MR.TABLE_METRICS)  # one column
+    # no pandas Styler: its import brings in matplotlib (about 1 s of a first visit)
+    import subprocess
+    import sys
+    code = ("import sys; from churn import model_report as MR; from ui import model_report; "
+            "print('pandas.io.formats.style' in sys.modules, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(Path(__file__).resolve().parents[1]), check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_every_metric_has_a_business_words_help_text():
@@ -233,8 +247,13 @@ def test_segment_frame_reads_the_selected_family_with_readable_values():
         ["Senior citizen", "No", 90], ["Senior citizen", "Yes", 10], ["Contract", "Two year", 5]]
     assert s["Predicted churn rate"].tolist() == [0.21, 0.38, 0.03]
     assert np.isnan(s.loc[1, "ROC-AUC"])
-    html = R.style_segments(s).to_html()
-    assert "20.0%" in html and "—" in html
+    text = MR.segments_text(s)
+    assert text.loc[0].tolist()[:5] == ["Senior citizen", "No", "90", "20.0%", "21.0%"]
+    assert text.loc[1, "ROC-AUC"] == "—"
+    assert text.loc[2, "Customers"] == "5"
+    assert MR.count_text(MR.confusion_frame(pd.Series({"tp": 1234, "fp": 5, "fn": 60,
+                                                        "tn": 10_000}))).values.tolist() == [
+        ["1,234", "60"], ["5", "10,000"]]
     assert MR.segment_frame(META, "lr").empty
 
 

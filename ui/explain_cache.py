@@ -9,8 +9,9 @@ and seed), so they are computed once per model version and data set. The global 
 also kept in the store (`churn.store`) when it is available, so a restart does not recompute it.
 
 Chart sizes do not grow with the data: the beeswarm draws at most `BEESWARM_CUSTOMERS`
-customers and the dependence chart at most `DEPENDENCE_POINTS` (seeded samples; the page says
-so under each chart).
+customers and the dependence chart at most `DEPENDENCE_POINTS` (repeatable samples stratified by
+predicted risk, `churn.global_explain`; the page says so under each chart). The beeswarm's
+figure is cached with its table, so a rerun does not build its 46 traces again.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from churn import explain as E
+from churn import global_explain as G
 
 
 # --- shared accessors (ui.context owns them) ----------------------------------------------------
@@ -48,11 +50,11 @@ def fingerprint(df: pd.DataFrame) -> str:
 
 
 # --- chart sizes --------------------------------------------------------------------------------
-#: Customers drawn in the beeswarm chart (19 points each). The browser draws every point on every
-#: visit: 2,000 customers (38,000 points, 2.4 MB of chart data) took 3-4 s in Chromium.
-BEESWARM_CUSTOMERS = 1_000
-#: Points drawn in the dependence chart: a seeded random sample of the explained customers.
-DEPENDENCE_POINTS = 5_000
+#: Customers drawn in the beeswarm chart (19 points each; a sample stratified by risk,
+#: `churn.global_explain.stratified_positions`).
+BEESWARM_CUSTOMERS = G.BEESWARM_CUSTOMERS
+#: Customers drawn in the dependence chart (drawn the same way).
+DEPENDENCE_POINTS = G.DEPENDENCE_CUSTOMERS
 
 
 # --- the global explanation ---------------------------------------------------------------------
@@ -73,22 +75,31 @@ def global_explanation(model, df: pd.DataFrame, sample_size: int | None = E.DEFA
 @st.cache_resource(max_entries=8, show_spinner=False)
 def why_tables(version: str, data_key: str, sample_size: int | None, seed: int,
                _expl: E.Explanation) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(importance, beeswarm points of at most `BEESWARM_CUSTOMERS` customers) of a global
-    explanation (cached with it)."""
+    """(importance, beeswarm points of `BEESWARM_CUSTOMERS` customers,
+    `churn.global_explain.beeswarm_points`) of a global explanation (cached with it)."""
     return (E.global_importance(_expl),
-            E.beeswarm_data(_expl, max_points=BEESWARM_CUSTOMERS, seed=seed))
+            G.beeswarm_points(_expl, customers=BEESWARM_CUSTOMERS, seed=seed))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def why_figures(version: str, data_key: str, sample_size: int | None, seed: int,
+                _expl: E.Explanation):
+    """(importance bar, beeswarm) figures of `why_tables` (read-only: Streamlit copies a figure
+    before sending it)."""
+    from ui import explain_charts as charts
+
+    importance, points = why_tables(version, data_key, sample_size, seed, _expl)
+    return charts.importance_bar(importance), charts.beeswarm(points)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def dependence(version: str, data_key: str, sample_size: int | None, seed: int, feature: str,
                color_by: str, _expl: E.Explanation) -> pd.DataFrame:
     """`explain.dependence_data` of at most `DEPENDENCE_POINTS` customers of the explanation (a
-    seeded random sample, the same for every feature)."""
-    n = len(_expl)
-    if n > DEPENDENCE_POINTS:
-        rng = np.random.default_rng(seed)
-        _expl = _expl.take(np.sort(rng.choice(n, size=DEPENDENCE_POINTS, replace=False)))
-    return E.dependence_data(_expl, feature, color_by)
+    sample stratified by risk, `churn.global_explain.dependence_positions`, the same for every
+    feature)."""
+    return E.dependence_data(_expl.take(G.dependence_positions(_expl, DEPENDENCE_POINTS, seed)),
+                             feature, color_by)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

@@ -2,7 +2,8 @@
 (``st.cache_data`` keyed by the models folder and the model version, so a rerun never
 recomputes a curve and never retrains anything), and the page's longer sections.
 
-Tables come from ``churn.model_report``, figures from ``ui.model_report_charts``.
+Tables come from ``churn.model_report`` (as text, or with column formats: no pandas Styler,
+whose import brings in matplotlib), figures from ``ui.model_report_charts``.
 """
 from __future__ import annotations
 
@@ -13,34 +14,6 @@ import streamlit as st
 
 from churn import model_report as MR
 from churn import schema
-from churn.model_report import TABLE_METRICS, TITLES
-
-HIGHLIGHT_COLOUR = "rgba(255, 196, 0, 0.28)"
-HIGHLIGHT = f"background-color: {HIGHLIGHT_COLOUR}"
-
-
-def style_by_metric(frame: pd.DataFrame):
-    """`churn.model_report.comparison_by_metric` as a pandas Styler: each row in its metric's
-    format ("0.662", "2.91×", "67.3%", "4.8 pp"), the model in use's column highlighted."""
-    by_title = {TITLES[m]: m for m in TABLE_METRICS}
-    families = [c for c in frame.columns if c != "Better"]
-    styler = frame.style
-    for title in frame.index:
-        styler = styler.format(MR.formatter(by_title[title]), subset=pd.IndexSlice[[title],
-                                                                                   families])
-    in_use = [c for c in families if c.endswith(" (in use)")]
-    return styler.set_properties(subset=in_use, **{"background-color": HIGHLIGHT_COLOUR,
-                                                   "font-weight": "bold"})
-
-
-def style_segments(frame: pd.DataFrame):
-    """`segment_frame` as a Styler with percent / 3-decimal formats."""
-    fmt = {"Churn rate": "{:.1%}", "Predicted churn rate": "{:.1%}", "Customers": "{:,}"}
-    fmt.update({TITLES[m]: MR.formatter(m) for m in ("roc_auc", "pr_auc", "recall_at_threshold",
-                                                     "precision_at_threshold", "ece")})
-    return frame.style.format({k: v for k, v in fmt.items() if k in frame},
-                              na_rep="—").hide(axis="index")
-
 
 @st.cache_data(show_spinner="Reading the cross-validation predictions…", max_entries=4)
 def oof(models_dir: str, version: str) -> pd.DataFrame:
@@ -72,6 +45,56 @@ def cost(models_dir: str, version: str, family: str, offer_cost: float,
 
 
 # --- the page's longer sections ------------------------------------------------------------------
+#: The caption under the per-group table (``threshold``: the decision threshold, 0..1).
+SEGMENTS_NOTE = (
+    "Figures of the model in use for each gender, senior citizens and contract type, from its "
+    "cross-validated predictions. Predicted churn rate is the model's average churn probability "
+    "for the group: close to the churn rate means it is calibrated for that group too. Recall "
+    "and precision count customers at a churn probability of {threshold:.0%} or more; the "
+    "metrics are explained under \"What the numbers mean\" above. Large gaps between groups "
+    "mean the model ranks or calibrates some customers worse than others.")
+
+#: The page's tabs, one per model (only the open one is built).
+SECTION_TABS = ("Churn model", "Offer recommender", "What offers really do (uplift)")
+
+#: The curve tabs: (tab label, figure of the curve tables, caption).
+CURVE_TABS = (
+    ("ROC", lambda c, t, rate, sel: c.roc_figure(t["roc"], sel),
+     "The further a curve bends to the top left, the more churners the model catches for each "
+     "customer wrongly flagged. The dashed diagonal is a coin toss."),
+    ("Precision-recall", lambda c, t, rate, sel: c.pr_figure(t["pr"], rate, sel),
+     "For each share of churners caught, the share of flagged customers who really churn. "
+     "Higher curves mean fewer wasted offers."),
+    ("Calibration", lambda c, t, rate, sel: c.reliability_figure(t["reliability"], sel),
+     "Customers grouped by predicted probability (10 bins). On the dashed diagonal a predicted "
+     "30% means 30% really left, so probabilities can be used in money calculations."),
+    ("Cumulative gains", lambda c, t, rate, sel: c.gains_figure(t["gains"], sel),
+     "Contacting customers riskiest first: the share of all churners reached after each share "
+     "of customers. The dashed line is a random order."),
+    ("Lift", lambda c, t, rate, sel: c.lift_figure(t["gains"], sel),
+     "How many times more churners the riskiest customers hold than a random group of the same "
+     "size."),
+)
+#: The chart keys of `CURVE_TABS`, in order.
+CURVE_KEYS = ("report_roc_chart", "report_pr_chart", "report_calibration_chart",
+              "report_gains_chart", "report_lift_chart")
+
+
+def curves_section(tables: dict, churn_rate: float, selected: str) -> None:
+    """The curves, one tab each. Only the open tab's figure is built and sent (the tabs rerun
+    the page when another is chosen; Streamlit would otherwise build and the browser draw all
+    five on every visit)."""
+    from ui import model_report_charts as charts
+
+    tabs = st.tabs([t[0] for t in CURVE_TABS], key="report_curve_tab", on_change="rerun")
+    for tab, (_, figure, caption), key in zip(tabs, CURVE_TABS, CURVE_KEYS):
+        with tab:
+            if tab.open is False:
+                continue
+            st.plotly_chart(figure(charts, tables, churn_rate, selected), key=key)
+            st.caption(caption)
+
+
 def cost_defaults() -> MR.CostDefaults:
     """`churn.model_report.cost_defaults` of the data in use: the lifetime values of the active
     customers chosen in the sidebar (the sample's active base when that data set has none), the
@@ -167,7 +190,7 @@ def cost_section(models_dir: str, model, selected: str, label: str) -> None:
     left, right = st.columns([2, 3])
     with left:
         st.markdown(f"**Confusion matrix at threshold {float(row['threshold']):.2f}** (customers)")
-        st.table(MR.confusion_frame(row).style.format("{:,}"))
+        st.table(MR.count_text(MR.confusion_frame(row)))
         st.markdown(f"Lowest cost: **{F.money(best['total_cost'])}** at threshold "
                     f"**{best['threshold']:.2f}** ({F.count(best['fp'])} false alarms, "
                     f"{F.count(best['fn'])} missed churners).")
@@ -192,14 +215,16 @@ def recommender_section() -> None:
     if not len(rec):
         st.caption("The offer recommender has no evaluation to show.")
         return
-    pct = {c: "{:.1%}" for c in ("Accepted when in top 3", "Accepted offers caught")}
-    st.dataframe(rec.style.format({**pct, "Brier score": "{:.3f}",
-                                   "Kept": lambda v: "✓ kept" if v else ""}).apply(
-                     lambda r: [HIGHLIGHT if r["Kept"] else "" for _ in r], axis=1),
-                 hide_index=True, column_config={
-                     c: (st.column_config.NumberColumn(c, help=h, format="localized")
-                         if c.startswith(("Past", "Of which")) else st.column_config.Column(
-                             c, help=h)) for c, h in MR.RECOMMENDER_HELP.items()})
+    pct = ("Accepted when in top 3", "Accepted offers caught")
+    rec[list(pct)] = 100 * rec[list(pct)]          # shown as "63.2%", as the note below words it
+    formats = {pct[0]: "%.1f%%", pct[1]: "%.1f%%", "Brier score": "%.3f"}
+    config = {c: (st.column_config.CheckboxColumn(c, help=h) if c == "Kept" else
+                  st.column_config.NumberColumn(c, help=h, format=formats.get(c, "localized"))
+                  if c in formats or c.startswith(("Past", "Of which")) else
+                  st.column_config.Column(c, help=h)) for c, h in MR.RECOMMENDER_HELP.items()}
+    config.setdefault("Kept", st.column_config.CheckboxColumn(
+        "Kept", help="The method the recommender uses: the best on held-out past offers."))
+    st.dataframe(rec, hide_index=True, column_config=config)
     st.caption(MR.recommender_note(evaluation))
 
 

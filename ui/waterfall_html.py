@@ -45,6 +45,7 @@ _STYLE = f"""<style>
 .wf-axis {{ position: relative; height: 1.2rem; font-size: 12px; color: #60636e; }}
 .wf-axis span {{ position: absolute; transform: translateX(-50%); white-space: nowrap; }}
 .wf-axis-title {{ grid-column: 2; text-align: center; font-size: 12.5px; color: #60636e; }}
+.wf-note {{ margin-top: .6rem; font-size: 14px; color: rgba(49, 51, 63, 0.6); }}
 </style>"""
 
 _STEPS = (0.5, 1, 2, 2.5, 5, 10, 20, 25, 50)
@@ -80,10 +81,12 @@ def _fmt_tick(t: float) -> str:
     return f"{t:.1f}%" if t != int(t) else f"{int(t)}%"
 
 
-def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what it is") -> str:
+def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what it is",
+              note: str | None = None) -> str:
     """HTML of the waterfall for `churn.explain.waterfall_data` rows (columns measure, feature,
     label, value_display, pp; pp in percent for the first and last row, percentage points for
-    the features). Every text is HTML-escaped."""
+    the features), with ``note`` (e.g. the unit note) under it in caption style. Every text is
+    HTML-escaped."""
     if len(rows) == 0:
         raise ValueError("waterfall: no rows to draw")
     start, end, lo, hi = _extent(rows)
@@ -117,5 +120,8 @@ def waterfall(rows: pd.DataFrame, title: str = "Why this customer's risk is what
     axis = "".join(f'<span style="left:{pos(t):.2f}%">{_fmt_tick(t)}</span>' for t in ticks)
     out.append(f'<div></div><div class="wf-axis">{axis}</div><div></div>'
                '<div class="wf-axis-title">Churn probability (%)</div>')
-    out.append("</div></div>")
+    out.append("</div>")
+    if note:
+        out.append(f'<div class="wf-note">{html.escape(note)}</div>')
+    out.append("</div>")
     return "".join(out)

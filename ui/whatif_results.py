@@ -42,19 +42,26 @@ def metrics(view, view0, is_changed: bool) -> None:
 
 
 def waterfall(view) -> None:
-    """The waterfall with its controls: how many drivers, in which order."""
+    """The waterfall with its controls (how many drivers, in which order) in a small pop-over
+    above it, the unit note under it, then the main reasons in sentences.
+
+    The controls sit in a pop-over, and the note inside the chart's HTML, because every element
+    drawn costs the browser on each edit of the form (issue 18): a pop-over's widgets are not
+    drawn until it is opened."""
     keep(DEPTH, ORDER)
     st.session_state.setdefault(DEPTH, 8)
     st.session_state.setdefault(ORDER, "effect")
-    c1, c2 = st.columns([3, 2])
-    k = c1.slider("Drivers shown", 1, len(schema.FEATURES), key=DEPTH,
-                  help="How many features get their own bar; the rest are added up as "
-                       f"“{E.OTHER_LABEL}”.")
-    order = c2.radio("Order", list(ORDERS), key=ORDER, format_func=ORDERS.get, horizontal=True,
-                     help="Largest effect first, or the shown features in the form's order.")
+    shown = f"{st.session_state[DEPTH]} drivers, {ORDERS[st.session_state[ORDER]].lower()}"
+    with st.popover(f"Chart: {shown}", icon=":material/tune:",
+                    help="How many drivers get their own bar, and in which order."):
+        k = st.slider("Drivers shown", 1, len(schema.FEATURES), key=DEPTH,
+                      help="How many features get their own bar; the rest are added up as "
+                           f"“{E.OTHER_LABEL}”.")
+        order = st.radio("Order", list(ORDERS), key=ORDER, format_func=ORDERS.get,
+                         horizontal=True, help="Largest effect first, or the shown features in "
+                                               "the form's order.")
     rows = W.waterfall_rows(view.explanation, 0, k=k, order=order)
-    st.html(waterfall_html.waterfall(rows))
-    st.caption(E.UNIT_NOTE)
+    st.html(waterfall_html.waterfall(rows, note=E.UNIT_NOTE))
     expl = view.explanation
     up = E.top_drivers(expl, k=3, direction="up").iloc[0]
     down = E.top_drivers(expl, k=2, direction="down").iloc[0]

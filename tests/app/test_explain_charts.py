@@ -37,16 +37,53 @@ def test_importance_bar(expl):
 
 
 def test_beeswarm(expl):
-    pts = E.beeswarm_data(expl, max_points=100)
+    """Every point of `beeswarm_points` is drawn once, on its feature's row, with no per-point
+    text: numeric features are one trace (hover formats the value from a numeric array),
+    categorical ones a trace per category that names it in its hover template."""
+    from churn import global_explain as G
+    from churn import schema
+
+    pts = G.beeswarm_points(expl, customers=100)
     fig = charts.beeswarm(pts)
-    sc = fig.data[0]
-    assert len(sc.x) == len(pts) == 100 * 19
-    np.testing.assert_allclose(sc.y, pts["order"] + pts["jitter"])
+    assert sum(len(t.x) for t in fig.data) == len(pts) == 100 * 19
+    assert all(t.type == "scattergl" and t.text is None and t.hovertext is None
+               for t in fig.data)
     labels = E.global_importance(expl)["label"].tolist()
     assert list(fig.layout.yaxis.ticktext) == labels
-    assert list(sc.marker.color) == pts["colour"].tolist()
+    n_traces = sum(1 if schema.BY_NAME[f].kind in G.NUMERIC_KINDS else
+                   pts.loc[pts["feature"] == f, "category"].nunique() for f in schema.FEATURES)
+    assert len(fig.data) == n_traces
+    tenure = pts[pts["feature"] == "tenure"]
+    (t,) = [t for t in fig.data if t.hovertemplate.startswith("Tenure = ")]
+    np.testing.assert_allclose(t.x, tenure["pp"], rtol=1e-6)
+    np.testing.assert_allclose(t.y, tenure["order"] + tenure["jitter"], rtol=1e-6)
+    np.testing.assert_allclose(t.customdata, tenure["number"])
+    np.testing.assert_allclose(t.marker.color, tenure["colour"])
+    assert t.hovertemplate == "Tenure = %{customdata:,.0f} months<br>%{x:+.1f} pp<extra></extra>"
+    assert t.marker.showscale      # the colour key, once
+    assert sum(bool(t.marker.showscale) for t in fig.data) == 1
+    contract = pts[(pts["feature"] == "Contract") & (pts["category"] == "Two year")]
+    (c,) = [t for t in fig.data if t.hovertemplate.startswith("Contract = Two year<br>")]
+    np.testing.assert_allclose(sorted(c.x), sorted(contract["pp"]), rtol=1e-6)
+    assert c.marker.color == charts._scale_colour(1.0) == "rgb(180,4,38)"
+    assert charts._scale_colour(0.0) == "rgb(59,76,192)"
+    assert charts._scale_colour(0.5) == "rgb(221,221,221)"
+    assert charts.beeswarm(pts, webgl=False).data[0].type == "scatter"
     top = charts.beeswarm(pts, top=4)
-    assert len(top.data[0].x) == 100 * 4 and list(top.layout.yaxis.ticktext) == labels[:4]
+    assert sum(len(t.x) for t in top.data) == 100 * 4
+    assert list(top.layout.yaxis.ticktext) == labels[:4]
+
+
+def test_beeswarm_json_is_small_at_full_size(expl):
+    """The chart's data is numbers only: 500 customers fit in well under 200 kB of JSON (the
+    earlier chart of 1,000 customers with per-point hover text was 1.2 MB)."""
+    from churn import global_explain as G
+
+    big = E.explain(LinearChurnModel().fit(make_customers(2_000, seed=5)),
+                    make_customers(2_000, seed=5))
+    fig = charts.beeswarm(G.beeswarm_points(big))
+    assert sum(len(t.x) for t in fig.data) == 500 * 19
+    assert len(fig.to_json()) < 200_000
 
 
 def test_dependence_numeric_and_categorical(expl):

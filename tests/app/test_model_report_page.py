@@ -21,6 +21,7 @@ from churn.scoring import Engine
 from churn.validate import load_customers
 from ui import format as F
 from churn import model_report as MR
+from ui import model_report as R
 import pagetest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,10 +91,13 @@ def _table(app: AppTest, column: str):
 
 def _confusion(app: AppTest) -> dict:
     table = _table(app, "Flagged (offer sent)")
-    return {"tp": int(table.loc["Churned", "Flagged (offer sent)"]),
-            "fn": int(table.loc["Churned", "Not flagged"]),
-            "fp": int(table.loc["Stayed", "Flagged (offer sent)"]),
-            "tn": int(table.loc["Stayed", "Not flagged"])}
+    def count(row, col):
+        return int(table.loc[row, col].replace(",", ""))    # shown as "1,234"
+
+    return {"tp": count("Churned", "Flagged (offer sent)"),
+            "fn": count("Churned", "Not flagged"),
+            "fp": count("Stayed", "Flagged (offer sent)"),
+            "tn": count("Stayed", "Not flagged")}
 
 
 def _oof(data_dir: Folder):
@@ -113,16 +117,43 @@ def test_comparison_table_shows_every_family_and_the_model_in_use(at, data_dir):
     assert sorted(c.removesuffix(" (in use)") for c in table.columns) == sorted(
         ["Logistic regression", "Random forest", "XGBoost", "CatBoost", "Better"])
     assert table.index.tolist() == [MR.TITLES[m] for m in MR.TABLE_METRICS]
-    assert table.loc["PR-AUC"].iloc[0] == pytest.approx(meta["families"][meta["selected"]]["cv"]
-                                                        ["pr_auc"])
+    pr_auc = meta["families"][meta["selected"]]["cv"]["pr_auc"]
+    assert table.loc["PR-AUC"].iloc[0] == f"**{pr_auc:.3f}**"      # the model in use in bold
     assert any(MR.params_text(meta["params"]) in c.value and "Settings chosen" in c.value
                for c in at.caption)
     # every metric is explained in business words on the page
     shown = " ".join(e.value for e in at.expander[0].markdown)
     for m, text in MR.metric_help(0.5).items():
         assert text.split(": ", 1)[1] in shown, m
-    # ROC, PR, calibration, gains, lift, cost; then the uplift section's Qini and drivers charts
-    assert len(at.get("plotly_chart")) == 6 + 2
+    # the open curve tab's chart (ROC) and the cost chart; the offer models' tabs are not built
+    assert len(at.get("plotly_chart")) == 1 + 1
+    assert sorted(t.label for t in at.tabs) == sorted(list(R.SECTION_TABS)
+                                                      + [t[0] for t in R.CURVE_TABS])
+    assert "Offer recommender" not in [s.value for s in at.subheader]
+
+
+def test_only_the_open_curve_tab_is_built(at, monkeypatch):
+    """Each curve is built when its tab is chosen (the tabs rerun the page), not before."""
+    from ui import model_report_charts as charts
+
+    built = []
+    for name in ("roc_figure", "pr_figure", "reliability_figure", "gains_figure",
+                 "lift_figure"):
+        real = getattr(charts, name)
+        monkeypatch.setattr(charts, name,
+                            lambda *a, _n=name, _f=real, **k: built.append(_n) or _f(*a, **k))
+    at.run()
+    assert built == ["roc_figure"]
+    captions = {label: caption for label, _, caption in R.CURVE_TABS}
+    for label, name in (("Lift", "lift_figure"), ("Calibration", "reliability_figure")):
+        built.clear()
+        at.session_state["report_curve_tab"] = label
+        at.run()
+        _ok(at)
+        assert built == [name]
+        assert len(at.get("plotly_chart")) == 1 + 1
+        assert any(c.value == captions[label] for c in at.caption)
+        assert not any(c.value == captions["ROC"] for c in at.caption)
 
 
 def test_threshold_slider_moves_the_confusion_matrix_and_the_cost(at, data_dir):
@@ -165,23 +196,32 @@ def test_dollar_inputs_price_the_mistakes_and_move_the_best_threshold(at, data_d
 
 def test_segment_and_recommender_tables(at, data_dir):
     segments = _table(at, "Predicted churn rate")
+    assert not any("Brier score" in d.value.columns for d in at.dataframe)   # not built yet
     assert segments["Group"].tolist() == ["Gender"] * 2 + ["Senior citizen"] * 2 + ["Contract"] * 3
-    assert segments["Customers"].groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
+    customers = segments["Customers"].str.replace(",", "").astype(int)   # shown as "3,522"
+    assert customers.groupby(segments["Group"]).sum().tolist() == [ROWS] * 3
+    at.session_state["report_section"] = "Offer recommender"
+    at.run()
+    _ok(at)
+    assert "Offer recommender" in [s.value for s in at.subheader]
+    assert not any("Predicted churn rate" in t.value.columns for t in at.table)  # not built
     rec = at.dataframe[0].value
     ev = Engine.load(config.paths(data_dir.path)).recommender.evaluation_
     assert rec["Method"].tolist() == list(MR.RECOMMENDER_NAMES.values())
     assert rec.loc[rec["Kept"], "Method"].tolist() == [MR.RECOMMENDER_NAMES[ev["chosen"]]]
-    assert rec["Accepted when in top 3"].tolist() == pytest.approx(
-        [ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
+    assert rec["Accepted when in top 3"].tolist() == pytest.approx(   # in percent
+        [100 * ev[k]["precision_at_3"] for k in ("svd", "knn", "popularity")])
     assert rec["Of which accepted"].tolist() == [ev[k]["n_hits"] for k in ("svd", "knn",
                                                                             "popularity")]
     assert any(c.value == MR.recommender_note(ev) for c in at.caption)
+    at.session_state["report_section"] = "Churn model"
+    at.run()
     assert any("Platt" in m.value and "customer ID" in m.value for m in at.markdown)
 
 
 def test_activating_another_version_switches_every_page(at, data_dir):
     mdir = config.paths(data_dir.path).models_dir
-    versions = at.dataframe[-1].value  # the last table (after the uplift section's)
+    versions = at.dataframe[-1].value  # the last table of the churn model's tab
     assert sorted(versions["Version"]) == sorted([data_dir.full, data_dir.lr])  # no "_parts"
     try:
         at.selectbox(key="report_version").select(data_dir.lr).run()

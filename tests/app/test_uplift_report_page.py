@@ -9,6 +9,11 @@ PAGE = "app_pages/6_Model_report.py"
 
 def test_uplift_section_shows_learned_and_assumed_offers(data_dir):
     app = open_page(PAGE, timeout=300)
+    # its own tab, built when chosen (it needs the whole scoring engine)
+    assert "What offers really do (uplift)" not in [s.value for s in app.subheader]
+    app.session_state["report_section"] = "What offers really do (uplift)"
+    app.run()
+    ok(app)
     assert "What offers really do (uplift)" in [s.value for s in app.subheader]
     table = next(d.value for d in app.dataframe if "Qini: model" in d.value.columns)
     basis = dict(zip(table["Offer"], table["Effect"]))

@@ -5,6 +5,7 @@ so the shared session folder keeps having no model for the other page tests.
 """
 from __future__ import annotations
 
+import html
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -43,11 +44,11 @@ def test_page_shows_the_highest_risk_customer_with_reasons(at):
     assert top.options[0].startswith(f"{cust} · ")
     assert not _metric(at, "Churn probability").delta  # nothing changed yet
     assert at.slider(key="whatif_tenure").value >= 0
-    assert any(E.UNIT_NOTE in c.value for c in at.caption)
     sentences = [m.value for m in at.markdown if "churn risk by" in m.value]
     assert sentences and "raises the churn risk by" in sentences[0]
     # the waterfall (HTML, issue 18) ends at the probability the card shows
     chart = next(h.proto.body for h in at.get("html") if "wf-grid" in h.proto.body)
+    assert f'<div class="wf-note">{html.escape(E.UNIT_NOTE)}</div>' in chart  # under the bars
     assert "Why this customer&#x27;s risk is what it is" in chart
     final = chart.rsplit('class="wf-value wf-total">', 1)[1].split("<", 1)[0]
     assert final == _metric(at, "Churn probability").value
@@ -156,6 +157,9 @@ def test_leaving_for_another_page_and_coming_back_keeps_the_form(at):
     at.selectbox(key="whatif_sweep_feature").set_value("Contract").run()
     at.slider(key="whatif_depth").set_value(4).run()
     _ok(at)
+    # the chart's controls sit in a pop-over whose label says what they are set to
+    assert "Chart: 4 drivers, largest effect first" in [p.proto.popover.label
+                                                        for p in at.get("popover")]
     prob = _prob(at)
     for other in ("app_pages/1_Overview.py", "app_pages/4_Retention_campaign.py",
                   "app_pages/6_Model_report.py"):
