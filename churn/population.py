@@ -52,6 +52,14 @@ class Population:
         return (f"History (labelled): {self.rows:,} customers, of whom {self.left:,} have left; "
                 f"risk figures and campaigns use the {self.active:,} still active.")
 
+    def stand_in_line(self, active_base: int) -> str:
+        """The sentence for this history when a page shows it in place of the chosen active base
+        of ``active_base`` customers (the Why page explains the history the model learned from,
+        whose outcomes it compares with): says which customers the other figures are about."""
+        return (f"Explained on the labelled history the model learned from: {self.rows:,} "
+                f"customers, of whom {self.left:,} have left. Risk figures and campaigns use the "
+                f"chosen active base ({active_base:,} current customers).")
+
 
 def _left_mask(frame: pd.DataFrame) -> np.ndarray:
     """True for rows with Churn = Yes (canonical 1; "Yes"/True accepted too)."""

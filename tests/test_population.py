@@ -25,6 +25,10 @@ def test_kind_active_and_describe():
     assert (d.kind, d.rows, d.active, d.left) == ("history", 5, 2, 3)
     assert d.line == ("History (labelled): 5 customers, of whom 3 have left; risk figures and "
                       "campaigns use the 2 still active.")
+    # shown in place of a chosen active base of 7 customers (the Why page)
+    assert d.stand_in_line(7) == ("Explained on the labelled history the model learned from: 5 "
+                                  "customers, of whom 3 have left. Risk figures and campaigns "
+                                  "use the chosen active base (7 current customers).")
     base = _frame([0, 0, 0]).drop(columns=TARGET)
     assert P.kind(base) == "active" and P.active(base) is base
     assert P.describe(base).line == ("Active base: 3 current customers (no churn outcome yet); "

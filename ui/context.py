@@ -107,6 +107,22 @@ def population_line(frame: pd.DataFrame | None = None) -> str:
     return describe(frame).line
 
 
+def explained_line(frame: pd.DataFrame | None = None) -> str:
+    """`population_line` of the customers the Why page explains (`history_customers`; None: the
+    chosen data set, counted where it lives); when they are the sample's history shown in place
+    of the chosen active base, the sentence says so and which customers the other pages' figures
+    are about (not the history's own active rows)."""
+    from churn.population import HISTORY, describe
+
+    if frame is None:
+        return population_line()
+    pop = describe(frame)
+    ref = state.dataset()
+    if pop.kind == HISTORY and (ref is None or ref.kind == "active"):
+        return pop.stand_in_line(population().rows)
+    return pop.line
+
+
 def population(ref: DatasetRef | None = None):
     """`churn.population.Population` of a data set (default: the chosen one), counted in SQL
     (`churn.stored_views.population`), remembered per data set."""

@@ -26,13 +26,35 @@ def _charts(app: AppTest) -> list:
     return app.get("plotly_chart")
 
 
-def test_four_charts_each_with_its_unit_note(at):
-    assert len(_charts(at)) == 4
+def test_charts_each_with_its_unit_note_and_the_per_customer_view_built_when_opened(at, data_dir):
+    from churn import config
+    from churn.validate import load_customers
+
+    assert [t.label for t in at.tabs] == ["Average effect of each feature",
+                                         "Effect on each customer"]
+    # the first tab is open: its chart and the feature section's two; the per-customer chart
+    # (the costliest for the browser) is not built until its tab is opened
+    assert len(_charts(at)) == 3
     notes = [c.value for c in at.caption if E.UNIT_NOTE in c.value]
-    assert len(notes) == 3  # importance, beeswarm, dependence
+    assert len(notes) == 2  # importance, dependence
     assert any("share of customers in each segment who actually churned" in c.value
                for c in at.caption)
     assert any(c.value == "Explaining all 7,043 customers." for c in at.caption)
+    # the sample's active base is chosen (the default): the page explains the history instead,
+    # and says which customers the other pages' figures are about (the sidebar's count)
+    active_base = len(load_customers(config.paths(data_dir).active_csv))
+    history = load_customers(config.paths(data_dir).customers_csv)
+    left = int((history["Churn"] == 1).sum())
+    assert any(c.value == (f"Explained on the labelled history the model learned from: "
+                           f"{len(history):,} customers, of whom {left:,} have left. Risk figures "
+                           f"and campaigns use the chosen active base ({active_base:,} current "
+                           "customers).") for c in at.caption)
+    at.session_state["why_chart_tab"] = "Effect on each customer"
+    at.run()
+    _ok(at)
+    assert len(_charts(at)) == 3  # beeswarm, dependence, segments
+    notes = [c.value for c in at.caption if E.UNIT_NOTE in c.value]
+    assert len(notes) == 2 and notes[0].startswith("Each dot is a customer: 500 of the 7,043")
 
 
 def test_feature_and_colour_choices(at, data_dir):
@@ -53,7 +75,7 @@ def test_feature_and_colour_choices(at, data_dir):
     _ok(at)
     at.selectbox(key="why_color_by").set_value("Contract").run()
     _ok(at)
-    assert len(_charts(at)) == 4
+    assert len(_charts(at)) == 3
     assert at.selectbox(key="why_feature").value == "tenure"
 
 
@@ -72,7 +94,7 @@ def test_large_batch_without_outcomes_is_sampled(at):
                           "customers every time); the charts below describe them.")
                for c in at.caption)
     assert any("need the Churn column" in i.value for i in at.info)
-    assert len(_charts(at)) == 3
+    assert len(_charts(at)) == 2  # importance, dependence: no observed churn rates
     size.set_value(2_000).run()
     _ok(at)
     assert any(c.value.startswith("Explained on a random 2,000 of 12,000 customers")
@@ -107,7 +129,7 @@ def test_a_large_saved_batch_is_explained_on_a_sample_fetched_from_the_store(dat
                            "customers every time); the charts below describe them.")
                for c in app.caption)
     assert any("History (labelled): 12,000 customers" in c.value for c in app.caption)
-    assert len(_charts(app)) == 4
+    assert len(_charts(app)) == 3  # the first tab's, and the feature section's two
     explained = seen[-1]
     want = store.sample_batch("big history", 1_500, seed=0).drop(columns="row", errors="ignore")
     assert explained["customerID"].tolist() == want["customerID"].tolist()
