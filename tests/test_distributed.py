@@ -50,38 +50,38 @@ def _customers_csv(path, n: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def big_csv(tmp_path_factory):
-    """20,000 customers with bad rows and duplicate IDs across pieces of 4,000 records:
+    """50,000 customers with bad rows and duplicate IDs across pieces of 10,000 records:
     returns (path, the rows the single-machine check rejects)."""
-    df = generate_customers(20_000, 21)
+    df = generate_customers(50_000, 21)
     df = schema.to_file_frame(df).astype(object)
     df.loc[7, "tenure"] = "abc"                              # row 9
-    df.loc[4_938, "Contract"] = "Weekly"                     # row 4,940
-    df.loc[10_000, schema.ID] = df.loc[3, schema.ID]          # row 10,002 repeats row 5
-    df.loc[19_999, schema.ID] = df.loc[3, schema.ID]          # row 20,001 repeats row 5
-    df.loc[12_001, schema.ID] = df.loc[8_000, schema.ID]      # row 12,003 repeats 8,002
+    df.loc[12_345, "Contract"] = "Weekly"                    # row 12,347
+    df.loc[25_000, schema.ID] = df.loc[3, schema.ID]          # row 25,002 repeats row 5
+    df.loc[49_999, schema.ID] = df.loc[3, schema.ID]          # row 50,001 repeats row 5
+    df.loc[30_001, schema.ID] = df.loc[20_000, schema.ID]     # row 30,003 repeats 20,002
     path = tmp_path_factory.mktemp("big") / "customers.csv"
     df.to_csv(path, index=False, lineterminator="\n")
     return path
 
 
 @pytest.fixture(scope="module")
-def single_20k(engine, big_csv, tmp_path_factory):
+def single_50k(engine, big_csv, tmp_path_factory):
     """The single-machine command's files for `big_csv`: (result, scores path)."""
     out = tmp_path_factory.mktemp("single") / "single.parquet"
     return _single(engine, big_csv, out), out
 
 
 @pytest.fixture(scope="module")
-def dask_20k(cluster, engine, big_csv, tmp_path_factory):
+def dask_50k(cluster, engine, big_csv, tmp_path_factory):
     """`score_dask` of `big_csv` on the module's cluster: (result, scores path, progress calls)."""
     out = tmp_path_factory.mktemp("dask") / "dask.parquet"
     seen = []
-    res = distributed.score_dask(big_csv, out, engine=engine, chunk_rows=4_000,
+    res = distributed.score_dask(big_csv, out, engine=engine, chunk_rows=10_000,
                                  client=cluster[1], progress=lambda *a: seen.append(a))
     return res, out, seen
 
 
-def _single(engine, src, out, chunk_rows=4_000) -> batch.BatchResult:
+def _single(engine, src, out, chunk_rows=10_000) -> batch.BatchResult:
     res = batch.score_file(src, out, engine=engine, chunk_rows=chunk_rows, workers=1)
     assert res.problem is None, res.problem
     return res
@@ -92,39 +92,39 @@ def _same_files(a, b) -> None:
     assert batch.rejects_path(a).read_bytes() == batch.rejects_path(b).read_bytes()
 
 
-def test_dask_output_equals_the_single_machine_command_on_20k_rows(single_20k, dask_20k):
-    want, want_out = single_20k
-    got, got_out, seen = dask_20k
+def test_dask_output_equals_the_single_machine_command_on_50k_rows(single_50k, dask_50k):
+    want, want_out = single_50k
+    got, got_out, seen = dask_50k
     assert got.problem is None
     assert (got.rows, got.scored, got.rejected) == (want.rows, want.scored, want.rejected) \
-        == (20_000, 19_995, 5)
+        == (50_000, 49_995, 5)
     assert got.first_rejects == want.first_rejects
     assert got.warnings == want.warnings
     _same_files(want_out, got_out)
     assert [s[:2] for s in seen] == [(i, 5) for i in range(1, 6)]   # pieces done, pieces
-    assert seen[-1][2] == 19_995                                      # rows scored
+    assert seen[-1][2] == 49_995                                      # rows scored
     assert sorted(p.name for p in got_out.parent.iterdir()) == ["dask.parquet",
                                                                "dask.rejects.csv"]
 
 
-def test_duplicates_across_pieces_are_rejected_naming_their_first_file_row(dask_20k, big_csv):
-    res, out, _seen = dask_20k
+def test_duplicates_across_pieces_are_rejected_naming_their_first_file_row(dask_50k, big_csv):
+    res, out, _seen = dask_50k
     rejects = pd.read_csv(batch.rejects_path(out), dtype=str, keep_default_na=False)
     whole = validate(big_csv).rejected_frame()        # one pass over the whole file
     assert rejects["row"].astype(int).tolist() == whole["row"].tolist() \
-        == [9, 4_940, 10_002, 12_003, 20_001]
+        == [9, 12_347, 25_002, 30_003, 50_001]
     ids = pd.read_csv(big_csv, dtype=str, usecols=[schema.ID])[schema.ID]
     assert rejects.loc[2, "reasons"] == \
         f'customerID: customer ID "{ids[3]}" already appears in row 5.'
     assert rejects.loc[3, "reasons"] == \
-        f'customerID: customer ID "{ids[8_000]}" already appears in row 8002.'
+        f'customerID: customer ID "{ids[20_000]}" already appears in row 20002.'
     assert rejects["reasons"].tolist() == whole["reasons"].tolist()
     scores = pd.read_parquet(out)
-    assert scores[schema.ID].is_unique and len(scores) == res.scored == 19_995
+    assert scores[schema.ID].is_unique and len(scores) == res.scored == 49_995
 
 
 def test_a_killed_worker_is_replaced_and_the_output_is_the_same(cluster, engine, big_csv,
-                                                               single_20k, tmp_path):
+                                                               single_50k, tmp_path):
     _lc, client = cluster
     before = client.run(os.getpid)
     killed = []
@@ -136,9 +136,9 @@ def test_a_killed_worker_is_replaced_and_the_output_is_the_same(cluster, engine,
             killed.append(victim)
 
     res = distributed.score_dask(big_csv, tmp_path / "dask.parquet", engine=engine,
-                                 chunk_rows=4_000, client=client, progress=progress)
-    assert res.problem is None and res.scored == 19_995
-    _same_files(single_20k[1], tmp_path / "dask.parquet")
+                                 chunk_rows=10_000, client=client, progress=progress)
+    assert res.problem is None and res.scored == 49_995
+    _same_files(single_50k[1], tmp_path / "dask.parquet")
     client.wait_for_workers(2, timeout=120)
     after = client.run(os.getpid)
     assert killed and killed[0] not in after.values()          # the worker really died
