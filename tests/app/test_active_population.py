@@ -36,5 +36,7 @@ def test_the_what_if_picker_offers_active_customers_only(data_dir):
 def test_the_why_page_explains_the_labelled_history(data_dir):
     at = open_page("app_pages/2_Why_customers_churn.py", timeout=240)
     n = len(load_customers(paths(data_dir).customers_csv))
-    assert any(c.value.startswith(f"History (labelled): {n:,} customers") for c in at.caption)
+    # it says so, and that the risk figures are about the chosen active base, not the history
+    assert any(c.value.startswith(f"Explained on the labelled history the model learned from: "
+                                  f"{n:,} customers") for c in at.caption)
     assert not any("need the Churn column" in i.value for i in at.info)
