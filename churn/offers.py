@@ -112,8 +112,13 @@ class Catalogue:
     def applicable(self, df: pd.DataFrame) -> pd.DataFrame:
         """Boolean frame (rows of the canonical frame ``df`` × offer ids, same index as ``df``):
         True where the offer's ``applies_when`` holds for the customer."""
-        data = {o.id: o.applies_when.mask(df) for o in self.offers}
-        return pd.DataFrame(data, index=df.index, columns=self.ids)
+        if not self.offers:
+            return pd.DataFrame(index=df.index, columns=self.ids, dtype=bool)
+        # one boolean matrix, framed once: the frame pandas makes of the columns (one block)
+        # without its per-column conversions, which a one-customer call pays per offer
+        masks = np.column_stack([np.asarray(o.applies_when.mask(df), dtype=bool)
+                                 for o in self.offers])
+        return pd.DataFrame(masks, index=df.index, columns=self.ids)
 
     def offers_frame(self) -> pd.DataFrame:
         """The offers as a table: id, name, description, cost ($), risk_reduction (0..1),
