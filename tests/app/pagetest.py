@@ -40,3 +40,16 @@ def forbid_loading(monkeypatch) -> None:
 
     monkeypatch.setattr(context, "_saved_frame", no_loading)
     monkeypatch.setattr(Store, "load_batch", no_loading)
+
+
+def open_saved(page: str, store_path, name: str, batch, monkeypatch,
+               timeout: float = 300) -> AppTest:
+    """`page` with the customers of ``batch`` saved to the store at ``store_path`` as ``name``
+    and chosen: opened once (which builds the batch's stored list, as the Customers page does),
+    then again with loading the batch into memory forbidden (`forbid_loading`)."""
+    from churn.store import Store
+
+    Store(store_path).save_batch(name, batch, kind="upload")
+    open_page(page, timeout, dataset=f"saved:{name}")
+    forbid_loading(monkeypatch)
+    return open_page(page, timeout, dataset=f"saved:{name}")

@@ -292,19 +292,9 @@ def test_cost_inputs_start_from_the_data_and_say_where(at, data_dir):
 def test_a_saved_batch_sets_the_cost_inputs_from_its_stored_list(data_dir, monkeypatch):
     """A saved history: the customer value starts from the lifetime values of its customers
     still here, read from its stored list; the batch is never loaded whole."""
-    from churn.store import Store
-
     p = config.paths(data_dir.path)
     batch = synth.generate_customers(250, 45)
-    Store(p.store).save_batch("june", batch, kind="upload")
-
-    def app():
-        return pagetest.open_page(PAGE, 300, dataset="saved:june")
-
-    app()                                                        # builds the stored list
-
-    pagetest.forbid_loading(monkeypatch)
-    at = app()
+    at = pagetest.open_saved(PAGE, p.store, "june", batch, monkeypatch)
     active = batch[batch["Churn"] == 0]
     clv = Engine.load(p).score_all(active, drivers=0, offers=False).table["clv"].to_numpy(float)
     value = at.number_input(key="report_customer_value")

@@ -384,18 +384,9 @@ def test_a_saved_batch_is_picked_from_the_store_never_loaded(data_dir, monkeypat
     is never loaded whole (its list is built once first, as the Customers page does)."""
     from churn import config, synth
     from churn.scoring import Engine
-    from churn.store import Store
 
     batch = synth.generate_customers(300, 44)
-    Store(config.paths(data_dir).store).save_batch("may", batch, kind="upload")
-
-    def app():
-        return pagetest.open_page(PAGE, 300, dataset="saved:may")
-
-    app()                                                       # builds the stored list
-
-    pagetest.forbid_loading(monkeypatch)
-    at = app()
+    at = pagetest.open_saved(PAGE, config.paths(data_dir).store, "may", batch, monkeypatch)
     active = batch[batch["Churn"] == 0]
     scores = Engine.load(config.paths(data_dir)).score(active)
     want = scores.sort_values(["churn_prob", schema.ID], ascending=[False, True])
