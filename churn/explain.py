@@ -172,6 +172,11 @@ def short_label(feature: str) -> str:
     return _label_parts(feature)[0]
 
 
+def unit(feature: str) -> str:
+    """The unit in the schema label: "months" for "Tenure (months)"; "" when there is none."""
+    return _label_parts(feature)[1]
+
+
 def _is_missing(value) -> bool:
     try:
         return value is None or (isinstance(value, float) and math.isnan(value)) or bool(

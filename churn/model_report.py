@@ -169,8 +169,8 @@ def segments_text(frame: pd.DataFrame) -> pd.DataFrame:
     """`segment_frame` as text: counts with thousands separators, rates in percent, each metric
     in its format (`formatter`), missing values as an em dash."""
     out = frame.astype(object).copy()
+    by_title = {TITLES[m]: m for m in TITLES}
     for col in frame.columns:
-        by_title = {TITLES[m]: m for m in TITLES}
         fmt = (formatter(by_title[col]) if col in by_title else _SEGMENT_FORMATS.get(col))
         if fmt is None:
             continue

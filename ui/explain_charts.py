@@ -6,6 +6,8 @@ of churn probability; pages put `churn.explain.UNIT_NOTE` under them.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -41,7 +43,7 @@ def _scale_colour(position: float) -> str:
 
 def _escape(text: str) -> str:
     """Text shown as written inside a hover template (which reads <tags> as markup)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(text, quote=False)
 
 
 @readable
@@ -86,9 +88,9 @@ def beeswarm(points: pd.DataFrame, top: int | None = None, webgl: bool = BEESWAR
         kind = schema.BY_NAME[feature].kind
         y = (rows["jitter"].to_numpy(np.float32) + np.float32(order))
         if kind in ("integer", "money"):
+            unit = E.unit(feature)
             value = ("$%{customdata:,.2f}" if kind == "money" else
-                     "%{customdata:,.0f}" + (f" {E._label_parts(feature)[1]}"
-                                              if E._label_parts(feature)[1] else ""))
+                     "%{customdata:,.0f}" + (f" {unit}" if unit else ""))
             fig.add_trace(trace(
                 x=rows["pp"].to_numpy(np.float32), y=y, mode="markers", showlegend=False,
                 customdata=rows["number"].to_numpy(np.float32),
