@@ -125,6 +125,29 @@ def test_unknown_offer_gets_stable_parameters(sample):
     assert trait in simulate.TRAITS and 0.15 <= base <= 0.40 and (slope, push) == (0.10, 0.02)
 
 
+def test_expected_effects_average_the_hidden_draws_away(sample):
+    """E[effect | columns] against an independent computation: the same customer's columns
+    under 20,000 different IDs (each ID brings its own hidden draws, from the keyed hash) and
+    `true_effects` averaged over them. Different customers' expected effects differ; clones
+    have the same one."""
+    offers = ["contract_upgrade", "loyalty_credit", "plan_rightsize"]
+    picks = sample.iloc[[0, 7, 21]]
+    got = simulate.expected_effects(picks, offers, draws=4000, seed=1)
+    assert list(got.columns) == offers and list(got.index) == picks["customerID"].tolist()
+    for i in range(len(picks)):
+        clones = pd.concat([picks.iloc[[i]]] * 20_000, ignore_index=True)
+        clones["customerID"] = [f"C{i}-{k:05d}" for k in range(len(clones))]
+        brute = simulate.true_effects(clones, offers).mean()
+        assert got.iloc[i].to_numpy() == pytest.approx(brute.to_numpy(), abs=0.003)
+    assert got.iloc[:, 0].std() > 0.01
+    twice = pd.concat([picks.iloc[[0]]] * 2, ignore_index=True)
+    same = simulate.expected_effects(twice, offers, draws=50)
+    assert same.iloc[0].tolist() == same.iloc[1].tolist()
+    with pytest.raises(ValueError) as err:
+        simulate.expected_effects(picks, offers, draws=0)
+    assert str(err.value) == "draws must be at least 1, got 0"
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda s: simulate.true_effects(s, []),
      "offer_ids is empty; pass at least one offer id (e.g. catalogue.ids)"),
