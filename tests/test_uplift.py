@@ -153,16 +153,19 @@ def test_recovers_sign_and_ranking_of_known_effects(sim):
 def test_held_out_evaluation_and_learner_choice(sim):
     _, _, model = sim
     ev = model.evaluation_json()
-    assert ev["learner"] in ("t", "x", "r") and model.learner_ == ev["learner"]
+    assert ev["learner"] in ("t", "x", "r", "e") and model.learner_ == ev["learner"]
     o = ev["offers"]["contract_upgrade"]
     assert o["basis"] == "learned"
     assert set(o) >= {"model", "learners", "random", "risk only", "test_treated", "test_control"}
-    assert set(o["learners"]) == {"t", "x", "r"}
+    assert set(o["learners"]) == {"t", "x", "r", "e"}
+    # cross-fitted: every customer of the offer was scored once, out of fold
+    assert (o["test_treated"], o["test_control"]) == (o["treated"], o["control"])
+    assert ev["folds"] == 3
     for figures in (o["model"], o["random"], o["risk only"]):
         assert set(figures) == {"qini", "auuc", "uplift_at_10", "uplift_at_20"}
     # the kept learner is the one with the better mean held-out Qini
     means = {lr: np.mean([ev["offers"][x]["learners"][lr]["qini"] for x in model.learned_])
-             for lr in ("t", "x", "r")}
+             for lr in ("t", "x", "r", "e")}
     assert means[model.learner_] == max(means.values())
     # the model beats random targeting on the offer with a strong, targetable effect
     assert o["model"]["qini"] > 0.01
@@ -184,7 +187,7 @@ def test_effect_contributions_add_up(sim):
     assert top == "Contract"  # the effect depends on the contract only
 
 
-@pytest.mark.parametrize("learner", ["t", "x", "r"])
+@pytest.mark.parametrize("learner", ["t", "x", "r", "e"])
 def test_every_learner_recovers_the_sign_and_its_breakdown_adds_up(sim, learner):
     """Each learner alone: the strong contract effect's sign, and base + contributions = the
     predicted uplift in points (the "r" learner's trees start from the control log-odds)."""
@@ -214,6 +217,45 @@ def test_the_offset_learner_is_the_control_log_odds_moved_by_the_offers_trees(si
     expected = 1 / (1 + np.exp(-m0)) - 1 / (1 + np.exp(-(m0 + delta)))
     got = model.predict(few)["loyalty_credit"].to_numpy()
     assert got == pytest.approx(model.calibration_ * expected, abs=1e-9)
+
+
+def test_the_average_learner_is_the_mean_of_the_three_fitted_alone(sim):
+    """"e" predicts the mean of the T-, X- and control-risk learners, each fitted on its own on
+    the same rows (the trees are deterministic), before the calibration factor."""
+    cust, hist, _ = sim
+    few = cust.head(40)
+    alone = []
+    for lr in ("t", "x", "r"):
+        m = U.UpliftModel(learner=lr).fit(hist, cust, catalogue_ids=list(S.OFFERS))
+        alone.append(m.predict(few) / m.calibration_)
+    avg = U.UpliftModel(learner="e").fit(hist, cust, catalogue_ids=list(S.OFFERS))
+    got = avg.predict(few) / avg.calibration_
+    expected = (alone[0] + alone[1] + alone[2]) / 3
+    assert got.to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-6)
+
+
+def test_fold_figures_are_computed_within_each_fold_and_averaged():
+    """Two folds ranked on different scales: each fold's Qini by the brute-force formula, then
+    their mean; a fold with one group only is left out."""
+    rng = np.random.default_rng(4)
+    y = (rng.random(60) < 0.3).astype(float)
+    w = np.tile([1, 0, 1], 20)
+    s = np.r_[rng.random(30), 100 + rng.random(30)]       # fold 1 scores all above fold 0's
+    fold = np.r_[np.zeros(30, int), np.ones(30, int)]
+    expected = []
+    for f in (0, 1):
+        k = fold == f
+        ks, qini, _ = _brute_points(y[k].tolist(), w[k].tolist(), s[k].tolist())
+        nt, n = w[k].sum(), k.sum()
+        xs = [x / n for x in ks]
+        expected.append(_area(xs, [q / nt for q in qini]) - (qini[-1] / nt) / 2)
+    got = U._fold_mean(y, w, s, fold)
+    assert got["qini"] == pytest.approx(np.mean(expected))
+    assert got["qini"] != pytest.approx(UM.qini_coefficient(y, w, s))  # not the pooled figure
+    only_treated = np.r_[fold, np.full(5, 2)]
+    got3 = U._fold_mean(np.r_[y, np.ones(5)], np.r_[w, np.ones(5, int)], np.r_[s, np.zeros(5)],
+                        only_treated)
+    assert got3["qini"] == pytest.approx(got["qini"])
 
 
 # --- fall-back rules and bad history ---------------------------------------------------------------
@@ -298,11 +340,15 @@ def test_parameter_errors():
     cust = S.customers(20, seed=3)
     h = S.history(cust, 10)
     with pytest.raises(ValueError, match=r"^learner='s' must be 'auto', 't' \(T-learner\), "
-                                         r"'x' \(X-learner\) or 'r' \(T-learner on the control "
-                                         r"risk\)\.$"):
+                                         r"'x' \(X-learner\), 'r' \(T-learner on the control "
+                                         r"risk\) or 'e' \(their average\)\.$"):
         U.UpliftModel(learner="s").fit(h, cust)
-    with pytest.raises(ValueError, match=r"^test_share=1.0 must be between 0 and 1"):
-        U.UpliftModel(test_share=1.0).fit(h, cust)
+    for bad in (1, 2.5, "3", True):
+        with pytest.raises(ValueError) as err:
+            U.UpliftModel(folds=bad).fit(h, cust)
+        assert str(err.value) == (f"folds={bad!r} must be a whole number of at least 2 (e.g. 3: "
+                                  "each customer is held out once, scored by models fitted on "
+                                  "the other two thirds).")
     with pytest.raises(ValueError, match=r"^this UpliftModel is not fitted yet"):
         U.UpliftModel().predict(cust)
 
@@ -578,7 +624,7 @@ def test_cli_json_prints_the_held_out_evaluation(cli_files, capsys):
     assert code == 0
     ev = json.loads(capsys.readouterr().out)
     assert set(ev) == {"learner", "learners", "calibration", "min_treated", "min_control",
-                       "test_share", "rows", "offers", "warnings"}
+                       "folds", "rows", "offers", "warnings"}
     assert 0.0 <= ev["calibration"] <= 1.0
     assert set(ev["offers"]) == set(S.OFFERS) | {"onboarding_call"}
     learned = ev["offers"]["contract_upgrade"]

@@ -1,6 +1,6 @@
 """The Model report's uplift section: what each offer really does, learned from past campaigns.
 
-Data from ``churn.uplift.report`` (held-out Qini figures and curves, the budget risk-only
+Data from ``churn.uplift.report`` (out-of-fold Qini figures and curves, the budget risk-only
 targeting wastes, the features that drive each offer's effect), cached per engine (model version
 and uplift model). Figure builders are plain functions of those tables, so tests call them
 directly; ``show()`` is the whole section (the page calls it in one line).
@@ -95,7 +95,7 @@ TABLE_HELP = {
 
 @readable
 def qini_figure(curves: pd.DataFrame, offer_id: str, name: str) -> go.Figure:
-    """Held-out Qini curves of one offer: uplift model, highest risk first, random."""
+    """Out-of-fold Qini curves of one offer: uplift model, highest risk first, random."""
     fig = go.Figure()
     c = curves[curves["offer_id"] == offer_id]
     for policy, (label, color, dash) in POLICY_STYLE.items():
@@ -105,10 +105,10 @@ def qini_figure(curves: pd.DataFrame, offer_id: str, name: str) -> go.Figure:
         fig.add_trace(go.Scatter(x=100 * part["share"], y=100 * part["qini"], name=label,
                                  mode="lines", line={"color": color, "dash": dash},
                                  hovertemplate="best %{x:.0f}% offered: %{y:.1f} extra customers "
-                                               "kept per 100 in the test group<extra></extra>"))
+                                               "kept per 100 offered<extra></extra>"))
     fig.update_layout(title=f"Qini curve: {name}", height=360, margin={"l": 10, "r": 10, "t": 50,
                                                                        "b": 10},
-                      xaxis_title="Customers offered, best first (% of held-out customers)",
+                      xaxis_title="Customers offered, best first (% of those in past campaigns)",
                       yaxis_title="Extra kept per 100 offered",
                       legend={"orientation": "h", "y": -0.25})
     return fig
@@ -145,9 +145,10 @@ def show(key: str = "uplift") -> None:
         "**Uplift** is how much an offer lowers a customer's chance of leaving, learned from past "
         "campaigns that kept a random control group (offered vs not offered). Offers with at "
         f"least {model.min_treated:,} offered and {model.min_control:,} control customers are "
-        "**learned**; the others keep the catalogue's **assumed** effect. Figures below are for "
-        f"customers held out from learning ({data['learner']} kept: the best Qini of three "
-        "learners). The "
+        "**learned**; the others keep the catalogue's **assumed** effect. Figures below are "
+        "out of fold: the history's customers are split in three, and each third is scored by "
+        f"models learned from the other two, which never saw them ({data['learner']} kept: the "
+        "best Qini of four learners). The "
         "**Qini** number is the area between a targeting order's curve and random targeting: "
         "above 0 means it finds the customers the offer helps better than chance.")
     st.dataframe(offers_table(data["offers"], names), hide_index=True, key=f"{key}_offers",
