@@ -864,6 +864,33 @@ def read_history(path) -> pd.DataFrame:
 
 
 # --- the Model report's uplift section ----------------------------------------------------------
+def ranking_note(offers: pd.DataFrame) -> str:
+    """One sentence on how the uplift model's ranking compares with churn risk alone, from the
+    per-offer table of :func:`report` (learned offers: ``qini_model`` against ``qini_risk``).
+
+    Within one offer, ranking by risk is often as good: the riskiest customers are largely the
+    ones an offer can help. The sentence says so when the table shows it, so that a reader does
+    not take a lower model Qini for a broken model, and says what the model adds instead.
+    """
+    both = offers[(offers["basis"] == LEARNED) & offers["qini_model"].notna()
+                  & offers["qini_risk"].notna()]
+    n = len(both)
+    if n == 0:
+        return ""
+    risk_wins = int((both["qini_risk"] >= both["qini_model"]).sum())
+    adds = ("What the uplift model adds is choosing which offer each customer gets, holding "
+            "back sleeping dogs, and a value for each offer in points of churn.")
+    every = {1: "the only learned offer", 2: "both learned offers"}.get(n, f"all {n} learned "
+                                                                         "offers")
+    if risk_wins == 0:
+        return (f"The uplift model finds the customers each offer helps better than churn risk "
+                f"alone for {every} (higher Qini).")
+    which = every if risk_wins == n else f"{risk_wins} of the {n} learned offers"
+    return (f"For {which}, ordering by churn risk alone finds the customers "
+            "the offer helps as well as the uplift model or better (Qini): within one offer, "
+            f"the riskiest customers are largely the ones it can help. {adds}")
+
+
 def report(model: UpliftModel, customers: pd.DataFrame, churn_prob, costs: dict, *,
            offer_choice=None, share: float = POLICY_SHARE, max_rows: int = 2000,
            seed: int = 0) -> dict:
@@ -878,6 +905,7 @@ def report(model: UpliftModel, customers: pd.DataFrame, churn_prob, costs: dict,
     NaN for assumed offers), "curves": :meth:`UpliftModel.qini_curves`, "waste":
     :func:`risk_only_waste` at ``share``, "drivers": :func:`effect_drivers` (top 6 per offer, on
     a seeded sample of ``max_rows`` customers), "learner": the kept learner's label}.
+    :func:`ranking_note` puts the table's Qini comparison in a sentence.
     """
     rows = []
     for rec in model.status_.to_dict("records"):

@@ -688,6 +688,36 @@ def test_report_data_and_figures(sim):
     assert bars.data[0].y[-1] == "Contract"  # largest bar on top
 
 
+def test_ranking_note_says_when_risk_alone_ranks_as_well():
+    """The sentence under the per-offer table counts learned offers whose risk-only Qini is at
+    least the model's (ties count for risk); assumed offers and missing figures are left out."""
+    def table(pairs, extra=()):
+        rows = [{"offer_id": f"o{i}", "basis": "learned", "qini_model": m, "qini_risk": r}
+                for i, (m, r) in enumerate(pairs)]
+        return pd.DataFrame(rows + [{"offer_id": o, "basis": b, "qini_model": m, "qini_risk": r}
+                                    for o, b, m, r in extra])
+
+    assumed = [("a", "assumed", np.nan, np.nan), ("b", "learned", np.nan, 0.02),
+               ("c", "assumed", 0.0, 0.9)]
+    adds = ("What the uplift model adds is choosing which offer each customer gets, holding back "
+            "sleeping dogs, and a value for each offer in points of churn.")
+    assert U.ranking_note(table([(0.02, 0.03), (0.02, 0.02), (0.03, 0.01)], assumed)) == (
+        "For 2 of the 3 learned offers, ordering by churn risk alone finds the customers the "
+        "offer helps as well as the uplift model or better (Qini): within one offer, the riskiest "
+        "customers are largely the ones it can help. " + adds)
+    assert U.ranking_note(table([(0.01, 0.03), (0.02, 0.025)])) == (
+        "For both learned offers, ordering by churn risk alone finds the customers the offer "
+        "helps as well as the uplift model or better (Qini): within one offer, the riskiest "
+        "customers are largely the ones it can help. " + adds)
+    assert U.ranking_note(table([(0.03, 0.01), (0.02, 0.019)], assumed)) == (
+        "The uplift model finds the customers each offer helps better than churn risk alone for "
+        "both learned offers (higher Qini).")
+    assert U.ranking_note(table([(0.01, 0.02), (0.03, 0.02), (0.02, 0.03), (0.04, 0.02)])) \
+        .startswith("For 2 of the 4 learned offers, ordering")
+    assert U.ranking_note(table([(0.01, 0.02)])).startswith("For the only learned offer, ordering")
+    assert U.ranking_note(table([], assumed)) == ""
+
+
 def test_heldout_calibration_shrinks_predictions_to_the_observed_uplift():
     """Predicted uplift that overstates on held-out customers is scaled down (never up): the
     factor is pooled observed / pooled predicted uplift, weighted by treated customers."""

@@ -130,6 +130,7 @@ def drivers_figure(drivers: pd.DataFrame, offer_id: str, name: str) -> go.Figure
 
 def show(key: str = "uplift") -> None:
     """The whole section: explanation, per-offer table, Qini curves, wasted budget, drivers."""
+    from churn import uplift as U
     from ui import context
 
     st.subheader("What offers really do (uplift)")
@@ -156,6 +157,9 @@ def show(key: str = "uplift") -> None:
                                     if c in ("Offered", "Control")
                                     else st.column_config.Column(c, help=h))
                                 for c, h in TABLE_HELP.items()})
+    note = U.ranking_note(data["offers"])
+    if note:
+        st.caption(note)
     learned = [o for o in data["offers"]["offer_id"] if o in model.learned_]
     if not learned:
         st.info("No offer has enough history yet to learn its effect.")

@@ -2,7 +2,10 @@
 eight offers with enough randomised history and two without)."""
 from __future__ import annotations
 
+import pandas as pd
 from pagetest import ok, open_page
+
+from churn import uplift as U
 
 PAGE = "app_pages/6_Model_report.py"
 
@@ -20,6 +23,17 @@ def test_uplift_section_shows_learned_and_assumed_offers(data_dir):
     # the sample's pilot offers have too little history; the others are learned
     assert basis["Contract upgrade discount"] == "learned"
     assert basis["Fiber care visit"] == basis["Family add-a-line discount"] == "assumed"
+    # under the table, the core's sentence on the same Qini figures: risk alone ranks as well
+    # for k of the learned offers, k as the table shows it (give or take its rounded ties)
+    learned = table[table["Effect"] == "learned"]
+    model, risk = learned["Qini: model"].astype(float), learned["Qini: risk"].astype(float)
+    n = len(learned)
+    notes = {k: U.ranking_note(pd.DataFrame({"basis": "learned", "qini_model": [1.0] * n,
+                                             "qini_risk": [2.0] * k + [0.0] * (n - k)}))
+             for k in range(n + 1)}
+    shown = [k for k, text in notes.items() if text in [c.value for c in app.caption]]
+    assert len(shown) == 1
+    assert int((risk > model).sum()) <= shown[0] <= int((risk >= model).sum())
     metric = next(m for m in app.metric
                   if m.label.startswith("Budget that risk-only targeting spends"))
     assert metric.value.endswith("%")
