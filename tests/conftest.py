@@ -77,6 +77,19 @@ def fast_first_start():
     scoring.TRAIN_CONFIG = before
 
 
+@pytest.fixture(autouse=True)
+def real_main_module():
+    """Puts back the test process's ``__main__`` after every test. Streamlit's script runner
+    (AppTest) installs each page script as ``sys.modules["__main__"]`` and leaves it there;
+    worker processes started later in the same pytest worker (``churn.batch``'s forkserver pool)
+    would then run that script again on start-up, and a function script fails there
+    ("NameError: name '__args' is not defined") depending on which test file ran first."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
+
+
 @pytest.fixture(scope="session")
 def sample_data_dir(churn_data_dir) -> Path:
     """The session's data folder with the default sample generated in it."""
