@@ -170,23 +170,24 @@ def _ids(customers: pd.DataFrame) -> np.ndarray:
     return customers[schema.ID].astype(str).to_numpy(dtype=object)
 
 
-def _p0(customers: pd.DataFrame, eps: np.ndarray | None = None) -> np.ndarray:
-    """P(churn | no offer); ``eps``: the customers' hidden noise (default: from their IDs)."""
+def _seen(customers: pd.DataFrame):
+    """(churn logit, has tenure, observed traits, tenure): what the columns fix of the hidden
+    model, computed once when many hidden draws are tried (``expected_effects``)."""
     f = _codes(customers)
-    if eps is None:
-        eps = _hidden_normals(_ids(customers))[:, 0]
-    z = synth._churn_logit(f) + synth.SIGMA * eps
-    return np.where(f[schema.TENURE] > 0, synth._churn_prob(z), 0.0)
+    return (synth._churn_logit(f), f[schema.TENURE] > 0, synth._observed_traits(customers),
+            customers[schema.TENURE].to_numpy(dtype=float))
 
 
-def _customer_parts(customers: pd.DataFrame):
+def _customer_parts(customers: pd.DataFrame, hidden: np.ndarray | None = None, seen=None):
     """(p0, traits, dog) per customer: the offer-free parts of the hidden model. Traits: rows ×
-    (price, family, support), the observed part plus TRAIT_NOISE × the customer's hidden
-    normals."""
-    hidden = _hidden_normals(_ids(customers))
-    p0 = _p0(customers, hidden[:, 0])
-    traits = synth._observed_traits(customers) + synth.TRAIT_NOISE * hidden[:, 1:]
-    tenure = customers[schema.TENURE].to_numpy(dtype=float)
+    (price, family, support), the observed part plus TRAIT_NOISE × the hidden normals.
+    hidden: rows × 4 normals (churn noise, three trait noises; default: the customers' own, from
+    their IDs). seen: ``_seen(customers)`` when already computed."""
+    if hidden is None:
+        hidden = _hidden_normals(_ids(customers))
+    z, alive, observed, tenure = _seen(customers) if seen is None else seen
+    p0 = np.where(alive, synth._churn_prob(z + synth.SIGMA * hidden[:, 0]), 0.0)
+    traits = observed + synth.TRAIT_NOISE * hidden[:, 1:]
     dog = np.minimum(tenure, DOG_TENURE) / DOG_TENURE * np.exp(-p0 / DOG_RISK)
     return p0, traits, dog
 
@@ -200,9 +201,11 @@ def _offer_parts(traits: np.ndarray, dog: np.ndarray, offer_id: str):
     return accept, rr, push_o * dog
 
 
-def _parts(customers: pd.DataFrame, offer_ids: list[str]):
-    """(p0, accept, rr, push): p0 per customer; the others customers × offers."""
-    p0, T, dog = _customer_parts(customers)
+def _parts(customers: pd.DataFrame, offer_ids: list[str], hidden: np.ndarray | None = None,
+           seen=None):
+    """(p0, accept, rr, push): p0 per customer; the others customers × offers. hidden, seen:
+    as ``_customer_parts``."""
+    p0, T, dog = _customer_parts(customers, hidden, seen)
     n, m = len(customers), len(offer_ids)
     accept, rr, push = np.empty((n, m)), np.empty((n, m)), np.empty((n, m))
     for j, o in enumerate(offer_ids):
@@ -228,7 +231,7 @@ def control_churn_prob(customers: pd.DataFrame) -> np.ndarray:
     customers: canonical frame (``customerID`` and the schema features; extra columns ignored).
     The latent churn model of ``churn.synth`` with the customer's hidden noise (module docstring).
     """
-    return _p0(_check_customers(customers))
+    return _customer_parts(_check_customers(customers))[0]
 
 
 def accept_prob(customers: pd.DataFrame, offer_ids) -> pd.DataFrame:
@@ -250,10 +253,14 @@ def true_effects(customers: pd.DataFrame, offer_ids) -> pd.DataFrame:
     """
     customers = _check_customers(customers)
     ids = _offer_list(offer_ids)
-    p0, accept, rr, push = _parts(customers, ids)
-    pc = p0[:, None] + (1.0 - p0[:, None]) * push
-    effect = p0[:, None] - pc * (1.0 - accept * rr)
+    effect = _effect(*_parts(customers, ids))
     return pd.DataFrame(effect, index=pd.Index(_ids(customers), name=schema.ID), columns=ids)
+
+
+def _effect(p0, accept, rr, push) -> np.ndarray:
+    """Customers × offers: P(churn | no offer) − P(churn | offered), from ``_parts``."""
+    pc = p0[:, None] + (1.0 - p0[:, None]) * push
+    return p0[:, None] - pc * (1.0 - accept * rr)
 
 
 def expected_effects(customers: pd.DataFrame, offer_ids, *, draws: int = 500,
@@ -274,21 +281,12 @@ def expected_effects(customers: pd.DataFrame, offer_ids, *, draws: int = 500,
     ids = _offer_list(offer_ids)
     draws = synth._check_count("draws", draws, 1)
     seed = synth._check_count("seed", seed, 0)
-    f = _codes(customers)
-    z = synth._churn_logit(f)
-    tenure = customers[schema.TENURE].to_numpy(dtype=float)
-    observed = synth._observed_traits(customers)
+    seen = _seen(customers)
     rng = np.random.default_rng([seed, 29])
     total = np.zeros((len(customers), len(ids)))
     for _ in range(draws):
         hidden = np.broadcast_to(rng.standard_normal(4), (len(customers), 4))
-        p0 = np.where(f[schema.TENURE] > 0, synth._churn_prob(z + synth.SIGMA * hidden[:, 0]), 0.0)
-        traits = observed + synth.TRAIT_NOISE * hidden[:, 1:]
-        dog = np.minimum(tenure, DOG_TENURE) / DOG_TENURE * np.exp(-p0 / DOG_RISK)
-        for j, o in enumerate(ids):
-            accept, rr, push = _offer_parts(traits, dog, o)
-            pc = p0 + (1.0 - p0) * push
-            total[:, j] += p0 - pc * (1.0 - accept * rr)
+        total += _effect(*_parts(customers, ids, hidden, seen))
     return pd.DataFrame(total / draws, index=pd.Index(_ids(customers), name=schema.ID),
                         columns=ids)
 

@@ -147,9 +147,9 @@ def show(key: str = "uplift") -> None:
         "campaigns that kept a random control group (offered vs not offered). Offers with at "
         f"least {model.min_treated:,} offered and {model.min_control:,} control customers are "
         "**learned**; the others keep the catalogue's **assumed** effect. Figures below are "
-        "out of fold: the history's customers are split in three, and each third is scored by "
-        f"models learned from the other two, which never saw them ({data['learner']} kept: the "
-        "best Qini of four learners). The "
+        f"out of fold: the history's customers are split into {model.folds} parts, and each "
+        "part is scored by models learned from the others, which never saw them "
+        f"({data['learner']} kept: the best Qini of {len(U.LEARNERS)} learners). The "
         "**Qini** number is the area between a targeting order's curve and random targeting: "
         "above 0 means it finds the customers the offer helps better than chance.")
     st.dataframe(offers_table(data["offers"], names), hide_index=True, key=f"{key}_offers",
